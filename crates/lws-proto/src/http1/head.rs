@@ -1,0 +1,319 @@
+//! The parsed request head: method, target, version and header lines, kept as ranges into one buffer.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+
+use super::{H1Config, H1Error};
+
+/// HTTP/1.x protocol version of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.0: no chunked coding, keep-alive only on request.
+    Http10,
+    /// HTTP/1.1.
+    Http11,
+}
+
+impl Version {
+    /// The version as it appears on the wire.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+/// How the request body is delimited, decided from the head (RFC 9112 §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// No body.
+    Empty,
+    /// Exactly this many bytes follow.
+    Length(u64),
+    /// Chunked transfer coding, possibly with trailers.
+    Chunked,
+}
+
+/// One request head as received: cheap to clone, headers looked up case-insensitively.
+///
+/// All text is kept in one shared buffer; accessors return slices of it, so parsing a head costs one small
+/// allocation for the header index.
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    buf: Bytes,
+    method: Range<usize>,
+    target: Range<usize>,
+    version: Version,
+    headers: Vec<(Range<usize>, Range<usize>)>,
+    body: BodyKind,
+    keep_alive: bool,
+    expect_continue: bool,
+}
+
+impl RequestHead {
+    /// The method token, e.g. `GET`.
+    pub fn method(&self) -> &str {
+        self.text(&self.method)
+    }
+
+    /// The request target exactly as sent (not canonicalised; see `lws_proto::uri`).
+    pub fn target(&self) -> &str {
+        self.text(&self.target)
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// How the body is delimited.
+    pub fn body_kind(&self) -> BodyKind {
+        self.body
+    }
+
+    /// Whether the connection may carry another request after this one (before the response has a say).
+    pub fn keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
+    /// Whether the client waits for `100 Continue` before sending the body.
+    pub fn expects_continue(&self) -> bool {
+        self.expect_continue
+    }
+
+    /// First value of the named header (case-insensitive name), as bytes.
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| self.buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| &self.buf[v.clone()])
+    }
+
+    /// First value of the named header if it is valid UTF-8.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// Every value of the named header, in order.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| self.buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(move |(_, v)| &self.buf[v.clone()])
+    }
+
+    /// All header lines as (name, value) pairs in the order received.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.headers
+            .iter()
+            .map(move |(n, v)| (self.text(n), &self.buf[v.clone()]))
+    }
+
+    /// Whether a comma-separated header (e.g. Connection) contains `token`, case-insensitively.
+    pub fn header_has_token(&self, name: &str, token: &str) -> bool {
+        self.headers_named(name).any(|v| has_token(v, token))
+    }
+
+    /// Whether the request asks to switch protocols (`Connection: upgrade` plus an `Upgrade` header).
+    pub fn is_upgrade(&self) -> bool {
+        self.header("upgrade").is_some() && self.header_has_token("connection", "upgrade")
+    }
+
+    fn text(&self, r: &Range<usize>) -> &str {
+        // Ranges only ever cover bytes that `parse` checked to be UTF-8 (method, target, header names).
+        std::str::from_utf8(&self.buf[r.clone()]).unwrap_or("")
+    }
+}
+
+/// Whether a comma-separated list value contains `token` (case-insensitive, whitespace trimmed).
+pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// Outcome of trying to parse a head from the front of the receive buffer.
+pub(crate) enum HeadParse {
+    /// More bytes are needed.
+    Partial,
+    /// A complete head of this many bytes.
+    Complete(RequestHead, usize),
+}
+
+/// Parses a request head from `buf`, applying every limit of `cfg`.
+pub(crate) fn parse_head(buf: &[u8], cfg: &H1Config) -> Result<HeadParse, H1Error> {
+    let mut slots = [httparse::EMPTY_HEADER; 128];
+    let max_headers = cfg.max_headers.min(slots.len());
+    let mut req = httparse::Request::new(&mut slots[..max_headers]);
+    let status = match req.parse(buf) {
+        Ok(s) => s,
+        Err(e) => return Err(map_httparse_error(e, buf, cfg)),
+    };
+    let len = match status {
+        httparse::Status::Partial => {
+            check_partial(buf, cfg)?;
+            return Ok(HeadParse::Partial);
+        }
+        httparse::Status::Complete(len) => len,
+    };
+    if len > cfg.max_head {
+        return Err(H1Error::HeadTooLarge);
+    }
+    check_crlf(&buf[..len])?;
+    let base = buf.as_ptr() as usize;
+    let range = |s: &[u8]| {
+        let start = s.as_ptr() as usize - base;
+        start..start + s.len()
+    };
+    let method = req.method.unwrap_or("");
+    if method.len() > cfg.max_method {
+        return Err(H1Error::MethodTooLong);
+    }
+    let target = req.path.unwrap_or("");
+    let version = match req.version {
+        Some(0) => Version::Http10,
+        Some(1) => Version::Http11,
+        _ => return Err(H1Error::UnsupportedVersion),
+    };
+    let method_r = range(method.as_bytes());
+    let target_r = range(target.as_bytes());
+    let mut headers = Vec::with_capacity(req.headers.len());
+    for h in req.headers.iter() {
+        headers.push((range(h.name.as_bytes()), range(h.value)));
+    }
+    let head = RequestHead {
+        buf: Bytes::copy_from_slice(&buf[..len]),
+        method: method_r,
+        target: target_r,
+        version,
+        headers,
+        body: BodyKind::Empty,
+        keep_alive: false,
+        expect_continue: false,
+    };
+    finish_head(head).map(|h| HeadParse::Complete(h, len))
+}
+
+/// Derives body framing, keep-alive and expectations from the header lines, rejecting smuggling shapes.
+fn finish_head(mut head: RequestHead) -> Result<RequestHead, H1Error> {
+    if head.version == Version::Http11 && head.headers_named("host").count() != 1 {
+        return Err(H1Error::BadHost);
+    }
+    if head.version == Version::Http10 && head.headers_named("host").count() > 1 {
+        return Err(H1Error::BadHost);
+    }
+    let te: Vec<&[u8]> = head.headers_named("transfer-encoding").collect();
+    let cl: Vec<&[u8]> = head.headers_named("content-length").collect();
+    head.body = match (te.is_empty(), cl.is_empty()) {
+        (false, false) => return Err(H1Error::ConflictingLength),
+        (false, true) => {
+            if head.version == Version::Http10 {
+                return Err(H1Error::BadTransferEncoding);
+            }
+            transfer_coding(&te)?
+        }
+        (true, false) => BodyKind::Length(content_length(&cl)?),
+        (true, true) => BodyKind::Empty,
+    };
+    if head.body == BodyKind::Length(0) {
+        head.body = BodyKind::Empty;
+    }
+    head.keep_alive = match head.version {
+        Version::Http11 => !head.header_has_token("connection", "close"),
+        Version::Http10 => head.header_has_token("connection", "keep-alive"),
+    };
+    head.expect_continue = head.version == Version::Http11
+        && head
+            .header("expect")
+            .is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"100-continue"));
+    Ok(head)
+}
+
+fn transfer_coding(values: &[&[u8]]) -> Result<BodyKind, H1Error> {
+    let codings: Vec<&[u8]> = values
+        .iter()
+        .flat_map(|v| v.split(|&b| b == b','))
+        .map(|c| c.trim_ascii())
+        .collect();
+    let chunked = |c: &&[u8]| c.eq_ignore_ascii_case(b"chunked");
+    match codings.last() {
+        Some(last) if chunked(last) => {}
+        _ => return Err(H1Error::BadTransferEncoding),
+    }
+    if codings.iter().filter(|c| chunked(c)).count() > 1 || codings.iter().any(|c| c.is_empty()) {
+        return Err(H1Error::BadTransferEncoding);
+    }
+    if codings.len() > 1 {
+        return Err(H1Error::UnsupportedTransferCoding);
+    }
+    Ok(BodyKind::Chunked)
+}
+
+fn content_length(values: &[&[u8]]) -> Result<u64, H1Error> {
+    if values.len() != 1 {
+        return Err(H1Error::BadContentLength);
+    }
+    let v = values[0].trim_ascii();
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return Err(H1Error::BadContentLength);
+    }
+    v.iter()
+        .try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+        .ok_or(H1Error::BadContentLength)
+}
+
+/// Rejects a bare LF anywhere in the head: httparse accepts it, but a front proxy might not.
+fn check_crlf(head: &[u8]) -> Result<(), H1Error> {
+    for i in memchr::memchr_iter(b'\n', head) {
+        if i == 0 || head[i - 1] != b'\r' {
+            return Err(H1Error::BareLf);
+        }
+    }
+    Ok(())
+}
+
+/// Applies the size limits to a head that is still incomplete, so a slow or endless head is cut off early.
+fn check_partial(buf: &[u8], cfg: &H1Config) -> Result<(), H1Error> {
+    match memchr::memchr(b'\n', buf) {
+        None if buf.len() > cfg.max_head => Err(H1Error::UriTooLong),
+        None => {
+            let method_len = buf.iter().position(|&b| b == b' ').unwrap_or(buf.len());
+            if method_len > cfg.max_method {
+                return Err(H1Error::MethodTooLong);
+            }
+            Ok(())
+        }
+        Some(_) if buf.len() > cfg.max_head => Err(H1Error::HeadTooLarge),
+        Some(_) => {
+            let lines = memchr::memchr_iter(b'\n', buf).count();
+            if lines > cfg.max_headers + 1 {
+                return Err(H1Error::TooManyHeaders);
+            }
+            check_crlf(buf)
+        }
+    }
+}
+
+fn map_httparse_error(e: httparse::Error, buf: &[u8], cfg: &H1Config) -> H1Error {
+    match e {
+        httparse::Error::TooManyHeaders => H1Error::TooManyHeaders,
+        httparse::Error::Version => H1Error::UnsupportedVersion,
+        httparse::Error::Token => {
+            let method_len = buf.iter().position(|&b| b == b' ').unwrap_or(buf.len());
+            if method_len > cfg.max_method {
+                H1Error::MethodTooLong
+            } else {
+                H1Error::MalformedHead
+            }
+        }
+        _ => {
+            if buf.len() > cfg.max_head {
+                H1Error::HeadTooLarge
+            } else {
+                H1Error::MalformedHead
+            }
+        }
+    }
+}

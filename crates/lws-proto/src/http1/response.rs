@@ -1,0 +1,163 @@
+//! Response framing: the status line, header lines and chunked body coding.
+
+use std::io::Write;
+
+/// How long the response body is, as the application knows it when starting the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseLength {
+    /// No body (`content-length: 0`).
+    Empty,
+    /// Exactly this many bytes (`content-length`).
+    Known(u64),
+    /// Unknown in advance: chunked on HTTP/1.1, close-delimited on HTTP/1.0.
+    Streamed,
+}
+
+/// How the engine frames the body on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    Length(u64),
+    Chunked,
+    None,
+}
+
+/// Which `connection` header the engine adds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnectionHeader {
+    None,
+    Close,
+    KeepAlive,
+    Upgrade,
+}
+
+/// Writes response header lines; the head is completed (framing headers and the blank line) when the writer is
+/// dropped or [`ResponseWriter::finish`] is called.
+///
+/// Header names must be tokens and values must not contain CR, LF or NUL: a line that breaks these rules is
+/// skipped rather than written, so no caller-supplied value can split the response.
+pub struct ResponseWriter<'a> {
+    out: &'a mut Vec<u8>,
+    framing: Framing,
+    connection: ConnectionHeader,
+    done: bool,
+    skipped: usize,
+}
+
+impl<'a> ResponseWriter<'a> {
+    pub(crate) fn new(out: &'a mut Vec<u8>, status: u16, framing: Framing, connection: ConnectionHeader) -> Self {
+        out.extend_from_slice(b"HTTP/1.1 ");
+        let _ = write!(out, "{status} {}\r\n", reason(status));
+        ResponseWriter { out, framing, connection, done: false, skipped: 0 }
+    }
+
+    /// Adds one header line.
+    pub fn header(&mut self, name: &str, value: &[u8]) -> &mut Self {
+        if !valid_name(name) || !valid_value(value) {
+            self.skipped += 1;
+            return self;
+        }
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b": ");
+        self.out.extend_from_slice(value);
+        self.out.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// Number of header lines refused as invalid so far.
+    pub fn skipped(&self) -> usize {
+        self.skipped
+    }
+
+    /// Completes the head (dropping the writer does the same).
+    pub fn finish(&mut self) {
+        self.complete();
+    }
+
+    fn complete(&mut self) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        match self.framing {
+            Framing::Length(n) => {
+                let _ = write!(self.out, "content-length: {n}\r\n");
+            }
+            Framing::Chunked => self.out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+            Framing::None => {}
+        }
+        match self.connection {
+            ConnectionHeader::None => {}
+            ConnectionHeader::Close => self.out.extend_from_slice(b"connection: close\r\n"),
+            ConnectionHeader::KeepAlive => self.out.extend_from_slice(b"connection: keep-alive\r\n"),
+            ConnectionHeader::Upgrade => self.out.extend_from_slice(b"connection: upgrade\r\n"),
+        }
+        self.out.extend_from_slice(b"\r\n");
+    }
+}
+
+impl Drop for ResponseWriter<'_> {
+    fn drop(&mut self) {
+        self.complete();
+    }
+}
+
+/// Appends one chunk of a chunked body.
+pub(crate) fn write_chunk(out: &mut Vec<u8>, data: &[u8]) {
+    let _ = write!(out, "{:x}\r\n", data.len());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+        })
+}
+
+fn valid_value(value: &[u8]) -> bool {
+    value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0)
+}
+
+/// The reason phrase sent with a status code.
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}

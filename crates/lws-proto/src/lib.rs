@@ -1,0 +1,8 @@
+//! Sans-IO protocol engines for lws-rs: bytes go in with the current time, events and bytes come out.
+//! Nothing here touches a socket, a clock or an async runtime, so every engine is testable with byte vectors,
+//! fuzzable, and reusable by any runtime (the `lws` crate drives them on tokio).
+#![forbid(unsafe_code)]
+
+pub mod form;
+pub mod http1;
+pub mod uri;
