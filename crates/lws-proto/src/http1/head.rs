@@ -53,6 +53,22 @@ pub struct RequestHead {
 }
 
 impl RequestHead {
+    /// A bare `GET / HTTP/1.1` head without header lines, for answering a request whose own head could not
+    /// be parsed (so error responses and logs can treat it like any other).
+    pub fn placeholder() -> RequestHead {
+        const LINE: &[u8] = b"GET / HTTP/1.1";
+        RequestHead {
+            buf: Bytes::from_static(LINE),
+            method: 0..3,
+            target: 4..5,
+            version: Version::Http11,
+            headers: Vec::new(),
+            body: BodyKind::Empty,
+            keep_alive: false,
+            expect_continue: false,
+        }
+    }
+
     /// The method token, e.g. `GET`.
     pub fn method(&self) -> &str {
         self.text(&self.method)

@@ -162,6 +162,19 @@ impl H1Conn {
         matches!(self.reading, Reading::Closed) && self.writing == Writing::Idle && self.tx.is_empty()
     }
 
+    /// Whether the connection sits between requests with nothing received, so closing it loses nothing.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.reading, Reading::Idle(_)) && self.rx.is_empty() && self.writing == Writing::Idle
+    }
+
+    /// Makes the current response (or the next one) the last on this connection, e.g. when shutting down.
+    pub fn close_after_response(&mut self) {
+        self.close_after_response = true;
+        if self.writing == Writing::Idle && matches!(self.reading, Reading::Idle(_)) {
+            self.reading = Reading::Closed;
+        }
+    }
+
     /// Whether a response has been started and not finished.
     pub fn response_in_progress(&self) -> bool {
         self.writing != Writing::Idle
@@ -265,7 +278,7 @@ impl H1Conn {
                 (response::Framing::None, None)
             }
         };
-        let framing = if (100..200).contains(&status) || status == 204 {
+        let framing = if (100..200).contains(&status) || status == 204 || status == 304 {
             response::Framing::None
         } else {
             framing
@@ -465,7 +478,6 @@ impl H1Conn {
                 self.body_limit = DEFAULT_BODY_LIMIT;
                 self.body_received = 0;
                 self.body_deadline_base = Some(now);
-                self.close_after_response = false;
                 let kind = head.body_kind();
                 self.events.push_back(Event::Request(head));
                 self.reading = match kind {

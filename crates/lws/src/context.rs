@@ -1,0 +1,256 @@
+//! The context: every vhost and listener of a server, built (and bound) in one step, then run on tokio.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::listen::{self, BoundListener, PortShared, ServerShared};
+use crate::vhost::{Listen, Vhost, VhostInner};
+use crate::BuildError;
+
+/// Collects vhosts and server-wide options; [`ContextBuilder::build`] validates everything and binds the
+/// listening sockets, so configuration mistakes and busy ports surface before serving starts.
+#[derive(Debug)]
+pub struct ContextBuilder {
+    vhosts: Vec<Vhost>,
+    server_string: String,
+    ip_limit: Option<u32>,
+    drain_timeout: Duration,
+    handshake_timeout: Duration,
+}
+
+impl ContextBuilder {
+    /// Adds a vhost.
+    pub fn vhost(mut self, vhost: Vhost) -> Self {
+        self.vhosts.push(vhost);
+        self
+    }
+
+    /// The `server` response header value (default `lws-rs`).
+    pub fn server_string(mut self, s: &str) -> Self {
+        self.server_string = s.to_string();
+        self
+    }
+
+    /// At most this many simultaneous connections per peer IP address (libwebsockets' `ip-limit-wsi`);
+    /// further ones are closed at accept.
+    pub fn ip_limit_per_peer(mut self, limit: u32) -> Self {
+        self.ip_limit = Some(limit);
+        self
+    }
+
+    /// How long graceful shutdown waits for connections to finish (default 10 s).
+    pub fn drain_timeout(mut self, d: Duration) -> Self {
+        self.drain_timeout = d;
+        self
+    }
+
+    /// Time allowed for a TLS handshake (and the first byte on ports that sniff TLS), default 15 s.
+    pub fn handshake_timeout(mut self, d: Duration) -> Self {
+        self.handshake_timeout = d;
+        self
+    }
+
+    /// Validates the vhosts, resolves mounts and protocols, loads certificates and binds every listener.
+    /// Must be called inside a tokio runtime only if the caller wants to run it right away; binding itself is
+    /// synchronous.
+    pub fn build(self) -> Result<Context, BuildError> {
+        if self.vhosts.is_empty() {
+            return Err(BuildError::new("-", "no vhost configured".to_string()));
+        }
+        let server = Arc::new(ServerShared {
+            server_string: self.server_string,
+            ip_limit: self.ip_limit,
+            per_ip: Mutex::new(HashMap::new()),
+            live: AtomicUsize::new(0),
+            idle: Notify::new(),
+            handshake_timeout: self.handshake_timeout,
+        });
+        let mut groups: Vec<(Listen, Vec<Arc<VhostInner>>)> = Vec::new();
+        for v in self.vhosts {
+            if v.listen.is_empty() {
+                return Err(BuildError::new(&v.name, "no listen address".to_string()));
+            }
+            let addrs = v.listen.clone();
+            let inner = Arc::new(VhostInner::build(v)?);
+            for a in addrs {
+                match groups.iter_mut().find(|(l, _)| *l == a && !is_port_zero(l)) {
+                    Some((_, vs)) => vs.push(inner.clone()),
+                    None => groups.push((a, vec![inner.clone()])),
+                }
+            }
+        }
+        let mut listeners = Vec::with_capacity(groups.len());
+        for (addr, vhosts) in groups {
+            let socket = listen::bind(&addr)
+                .map_err(|e| BuildError::new(&vhosts[0].name, format!("bind {}: {e}", describe(&addr))))?;
+            let port = port_shared(vhosts, server.clone())?;
+            listeners.push(BoundListener { socket, port: Arc::new(port) });
+        }
+        let (shutdown, _) = watch::channel(false);
+        Ok(Context { listeners, server, shutdown: Arc::new(shutdown), drain_timeout: self.drain_timeout })
+    }
+}
+
+/// Vhosts that ask for port 0 each get their own free port, so they never share a listener by accident.
+fn is_port_zero(l: &Listen) -> bool {
+    matches!(l, Listen::Tcp(a) if a.port() == 0)
+}
+
+fn describe(l: &Listen) -> String {
+    match l {
+        Listen::Tcp(a) => a.to_string(),
+        Listen::Unix(p) => format!("unix:{}", p.display()),
+    }
+}
+
+fn port_shared(vhosts: Vec<Arc<VhostInner>>, server: Arc<ServerShared>) -> Result<PortShared, BuildError> {
+    #[cfg(feature = "tls")]
+    {
+        let tls = if vhosts.iter().any(|v| v.tls.is_some()) {
+            let config = crate::tls::server_config(&vhosts)?;
+            Some(tokio_rustls::TlsAcceptor::from(config))
+        } else {
+            None
+        };
+        Ok(PortShared { vhosts, server, tls })
+    }
+    #[cfg(not(feature = "tls"))]
+    {
+        if let Some(v) = vhosts.iter().find(|v| v.tls.is_some()) {
+            return Err(BuildError::new(&v.name, "TLS requested but built without the `tls` feature".into()));
+        }
+        Ok(PortShared { vhosts, server })
+    }
+}
+
+/// A configured server with its sockets bound, ready to run.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use lws::{Context, Mount, Vhost};
+/// let ctx = Context::builder()
+///     .vhost(Vhost::new("localhost").listen("127.0.0.1:7681".parse()?).mount(Mount::files("/", "./www")))
+///     .build()?;
+/// ctx.run_until_signal().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Context {
+    listeners: Vec<BoundListener>,
+    server: Arc<ServerShared>,
+    shutdown: Arc<watch::Sender<bool>>,
+    drain_timeout: Duration,
+}
+
+/// Asks a running context to shut down gracefully; cheap to clone and usable from any thread.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    tx: Arc<watch::Sender<bool>>,
+}
+
+impl ShutdownHandle {
+    /// Stops accepting, lets in-flight requests finish (up to the drain timeout), then ends `run`.
+    pub fn shutdown(&self) {
+        let _ = self.tx.send(true);
+    }
+}
+
+impl Context {
+    /// Starts configuring a context.
+    pub fn builder() -> ContextBuilder {
+        ContextBuilder {
+            vhosts: Vec::new(),
+            server_string: "lws-rs".to_string(),
+            ip_limit: None,
+            drain_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(15),
+        }
+    }
+
+    /// The TCP addresses actually bound, in vhost order (useful with port 0).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|l| match l.local() {
+                Listen::Tcp(a) => Some(a),
+                Listen::Unix(_) => None,
+            })
+            .collect()
+    }
+
+    /// Every bound listener with the name of its default vhost.
+    pub fn listeners(&self) -> Vec<(String, Listen)> {
+        self.listeners.iter().map(|l| (l.port.vhosts[0].name.to_string(), l.local())).collect()
+    }
+
+    /// A handle that triggers graceful shutdown.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle { tx: self.shutdown.clone() }
+    }
+
+    /// Serves until shutdown is requested through a [`ShutdownHandle`], then drains.
+    pub async fn run(self) -> io::Result<()> {
+        let mut tasks = Vec::with_capacity(self.listeners.len());
+        for l in self.listeners {
+            tasks.push(tokio::spawn(listen::accept_loop(l, self.shutdown.subscribe())));
+        }
+        let mut rx = self.shutdown.subscribe();
+        while !*rx.borrow_and_update() {
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+        for t in tasks {
+            if let Ok(Err(e)) = t.await {
+                tracing::warn!("listener ended with error: {e}");
+            }
+        }
+        drain(&self.server, self.drain_timeout).await;
+        Ok(())
+    }
+
+    /// Runs on the current tokio runtime in the background.
+    pub fn spawn(self) -> (ShutdownHandle, tokio::task::JoinHandle<io::Result<()>>) {
+        let handle = self.shutdown_handle();
+        (handle, tokio::spawn(self.run()))
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> io::Result<()> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let handle = self.shutdown_handle();
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            tracing::info!("shutting down");
+            handle.shutdown();
+        });
+        self.run().await
+    }
+}
+
+/// Waits until no connection is live, or the drain timeout passes.
+async fn drain(server: &ServerShared, limit: Duration) {
+    let wait = async {
+        loop {
+            let notified = server.idle.notified();
+            if server.live.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    };
+    if tokio::time::timeout(limit, wait).await.is_err() {
+        tracing::warn!("{} connections still open after the drain timeout", server.live.load(Ordering::Acquire));
+    }
+}

@@ -1,0 +1,222 @@
+//! File mounts: path resolution confined to the origin, validators (ETag, Last-Modified), conditional
+//! requests, single ranges and response headers.
+
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lws_proto::http1::RequestHead;
+
+/// What a file mount does with one request.
+#[derive(Debug)]
+pub(crate) enum FileOutcome {
+    /// Send `len` bytes of `file` starting at `start`.
+    Serve(FilePlan),
+    /// The client's copy is current: 304 with these headers.
+    NotModified(Vec<(&'static str, String)>),
+    /// A directory was asked for without its trailing slash.
+    AddSlash,
+    /// Nothing there (or not a regular file).
+    NotFound,
+    /// Refused: it resolves outside the origin, or cannot be read.
+    Forbidden,
+    /// The range asked for lies outside a file of this size.
+    RangeNotSatisfiable(u64),
+}
+
+/// A file ready to send.
+#[derive(Debug)]
+pub(crate) struct FilePlan {
+    pub(crate) file: File,
+    pub(crate) status: u16,
+    pub(crate) start: u64,
+    pub(crate) len: u64,
+    pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+/// Settings of the file mount taking the request.
+pub(crate) struct FileMount<'a> {
+    /// The origin directory, canonicalised when the vhost was built.
+    pub(crate) origin: &'a Path,
+    pub(crate) default_doc: &'a str,
+    pub(crate) extra_mimetypes: &'a [(String, String)],
+    pub(crate) cache_control: &'a str,
+}
+
+/// Resolves `rel` (the canonical path below the mountpoint) and decides the response.
+pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> FileOutcome {
+    let wants_dir = rel.is_empty() || rel.ends_with('/');
+    let (file, meta) = match locate(mount.origin, rel, mount.default_doc) {
+        Ok(found) => found,
+        Err(outcome) => return outcome,
+    };
+    let size = meta.len();
+    let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
+    let etag = format!("\"{:08X}{:08X}\"", size, mtime.unwrap_or(0));
+    let last_modified = mtime.map(|s| httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)));
+    let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(6);
+    headers.push(("etag", etag.clone()));
+    if let Some(lm) = &last_modified {
+        headers.push(("last-modified", lm.clone()));
+    }
+    headers.push(("cache-control", mount.cache_control.to_string()));
+    if not_modified(head, &etag, mtime) {
+        return FileOutcome::NotModified(headers);
+    }
+    let shown = if wants_dir { mount.default_doc } else { rel };
+    if let Some(ct) = crate::mime::content_type(shown, mount.extra_mimetypes) {
+        headers.push(("content-type", ct.to_string()));
+    }
+    headers.push(("accept-ranges", "bytes".to_string()));
+    let range = match head.header_str("range") {
+        Some(r) if head.method() == "GET" && if_range_holds(head, &etag, last_modified.as_deref()) => {
+            match parse_range(r, size) {
+                RangeSpec::Whole => None,
+                RangeSpec::Part(a, b) => Some((a, b)),
+                RangeSpec::Unsatisfiable => return FileOutcome::RangeNotSatisfiable(size),
+            }
+        }
+        _ => None,
+    };
+    match range {
+        Some((a, b)) => {
+            headers.push(("content-range", format!("bytes {a}-{b}/{size}")));
+            FileOutcome::Serve(FilePlan { file, status: 206, start: a, len: b - a + 1, headers })
+        }
+        None => FileOutcome::Serve(FilePlan { file, status: 200, start: 0, len: size, headers }),
+    }
+}
+
+/// Opens the regular file that `rel` names under `origin` (the default document for directory URLs).
+pub(crate) fn locate(origin: &Path, rel: &str, default_doc: &str) -> Result<(File, std::fs::Metadata), FileOutcome> {
+    let wants_dir = rel.is_empty() || rel.ends_with('/');
+    let mut candidate: PathBuf = origin.join(rel.trim_start_matches('/'));
+    if wants_dir {
+        candidate.push(default_doc);
+    }
+    let real = confine(origin, &candidate)?;
+    let file = File::open(&real).map_err(|e| io_outcome(&e))?;
+    let meta = file.metadata().map_err(|e| io_outcome(&e))?;
+    if meta.is_dir() {
+        return Err(if wants_dir { FileOutcome::NotFound } else { FileOutcome::AddSlash });
+    }
+    if !meta.is_file() {
+        return Err(FileOutcome::NotFound);
+    }
+    Ok((file, meta))
+}
+
+/// Resolves symlinks and refuses anything that ends up outside the origin directory.
+fn confine(origin: &Path, candidate: &Path) -> Result<PathBuf, FileOutcome> {
+    match std::fs::canonicalize(candidate) {
+        Ok(real) if real.starts_with(origin) => Ok(real),
+        Ok(_) => Err(FileOutcome::Forbidden),
+        Err(e) => Err(io_outcome(&e)),
+    }
+}
+
+fn io_outcome(e: &io::Error) -> FileOutcome {
+    match e.kind() {
+        io::ErrorKind::PermissionDenied => FileOutcome::Forbidden,
+        _ => FileOutcome::NotFound,
+    }
+}
+
+/// If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
+fn not_modified(head: &RequestHead, etag: &str, mtime: Option<u64>) -> bool {
+    if !matches!(head.method(), "GET" | "HEAD") {
+        return false;
+    }
+    if let Some(inm) = head.header_str("if-none-match") {
+        return inm.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag);
+    }
+    match (head.header_str("if-modified-since"), mtime) {
+        (Some(ims), Some(m)) => httpdate::parse_http_date(ims)
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .is_some_and(|since| m <= since.as_secs()),
+        _ => false,
+    }
+}
+
+fn if_range_holds(head: &RequestHead, etag: &str, last_modified: Option<&str>) -> bool {
+    match head.header_str("if-range") {
+        None => true,
+        Some(v) if v.trim().starts_with('"') => v.trim() == etag,
+        Some(v) => last_modified.is_some_and(|lm| {
+            httpdate::parse_http_date(v.trim()).ok() == httpdate::parse_http_date(lm).ok()
+                && httpdate::parse_http_date(lm).ok() <= Some(SystemTime::now())
+        }),
+    }
+}
+
+/// A parsed `Range` header against a file size.
+#[derive(Debug, PartialEq, Eq)]
+enum RangeSpec {
+    /// Serve the whole file (no usable range, or several ranges, which we answer whole).
+    Whole,
+    /// Inclusive byte range.
+    Part(u64, u64),
+    /// A single syntactically valid range that lies outside the file.
+    Unsatisfiable,
+}
+
+fn parse_range(value: &str, size: u64) -> RangeSpec {
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return RangeSpec::Whole;
+    };
+    if spec.contains(',') {
+        return RangeSpec::Whole;
+    }
+    let Some((a, b)) = spec.trim().split_once('-') else {
+        return RangeSpec::Whole;
+    };
+    let num = |s: &str| -> Option<u64> {
+        (!s.is_empty() && s.len() <= 19 && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    };
+    match (a.trim(), b.trim()) {
+        ("", suffix) => match num(suffix) {
+            Some(0) => RangeSpec::Unsatisfiable,
+            Some(n) if size == 0 => {
+                let _ = n;
+                RangeSpec::Unsatisfiable
+            }
+            Some(n) => RangeSpec::Part(size.saturating_sub(n), size - 1),
+            None => RangeSpec::Whole,
+        },
+        (start, "") => match num(start) {
+            Some(s) if s < size => RangeSpec::Part(s, size - 1),
+            Some(_) => RangeSpec::Unsatisfiable,
+            None => RangeSpec::Whole,
+        },
+        (start, end) => match (num(start), num(end)) {
+            (Some(s), Some(e)) if s > e => RangeSpec::Whole,
+            (Some(s), Some(_)) if s >= size => RangeSpec::Unsatisfiable,
+            (Some(s), Some(e)) => RangeSpec::Part(s, e.min(size - 1)),
+            _ => RangeSpec::Whole,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert_eq!(parse_range("bytes=0-9", 100), RangeSpec::Part(0, 9));
+        assert_eq!(parse_range("bytes=90-", 100), RangeSpec::Part(90, 99));
+        assert_eq!(parse_range("bytes=-10", 100), RangeSpec::Part(90, 99));
+        assert_eq!(parse_range("bytes=-1000", 100), RangeSpec::Part(0, 99));
+        assert_eq!(parse_range("bytes=50-5000", 100), RangeSpec::Part(50, 99));
+        assert_eq!(parse_range("bytes=100-", 100), RangeSpec::Unsatisfiable);
+        assert_eq!(parse_range("bytes=-0", 100), RangeSpec::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeSpec::Whole);
+        assert_eq!(parse_range("bytes=9-1", 100), RangeSpec::Whole);
+        assert_eq!(parse_range("items=0-1", 100), RangeSpec::Whole);
+        assert_eq!(parse_range("bytes=x-1", 100), RangeSpec::Whole);
+        assert_eq!(parse_range("bytes=99999999999999999999-", 100), RangeSpec::Whole);
+        assert_eq!(parse_range("bytes=0-0", 0), RangeSpec::Unsatisfiable);
+    }
+}

@@ -1,0 +1,76 @@
+//! What a protocol's HTTP callbacks get: the request, and the ways to answer it.
+
+use tokio::sync::oneshot;
+
+use super::{Request, Response};
+
+/// The per-callback view of one request: read it, answer it now, or defer the answer.
+pub struct HttpCtx<'a> {
+    pub(crate) request: &'a Request,
+    pub(crate) reply: &'a mut Reply,
+    pub(crate) body_limit: &'a mut u64,
+}
+
+/// How a request is being answered.
+#[derive(Debug, Default)]
+pub(crate) enum Reply {
+    /// Not answered yet.
+    #[default]
+    Pending,
+    /// Answered; the runtime sends it.
+    Ready(Response),
+    /// Another task will answer through a [`Responder`].
+    Deferred(oneshot::Receiver<Response>),
+    /// Answered by the runtime itself, already in wire form.
+    Wire(super::dispatch::Outgoing),
+    /// Taken by the runtime.
+    Sent,
+}
+
+impl HttpCtx<'_> {
+    /// The request being handled.
+    pub fn request(&self) -> &Request {
+        self.request
+    }
+
+    /// Answers the request. The body, if the request has one and it was not read yet, is discarded or the
+    /// connection is closed after the response.
+    pub fn respond(&mut self, response: Response) {
+        if matches!(self.reply, Reply::Pending) {
+            *self.reply = Reply::Ready(response);
+        }
+    }
+
+    /// Whether an answer was given (or deferred) already.
+    pub fn responded(&self) -> bool {
+        !matches!(self.reply, Reply::Pending)
+    }
+
+    /// Promises an answer from elsewhere (another task, a thread pool); the connection waits for it.
+    /// Dropping the [`Responder`] unused answers 500.
+    pub fn defer(&mut self) -> Responder {
+        let (tx, rx) = oneshot::channel();
+        if matches!(self.reply, Reply::Pending) {
+            *self.reply = Reply::Deferred(rx);
+        }
+        Responder { tx }
+    }
+
+    /// Sets the largest request body this request may carry (default 1 MiB); a larger one is answered 413.
+    pub fn set_body_limit(&mut self, limit: u64) {
+        *self.body_limit = limit;
+    }
+}
+
+/// Answers a request later, from any task.
+#[derive(Debug)]
+pub struct Responder {
+    tx: oneshot::Sender<Response>,
+}
+
+impl Responder {
+    /// Sends the answer. Returns the response back if the connection is gone.
+    pub fn respond(self, response: Response) -> Result<(), Response> {
+        self.tx.send(response)
+    }
+}

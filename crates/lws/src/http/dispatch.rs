@@ -1,0 +1,270 @@
+//! From a request to what answers it: vhost and mount selection, basic auth, file mounts, redirects and
+//! callback protocols. Wire-independent, so HTTP/2 streams can share it.
+
+use std::any::Any;
+use std::fs::File;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use crate::auth::{self, AuthResult};
+use crate::files::{self, FileMount, FileOutcome};
+use crate::mount::{self, MountKind, MountMatch};
+use crate::protocol::ProtocolHandle;
+use crate::vhost::{ResolvedMount, VhostInner};
+
+use super::ctx::Reply;
+use super::{Body, HttpCtx, Request, Response};
+
+/// A response ready for the wire, headers in sending order before the vhost and mount ones are merged in.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(std::borrow::Cow<'static, str>, Vec<u8>)>,
+    pub(crate) body: OutBody,
+}
+
+/// The body of an [`Outgoing`] response.
+#[derive(Debug)]
+pub(crate) enum OutBody {
+    Empty,
+    Full(Bytes),
+    Stream(mpsc::Receiver<Bytes>),
+    File { file: File, start: u64, len: u64 },
+}
+
+impl Outgoing {
+    /// Turns an application's response into wire form, opening a file body now.
+    pub(crate) fn from_response(r: Response) -> Outgoing {
+        let headers = r.headers.into_iter().map(|(n, v)| (n.into(), v)).collect();
+        let body = match r.body {
+            Body::Empty => OutBody::Empty,
+            Body::Full(b) => OutBody::Full(b),
+            Body::Stream(rx) => OutBody::Stream(rx),
+            Body::File(path) => match File::open(&path).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
+                Ok((file, len)) => OutBody::File { file, start: 0, len },
+                Err(e) => {
+                    tracing::warn!("response file {}: {e}", path.display());
+                    return Outgoing::from_response(Response::error(404));
+                }
+            },
+        };
+        Outgoing { status: r.status, headers, body }
+    }
+
+    pub(crate) fn error(status: u16) -> Outgoing {
+        Outgoing::from_response(Response::error(status))
+    }
+
+    fn with_header(mut self, name: &'static str, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// One request in flight and who answers it.
+pub(crate) struct Exchange {
+    pub(crate) req: Request,
+    pub(crate) vhost: Arc<VhostInner>,
+    pub(crate) mount: Option<usize>,
+    pub(crate) handler: Option<(ProtocolHandle, Box<dyn Any + Send>)>,
+    pub(crate) reply: Reply,
+    pub(crate) body_limit: u64,
+    /// Not written to the access log (the request head itself was unreadable).
+    pub(crate) unlogged: bool,
+}
+
+impl Drop for Exchange {
+    fn drop(&mut self) {
+        if let Some((p, session)) = &mut self.handler {
+            p.inner.http_closed(session.as_mut());
+        }
+    }
+}
+
+impl Exchange {
+    /// The mount serving this request, if any.
+    pub(crate) fn mount(&self) -> Option<&ResolvedMount> {
+        self.mount.map(|i| &self.vhost.mounts[i])
+    }
+
+    /// Routes a new request; afterwards either `reply` is set or a handler waits for the body.
+    pub(crate) fn start(req: Request, vhost: Arc<VhostInner>, plain_on_tls: bool) -> Exchange {
+        let body_limit = vhost.limits.max_body;
+        let mut ex =
+            Exchange { req, vhost, mount: None, handler: None, reply: Reply::Pending, body_limit, unlogged: false };
+        if plain_on_tls {
+            let host = ex.req.header("host").unwrap_or(&ex.vhost.name).to_string();
+            let location = format!("https://{}{}", host, ex.req.raw_target());
+            ex.ready(Response::redirect(301, &location));
+            return ex;
+        }
+        ex.route();
+        ex
+    }
+
+    /// A request refused before routing (bad target, unreadable head) with this status.
+    pub(crate) fn refused(req: Request, vhost: Arc<VhostInner>, status: u16) -> Exchange {
+        let body_limit = vhost.limits.max_body;
+        let reply = Reply::Ready(Response::error(status));
+        Exchange { req, vhost, mount: None, handler: None, reply, body_limit, unlogged: false }
+    }
+
+    fn ready(&mut self, r: Response) {
+        self.reply = Reply::Ready(r);
+    }
+
+    fn ready_out(&mut self, o: Outgoing) {
+        self.reply = Reply::Wire(o);
+    }
+
+    fn route(&mut self) {
+        let path = self.req.path().to_string();
+        let Some((idx, how)) = mount::select(&self.vhost.mounts, &path, |m| &m.mount)
+            .map(|(m, how)| (self.vhost.mounts.iter().position(|x| std::ptr::eq(x, m)).unwrap_or(0), how))
+        else {
+            return self.not_found();
+        };
+        self.mount = Some(idx);
+        let vhost = self.vhost.clone();
+        let m = &vhost.mounts[idx];
+        self.req.mountpoint_len = if m.mount.mountpoint == "/" { 0 } else { m.mount.mountpoint.len() };
+        if let Some(file) = &m.mount.basic_auth {
+            match auth::check(self.req.header("authorization"), file) {
+                AuthResult::Granted(user) => self.req.user = Some(user),
+                AuthResult::Challenge => {
+                    let o = Outgoing::error(401).with_header("www-authenticate", "Basic realm=\"lwsws\"");
+                    return self.ready_out(o);
+                }
+                AuthResult::Malformed => return self.ready(Response::error(403)),
+            }
+        }
+        match &m.mount.kind {
+            MountKind::Files(_) | MountKind::Redirect(_) if how == MountMatch::Bare => {
+                self.add_slash();
+            }
+            MountKind::Files(_) => self.serve_file(m),
+            MountKind::Redirect(target) => {
+                let mut location = target.clone();
+                if m.mount.append_path {
+                    location.push_str(self.req.mount_path().trim_start_matches('/'));
+                }
+                self.ready(Response::redirect(301, &location));
+            }
+            MountKind::Callback(_) => self.call_protocol(m),
+            MountKind::NoMount => self.not_found(),
+        }
+    }
+
+    fn add_slash(&mut self) {
+        let mut location = format!("{}/", self.req.path());
+        if let Some(q) = self.req.query() {
+            location.push('?');
+            location.push_str(q);
+        }
+        self.ready(Response::redirect(301, &location));
+    }
+
+    fn serve_file(&mut self, m: &ResolvedMount) {
+        if !matches!(self.req.method(), "GET" | "HEAD") {
+            return self.ready_out(Outgoing::error(405).with_header("allow", "GET, HEAD"));
+        }
+        let Some(origin) = &m.origin else {
+            return self.not_found();
+        };
+        let fm = FileMount {
+            origin,
+            default_doc: &m.default_doc,
+            extra_mimetypes: &m.mount.extra_mimetypes,
+            cache_control: &m.cache_control,
+        };
+        match files::resolve(&fm, self.req.mount_path(), &self.req.head) {
+            FileOutcome::Serve(plan) => {
+                let headers = plan.headers.into_iter().map(|(n, v)| (n.into(), v.into_bytes())).collect();
+                let body = OutBody::File { file: plan.file, start: plan.start, len: plan.len };
+                self.ready_out(Outgoing { status: plan.status, headers, body });
+            }
+            FileOutcome::NotModified(h) => {
+                let headers = h.into_iter().map(|(n, v)| (n.into(), v.into_bytes())).collect();
+                self.ready_out(Outgoing { status: 304, headers, body: OutBody::Empty });
+            }
+            FileOutcome::AddSlash => self.add_slash(),
+            FileOutcome::NotFound => self.not_found(),
+            FileOutcome::Forbidden => self.ready(Response::error(403)),
+            FileOutcome::RangeNotSatisfiable(size) => {
+                let o = Outgoing::error(416).with_header("content-range", format!("bytes */{size}"));
+                self.ready_out(o);
+            }
+        }
+    }
+
+    /// 404, with the vhost's `error-document-404` page when it names a file a file mount can serve.
+    fn not_found(&mut self) {
+        let vhost = self.vhost.clone();
+        if let Some(doc) = &vhost.error_document_404 {
+            if let Some((m, _)) = mount::select(&vhost.mounts, doc, |m| &m.mount) {
+                if let Some(origin) = &m.origin {
+                    let rel = if m.mount.mountpoint == "/" { doc.as_str() } else { &doc[m.mount.mountpoint.len()..] };
+                    if let Ok((file, meta)) = files::locate(origin, rel, &m.default_doc) {
+                        let ct = crate::mime::content_type(doc, &m.mount.extra_mimetypes).unwrap_or("text/html");
+                        return self.ready_out(Outgoing {
+                            status: 404,
+                            headers: vec![("content-type".into(), ct.as_bytes().to_vec())],
+                            body: OutBody::File { file, start: 0, len: meta.len() },
+                        });
+                    }
+                }
+            }
+        }
+        self.ready(Response::error(404));
+    }
+
+    fn call_protocol(&mut self, m: &ResolvedMount) {
+        let Some(p) = m.protocol.clone() else {
+            return self.not_found();
+        };
+        let mut session = p.inner.new_session();
+        let mut cx = HttpCtx { request: &self.req, reply: &mut self.reply, body_limit: &mut self.body_limit };
+        p.inner.http(session.as_mut(), &mut cx);
+        self.handler = Some((p, session));
+    }
+
+    /// Whether a handler is still waiting for body data.
+    pub(crate) fn wants_body(&self) -> bool {
+        self.handler.is_some() && matches!(self.reply, Reply::Pending)
+    }
+
+    /// Feeds a body piece to the handler, if it still wants it.
+    pub(crate) fn body(&mut self, chunk: &[u8]) {
+        if !self.wants_body() {
+            return;
+        }
+        if let Some((p, session)) = &mut self.handler {
+            let mut cx = HttpCtx { request: &self.req, reply: &mut self.reply, body_limit: &mut self.body_limit };
+            p.inner.http_body(session.as_mut(), &mut cx, chunk);
+        }
+    }
+
+    /// The body is complete: the handler must answer now (500 if it does not).
+    pub(crate) fn body_complete(&mut self) {
+        if !self.wants_body() {
+            return;
+        }
+        if let Some((p, session)) = &mut self.handler {
+            let mut cx = HttpCtx { request: &self.req, reply: &mut self.reply, body_limit: &mut self.body_limit };
+            p.inner.http_body_completion(session.as_mut(), &mut cx);
+            if matches!(self.reply, Reply::Pending) {
+                tracing::error!("protocol {} left {} {} unanswered", p.name, self.req.method(), self.req.path());
+                self.reply = Reply::Ready(Response::error(500));
+            }
+        }
+    }
+
+    /// A protocol error ended the request body: answer with its status unless an answer exists already.
+    pub(crate) fn fail(&mut self, status: u16) {
+        if matches!(self.reply, Reply::Pending | Reply::Deferred(_)) {
+            self.ready(Response::error(status));
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The HTTP/1.x connection driver: one task per connection feeding `lws_proto::http1::H1Conn`, dispatching
+//! its requests and writing what it frames.
+
+use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lws_proto::http1::{BodyKind, Event, H1Conn, H1Error, RequestHead, ResponseLength};
+use lws_proto::uri::Target;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+use crate::access_log::LogEntry;
+use crate::listen::PortShared;
+use crate::vhost::{select_vhost, VhostInner};
+
+use super::ctx::Reply;
+use super::dispatch::{Exchange, OutBody, Outgoing};
+use super::{date, Request, Response};
+
+/// Facts about an accepted connection that routing needs.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnInfo {
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) tls: bool,
+    /// The TLS SNI name, which picks the vhost for every request on the connection.
+    pub(crate) sni: Option<String>,
+    /// Plain HTTP that arrived on a TLS port of a vhost with `redirect-http`: every request gets a 301.
+    pub(crate) plain_on_tls: bool,
+}
+
+/// Bodies up to this size are read whole and written together with the head.
+const SMALL_FILE: u64 = 64 * 1024;
+/// Piece size for larger file bodies.
+const FILE_PIECE: usize = 256 * 1024;
+/// Read size per socket read.
+const READ_SIZE: usize = 16 * 1024;
+
+/// Serves HTTP/1.x on `io` until the peer leaves, an error ends it, or shutdown drains it.
+pub(crate) async fn serve<S>(io: S, info: ConnInfo, port: Arc<PortShared>, shutdown: watch::Receiver<bool>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
+    let mut driver = Driver {
+        conn: H1Conn::new(first.h1.clone(), Instant::now()),
+        io_timeout: first.limits.io_timeout,
+        io,
+        out: Vec::with_capacity(4096),
+        filebuf: Vec::new(),
+        info,
+        port,
+        ex: None,
+    };
+    driver.run(shutdown).await;
+}
+
+struct Driver<S> {
+    io: S,
+    conn: H1Conn,
+    out: Vec<u8>,
+    filebuf: Vec<u8>,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    ex: Option<Exchange>,
+    io_timeout: Duration,
+}
+
+/// The connection cannot continue (write failed or stalled, file read failed).
+struct Abort;
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    async fn run(&mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut rbuf = vec![0u8; READ_SIZE];
+        let mut draining = *shutdown.borrow();
+        if draining {
+            self.conn.close_after_response();
+        }
+        loop {
+            self.drain_events();
+            if self.send_ready().await.is_err() || self.flush().await.is_err() {
+                return;
+            }
+            if self.conn.is_closed() || (draining && self.conn.is_idle()) {
+                break;
+            }
+            let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
+            let wants_input = self.conn.wants_input();
+            let deferred = self.ex.as_mut().and_then(|ex| match &mut ex.reply {
+                Reply::Deferred(rx) => Some(rx),
+                _ => None,
+            });
+            let has_deferred = deferred.is_some();
+            tokio::select! {
+                r = self.io.read(&mut rbuf), if wants_input => match r {
+                    Ok(0) => self.conn.handle_eof(Instant::now()),
+                    Ok(n) => self.conn.handle_input(Instant::now(), &rbuf[..n]),
+                    Err(_) => return,
+                },
+                r = async { deferred.expect("guarded by has_deferred").await }, if has_deferred => {
+                    if let Some(ex) = self.ex.as_mut() {
+                        ex.reply = Reply::Ready(r.unwrap_or_else(|_| Response::error(500)));
+                    }
+                }
+                _ = sleep_until(deadline), if deadline.is_some() => self.conn.handle_timeout(Instant::now()),
+                _ = shutdown.changed(), if !draining => {
+                    draining = true;
+                    self.conn.close_after_response();
+                }
+                else => break,
+            }
+        }
+        self.close().await;
+    }
+
+    /// Hands engine events to routing and handlers.
+    fn drain_events(&mut self) {
+        while let Some(ev) = self.conn.poll_event() {
+            match ev {
+                Event::Request(head) => self.on_request(head),
+                Event::Data(d) => {
+                    if let Some(ex) = self.ex.as_mut() {
+                        ex.body(&d);
+                    }
+                }
+                Event::End(_) => {
+                    if let Some(ex) = self.ex.as_mut() {
+                        ex.body_complete();
+                    }
+                }
+                Event::Error(e) => self.on_error(e),
+            }
+        }
+    }
+
+    fn on_request(&mut self, head: RequestHead) {
+        let host = self.info.sni.clone().or_else(|| head.header_str("host").map(str::to_string));
+        let vhost = select_vhost(&self.port.vhosts, host.as_deref()).clone();
+        let has_body = head.body_kind() != BodyKind::Empty;
+        let parsed = Target::parse_with_limit(head.target().as_bytes(), vhost.h1.max_head);
+        let refused = parsed.as_ref().err().map(|e| e.status());
+        let req = Request {
+            target: parsed.unwrap_or_else(|_| root_target()),
+            head,
+            mountpoint_len: 0,
+            peer: self.info.peer,
+            tls: self.info.tls,
+            vhost: vhost.name.clone(),
+            user: None,
+        };
+        let ex = match refused {
+            Some(status) => Exchange::refused(req, vhost, status),
+            None => Exchange::start(req, vhost, self.info.plain_on_tls),
+        };
+        if has_body && ex.wants_body() {
+            self.conn.set_body_limit(ex.body_limit);
+            self.conn.accept_body(Instant::now());
+        }
+        self.ex = Some(ex);
+    }
+
+    fn on_error(&mut self, e: H1Error) {
+        tracing::debug!(peer = ?self.info.peer, "http/1: {e}");
+        let Some(status) = e.status() else { return };
+        if self.conn.response_in_progress() {
+            return;
+        }
+        match self.ex.as_mut() {
+            Some(ex) => ex.fail(status),
+            None => {
+                let vhost = select_vhost(&self.port.vhosts, self.info.sni.as_deref()).clone();
+                let req = Request {
+                    target: root_target(),
+                    head: RequestHead::placeholder(),
+                    mountpoint_len: 0,
+                    peer: self.info.peer,
+                    tls: self.info.tls,
+                    vhost: vhost.name.clone(),
+                    user: None,
+                };
+                let mut ex = Exchange::refused(req, vhost, status);
+                ex.unlogged = true;
+                self.ex = Some(ex);
+            }
+        }
+    }
+
+    /// Sends the current exchange's answer if it is ready.
+    async fn send_ready(&mut self) -> Result<(), Abort> {
+        let Some(ex) = self.ex.as_mut() else { return Ok(()) };
+        let out = match std::mem::replace(&mut ex.reply, Reply::Sent) {
+            Reply::Ready(r) => Outgoing::from_response(r),
+            Reply::Wire(o) => o,
+            other => {
+                ex.reply = other;
+                return Ok(());
+            }
+        };
+        let status = out.status;
+        let sent = self.write_response(out).await?;
+        if let Some(ex) = self.ex.take() {
+            log_exchange(&ex, status, sent);
+        }
+        Ok(())
+    }
+
+    /// Writes head and body; returns the body bytes sent.
+    async fn write_response(&mut self, o: Outgoing) -> Result<u64, Abort> {
+        self.write_head(&o);
+        let suppressed = self.conn.body_suppressed();
+        let sent = match o.body {
+            OutBody::Empty => 0,
+            OutBody::Full(b) => {
+                self.conn.send_data(&b);
+                b.len() as u64
+            }
+            OutBody::File { .. } if suppressed => 0,
+            OutBody::File { file, start, len } => self.send_file(&file, start, len).await?,
+            OutBody::Stream(mut rx) => {
+                let mut total = 0;
+                loop {
+                    self.flush().await?;
+                    match rx.recv().await {
+                        Some(piece) => {
+                            total += piece.len() as u64;
+                            self.conn.send_data(&piece);
+                        }
+                        None => break,
+                    }
+                }
+                total
+            }
+        };
+        self.conn.finish_response(Instant::now());
+        Ok(if suppressed { 0 } else { sent })
+    }
+
+    fn write_head(&mut self, o: &Outgoing) {
+        let length = match &o.body {
+            OutBody::Empty => ResponseLength::Empty,
+            OutBody::Full(b) => ResponseLength::Known(b.len() as u64),
+            OutBody::File { len, .. } => ResponseLength::Known(*len),
+            OutBody::Stream(_) => ResponseLength::Streamed,
+        };
+        let (vhost, mount_headers): (&VhostInner, &[(String, Vec<u8>)]) = match &self.ex {
+            Some(ex) => (&ex.vhost, ex.mount().map(|m| m.mount.headers.as_slice()).unwrap_or(&[])),
+            None => (&self.port.vhosts[0], &[]),
+        };
+        let mut w = self.conn.start_response(o.status, length);
+        date::with_http_date(|d| {
+            w.header("date", d.as_bytes());
+        });
+        w.header("server", self.port.server.server_string.as_bytes());
+        for (n, v) in &o.headers {
+            w.header(n, v);
+        }
+        let in_response = |name: &str| o.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        for (n, v) in mount_headers {
+            if !in_response(n) {
+                w.header(n, v);
+            }
+        }
+        for (n, v) in &vhost.headers {
+            if !in_response(n) && !mount_headers.iter().any(|(m, _)| m == n) {
+                w.header(n, v);
+            }
+        }
+        w.finish();
+    }
+
+    async fn send_file(&mut self, file: &std::fs::File, start: u64, len: u64) -> Result<u64, Abort> {
+        // File reads are synchronous, as in libwebsockets: origin files are expected on local storage where
+        // a read costs less than a hand-off to a blocking thread pool.
+        if len <= SMALL_FILE {
+            self.filebuf.resize(len as usize, 0);
+            file.read_exact_at(&mut self.filebuf, start).map_err(|_| Abort)?;
+            self.conn.send_data(&self.filebuf);
+            return Ok(len);
+        }
+        self.flush().await?;
+        self.filebuf.resize(FILE_PIECE, 0);
+        let mut offset = start;
+        let end = start + len;
+        while offset < end {
+            let n = ((end - offset) as usize).min(FILE_PIECE);
+            file.read_exact_at(&mut self.filebuf[..n], offset).map_err(|_| Abort)?;
+            write_timeout(&mut self.io, &self.filebuf[..n], self.io_timeout).await?;
+            self.conn.body_sent_externally(n as u64);
+            offset += n as u64;
+        }
+        self.filebuf = Vec::new();
+        Ok(len)
+    }
+
+    async fn flush(&mut self) -> Result<(), Abort> {
+        self.conn.poll_transmit(&mut self.out);
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let r = write_timeout(&mut self.io, &self.out, self.io_timeout).await;
+        self.out.clear();
+        r
+    }
+
+    /// Closes the connection; after a protocol error, keeps reading briefly so that the peer sees our error
+    /// response instead of a reset caused by its own unread bytes.
+    async fn close(&mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.io.shutdown()).await;
+        if self.conn.error().is_some() {
+            let mut sink = [0u8; 4096];
+            let mut budget = 256 * 1024usize;
+            let linger = async {
+                while budget > 0 {
+                    match self.io.read(&mut sink).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => budget = budget.saturating_sub(n),
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(2), linger).await;
+        }
+    }
+}
+
+async fn write_timeout<S: AsyncWrite + Unpin>(io: &mut S, data: &[u8], limit: Duration) -> Result<(), Abort> {
+    let write = async {
+        io.write_all(data).await?;
+        io.flush().await
+    };
+    match tokio::time::timeout(limit, write).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(Abort),
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn root_target() -> Target {
+    Target::parse(b"/").unwrap_or_else(|_| unreachable!("\"/\" is a valid target"))
+}
+
+fn log_exchange(ex: &Exchange, status: u16, bytes: u64) {
+    let Some(log) = &ex.vhost.access_log else { return };
+    if ex.unlogged {
+        return;
+    }
+    let req = &ex.req;
+    log.write(&LogEntry {
+        peer: req.peer.map(|p| p.ip()),
+        user: req.user.as_deref(),
+        request_line: (req.method(), req.raw_target(), req.version().as_str()),
+        status,
+        bytes,
+        referer: req.header("referer"),
+        user_agent: req.header("user-agent"),
+    });
+}

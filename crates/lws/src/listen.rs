@@ -1,0 +1,254 @@
+//! Listening sockets and accept loops: bind (before privileges are dropped), accept, apply the per-IP limit,
+//! detect TLS versus plain HTTP, and start one task per connection.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream, UnixListener};
+use tokio::sync::{watch, Notify};
+
+use crate::http::h1::{self, ConnInfo};
+use crate::vhost::{Listen, VhostInner};
+
+/// State shared by every listener of a context.
+#[derive(Debug)]
+pub(crate) struct ServerShared {
+    pub(crate) server_string: String,
+    pub(crate) ip_limit: Option<u32>,
+    pub(crate) per_ip: Mutex<HashMap<IpAddr, u32>>,
+    pub(crate) live: AtomicUsize,
+    pub(crate) idle: Notify,
+    pub(crate) handshake_timeout: Duration,
+}
+
+/// State of one listening address: the vhosts on it (first is the default) and its TLS setup.
+pub(crate) struct PortShared {
+    pub(crate) vhosts: Vec<Arc<VhostInner>>,
+    pub(crate) server: Arc<ServerShared>,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for PortShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.vhosts.iter().map(|v| &*v.name).collect();
+        f.debug_struct("PortShared").field("vhosts", &names).finish()
+    }
+}
+
+impl PortShared {
+    /// What to do with plain HTTP on a TLS port: `Some(true)` redirect, `Some(false)` serve, `None` refuse.
+    fn plain_on_tls(&self) -> Option<bool> {
+        let v = &self.vhosts[0];
+        if v.redirect_http {
+            Some(true)
+        } else if v.allow_http_on_https {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// A socket bound at build time.
+#[derive(Debug)]
+pub(crate) enum BoundSocket {
+    Tcp(std::net::TcpListener),
+    Unix(std::os::unix::net::UnixListener, PathBuf),
+}
+
+/// A bound socket and the port state its connections use.
+#[derive(Debug)]
+pub(crate) struct BoundListener {
+    pub(crate) socket: BoundSocket,
+    pub(crate) port: Arc<PortShared>,
+}
+
+impl BoundListener {
+    /// The address actually bound (with the real port when 0 was asked for).
+    pub(crate) fn local(&self) -> Listen {
+        match &self.socket {
+            BoundSocket::Tcp(l) => l.local_addr().map(Listen::Tcp).unwrap_or(Listen::Unix(PathBuf::new())),
+            BoundSocket::Unix(_, p) => Listen::Unix(p.clone()),
+        }
+    }
+}
+
+/// Binds a listening socket; `[::]` is bound dual-stack where the system allows it.
+pub(crate) fn bind(listen: &Listen) -> io::Result<BoundSocket> {
+    match listen {
+        Listen::Tcp(addr) => {
+            let domain = socket2::Domain::for_address(*addr);
+            let s = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+            s.set_reuse_address(true)?;
+            if addr.is_ipv6() && addr.ip().is_unspecified() {
+                let _ = s.set_only_v6(false);
+            }
+            s.set_nonblocking(true)?;
+            s.bind(&(*addr).into())?;
+            s.listen(1024)?;
+            Ok(BoundSocket::Tcp(s.into()))
+        }
+        Listen::Unix(path) => {
+            use std::os::unix::fs::FileTypeExt;
+            if let Ok(meta) = std::fs::symlink_metadata(path) {
+                if meta.file_type().is_socket() {
+                    std::fs::remove_file(path)?;
+                }
+            }
+            let l = std::os::unix::net::UnixListener::bind(path)?;
+            l.set_nonblocking(true)?;
+            Ok(BoundSocket::Unix(l, path.clone()))
+        }
+    }
+}
+
+/// Accepts connections until shutdown is signalled.
+pub(crate) async fn accept_loop(l: BoundListener, mut shutdown: watch::Receiver<bool>) -> io::Result<()> {
+    match l.socket {
+        BoundSocket::Tcp(std) => {
+            let listener = TcpListener::from_std(std)?;
+            loop {
+                tokio::select! {
+                    r = listener.accept() => match r {
+                        Ok((stream, peer)) => spawn_tcp(stream, peer, l.port.clone(), shutdown.clone()),
+                        Err(e) => accept_error(e).await,
+                    },
+                    _ = shutdown.changed() => return Ok(()),
+                }
+            }
+        }
+        BoundSocket::Unix(std, path) => {
+            let listener = UnixListener::from_std(std)?;
+            let result = loop {
+                tokio::select! {
+                    r = listener.accept() => match r {
+                        Ok((stream, _)) => {
+                            let port = l.port.clone();
+                            let guard = ConnGuard::new(&port.server, None);
+                            let shutdown = shutdown.clone();
+                            tokio::spawn(async move {
+                                let _guard = guard;
+                                serve_maybe_tls(stream, None, port, shutdown).await;
+                            });
+                        }
+                        Err(e) => accept_error(e).await,
+                    },
+                    _ = shutdown.changed() => break Ok(()),
+                }
+            };
+            let _ = std::fs::remove_file(&path);
+            result
+        }
+    }
+}
+
+/// Running out of descriptors must not spin the loop: pause briefly before accepting again.
+async fn accept_error(e: io::Error) {
+    tracing::warn!("accept failed: {e}");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+fn spawn_tcp(stream: TcpStream, peer: SocketAddr, port: Arc<PortShared>, shutdown: watch::Receiver<bool>) {
+    let Some(guard) = ConnGuard::admit(&port.server, peer.ip()) else {
+        tracing::debug!("refused {peer}: ip-limit-wsi reached");
+        return;
+    };
+    let _ = stream.set_nodelay(true);
+    tokio::spawn(async move {
+        let _guard = guard;
+        #[cfg(feature = "tls")]
+        if port.tls.is_some() {
+            if let Some(redirect) = port.plain_on_tls() {
+                let mut first = [0u8; 1];
+                let peeked = tokio::time::timeout(port.server.handshake_timeout, stream.peek(&mut first)).await;
+                match peeked {
+                    Ok(Ok(1)) if first[0] != 0x16 => {
+                        let info = ConnInfo { peer: Some(peer), tls: false, sni: None, plain_on_tls: redirect };
+                        return h1::serve(stream, info, port, shutdown).await;
+                    }
+                    Ok(Ok(1)) => {}
+                    _ => return,
+                }
+            }
+        }
+        serve_maybe_tls(stream, Some(peer), port, shutdown).await;
+    });
+}
+
+async fn serve_maybe_tls<S>(stream: S, peer: Option<SocketAddr>, port: Arc<PortShared>, shutdown: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    #[cfg(feature = "tls")]
+    if let Some(acceptor) = port.tls.clone() {
+        let hs = tokio::time::timeout(port.server.handshake_timeout, acceptor.accept(stream)).await;
+        let tls = match hs {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                tracing::debug!(?peer, "tls handshake failed: {e}");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!(?peer, "tls handshake timed out");
+                return;
+            }
+        };
+        let sni = tls.get_ref().1.server_name().map(str::to_string);
+        let info = ConnInfo { peer, tls: true, sni, plain_on_tls: false };
+        return h1::serve(tls, info, port, shutdown).await;
+    }
+    let info = ConnInfo { peer, tls: false, sni: None, plain_on_tls: false };
+    h1::serve(stream, info, port, shutdown).await;
+}
+
+/// Counts a live connection (for graceful drain and the per-IP limit) until dropped.
+pub(crate) struct ConnGuard {
+    server: Arc<ServerShared>,
+    ip: Option<IpAddr>,
+}
+
+impl ConnGuard {
+    fn new(server: &Arc<ServerShared>, ip: Option<IpAddr>) -> ConnGuard {
+        server.live.fetch_add(1, Ordering::AcqRel);
+        ConnGuard { server: server.clone(), ip }
+    }
+
+    /// Admits a connection from `ip` unless that address already has `ip-limit-wsi` connections.
+    fn admit(server: &Arc<ServerShared>, ip: IpAddr) -> Option<ConnGuard> {
+        let Some(limit) = server.ip_limit else {
+            return Some(ConnGuard::new(server, None));
+        };
+        let mut map = server.per_ip.lock().ok()?;
+        let n = map.entry(ip).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        drop(map);
+        Some(ConnGuard::new(server, Some(ip)))
+    }
+}
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        if let Some(ip) = self.ip {
+            if let Ok(mut map) = self.server.per_ip.lock() {
+                if let Some(n) = map.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        map.remove(&ip);
+                    }
+                }
+            }
+        }
+        if self.server.live.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.server.idle.notify_waiters();
+        }
+    }
+}

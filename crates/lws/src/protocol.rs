@@ -1,0 +1,183 @@
+//! Protocols: the unit of application code, as in libwebsockets. A protocol value is per-vhost state built
+//! from the vhost's options; its `Session` type is per-connection (per-request for HTTP) state.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::http::HttpCtx;
+
+/// Application code bound to a name, reached through callback mounts (and, later, WebSocket subprotocols).
+///
+/// Every method has a default, so a protocol overrides only what it handles. The methods run on the
+/// connection's task and must not block; for slow work, take a [`crate::Responder`] with
+/// [`HttpCtx::defer`] and answer from another task.
+pub trait Protocol: Send + Sync + 'static {
+    /// State kept for one HTTP request (libwebsockets' "per-session data"), created fresh for each request.
+    type Session: Default + Send + 'static;
+
+    /// A request head arrived for a URL under a mount bound to this protocol. Answer now with
+    /// [`HttpCtx::respond`], or leave it unanswered to receive the body through [`Protocol::http_body`].
+    /// The default answers 404.
+    fn http(&self, _session: &mut Self::Session, cx: &mut HttpCtx<'_>) {
+        cx.respond(crate::Response::error(404));
+    }
+
+    /// A piece of the request body; pieces arrive in order and are never buffered whole by the runtime.
+    fn http_body(&self, _session: &mut Self::Session, _cx: &mut HttpCtx<'_>, _chunk: &[u8]) {}
+
+    /// The request body is complete; a protocol that has not answered yet must answer now.
+    fn http_body_completion(&self, _session: &mut Self::Session, _cx: &mut HttpCtx<'_>) {}
+
+    /// The request is over (answered, or the connection went away); release what the session holds.
+    fn http_closed(&self, _session: &mut Self::Session) {}
+}
+
+/// A protocol with its session type erased, so that a vhost can hold protocols of different types.
+pub(crate) trait DynProtocol: Send + Sync {
+    fn new_session(&self) -> Box<dyn Any + Send>;
+    fn http(&self, session: &mut (dyn Any + Send), cx: &mut HttpCtx<'_>);
+    fn http_body(&self, session: &mut (dyn Any + Send), cx: &mut HttpCtx<'_>, chunk: &[u8]);
+    fn http_body_completion(&self, session: &mut (dyn Any + Send), cx: &mut HttpCtx<'_>);
+    fn http_closed(&self, session: &mut (dyn Any + Send));
+}
+
+impl<P: Protocol> DynProtocol for P {
+    fn new_session(&self) -> Box<dyn Any + Send> {
+        Box::new(P::Session::default())
+    }
+
+    fn http(&self, session: &mut (dyn Any + Send), cx: &mut HttpCtx<'_>) {
+        if let Some(s) = session.downcast_mut::<P::Session>() {
+            Protocol::http(self, s, cx);
+        }
+    }
+
+    fn http_body(&self, session: &mut (dyn Any + Send), cx: &mut HttpCtx<'_>, chunk: &[u8]) {
+        if let Some(s) = session.downcast_mut::<P::Session>() {
+            Protocol::http_body(self, s, cx, chunk);
+        }
+    }
+
+    fn http_body_completion(&self, session: &mut (dyn Any + Send), cx: &mut HttpCtx<'_>) {
+        if let Some(s) = session.downcast_mut::<P::Session>() {
+            Protocol::http_body_completion(self, s, cx);
+        }
+    }
+
+    fn http_closed(&self, session: &mut (dyn Any + Send)) {
+        if let Some(s) = session.downcast_mut::<P::Session>() {
+            Protocol::http_closed(self, s);
+        }
+    }
+}
+
+/// A protocol instance ready to be attached to a vhost.
+#[derive(Clone)]
+pub struct ProtocolHandle {
+    pub(crate) name: Arc<str>,
+    pub(crate) inner: Arc<dyn DynProtocol>,
+}
+
+impl ProtocolHandle {
+    /// Wraps a protocol value under the name that mounts and clients use to reach it.
+    pub fn new(name: &str, protocol: impl Protocol) -> Self {
+        ProtocolHandle { name: name.into(), inner: Arc::new(protocol) }
+    }
+
+    /// The protocol's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl fmt::Debug for ProtocolHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProtocolHandle").field("name", &self.name).finish()
+    }
+}
+
+/// Per-vhost protocol options (libwebsockets' "pvo"): a name, a value and nested options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pvo {
+    /// Option name.
+    pub name: String,
+    /// Option value (always text, as in the lwsws config).
+    pub value: String,
+    /// Nested options.
+    pub children: Vec<Pvo>,
+}
+
+impl Pvo {
+    /// The value of the child option `name`, if present.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.children.iter().find(|c| c.name == name).map(|c| c.value.as_str())
+    }
+}
+
+/// Why a registered protocol could not be instantiated for a vhost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolInitError {
+    /// The protocol being set up.
+    pub protocol: String,
+    /// What was wrong (typically with one of its options).
+    pub message: String,
+}
+
+impl fmt::Display for ProtocolInitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "protocol {}: {}", self.protocol, self.message)
+    }
+}
+
+impl std::error::Error for ProtocolInitError {}
+
+type Constructor = Arc<dyn Fn(&Pvo) -> Result<ProtocolHandle, ProtocolInitError> + Send + Sync>;
+
+/// Protocol constructors by name (libwebsockets' plugins, linked statically), so configuration can enable
+/// protocols per vhost with options.
+#[derive(Clone, Default)]
+pub struct Registry {
+    constructors: HashMap<String, Constructor>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers a constructor that builds the protocol from its per-vhost options.
+    pub fn register<P, F>(&mut self, name: &str, build: F)
+    where
+        P: Protocol,
+        F: Fn(&Pvo) -> Result<P, ProtocolInitError> + Send + Sync + 'static,
+    {
+        let owned: Arc<str> = name.into();
+        self.constructors.insert(
+            name.to_string(),
+            Arc::new(move |pvo| {
+                Ok(ProtocolHandle { name: owned.clone(), inner: Arc::new(build(pvo)?) })
+            }),
+        );
+    }
+
+    /// Builds the named protocol for one vhost; `None` if no protocol of that name is registered.
+    pub fn instantiate(&self, name: &str, pvo: &Pvo) -> Option<Result<ProtocolHandle, ProtocolInitError>> {
+        self.constructors.get(name).map(|c| c(pvo))
+    }
+
+    /// Names of all registered protocols, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.constructors.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry").field("protocols", &self.names()).finish()
+    }
+}

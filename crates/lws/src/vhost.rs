@@ -1,0 +1,404 @@
+//! Vhosts: a named virtual server with its listen addresses, TLS identity, mounts, protocols and options.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lws_proto::http1::H1Config;
+
+use crate::access_log::AccessLog;
+use crate::mount::{Mount, MountKind};
+use crate::protocol::ProtocolHandle;
+use crate::BuildError;
+
+/// Where a vhost listens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Listen {
+    /// A TCP address (use `[::]:port` for dual-stack).
+    Tcp(SocketAddr),
+    /// A unix domain socket path.
+    Unix(PathBuf),
+}
+
+/// Limits and timeouts for HTTP/1.x requests on a vhost (DESIGN §5 defaults).
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Largest request head, default 8 KiB, at most 64 KiB.
+    pub max_head: usize,
+    /// Most header lines, default 100.
+    pub max_headers: usize,
+    /// Largest request body accepted by default (handlers may raise it per request), default 1 MiB.
+    pub max_body: u64,
+    /// Time to receive a complete head, default 10 s.
+    pub head_timeout: Duration,
+    /// Keep-alive idle time between requests, default 5 s.
+    pub keepalive_timeout: Duration,
+    /// Time allowed without progress while receiving a body or sending a response, default 15 s.
+    pub io_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        let h1 = H1Config::default();
+        HttpLimits {
+            max_head: h1.max_head,
+            max_headers: h1.max_headers,
+            max_body: lws_proto::http1::DEFAULT_BODY_LIMIT,
+            head_timeout: h1.head_timeout,
+            keepalive_timeout: h1.keepalive_timeout,
+            io_timeout: h1.body_timeout,
+        }
+    }
+}
+
+/// The TLS identity of a vhost.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsFiles {
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
+}
+
+/// The headers libwebsockets adds with `HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE`.
+pub const STRICT_SECURITY_HEADERS: &[(&str, &str)] = &[
+    (
+        "content-security-policy",
+        "default-src 'none'; img-src 'self' data: ; script-src 'self'; font-src 'self'; style-src 'self'; \
+         connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none';form-action 'self';",
+    ),
+    ("x-content-type-options", "nosniff"),
+    ("x-xss-protection", "1; mode=block"),
+    ("x-frame-options", "deny"),
+    ("referrer-policy", "no-referrer"),
+];
+
+/// A virtual server, built with chained calls and handed to [`crate::ContextBuilder::vhost`].
+///
+/// Several vhosts may listen on the same address: the request's `Host` header (or the TLS SNI name) picks
+/// the one whose name matches exactly, then one whose name is a suffix (`cats.example.com` matches
+/// `example.com`), else the first one on that address.
+#[derive(Debug, Clone)]
+pub struct Vhost {
+    pub(crate) name: String,
+    pub(crate) listen: Vec<Listen>,
+    pub(crate) tls: Option<TlsFiles>,
+    pub(crate) alpn: Vec<String>,
+    pub(crate) redirect_http: bool,
+    pub(crate) allow_http_on_https: bool,
+    pub(crate) mounts: Vec<Mount>,
+    pub(crate) protocols: Vec<ProtocolHandle>,
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    pub(crate) strict_security_headers: bool,
+    pub(crate) sts: bool,
+    pub(crate) error_document_404: Option<String>,
+    pub(crate) access_log: Option<PathBuf>,
+    pub(crate) limits: HttpLimits,
+}
+
+impl Vhost {
+    /// A vhost with this name (matched against `Host` / SNI).
+    pub fn new(name: &str) -> Self {
+        Vhost {
+            name: name.to_string(),
+            listen: Vec::new(),
+            tls: None,
+            alpn: vec!["http/1.1".to_string()],
+            redirect_http: false,
+            allow_http_on_https: false,
+            mounts: Vec::new(),
+            protocols: Vec::new(),
+            headers: Vec::new(),
+            strict_security_headers: false,
+            sts: false,
+            error_document_404: None,
+            access_log: None,
+            limits: HttpLimits::default(),
+        }
+    }
+
+    /// Listens on a TCP address (repeatable). Port 0 picks a free port; see [`crate::Context::local_addrs`].
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.listen.push(Listen::Tcp(addr));
+        self
+    }
+
+    /// Listens on a unix domain socket (an existing socket file at that path is replaced).
+    pub fn listen_unix(mut self, path: impl Into<PathBuf>) -> Self {
+        self.listen.push(Listen::Unix(path.into()));
+        self
+    }
+
+    /// Serves TLS with this PEM certificate chain and private key (the vhost's SNI identity).
+    pub fn tls(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls = Some(TlsFiles { cert: cert.into(), key: key.into() });
+        self
+    }
+
+    /// The ALPN protocols offered under TLS, most preferred first (default `http/1.1`).
+    pub fn alpn(mut self, protocols: &[&str]) -> Self {
+        self.alpn = protocols.iter().map(|p| p.to_string()).collect();
+        self
+    }
+
+    /// On a TLS port, answers plain HTTP requests with a 301 to the same URL over https.
+    pub fn redirect_http(mut self, yes: bool) -> Self {
+        self.redirect_http = yes;
+        self
+    }
+
+    /// On a TLS port, serves plain HTTP requests as well (discouraged; libwebsockets' `allow-http-on-https`).
+    pub fn allow_http_on_https(mut self, yes: bool) -> Self {
+        self.allow_http_on_https = yes;
+        self
+    }
+
+    /// Adds a mount.
+    pub fn mount(mut self, mount: Mount) -> Self {
+        self.mounts.push(mount);
+        self
+    }
+
+    /// Attaches a protocol instance (per-vhost state) under its name, for callback mounts to reach.
+    pub fn protocol(mut self, protocol: ProtocolHandle) -> Self {
+        self.protocols.retain(|p| p.name != protocol.name);
+        self.protocols.push(protocol);
+        self
+    }
+
+    /// Adds a header to every response of this vhost.
+    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
+        self.headers.push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// Adds the strict security headers ([`STRICT_SECURITY_HEADERS`]) to every response.
+    pub fn strict_security_headers(mut self, yes: bool) -> Self {
+        self.strict_security_headers = yes;
+        self
+    }
+
+    /// Sends `Strict-Transport-Security` on TLS responses.
+    pub fn sts(mut self, yes: bool) -> Self {
+        self.sts = yes;
+        self
+    }
+
+    /// A URL path whose file is served (with status 404) when a file mount finds nothing.
+    pub fn error_document_404(mut self, path: &str) -> Self {
+        self.error_document_404 = Some(path.to_string());
+        self
+    }
+
+    /// Appends one combined-format line per request to this file.
+    pub fn access_log(mut self, path: impl Into<PathBuf>) -> Self {
+        self.access_log = Some(path.into());
+        self
+    }
+
+    /// Idle time allowed between requests on a keep-alive connection.
+    pub fn keepalive_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.keepalive_timeout = timeout;
+        self
+    }
+
+    /// Replaces all HTTP limits at once.
+    pub fn limits(mut self, limits: HttpLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The vhost's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A mount resolved at build time: origin canonicalised, protocol looked up, header values prepared.
+#[derive(Debug)]
+pub(crate) struct ResolvedMount {
+    pub(crate) mount: Mount,
+    pub(crate) origin: Option<PathBuf>,
+    pub(crate) protocol: Option<ProtocolHandle>,
+    pub(crate) default_doc: String,
+    pub(crate) cache_control: String,
+}
+
+/// A vhost as the running server sees it.
+#[derive(Debug)]
+pub(crate) struct VhostInner {
+    pub(crate) name: Arc<str>,
+    pub(crate) mounts: Vec<ResolvedMount>,
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    pub(crate) tls: Option<TlsFiles>,
+    pub(crate) alpn: Vec<String>,
+    pub(crate) redirect_http: bool,
+    pub(crate) allow_http_on_https: bool,
+    pub(crate) error_document_404: Option<String>,
+    pub(crate) access_log: Option<AccessLog>,
+    pub(crate) limits: HttpLimits,
+    pub(crate) h1: H1Config,
+}
+
+impl VhostInner {
+    pub(crate) fn build(v: Vhost) -> Result<VhostInner, BuildError> {
+        let mut mounts = Vec::with_capacity(v.mounts.len());
+        for m in v.mounts {
+            mounts.push(resolve_mount(&v.name, m, &v.protocols)?);
+        }
+        let mut headers = v.headers.clone();
+        if v.strict_security_headers {
+            for (n, val) in STRICT_SECURITY_HEADERS {
+                if !headers.iter().any(|(h, _)| h == n) {
+                    headers.push((n.to_string(), val.as_bytes().to_vec()));
+                }
+            }
+        }
+        if v.sts && v.tls.is_some() {
+            headers.push(("strict-transport-security".into(), b"max-age=15768000 ; includeSubDomains".to_vec()));
+        }
+        for (n, val) in &headers {
+            if !valid_header(n, val) {
+                return Err(BuildError::new(&v.name, format!("invalid header {n:?}")));
+            }
+        }
+        let access_log = match &v.access_log {
+            Some(p) => Some(AccessLog::open(p).map_err(|e| {
+                BuildError::new(&v.name, format!("access log {}: {e}", p.display()))
+            })?),
+            None => None,
+        };
+        let limits = v.limits;
+        let h1 = H1Config {
+            max_head: limits.max_head.min(lws_proto::http1::MAX_HEAD_LIMIT),
+            max_headers: limits.max_headers,
+            head_timeout: limits.head_timeout,
+            keepalive_timeout: limits.keepalive_timeout,
+            body_timeout: limits.io_timeout,
+            ..H1Config::default()
+        };
+        Ok(VhostInner {
+            name: v.name.as_str().into(),
+            mounts,
+            headers,
+            tls: v.tls,
+            alpn: v.alpn,
+            redirect_http: v.redirect_http,
+            allow_http_on_https: v.allow_http_on_https,
+            error_document_404: v.error_document_404,
+            access_log,
+            limits,
+            h1,
+        })
+    }
+}
+
+fn resolve_mount(vhost: &str, m: Mount, protocols: &[ProtocolHandle]) -> Result<ResolvedMount, BuildError> {
+    let where_ = || format!("mount {}", m.mountpoint);
+    for (n, val) in &m.headers {
+        if !valid_header(n, val) {
+            return Err(BuildError::new(vhost, format!("{}: invalid header {n:?}", where_())));
+        }
+    }
+    let (origin, protocol) = match &m.kind {
+        MountKind::Files(dir) => {
+            let canon = canonical_dir(dir)
+                .map_err(|e| BuildError::new(vhost, format!("{}: origin {}: {e}", where_(), dir.display())))?;
+            (Some(canon), None)
+        }
+        MountKind::Callback(name) => {
+            let p = protocols.iter().find(|p| &*p.name == name.as_str()).cloned().ok_or_else(|| {
+                BuildError::new(vhost, format!("{}: no protocol named {name:?} on this vhost", where_()))
+            })?;
+            (None, Some(p))
+        }
+        MountKind::Redirect(target) => {
+            if !(target.starts_with("http://") || target.starts_with("https://")) {
+                return Err(BuildError::new(vhost, format!("{}: redirect target must be http:// or https://", where_())));
+            }
+            (None, None)
+        }
+        MountKind::NoMount => (None, None),
+    };
+    if let Some(p) = &m.basic_auth {
+        if !p.is_file() {
+            return Err(BuildError::new(vhost, format!("{}: basic-auth file {} not found", where_(), p.display())));
+        }
+    }
+    Ok(ResolvedMount {
+        default_doc: m.default_doc.clone().unwrap_or_else(|| "index.html".to_string()),
+        cache_control: m.cache.header_value(),
+        mount: m,
+        origin,
+        protocol,
+    })
+}
+
+fn canonical_dir(dir: &Path) -> std::io::Result<PathBuf> {
+    let canon = std::fs::canonicalize(dir)?;
+    if !canon.is_dir() {
+        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"));
+    }
+    Ok(canon)
+}
+
+fn valid_header(name: &str, value: &[u8]) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0)
+}
+
+/// Picks the vhost for a host name among those sharing a listener (first one is the default).
+pub(crate) fn select_vhost<'a>(vhosts: &'a [Arc<VhostInner>], host: Option<&str>) -> &'a Arc<VhostInner> {
+    let idx = select_name(vhosts.iter().map(|v| &*v.name), host.unwrap_or(""));
+    &vhosts[idx]
+}
+
+/// Index of the name matching `host` (port stripped): exact, then a parent domain, else 0.
+pub(crate) fn select_name<'a>(names: impl Iterator<Item = &'a str> + Clone, host: &str) -> usize {
+    let host = strip_port(host);
+    if host.is_empty() {
+        return 0;
+    }
+    if let Some(i) = names.clone().position(|n| n.eq_ignore_ascii_case(host)) {
+        return i;
+    }
+    names
+        .clone()
+        .position(|n| {
+            host.len() > n.len()
+                && host.as_bytes()[host.len() - n.len() - 1] == b'.'
+                && host[host.len() - n.len()..].eq_ignore_ascii_case(n)
+        })
+        .unwrap_or(0)
+}
+
+/// `host:port` -> `host`, keeping bracketed IPv6 literals intact.
+pub(crate) fn strip_port(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_selection() {
+        let names = ["default", "example.com", "cats.example.com"];
+        let pick = |h: &str| select_name(names.iter().copied(), h);
+        assert_eq!(pick("example.com"), 1);
+        assert_eq!(pick("EXAMPLE.com:8080"), 1);
+        assert_eq!(pick("cats.example.com"), 2);
+        assert_eq!(pick("www.example.com"), 1);
+        assert_eq!(pick("badexample.com"), 0);
+        assert_eq!(pick("other"), 0);
+        assert_eq!(pick(""), 0);
+        assert_eq!(strip_port("[::1]:80"), "::1");
+        assert_eq!(strip_port("host:80"), "host");
+    }
+}
