@@ -1,0 +1,761 @@
+#!/usr/bin/env python3
+"""lws-rs side-by-side performance harness (driver).
+
+Starts every server instance (anchors + optional servers under test) pinned to
+one CPU, drives load from another CPU, runs every test for every server in an
+interleaved order for several rounds, and writes raw JSONL + a markdown table
+of medians and ratios against a baseline server (default: lws-c).
+
+Stdlib only. See README.md for how to add a server under test (--sut).
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import resource
+import shlex
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+
+# ---------------------------------------------------------------------------
+# Anchor servers. roles: role -> port. Roles:
+#   h1  : HTTP/1.1 cleartext, serves {www}/1k.txt and {www}/1m.bin
+#   tls : HTTP/2 over TLS (ALPN h2), same files
+#   h2c : HTTP/2 cleartext, prior knowledge, same files
+#   ws  : WebSocket echo at ws://127.0.0.1:PORT{ws_path}
+# cmd placeholders: {port_<role>} {www} {cert} {key} {run} {bench}
+# ---------------------------------------------------------------------------
+ANCHORS = [
+    dict(name="lws-c", roles={"h1": 7681, "ws": 7681}, ws_path="/echo",
+         cmd="{bench}/c/lws-bench-server -p {port_h1} -r {www}"),
+    dict(name="lws-c", roles={"tls": 7682},
+         cmd="{bench}/c/lws-bench-server -p {port_tls} -r {www} --h2-streams 128 --tls {cert} {key}"),
+    dict(name="lws-c", roles={"h2c": 7683},
+         cmd="{bench}/c/lws-bench-server -p {port_h2c} -r {www} --h2-streams 128 --h2-prior-knowledge"),
+    dict(name="nginx", roles={"h1": 8080, "tls": 8443, "h2c": 8081},
+         conf="nginx.conf.in", cmd="nginx -c {run}/nginx.conf -e {run}/nginx-error.log"),
+    dict(name="h2o", roles={"h1": 8090, "tls": 8453, "h2c": 8090},
+         conf="h2o.conf.in", cmd="h2o -c {run}/h2o.conf"),
+    dict(name="hyper", roles={"h1": 9004, "h2c": 9004},
+         cmd="{bench}/peers-rs/target/release/hyper-hello 127.0.0.1:{port_h1} {www}"),
+    dict(name="tokio-tungstenite", roles={"ws": 9002}, ws_path="/echo",
+         cmd="{bench}/peers-rs/target/release/tt-echo 127.0.0.1:{port_ws}"),
+    dict(name="fastwebsockets", roles={"ws": 9003}, ws_path="/echo",
+         cmd="{bench}/peers-rs/target/release/fws-echo 127.0.0.1:{port_ws}"),
+    dict(name="uWebSockets", roles={"ws": 9001}, ws_path="/echo", optional=True,
+         cmd="{bench}/bin/uws-echo {port_ws}"),
+]
+
+# test id -> (role, description)
+TESTS = {
+    "ws_idle":     ("ws",  "idle WebSocket connections: server RSS delta per connection"),
+    "h1_1k":       ("h1",  "HTTP/1.1 keep-alive GET 1 KiB file, wrk -t1 -c64"),
+    "h1_1m":       ("h1",  "HTTP/1.1 keep-alive GET 1 MiB file, wrk -t1 -c16"),
+    "h2_tls":      ("tls", "HTTP/2 over TLS GET 1 KiB, h2load -c16 -m32"),
+    "h2c":         ("h2c", "HTTP/2 cleartext (prior knowledge) GET 1 KiB, h2load -c16 -m32"),
+    "ws_echo_32":  ("ws",  "WebSocket echo round trip, 64 conns, 32 B binary"),
+    "ws_echo_16k": ("ws",  "WebSocket echo round trip, 64 conns, 16 KiB binary"),
+    "ws_connect":  ("ws",  "WebSocket connect+handshake+close rate, 16 workers"),
+}
+TEST_ORDER = list(TESTS)  # ws_idle first: servers are fresh at the start of a round
+
+UNITS = {"ws_idle": "KiB/conn", "h1_1k": "req/s", "h1_1m": "MiB/s", "h2_tls": "req/s",
+         "h2c": "req/s", "ws_echo_32": "msg/s", "ws_echo_16k": "msg/s", "ws_connect": "conn/s"}
+LOWER_IS_BETTER = {"ws_idle"}
+
+
+def log(*a):
+    print(f"[{datetime.datetime.now().strftime('%H:%M:%S')}]", *a, file=sys.stderr, flush=True)
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[:3]
+
+
+def parse_sut(spec):
+    """name=lws-rs;h1=7781;ws=7781;tls=7782;h2c=7781;ws_path=/echo;ws_proto=lws-echo;cmd=..."""
+    d = {"roles": {}}
+    if "cmd=" not in spec:
+        raise SystemExit(f"--sut needs cmd=...: {spec}")
+    head, cmd = spec.split("cmd=", 1)
+    d["cmd"] = cmd.strip()
+    for kv in filter(None, (x.strip() for x in head.split(";"))):
+        k, _, v = kv.partition("=")
+        if k in ("h1", "tls", "h2c", "ws"):
+            d["roles"][k] = int(v)
+        elif k in ("name", "ws_path", "ws_proto"):
+            d[k] = v
+        else:
+            raise SystemExit(f"--sut: unknown key {k}")
+    if "name" not in d or not d["roles"]:
+        raise SystemExit(f"--sut needs name= and at least one role port: {spec}")
+    d["sut"] = True
+    return d
+
+
+# ---------------------------------------------------------------------------
+# process helpers (we only ever signal PIDs we started)
+# ---------------------------------------------------------------------------
+def proc_tree(pid):
+    """pid plus all descendants (via /proc/*/stat ppid)."""
+    children = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                s = f.read()
+            ppid = int(s[s.rfind(")") + 2:].split()[1])
+            children.setdefault(ppid, []).append(int(p))
+        except (OSError, ValueError, IndexError):
+            pass
+    out, todo = [], [pid]
+    while todo:
+        x = todo.pop()
+        out.append(x)
+        todo.extend(children.get(x, []))
+    return out
+
+
+def rss_kib(pid):
+    tot = 0
+    for p in proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        tot += int(line.split()[1])
+        except OSError:
+            pass
+    return tot
+
+
+def cpu_ticks(pid):
+    tot = 0
+    for p in proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                s = f.read()
+            fields = s[s.rfind(")") + 2:].split()
+            tot += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, ValueError, IndexError):
+            pass
+    return tot
+
+
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def nginx_workers():
+    """worker_processes for the nginx anchor: env NGINX_WORKERS (default 1 = single process, no master)."""
+    try:
+        n = int(os.environ.get("NGINX_WORKERS", "1"))
+    except ValueError:
+        raise SystemExit("NGINX_WORKERS must be a number")
+    return max(n, 1)
+
+
+class Instance:
+    def __init__(self, spec, args):
+        self.spec = spec
+        self.name = spec["name"]
+        self.roles = spec["roles"]
+        self.proc = None
+        self.args = args
+        ports = {f"port_{r}": p for r, p in self.roles.items()}
+        first = next(iter(self.roles.values()))
+        for r in ("h1", "tls", "h2c", "ws"):
+            ports.setdefault(f"port_{r}", first)
+        self.fmt = dict(ports, port=first, www=args.www, cert=args.cert, key=args.key,
+                        run=args.run, bench=BENCH)
+        self.cmd = spec["cmd"].format(**self.fmt)
+        self.logpath = os.path.join(args.run, f"{self.name}-{first}.log")
+
+    def prepare(self):
+        conf = self.spec.get("conf")
+        if conf:
+            with open(os.path.join(BENCH, "conf", conf)) as f:
+                text = f.read()
+            rep = {"@RUN@": self.args.run, "@WWW@": self.args.www, "@TLS@": os.path.dirname(self.args.cert),
+                   "@P_H1@": str(self.roles.get("h1", 0)), "@P_TLS@": str(self.roles.get("tls", 0)),
+                   "@P_H2C@": str(self.roles.get("h2c", 0)),
+                   # NGINX_WORKERS>1 (bench/run.sh --threads2): real worker processes need the master process
+                   "@WORKERS@": str(nginx_workers()), "@MASTER@": "on" if nginx_workers() > 1 else "off"}
+            for k, v in rep.items():
+                text = text.replace(k, v)
+            with open(os.path.join(self.args.run, conf[:-3]), "w") as f:
+                f.write(text)
+
+    def start(self):
+        self.prepare()
+        argv = ["taskset", "-c", self.args.server_cpu] + shlex.split(self.cmd)
+        lf = open(self.logpath, "ab")
+        env = dict(os.environ, WORKERS="1")
+        self.proc = subprocess.Popen(argv, stdout=lf, stderr=lf, stdin=subprocess.DEVNULL,
+                                     start_new_session=True, env=env)
+        lf.close()
+        deadline = time.time() + 10
+        pending = set(self.roles.values())
+        while pending and time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited rc={self.proc.returncode}; see {self.logpath}")
+            for p in list(pending):
+                try:
+                    socket.create_connection(("127.0.0.1", p), timeout=0.2).close()
+                    pending.discard(p)
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        if pending:
+            raise RuntimeError(f"{self.name}: ports {pending} not listening; see {self.logpath}")
+        time.sleep(0.3)
+
+    def stop(self):
+        if not self.proc or self.proc.poll() is not None:
+            return
+        pids = proc_tree(self.proc.pid)
+        for p in reversed(pids):  # only PIDs of the tree we started
+            try:
+                os.kill(p, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.proc.wait(timeout=5)
+        time.sleep(0.2)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+
+# ---------------------------------------------------------------------------
+# clients
+# ---------------------------------------------------------------------------
+CLIENT_CPU = {"pct": None}
+
+
+def _child_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_client(argv, timeout, args):
+    full = ["taskset", "-c", args.client_cpu] + argv
+    c0, w0 = _child_cpu(), time.time()
+    try:
+        r = subprocess.run(full, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"timeout after {timeout}s: {' '.join(full)}"
+    CLIENT_CPU["pct"] = round(100.0 * (_child_cpu() - c0) / max(time.time() - w0, 1e-6), 1)
+    return r, None
+
+
+def t_wrk(inst, args, path, conns):
+    url = f"http://127.0.0.1:{inst.roles['h1']}{path}"
+    d = args.duration
+    argv = ["wrk", "-t1", f"-c{conns}", f"-d{d}s", "-s", os.path.join(BENCH, "wrk-report.lua"), url]
+    r, err = run_client(argv, d + 30, args)
+    if err:
+        return {"error": err}
+    m = re.search(r"^JSON (\{.*\})$", r.stdout, re.M)
+    if not m:
+        return {"error": "no wrk JSON: " + r.stdout[-500:] + r.stderr[-500:]}
+    j = json.loads(m.group(1))
+    secs = j["duration_us"] / 1e6
+    errors = j["err_connect"] + j["err_read"] + j["err_write"] + j["err_timeout"] + j["non2xx"]
+    return {"req_s": j["requests"] / secs, "mib_s": j["bytes"] / secs / 1048576,
+            "p50_us": j["p50_us"], "p99_us": j["p99_us"], "errors": errors, "cmd": " ".join(argv)}
+
+
+def t_h2load(inst, args, role):
+    port = inst.roles[role]
+    scheme = "https" if role == "tls" else "http"
+    url = f"{scheme}://127.0.0.1:{port}/1k.txt"
+    d = args.duration
+    argv = ["h2load", "-t1", "-c16", "-m32", "-D", str(d), "--warm-up-time=1", url]
+    r, err = run_client(argv, d + 30, args)
+    if err:
+        return {"error": err}
+    out = r.stdout
+    m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s, ([\d.]+)([KMG]?B)/s", out)
+    mreq = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout", out)
+    mproto = re.search(r"Application protocol: (\S+)", out)
+    if not m or not mreq:
+        return {"error": "cannot parse h2load: " + out[-800:] + r.stderr[-300:]}
+    failed = int(mreq.group(5)) + int(mreq.group(6)) + int(mreq.group(7))
+    res = {"req_s": float(m.group(3)), "errors": failed, "proto": mproto.group(1) if mproto else "?",
+           "cmd": " ".join(argv)}
+    if res["proto"] not in ("h2", "h2c"):
+        res["error"] = f"negotiated {res['proto']}, not h2"
+    if int(mreq.group(4)) == 0:
+        res["error"] = ("no request succeeded (h2load: " + mreq.group(0) + "; connections refused/reset "
+                        "before the measurement window are not counted by -D)")
+    return res
+
+
+def ws_url(inst):
+    return f"ws://127.0.0.1:{inst.roles['ws']}{inst.spec.get('ws_path', '/')}"
+
+
+def ws_extra(inst):
+    p = inst.spec.get("ws_proto")
+    return ["--protocol", p] if p else []
+
+
+def t_ws_echo(inst, args, size):
+    d = args.duration
+    argv = [args.wsload, "--url", ws_url(inst), "--mode", "echo", "--conns", "64", "--size", str(size),
+            "--duration", str(d), "--warmup", "1"] + ws_extra(inst)
+    r, err = run_client(argv, d + 30, args)
+    if err:
+        return {"error": err}
+    try:
+        j = json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": "wsload: " + r.stdout[-300:] + r.stderr[-300:]}
+    return {"msg_s": j["msgs_per_s"], "p50_us": j["p50_us"], "p99_us": j["p99_us"], "errors": j["errors"],
+            "cmd": " ".join(argv)}
+
+
+def t_ws_connect(inst, args):
+    d = max(3, args.duration // 2)
+    argv = [args.wsload, "--url", ws_url(inst), "--mode", "connect", "--conns", "16", "--duration", str(d),
+            "--warmup", "1", "--src-ips", "32"] + ws_extra(inst)
+    r, err = run_client(argv, d + 30, args)
+    if err:
+        return {"error": err}
+    try:
+        j = json.loads(r.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": "wsload: " + r.stdout[-300:] + r.stderr[-300:]}
+    return {"conn_s": j["conn_per_s"], "p50_us": j["p50_us"], "p99_us": j["p99_us"], "errors": j["errors"],
+            "cmd": " ".join(argv)}
+
+
+def t_ws_idle(inst, args):
+    n = args.idle_conns
+    rss0 = rss_kib(inst.pid)
+    argv = ["taskset", "-c", args.client_cpu, args.wsload, "--url", ws_url(inst), "--mode", "idle",
+            "--conns", str(n), "--parallel", "64", "--hold", "4", "--src-ips", "32"] + ws_extra(inst)
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    ready = None
+    while time.time() - t0 < 60:
+        line = p.stdout.readline()
+        if not line:
+            break
+        if line.startswith("READY"):
+            ready = line.split()
+            break
+    if not ready:
+        p.kill()
+        p.wait()
+        return {"error": "idle: no READY; " + p.stderr.read()[-300:]}
+    time.sleep(1.5)
+    rss1 = rss_kib(inst.pid)
+    try:
+        rest, errout = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rest, errout = p.communicate()
+    opened = int(ready[1])
+    closed = 0
+    try:
+        j = json.loads(rest.strip().splitlines()[-1])
+        closed = j.get("closed_during_hold", 0)
+    except (ValueError, IndexError):
+        pass
+    time.sleep(1.0)
+    res = {"kib_per_conn": (rss1 - rss0) / max(opened, 1), "rss0_kib": rss0, "rss1_kib": rss1,
+           "open": opened, "errors": int(ready[2]) + closed, "cmd": " ".join(argv[3:])}
+    if opened < n * 0.99:
+        res["error"] = f"only {opened}/{n} connections opened"
+    return res
+
+
+def run_test(test, inst, args):
+    if test == "h1_1k":
+        r = t_wrk(inst, args, "/1k.txt", 64)
+        val = r.get("req_s")
+    elif test == "h1_1m":
+        r = t_wrk(inst, args, "/1m.bin", 16)
+        val = r.get("mib_s")
+    elif test == "h2_tls":
+        r = t_h2load(inst, args, "tls")
+        val = r.get("req_s")
+    elif test == "h2c":
+        r = t_h2load(inst, args, "h2c")
+        val = r.get("req_s")
+    elif test == "ws_echo_32":
+        r = t_ws_echo(inst, args, 32)
+        val = r.get("msg_s")
+    elif test == "ws_echo_16k":
+        r = t_ws_echo(inst, args, 16384)
+        val = r.get("msg_s")
+    elif test == "ws_connect":
+        r = t_ws_connect(inst, args)
+        val = r.get("conn_s")
+    elif test == "ws_idle":
+        r = t_ws_idle(inst, args)
+        val = r.get("kib_per_conn")
+    else:
+        raise ValueError(test)
+    r["value"] = val
+    if not r.get("error") and not val and test != "ws_idle":
+        r["error"] = "zero throughput"
+    return r
+
+
+# ---------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------
+def fmt_num(v):
+    if v is None:
+        return "–"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+def summarize(records, servers, tests, baseline, meta):
+    for r in records:  # older raw files: a zero-throughput run is a failed run
+        if r["test"] != "ws_idle" and not r.get("value") and not r.get("error"):
+            r["error"] = "zero throughput"
+
+    def med(test, srv, key="value"):
+        vals = [r[key] for r in records if r["test"] == test and r["server"] == srv
+                and r.get(key) is not None and not r.get("error")]
+        return (statistics.median(vals), len(vals)) if vals else (None, 0)
+
+    lines = []
+    lines.append(f"Medians over {meta['rounds']} interleaved rounds; ratio = server / {baseline} "
+                 f"(for {', '.join(sorted(LOWER_IS_BETTER))} lower is better, elsewhere higher is better).")
+    lines.append("")
+    hdr = "| test | unit | " + " | ".join(servers) + " |"
+    lines.append(hdr)
+    lines.append("|" + "---|" * (len(servers) + 2))
+    for t in tests:
+        cells = []
+        base, _ = med(t, baseline)
+        any_val = False
+        for s in servers:
+            v, n = med(t, s)
+            if v is None:
+                cells.append("–")
+                continue
+            any_val = True
+            c = fmt_num(v)
+            if base and s != baseline:
+                c += f" ({v / base:.2f}×)"
+            if n < meta["rounds"]:
+                c += f" [n={n}]"
+            cells.append(c)
+        if not any_val and any(r["test"] == t for r in records):
+            cells = ["FAIL" if any(r["test"] == t and r["server"] == s for r in records) else "–"
+                     for s in servers]
+            any_val = True
+        elif any_val:
+            cells = [c if c != "–" or not any(r["test"] == t and r["server"] == s for r in records) else "FAIL"
+                     for c, s in zip(cells, servers)]
+        if any_val:
+            lines.append(f"| {t} | {UNITS[t]} | " + " | ".join(cells) + " |")
+    # latency rows
+    for t in ("ws_echo_32", "ws_echo_16k", "h1_1k", "ws_connect"):
+        if t not in tests:
+            continue
+        cells = []
+        any_val = False
+        for s in servers:
+            v, n = med(t, s, "p99_us")
+            if v is None:
+                cells.append("–")
+            else:
+                any_val = True
+                cells.append(fmt_num(v))
+        if any_val:
+            lines.append(f"| {t} p99 | µs | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Server CPU use during each load run (median % of one core; ~100 % = server-bound, "
+                 "lower = client/loopback-bound):")
+    lines.append("")
+    lines.append(hdr)
+    lines.append("|" + "---|" * (len(servers) + 2))
+    for t in tests:
+        if t == "ws_idle":
+            continue
+        cells, any_val = [], False
+        for s in servers:
+            v, n = med(t, s, "server_cpu_pct")
+            cells.append("–" if v is None else f"{v:.0f}")
+            any_val |= v is not None
+        if any_val:
+            lines.append(f"| {t} | % | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Load-generator CPU use (median % of one core; ~100 % = the client is the bottleneck):")
+    lines.append("")
+    lines.append(hdr)
+    lines.append("|" + "---|" * (len(servers) + 2))
+    for t in tests:
+        if t == "ws_idle":
+            continue
+        cells, any_val = [], False
+        for s in servers:
+            v, n = med(t, s, "client_cpu_pct")
+            cells.append("–" if v is None else f"{v:.0f}")
+            any_val |= v is not None
+        if any_val:
+            lines.append(f"| {t} | % | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("Efficiency: throughput per server CPU-second (median of value / server core fraction, "
+                 f"ratio vs {baseline}); meaningful when the client, not the server, is the bottleneck:")
+    lines.append("")
+    lines.append(hdr)
+    lines.append("|" + "---|" * (len(servers) + 2))
+    for t in tests:
+        if t == "ws_idle":
+            continue
+        cells, any_val = [], False
+        for r in records:
+            if r["test"] == t and r.get("value") and r.get("server_cpu_pct"):
+                r["per_cpu_s"] = r["value"] * 100.0 / r["server_cpu_pct"]
+        base, _ = med(t, baseline, "per_cpu_s")
+        for s in servers:
+            v, n = med(t, s, "per_cpu_s")
+            if v is None:
+                cells.append("–")
+                continue
+            any_val = True
+            c = fmt_num(v)
+            if base and s != baseline:
+                c += f" ({v / base:.2f}×)"
+            cells.append(c)
+        if any_val:
+            lines.append(f"| {t} | {UNITS[t]}·cpu⁻¹ | " + " | ".join(cells) + " |")
+    stalls = [r for r in records if r["test"] != "ws_idle" and not r.get("error")
+              and (r.get("server_cpu_pct") or 0) < 50 and (r.get("client_cpu_pct") or 0) < 50
+              and r.get("load1", 99) < 2.5]
+    if stalls:
+        lines.append("")
+        lines.append("Possible stalls (quiet machine, yet server and client both < 50 % CPU: the pair was "
+                     "waiting, e.g. connections died and h2load -D does not reconnect or count them):")
+        lines.append("")
+        for r in stalls:
+            lines.append(f"- round {r['round']} {r['test']} {r['server']}: value={fmt_num(r.get('value'))} "
+                         f"server={r.get('server_cpu_pct')}% client={r.get('client_cpu_pct')}% load1={r.get('load1')}")
+    errs = [r for r in records if r.get("error") or r.get("errors")]
+    if errs:
+        lines.append("")
+        lines.append("Runs with errors (excluded from medians only when `error` is set):")
+        lines.append("")
+        for r in errs:
+            lines.append(f"- round {r['round']} {r['test']} {r['server']}: error={r.get('error', '')!s:.200} "
+                         f"errors={r.get('errors')}")
+    return "\n".join(lines) + "\n"
+
+
+def versions(args):
+    def sh(c):
+        try:
+            return subprocess.run(c, shell=True, capture_output=True, text=True, timeout=10).stdout.strip() or \
+                subprocess.run(c, shell=True, capture_output=True, text=True, timeout=10).stderr.strip()
+        except Exception as e:  # noqa
+            return f"? ({e})"
+    v = {
+        "libwebsockets": sh("pkg-config --modversion libwebsockets"),
+        "nginx": sh("nginx -v 2>&1"),
+        "h2o": sh("h2o --version 2>&1 | head -1"),
+        "wrk": sh("wrk -v 2>&1 | head -1"),
+        "h2load": sh("h2load --version"),
+        "openssl": sh("openssl version"),
+        "rustc": sh("rustc --version"),
+        "kernel": sh("uname -r"),
+        "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"),
+        "uWebSockets": sh(f"cat {BENCH}/bin/uws-echo.version 2>/dev/null"),
+    }
+    lock = os.path.join(BENCH, "peers-rs", "Cargo.lock")
+    if os.path.exists(lock):
+        txt = open(lock).read()
+        for crate in ("tokio", "tokio-tungstenite", "tungstenite", "fastwebsockets", "hyper", "hyper-util"):
+            m = re.search(r'name = "' + re.escape(crate) + r'"\nversion = "([^"]+)"', txt)
+            if m:
+                v[f"crate {crate}"] = m.group(1)
+    return v
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=10, help="seconds per load run (<=20)")
+    ap.add_argument("--idle-conns", type=int, default=10000)
+    ap.add_argument("--tests", default=",".join(TEST_ORDER))
+    ap.add_argument("--only", default="", help="comma list of server names to run (default all)")
+    ap.add_argument("--skip", default="", help="comma list of server names to skip")
+    ap.add_argument("--sut", action="append", default=[],
+                    help="server under test: 'name=X;h1=PORT;tls=PORT;h2c=PORT;ws=PORT;ws_path=/echo;"
+                         "ws_proto=P;cmd=COMMAND {port_h1} {www} {cert} {key}' (repeatable)")
+    ap.add_argument("--baseline", default="lws-c")
+    ap.add_argument("--server-cpu", default="0")
+    ap.add_argument("--client-cpu", default="1")
+    ap.add_argument("--out", default=os.environ.get("BENCH_OUT", os.path.join(BENCH, "results")))
+    ap.add_argument("--label", default="")
+    ap.add_argument("--report", metavar="RESULT_DIR",
+                    help="only re-render RESULT_DIR/summary.md from its raw.jsonl + meta.json")
+    args = ap.parse_args()
+    if args.report:
+        meta = json.load(open(os.path.join(args.report, "meta.json")))
+        records = [json.loads(l) for l in open(os.path.join(args.report, "raw.jsonl")) if l.strip()]
+        write_summary(args.report, records, meta, args.baseline)
+        return
+    if args.duration > 20:
+        raise SystemExit("--duration must be <= 20")
+
+    # fd limit for 10k idle connections (client and server are separate processes)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < args.idle_conns + 500:
+        log(f"warning: RLIMIT_NOFILE hard={hard} < idle conns {args.idle_conns}")
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + (f"-{args.label}" if args.label else "")
+    outdir = os.path.join(args.out, stamp)
+    os.makedirs(outdir, exist_ok=True)
+    args.run = os.path.join("/tmp", f"lwsbench-{stamp}")
+    os.makedirs(args.run, exist_ok=True)
+
+    # docroot + TLS material
+    args.www = os.path.join(args.run, "www")
+    os.makedirs(args.www, exist_ok=True)
+    with open(os.path.join(args.www, "1k.txt"), "wb") as f:
+        f.write(b"a" * 1023 + b"\n")
+    with open(os.path.join(args.www, "1m.bin"), "wb") as f:
+        f.write(os.urandom(1 << 20))
+    with open(os.path.join(args.www, "index.html"), "wb") as f:
+        f.write(b"<html><body>hello</body></html>\n")
+    args.cert = os.path.join(args.run, "cert.pem")
+    args.key = os.path.join(args.run, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", args.key,
+                    "-out", args.cert, "-days", "30", "-subj", "/CN=localhost"], check=True,
+                   capture_output=True)
+    args.wsload = os.path.join(BENCH, "wsload", "target", "release", "wsload")
+
+    specs = [dict(s) for s in ANCHORS] + [parse_sut(s) for s in args.sut]
+    only = set(filter(None, args.only.split(",")))
+    skip = set(filter(None, args.skip.split(",")))
+    keep = []
+    for s in specs:
+        if only and s["name"] not in only:
+            continue
+        if s["name"] in skip:
+            continue
+        binpath = shlex.split(s["cmd"].format(bench=BENCH, **{k: 0 for k in
+                              ("port", "port_h1", "port_tls", "port_h2c", "port_ws", "www", "cert", "key", "run")}))[0]
+        if not (shutil.which(binpath) or os.path.exists(binpath)):
+            if s.get("optional"):
+                log(f"skipping {s['name']}: {binpath} not built")
+                continue
+            raise SystemExit(f"{s['name']}: {binpath} not found (run run-all.sh to build)")
+        keep.append(s)
+    specs = keep
+    servers = []
+    for s in specs:
+        if s["name"] not in servers:
+            servers.append(s["name"])
+    tests = [t for t in TEST_ORDER if t in args.tests.split(",")]
+
+    meta = {"stamp": stamp, "rounds": args.rounds, "duration": args.duration, "idle_conns": args.idle_conns,
+            "server_cpu": args.server_cpu, "client_cpu": args.client_cpu, "servers": servers, "tests": tests,
+            "nginx_workers": nginx_workers(),
+            "versions": versions(args), "uptime_start": subprocess.run(["uptime"], capture_output=True,
+                                                                         text=True).stdout.strip(),
+            "instances": [{k: v for k, v in s.items()} for s in specs]}
+    log(f"results -> {outdir}; {meta['uptime_start']}")
+    rawf = open(os.path.join(outdir, "raw.jsonl"), "w")
+    records = []
+    loads = []
+    for rnd in range(args.rounds):
+        insts = [Instance(s, args) for s in specs]
+        try:
+            for i in insts:
+                i.start()
+            up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+            loads.append(f"round {rnd + 1} start: {up}")
+            log(f"round {rnd + 1}/{args.rounds}: {up}")
+            for t in tests:
+                role = TESTS[t][0]
+                cands = [i for i in insts if role in i.roles]
+                # rotate order per round (interleaving)
+                k = rnd % max(len(cands), 1)
+                cands = cands[k:] + cands[:k]
+                for inst in cands:
+                    la = loadavg()
+                    CLIENT_CPU["pct"] = None
+                    c0, w0 = cpu_ticks(inst.pid), time.time()
+                    r = run_test(t, inst, args)
+                    c1, w1 = cpu_ticks(inst.pid), time.time()
+                    if inst.proc.poll() is not None:
+                        r["error"] = (r.get("error") or "") + f" server died rc={inst.proc.returncode}"
+                    r.update({"round": rnd + 1, "test": t, "server": inst.name, "port": inst.roles[role],
+                              "load1": float(la[0]), "wall_s": round(w1 - w0, 2),
+                              "server_cpu_pct": round(100.0 * (c1 - c0) / CLK / max(w1 - w0, 1e-6), 1),
+                              "client_cpu_pct": CLIENT_CPU["pct"]})
+                    records.append(r)
+                    rawf.write(json.dumps(r) + "\n")
+                    rawf.flush()
+                    log(f"  {t:12s} {inst.name:18s} {fmt_num(r.get('value')):>10s} {UNITS[t]:9s} "
+                        f"p99={r.get('p99_us', '-')} srv={r['server_cpu_pct']}% cli={r['client_cpu_pct']}% load={la[0]}"
+                        + (f" ERROR {r['error'][:120]}" if r.get("error") else "")
+                        + (f" errors={r['errors']}" if r.get("errors") else ""))
+        finally:
+            for i in insts:
+                i.stop()
+        up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+        loads.append(f"round {rnd + 1} end: {up}")
+    rawf.close()
+    meta["uptime_rounds"] = loads
+    meta["uptime_end"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    with open(os.path.join(outdir, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    write_summary(outdir, records, meta, args.baseline)
+    log(f"wrote {outdir}/summary.md")
+
+
+def write_summary(outdir, records, meta, baseline):
+    md = [f"# bench run {meta['stamp']}", ""]
+    md.append(f"server pinned to CPU {meta['server_cpu']}, load generators pinned to CPU {meta['client_cpu']}; "
+              f"{meta['duration']} s per load run; {meta['idle_conns']} idle conns.")
+    md.append("")
+    md.append(summarize(records, meta["servers"], meta["tests"], baseline, meta))
+    md.append("Load (uptime):")
+    md.append("")
+    md += [f"- {x}" for x in [meta["uptime_start"]] + meta.get("uptime_rounds", [])]
+    md.append("")
+    md.append("Versions:")
+    md.append("")
+    md += [f"- {k}: {v}" for k, v in meta["versions"].items()]
+    md.append("")
+    with open(os.path.join(outdir, "summary.md"), "w") as f:
+        f.write("\n".join(md))
+    print("\n".join(md))
+
+
+if __name__ == "__main__":
+    main()

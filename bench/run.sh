@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# usage: bench/run.sh [--threads2] [bench.py args...]
+#   Builds lwsws (release) from this repo, then runs the side-by-side harness (run-all.sh) with lwsws as the
+#   server under test "lws-rs" next to the anchors.
+#   default:    lwsws --threads 1 vs all anchors (each one thread), server pinned to CPU 0, load on CPU 1,
+#               --tests h1_1k,h1_1m (the HTTP/1.1 role is what lwsws serves so far).
+#   --threads2: lwsws --threads 2 vs nginx with 2 worker processes (baseline nginx), servers not pinned
+#               (allowed on CPUs 0,1), load generators still on CPU 1.
+#   Extra args go to bench.py (later ones win), e.g. --rounds 1 --duration 2, or --tests h1_1k.
+#   Env: LWSWS (use this binary, skip the cargo build), NO_INSTALL=1 / NO_BUILD=1 (see run-all.sh),
+#        BENCH_OUT (results dir, default ./bench-results), LWSRS_PORT (default 7781).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/.." && pwd)"
+
+mode=threads1
+if [ "${1:-}" = "--threads2" ]; then
+  mode=threads2
+  shift
+fi
+
+if [ -z "${LWSWS:-}" ]; then
+  echo "[bench/run.sh] cargo build --release -p lwsws" >&2
+  (cd "$REPO" && cargo build --release -p lwsws)
+  LWSWS="$REPO/target/release/lwsws"
+fi
+[ -x "$LWSWS" ] || { echo "[bench/run.sh] lwsws binary not found: $LWSWS" >&2; exit 1; }
+
+PORT="${LWSRS_PORT:-7781}"
+export BENCH_OUT="${BENCH_OUT:-$PWD/bench-results}"
+
+if [ "$mode" = threads1 ]; then
+  exec "$HERE/run-all.sh" \
+    --sut "name=lws-rs;h1=$PORT;cmd=$LWSWS --port {port_h1} --interface 127.0.0.1 --docroot {www} --threads 1" \
+    --tests h1_1k,h1_1m "$@"
+else
+  export NGINX_WORKERS=2
+  exec "$HERE/run-all.sh" \
+    --sut "name=lws-rs;h1=$PORT;cmd=$LWSWS --port {port_h1} --interface 127.0.0.1 --docroot {www} --threads 2" \
+    --only nginx,lws-rs --baseline nginx --server-cpu 0,1 --label threads2 \
+    --tests h1_1k,h1_1m "$@"
+fi
