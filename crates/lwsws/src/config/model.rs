@@ -1,0 +1,193 @@
+//! The typed lwsws configuration that the JSON files are mapped into.
+//!
+//! Values a file leaves unset are `None` (the server picks the libwebsockets default); flags default to
+//! `false`. Vhosts and mounts remember where they were declared so later validation can point at them.
+
+use std::path::PathBuf;
+
+/// Data directory substituted for `_lws_ddir_` when the caller does not choose one (lws' install prefix).
+pub const DEFAULT_DATA_DIR: &str = "/usr/local/share";
+
+/// Everything read from a config directory: the merged `global` section, the vhosts in file order, the keys
+/// that were recognised but skipped, and the data dir used for `_lws_ddir_`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Process-wide settings merged from every file's `global` object (later files override).
+    pub global: Global,
+    /// Vhosts in the order they were declared (conf first, then conf.d in name order).
+    pub vhosts: Vec<VhostConf>,
+    /// Keys libwebsockets knows but this build ignores, with where they appeared (dotted key path).
+    pub ignored: Vec<(Location, String)>,
+    /// Replacement for the substring `_lws_ddir_` in string values; set it before parsing.
+    pub data_dir: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            global: Global::default(),
+            vhosts: Vec::new(),
+            ignored: Vec::new(),
+            data_dir: DEFAULT_DATA_DIR.to_owned(),
+        }
+    }
+}
+
+/// A place in a config file, kept on vhosts and mounts so errors found after parsing can name it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Location {
+    /// The config file.
+    pub file: PathBuf,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column in characters.
+    pub column: usize,
+}
+
+/// The `global` section: identity to drop to, thread count and server-wide HTTP behaviour.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Global {
+    /// `uid`: numeric user id to become after binding.
+    pub uid: Option<u32>,
+    /// `gid`: numeric group id to become after binding.
+    pub gid: Option<u32>,
+    /// `username`: user to become after binding (resolved at drop time).
+    pub username: Option<String>,
+    /// `groupname`: group to become after binding (resolved at drop time).
+    pub groupname: Option<String>,
+    /// `count-threads`: number of service threads.
+    pub count_threads: Option<u32>,
+    /// `server-string`: value of the `Server:` response header.
+    pub server_string: Option<String>,
+    /// `timeout-secs`: network operation timeout in seconds.
+    pub timeout_secs: Option<u32>,
+    /// `init-ssl`: accepted for compatibility; TLS is always available in this build.
+    pub init_ssl: Option<bool>,
+    /// `default-alpn`: ALPN list for TLS vhosts that do not set their own, e.g. "h2,http/1.1".
+    pub default_alpn: Option<String>,
+    /// `ip-limit-wsi`: hard limit of simultaneous connections per peer IP.
+    pub ip_limit_wsi: Option<u32>,
+    /// `reject-service-keywords`: (User-Agent substring, HTTP status, reason) answered without serving.
+    pub reject_service_keywords: Vec<(String, u16, String)>,
+}
+
+/// One `vhosts[]` entry: a listener (TCP port or unix socket) with its TLS material, headers and mounts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VhostConf {
+    /// Where the vhost object starts.
+    pub loc: Location,
+    /// `name`: matched against SNI and `Host:`; "default" when absent.
+    pub name: String,
+    /// `port`: TCP port to listen on (required unless `unix-socket`).
+    pub port: Option<u16>,
+    /// `interface`: interface name or IP to bind, or the socket path with `unix-socket`.
+    pub interface: Option<String>,
+    /// `unix-socket`: listen on the unix domain socket at `interface`.
+    pub unix_socket: bool,
+    /// `unix-socket-perms`: "user:group" to own the unix socket.
+    pub unix_socket_perms: Option<String>,
+    /// `host-ssl-cert`: server certificate chain (PEM); with the key it enables TLS.
+    pub host_ssl_cert: Option<PathBuf>,
+    /// `host-ssl-key`: server private key (PEM).
+    pub host_ssl_key: Option<PathBuf>,
+    /// `host-ssl-ca`: CA bundle for verifying client certificates.
+    pub host_ssl_ca: Option<PathBuf>,
+    /// `access-log`: path of the Apache combined-format access log.
+    pub access_log: Option<PathBuf>,
+    /// `headers`: (name, value) pairs added to every response of the vhost.
+    pub headers: Vec<(String, String)>,
+    /// `keepalive_timeout`: idle HTTP keep-alive seconds (lws default 5).
+    pub keepalive_timeout: Option<u32>,
+    /// `mounts`: URL space of the vhost, in declaration order.
+    pub mounts: Vec<MountConf>,
+    /// `error-document-404`: URL path served for 404s.
+    pub error_document_404: Option<String>,
+    /// `alpn`: ALPN list for this vhost.
+    pub alpn: Option<String>,
+    /// `redirect-http`: plain HTTP arriving on the TLS port is redirected to https://.
+    pub redirect_http: bool,
+    /// `allow-non-tls`: accept non-TLS connections on the TLS listener.
+    pub allow_non_tls: bool,
+    /// `allow-http-on-https`: serve plain HTTP on the TLS port (discouraged).
+    pub allow_http_on_https: bool,
+    /// `sts`: send `Strict-Transport-Security`.
+    pub sts: bool,
+    /// `strict-host-check`: on upgrades require `Host:` to equal the vhost name[:port].
+    pub strict_host_check: bool,
+    /// `disable-no-protocol-ws-upgrades`: refuse ws upgrades that name no subprotocol.
+    pub disable_no_protocol_ws_upgrades: bool,
+    /// `ws-protocols`: enabled protocols, one [`Pvo`] each with its options as children.
+    pub ws_protocols: Vec<Pvo>,
+    /// `enable-client-ssl`: create a client TLS context (https proxy mounts, client connections).
+    pub enable_client_ssl: bool,
+    /// `noipv6`: do not use IPv6 on this vhost.
+    pub noipv6: bool,
+    /// `ipv6only`: set IPV6_V6ONLY to this value when given.
+    pub ipv6only: Option<bool>,
+    /// `ciphers`: server TLS <= 1.2 cipher list.
+    pub ciphers: Option<String>,
+    /// `ecdh-curve`: server key-exchange groups, colon separated.
+    pub ecdh_curve: Option<String>,
+    /// `tls13-ciphers`: server TLS 1.3 suites.
+    pub tls13_ciphers: Option<String>,
+    /// `strict-security-headers` (lws-rs addition): add the lws best-practice CSP and related headers.
+    pub strict_security_headers: bool,
+}
+
+/// Per-vhost protocol options: the runtime's own type, so config maps onto it without conversion.
+pub use lws::Pvo;
+
+/// One `mounts[]` entry: a URL prefix bound to an origin plus caching and auth settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MountConf {
+    /// Where the mount object starts.
+    pub loc: Location,
+    /// `mountpoint`: URL prefix, starts with '/'.
+    pub mountpoint: String,
+    /// `origin`: what serves the mount.
+    pub origin: Origin,
+    /// `default`: document for directory URLs (lws falls back to index.html).
+    pub default: Option<String>,
+    /// `cache-max-age`: seconds for `Cache-Control: max-age`.
+    pub cache_max_age: Option<u32>,
+    /// `cache-reuse`: clients may reuse a cached copy.
+    pub cache_reuse: bool,
+    /// `cache-revalidate`: add must-revalidate.
+    pub cache_revalidate: bool,
+    /// `cache-intermediaries`: allow shared (public) caches.
+    pub cache_intermediaries: bool,
+    /// `cache-no`: send no-cache.
+    pub cache_no: bool,
+    /// `extra-mimetypes`: (suffix, content type) pairs; suffix "*" matches anything.
+    pub extra_mimetypes: Vec<(String, String)>,
+    /// `headers`: (name, value) response headers for this mount, overriding the vhost's.
+    pub headers: Vec<(String, String)>,
+    /// `basic-auth`: credentials file (`user:password` lines) protecting the mount.
+    pub basic_auth: Option<PathBuf>,
+    /// `exact-match`: the URL must equal the mountpoint.
+    pub exact_match: bool,
+    /// `no-ws-upgrades`: skip this mount for websocket upgrade requests.
+    pub no_ws_upgrades: bool,
+    /// `append-path`: redirects append the rest of the URL to the target.
+    pub append_path: bool,
+    /// `pmo`: (name, value) per-mount options for callback protocols.
+    pub pmo: Vec<(String, String)>,
+}
+
+/// What serves a mount, from the `origin` scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// `callback://<protocol>`: the named protocol handles the URL subtree.
+    Callback(String),
+    /// `cgi://<script>`: run the script as CGI.
+    Cgi(PathBuf),
+    /// `file://<dir>`: serve files below the directory.
+    File(PathBuf),
+    /// `gzip://`: parsed by lws but means "no mount".
+    NoMount,
+    /// `http://...` / `https://...`: reverse proxy to this URL (kept with its scheme).
+    Proxy(String),
+    /// `>http://...` / `>https://...`: 301 redirect to this URL (kept with its scheme, without '>').
+    Redirect(String),
+}

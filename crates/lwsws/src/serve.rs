@@ -1,0 +1,241 @@
+//! From the lwsws configuration model to the `lws` builders: the one path by which config becomes a server.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use lws::{CachePolicy, ContextBuilder, HttpLimits, Mount, Pvo, Registry, Vhost};
+
+use crate::config::{Config, ConfigError, MountConf, Origin, VhostConf};
+
+/// Adds every configured vhost and the global options to `builder`.
+pub(crate) fn apply(
+    config: &Config,
+    registry: &Registry,
+    mut builder: ContextBuilder,
+) -> Result<ContextBuilder, ConfigError> {
+    let g = &config.global;
+    if let Some(s) = &g.server_string {
+        builder = builder.server_string(s);
+    }
+    if let Some(n) = g.ip_limit_wsi {
+        builder = builder.ip_limit_per_peer(n);
+    }
+    if let Some(t) = g.timeout_secs {
+        builder = builder.handshake_timeout(Duration::from_secs(t.into()));
+    }
+    for v in &config.vhosts {
+        builder = builder.vhost(vhost(config, v, registry)?);
+    }
+    Ok(builder)
+}
+
+fn vhost(config: &Config, v: &VhostConf, registry: &Registry) -> Result<Vhost, ConfigError> {
+    let mut out = Vhost::new(&v.name);
+    for addr in listen_addrs(v)? {
+        out = match addr {
+            Some(a) => out.listen(a),
+            None => out.listen_unix(v.interface.clone().unwrap_or_default()),
+        };
+    }
+    match (&v.host_ssl_cert, &v.host_ssl_key) {
+        (Some(cert), Some(key)) => out = out.tls(cert, key),
+        (None, None) => {}
+        _ => {
+            return Err(ConfigError::at(
+                &v.loc,
+                "host-ssl-cert",
+                "host-ssl-cert and host-ssl-key go together",
+            ))
+        }
+    }
+    if let Some(alpn) = v.alpn.as_ref().or(config.global.default_alpn.as_ref()) {
+        let list: Vec<&str> = alpn
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        out = out.alpn(&list);
+    }
+    for (n, val) in &v.headers {
+        out = out.header(n, val);
+    }
+    let mut limits = HttpLimits::default();
+    if let Some(k) = v.keepalive_timeout {
+        limits.keepalive_timeout = Duration::from_secs(k.into());
+    }
+    if let Some(t) = config.global.timeout_secs {
+        limits.io_timeout = Duration::from_secs(t.into());
+    }
+    out = out
+        .limits(limits)
+        .redirect_http(v.redirect_http)
+        .allow_http_on_https(v.allow_http_on_https)
+        .sts(v.sts)
+        .strict_security_headers(v.strict_security_headers);
+    if let Some(log) = &v.access_log {
+        out = out.access_log(log);
+    }
+    if let Some(doc) = &v.error_document_404 {
+        out = out.error_document_404(doc);
+    }
+    for pvo in &v.ws_protocols {
+        match registry.instantiate(&pvo.name, pvo) {
+            Some(Ok(p)) => out = out.protocol(p),
+            Some(Err(e)) => {
+                return Err(ConfigError::at(
+                    &v.loc,
+                    &format!("ws-protocols.{}", pvo.name),
+                    e.message,
+                ))
+            }
+            None => tracing::warn!(
+                "{}: vhost {}: no protocol named {:?} in this build, ignored",
+                v.loc.file.display(),
+                v.name,
+                pvo.name
+            ),
+        }
+    }
+    for m in &v.mounts {
+        let (mount, protocol) = mount(m, v, registry)?;
+        if let Some(p) = protocol {
+            out = out.protocol(p);
+        }
+        out = out.mount(mount);
+    }
+    Ok(out)
+}
+
+/// The TCP addresses a vhost listens on (`None` stands for its unix socket).
+fn listen_addrs(v: &VhostConf) -> Result<Vec<Option<SocketAddr>>, ConfigError> {
+    if v.unix_socket {
+        return Ok(vec![None]);
+    }
+    let Some(port) = v.port else {
+        return Err(ConfigError::at(
+            &v.loc,
+            "port",
+            "a vhost needs a port (or unix-socket)",
+        ));
+    };
+    let any6 = !v.noipv6 && std::net::TcpListener::bind((Ipv6Addr::LOCALHOST, 0)).is_ok();
+    Ok(match v.interface.as_deref() {
+        None | Some("") => {
+            let ip = if any6 {
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            };
+            vec![Some(SocketAddr::new(ip, port))]
+        }
+        Some("localhost") => {
+            let mut v4 = vec![Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))];
+            if any6 {
+                v4.push(Some(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port)));
+            }
+            v4
+        }
+        Some(iface) => match iface.parse::<IpAddr>() {
+            Ok(ip) => vec![Some(SocketAddr::new(ip, port))],
+            Err(_) => {
+                return Err(ConfigError::at(
+                    &v.loc,
+                    "interface",
+                    format!("{iface:?} is not an IP address or \"localhost\""),
+                ))
+            }
+        },
+    })
+}
+
+fn mount(
+    m: &MountConf,
+    v: &VhostConf,
+    registry: &Registry,
+) -> Result<(Mount, Option<lws::ProtocolHandle>), ConfigError> {
+    let mut protocol = None;
+    let mut out = match &m.origin {
+        Origin::File(dir) => {
+            if !dir.is_dir() {
+                return Err(ConfigError::at(
+                    &m.loc,
+                    "origin",
+                    format!("{} is not a directory", dir.display()),
+                ));
+            }
+            Mount::files(&m.mountpoint, dir)
+        }
+        Origin::Callback(name) => {
+            let pvo = v
+                .ws_protocols
+                .iter()
+                .find(|p| &p.name == name)
+                .cloned()
+                .unwrap_or_else(|| Pvo {
+                    name: name.clone(),
+                    ..Pvo::default()
+                });
+            match registry.instantiate(name, &pvo) {
+                Some(Ok(p)) => protocol = Some(p),
+                Some(Err(e)) => return Err(ConfigError::at(&m.loc, "origin", e.message)),
+                None => {
+                    return Err(ConfigError::at(
+                        &m.loc,
+                        "origin",
+                        format!(
+                            "no protocol named {name:?} (this build has: {})",
+                            registry.names().join(", ")
+                        ),
+                    ))
+                }
+            }
+            Mount::callback(&m.mountpoint, name)
+        }
+        Origin::Redirect(url) => Mount::redirect(&m.mountpoint, url),
+        Origin::NoMount => Mount::none(&m.mountpoint),
+        Origin::Proxy(_) => {
+            return Err(ConfigError::at(
+                &m.loc,
+                "origin",
+                "reverse proxy mounts are not supported yet",
+            ))
+        }
+        Origin::Cgi(_) => {
+            return Err(ConfigError::at(
+                &m.loc,
+                "origin",
+                "cgi mounts are not supported yet",
+            ))
+        }
+    };
+    if let Some(d) = &m.default {
+        out = out.default_doc(d);
+    }
+    out = out.cache(CachePolicy {
+        max_age: m.cache_max_age.unwrap_or(0),
+        reuse: m.cache_reuse,
+        revalidate: m.cache_revalidate,
+        intermediaries: m.cache_intermediaries,
+        no_cache: m.cache_no,
+    });
+    for (ext, ty) in &m.extra_mimetypes {
+        out = out.extra_mimetype(ext, ty);
+    }
+    for (n, val) in &m.headers {
+        out = out.header(n, val);
+    }
+    if let Some(file) = &m.basic_auth {
+        if !file.is_file() {
+            return Err(ConfigError::at(
+                &m.loc,
+                "basic-auth",
+                format!("{} not found", file.display()),
+            ));
+        }
+        out = out.basic_auth(file);
+    }
+    Ok((
+        out.exact_match(m.exact_match).append_path(m.append_path),
+        protocol,
+    ))
+}
