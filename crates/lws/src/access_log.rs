@@ -28,7 +28,9 @@ pub(crate) struct LogEntry<'a> {
 impl AccessLog {
     pub(crate) fn open(path: &Path) -> io::Result<AccessLog> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
-        Ok(AccessLog { file: Mutex::new(file) })
+        Ok(AccessLog {
+            file: Mutex::new(file),
+        })
     }
 
     pub(crate) fn write(&self, e: &LogEntry<'_>) {
@@ -43,9 +45,16 @@ impl AccessLog {
 
 /// `host ident user [time] "request" status bytes "referer" "user-agent"`.
 pub(crate) fn format_line(e: &LogEntry<'_>, now: SystemTime) -> String {
-    let host = e.peer.map(|p| p.to_string()).unwrap_or_else(|| "-".to_string());
+    let host = e
+        .peer
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "-".to_string());
     let (method, target, version) = e.request_line;
-    let bytes = if e.bytes == 0 { "-".to_string() } else { e.bytes.to_string() };
+    let bytes = if e.bytes == 0 {
+        "-".to_string()
+    } else {
+        e.bytes.to_string()
+    };
     format!(
         "{host} - {} [{}] \"{} {} {}\" {} {} \"{}\" \"{}\"\n",
         quote(e.user.unwrap_or("-")),
@@ -76,8 +85,13 @@ fn quote(s: &str) -> String {
 
 /// `10/Oct/2000:13:55:36 +0000` in UTC.
 fn clf_time(now: SystemTime) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let secs = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = now
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
     format!(

@@ -53,7 +53,11 @@ pub(crate) fn check(authorization: Option<&str>, file: &Path) -> AuthResult {
             continue;
         }
         let same_len = subtle::Choice::from(u8::from(line.len() == decoded.len()));
-        let padded: Vec<u8> = if line.len() == decoded.len() { line.to_vec() } else { vec![0; decoded.len()] };
+        let padded: Vec<u8> = if line.len() == decoded.len() {
+            line.to_vec()
+        } else {
+            vec![0; decoded.len()]
+        };
         found |= same_len & padded.ct_eq(&decoded);
     }
     if bool::from(found) {
@@ -68,7 +72,10 @@ mod tests {
     use super::*;
 
     fn b64(s: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(s)
+        )
     }
 
     #[test]
@@ -76,7 +83,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("pw");
         std::fs::write(&f, "alice:secret\nbob:hunter2\n").unwrap();
-        assert_eq!(check(Some(&b64("bob:hunter2")), &f), AuthResult::Granted("bob".into()));
+        assert_eq!(
+            check(Some(&b64("bob:hunter2")), &f),
+            AuthResult::Granted("bob".into())
+        );
         assert_eq!(check(Some(&b64("bob:hunter3")), &f), AuthResult::Challenge);
         assert_eq!(check(Some(&b64("bob:hunter")), &f), AuthResult::Challenge);
         assert_eq!(check(None, &f), AuthResult::Challenge);

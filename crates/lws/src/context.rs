@@ -87,13 +87,22 @@ impl ContextBuilder {
         }
         let mut listeners = Vec::with_capacity(groups.len());
         for (addr, vhosts) in groups {
-            let socket = listen::bind(&addr)
-                .map_err(|e| BuildError::new(&vhosts[0].name, format!("bind {}: {e}", describe(&addr))))?;
+            let socket = listen::bind(&addr).map_err(|e| {
+                BuildError::new(&vhosts[0].name, format!("bind {}: {e}", describe(&addr)))
+            })?;
             let port = port_shared(vhosts, server.clone())?;
-            listeners.push(BoundListener { socket, port: Arc::new(port) });
+            listeners.push(BoundListener {
+                socket,
+                port: Arc::new(port),
+            });
         }
         let (shutdown, _) = watch::channel(false);
-        Ok(Context { listeners, server, shutdown: Arc::new(shutdown), drain_timeout: self.drain_timeout })
+        Ok(Context {
+            listeners,
+            server,
+            shutdown: Arc::new(shutdown),
+            drain_timeout: self.drain_timeout,
+        })
     }
 }
 
@@ -109,7 +118,10 @@ fn describe(l: &Listen) -> String {
     }
 }
 
-fn port_shared(vhosts: Vec<Arc<VhostInner>>, server: Arc<ServerShared>) -> Result<PortShared, BuildError> {
+fn port_shared(
+    vhosts: Vec<Arc<VhostInner>>,
+    server: Arc<ServerShared>,
+) -> Result<PortShared, BuildError> {
     #[cfg(feature = "tls")]
     {
         let tls = if vhosts.iter().any(|v| v.tls.is_some()) {
@@ -118,12 +130,19 @@ fn port_shared(vhosts: Vec<Arc<VhostInner>>, server: Arc<ServerShared>) -> Resul
         } else {
             None
         };
-        Ok(PortShared { vhosts, server, tls })
+        Ok(PortShared {
+            vhosts,
+            server,
+            tls,
+        })
     }
     #[cfg(not(feature = "tls"))]
     {
         if let Some(v) = vhosts.iter().find(|v| v.tls.is_some()) {
-            return Err(BuildError::new(&v.name, "TLS requested but built without the `tls` feature".into()));
+            return Err(BuildError::new(
+                &v.name,
+                "TLS requested but built without the `tls` feature".into(),
+            ));
         }
         Ok(PortShared { vhosts, server })
     }
@@ -186,19 +205,27 @@ impl Context {
 
     /// Every bound listener with the name of its default vhost.
     pub fn listeners(&self) -> Vec<(String, Listen)> {
-        self.listeners.iter().map(|l| (l.port.vhosts[0].name.to_string(), l.local())).collect()
+        self.listeners
+            .iter()
+            .map(|l| (l.port.vhosts[0].name.to_string(), l.local()))
+            .collect()
     }
 
     /// A handle that triggers graceful shutdown.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle { tx: self.shutdown.clone() }
+        ShutdownHandle {
+            tx: self.shutdown.clone(),
+        }
     }
 
     /// Serves until shutdown is requested through a [`ShutdownHandle`], then drains.
     pub async fn run(self) -> io::Result<()> {
         let mut tasks = Vec::with_capacity(self.listeners.len());
         for l in self.listeners {
-            tasks.push(tokio::spawn(listen::accept_loop(l, self.shutdown.subscribe())));
+            tasks.push(tokio::spawn(listen::accept_loop(
+                l,
+                self.shutdown.subscribe(),
+            )));
         }
         let mut rx = self.shutdown.subscribe();
         while !*rx.borrow_and_update() {
@@ -251,6 +278,9 @@ async fn drain(server: &ServerShared, limit: Duration) {
         }
     };
     if tokio::time::timeout(limit, wait).await.is_err() {
-        tracing::warn!("{} connections still open after the drain timeout", server.live.load(Ordering::Acquire));
+        tracing::warn!(
+            "{} connections still open after the drain timeout",
+            server.live.load(Ordering::Acquire)
+        );
     }
 }

@@ -52,9 +52,14 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
         Err(outcome) => return outcome,
     };
     let size = meta.len();
-    let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs());
     let etag = format!("\"{:08X}{:08X}\"", size, mtime.unwrap_or(0));
-    let last_modified = mtime.map(|s| httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)));
+    let last_modified =
+        mtime.map(|s| httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)));
     let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(6);
     headers.push(("etag", etag.clone()));
     if let Some(lm) = &last_modified {
@@ -70,7 +75,9 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
     }
     headers.push(("accept-ranges", "bytes".to_string()));
     let range = match head.header_str("range") {
-        Some(r) if head.method() == "GET" && if_range_holds(head, &etag, last_modified.as_deref()) => {
+        Some(r)
+            if head.method() == "GET" && if_range_holds(head, &etag, last_modified.as_deref()) =>
+        {
             match parse_range(r, size) {
                 RangeSpec::Whole => None,
                 RangeSpec::Part(a, b) => Some((a, b)),
@@ -82,14 +89,30 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
     match range {
         Some((a, b)) => {
             headers.push(("content-range", format!("bytes {a}-{b}/{size}")));
-            FileOutcome::Serve(FilePlan { file, status: 206, start: a, len: b - a + 1, headers })
+            FileOutcome::Serve(FilePlan {
+                file,
+                status: 206,
+                start: a,
+                len: b - a + 1,
+                headers,
+            })
         }
-        None => FileOutcome::Serve(FilePlan { file, status: 200, start: 0, len: size, headers }),
+        None => FileOutcome::Serve(FilePlan {
+            file,
+            status: 200,
+            start: 0,
+            len: size,
+            headers,
+        }),
     }
 }
 
 /// Opens the regular file that `rel` names under `origin` (the default document for directory URLs).
-pub(crate) fn locate(origin: &Path, rel: &str, default_doc: &str) -> Result<(File, std::fs::Metadata), FileOutcome> {
+pub(crate) fn locate(
+    origin: &Path,
+    rel: &str,
+    default_doc: &str,
+) -> Result<(File, std::fs::Metadata), FileOutcome> {
     let wants_dir = rel.is_empty() || rel.ends_with('/');
     let mut candidate: PathBuf = origin.join(rel.trim_start_matches('/'));
     if wants_dir {
@@ -99,7 +122,11 @@ pub(crate) fn locate(origin: &Path, rel: &str, default_doc: &str) -> Result<(Fil
     let file = File::open(&real).map_err(|e| io_outcome(&e))?;
     let meta = file.metadata().map_err(|e| io_outcome(&e))?;
     if meta.is_dir() {
-        return Err(if wants_dir { FileOutcome::NotFound } else { FileOutcome::AddSlash });
+        return Err(if wants_dir {
+            FileOutcome::NotFound
+        } else {
+            FileOutcome::AddSlash
+        });
     }
     if !meta.is_file() {
         return Err(FileOutcome::NotFound);
@@ -129,7 +156,10 @@ fn not_modified(head: &RequestHead, etag: &str, mtime: Option<u64>) -> bool {
         return false;
     }
     if let Some(inm) = head.header_str("if-none-match") {
-        return inm.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag);
+        return inm
+            .split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.trim_start_matches("W/") == etag);
     }
     match (head.header_str("if-modified-since"), mtime) {
         (Some(ims), Some(m)) => httpdate::parse_http_date(ims)
@@ -173,7 +203,9 @@ fn parse_range(value: &str, size: u64) -> RangeSpec {
         return RangeSpec::Whole;
     };
     let num = |s: &str| -> Option<u64> {
-        (!s.is_empty() && s.len() <= 19 && s.bytes().all(|c| c.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+        (!s.is_empty() && s.len() <= 19 && s.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
     };
     match (a.trim(), b.trim()) {
         ("", suffix) => match num(suffix) {
@@ -216,7 +248,10 @@ mod tests {
         assert_eq!(parse_range("bytes=9-1", 100), RangeSpec::Whole);
         assert_eq!(parse_range("items=0-1", 100), RangeSpec::Whole);
         assert_eq!(parse_range("bytes=x-1", 100), RangeSpec::Whole);
-        assert_eq!(parse_range("bytes=99999999999999999999-", 100), RangeSpec::Whole);
+        assert_eq!(
+            parse_range("bytes=99999999999999999999-", 100),
+            RangeSpec::Whole
+        );
         assert_eq!(parse_range("bytes=0-0", 0), RangeSpec::Unsatisfiable);
     }
 }

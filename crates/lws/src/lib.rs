@@ -46,7 +46,10 @@ pub struct BuildError {
 
 impl BuildError {
     pub(crate) fn new(vhost: &str, message: String) -> Self {
-        BuildError { vhost: vhost.to_string(), message }
+        BuildError {
+            vhost: vhost.to_string(),
+            message,
+        }
     }
 }
 

@@ -37,7 +37,9 @@ pub(crate) struct PortShared {
 impl std::fmt::Debug for PortShared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let names: Vec<&str> = self.vhosts.iter().map(|v| &*v.name).collect();
-        f.debug_struct("PortShared").field("vhosts", &names).finish()
+        f.debug_struct("PortShared")
+            .field("vhosts", &names)
+            .finish()
     }
 }
 
@@ -73,7 +75,10 @@ impl BoundListener {
     /// The address actually bound (with the real port when 0 was asked for).
     pub(crate) fn local(&self) -> Listen {
         match &self.socket {
-            BoundSocket::Tcp(l) => l.local_addr().map(Listen::Tcp).unwrap_or(Listen::Unix(PathBuf::new())),
+            BoundSocket::Tcp(l) => l
+                .local_addr()
+                .map(Listen::Tcp)
+                .unwrap_or(Listen::Unix(PathBuf::new())),
             BoundSocket::Unix(_, p) => Listen::Unix(p.clone()),
         }
     }
@@ -84,7 +89,8 @@ pub(crate) fn bind(listen: &Listen) -> io::Result<BoundSocket> {
     match listen {
         Listen::Tcp(addr) => {
             let domain = socket2::Domain::for_address(*addr);
-            let s = socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+            let s =
+                socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
             s.set_reuse_address(true)?;
             if addr.is_ipv6() && addr.ip().is_unspecified() {
                 let _ = s.set_only_v6(false);
@@ -109,7 +115,10 @@ pub(crate) fn bind(listen: &Listen) -> io::Result<BoundSocket> {
 }
 
 /// Accepts connections until shutdown is signalled.
-pub(crate) async fn accept_loop(l: BoundListener, mut shutdown: watch::Receiver<bool>) -> io::Result<()> {
+pub(crate) async fn accept_loop(
+    l: BoundListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
     match l.socket {
         BoundSocket::Tcp(std) => {
             let listener = TcpListener::from_std(std)?;
@@ -154,7 +163,12 @@ async fn accept_error(e: io::Error) {
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
-fn spawn_tcp(stream: TcpStream, peer: SocketAddr, port: Arc<PortShared>, shutdown: watch::Receiver<bool>) {
+fn spawn_tcp(
+    stream: TcpStream,
+    peer: SocketAddr,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+) {
     let Some(guard) = ConnGuard::admit(&port.server, peer.ip()) else {
         tracing::debug!("refused {peer}: ip-limit-wsi reached");
         return;
@@ -166,10 +180,17 @@ fn spawn_tcp(stream: TcpStream, peer: SocketAddr, port: Arc<PortShared>, shutdow
         if port.tls.is_some() {
             if let Some(redirect) = port.plain_on_tls() {
                 let mut first = [0u8; 1];
-                let peeked = tokio::time::timeout(port.server.handshake_timeout, stream.peek(&mut first)).await;
+                let peeked =
+                    tokio::time::timeout(port.server.handshake_timeout, stream.peek(&mut first))
+                        .await;
                 match peeked {
                     Ok(Ok(1)) if first[0] != 0x16 => {
-                        let info = ConnInfo { peer: Some(peer), tls: false, sni: None, plain_on_tls: redirect };
+                        let info = ConnInfo {
+                            peer: Some(peer),
+                            tls: false,
+                            sni: None,
+                            plain_on_tls: redirect,
+                        };
                         return h1::serve(stream, info, port, shutdown).await;
                     }
                     Ok(Ok(1)) => {}
@@ -181,8 +202,12 @@ fn spawn_tcp(stream: TcpStream, peer: SocketAddr, port: Arc<PortShared>, shutdow
     });
 }
 
-async fn serve_maybe_tls<S>(stream: S, peer: Option<SocketAddr>, port: Arc<PortShared>, shutdown: watch::Receiver<bool>)
-where
+async fn serve_maybe_tls<S>(
+    stream: S,
+    peer: Option<SocketAddr>,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     #[cfg(feature = "tls")]
@@ -200,10 +225,20 @@ where
             }
         };
         let sni = tls.get_ref().1.server_name().map(str::to_string);
-        let info = ConnInfo { peer, tls: true, sni, plain_on_tls: false };
+        let info = ConnInfo {
+            peer,
+            tls: true,
+            sni,
+            plain_on_tls: false,
+        };
         return h1::serve(tls, info, port, shutdown).await;
     }
-    let info = ConnInfo { peer, tls: false, sni: None, plain_on_tls: false };
+    let info = ConnInfo {
+        peer,
+        tls: false,
+        sni: None,
+        plain_on_tls: false,
+    };
     h1::serve(stream, info, port, shutdown).await;
 }
 
@@ -216,7 +251,10 @@ pub(crate) struct ConnGuard {
 impl ConnGuard {
     fn new(server: &Arc<ServerShared>, ip: Option<IpAddr>) -> ConnGuard {
         server.live.fetch_add(1, Ordering::AcqRel);
-        ConnGuard { server: server.clone(), ip }
+        ConnGuard {
+            server: server.clone(),
+            ip,
+        }
     }
 
     /// Admits a connection from `ip` unless that address already has `ip-limit-wsi` connections.

@@ -56,7 +56,10 @@ pub(crate) fn content_type<'a>(path: &str, extra: &'a [(String, String)]) -> Opt
             return Some(ty.as_str()).filter(|t| !t.is_empty());
         }
     }
-    if let Some((_, ty)) = TABLE.iter().find(|(ext, _)| ext.eq_ignore_ascii_case(suffix)) {
+    if let Some((_, ty)) = TABLE
+        .iter()
+        .find(|(ext, _)| ext.eq_ignore_ascii_case(suffix))
+    {
         return Some(ty);
     }
     if let Some((_, ty)) = extra.iter().find(|(ext, _)| ext == "*") {
@@ -71,10 +74,16 @@ mod tests {
 
     #[test]
     fn builtin_extra_and_wildcard() {
-        assert_eq!(content_type("/a/b.HTML", &[]), Some("text/html; charset=utf-8"));
+        assert_eq!(
+            content_type("/a/b.HTML", &[]),
+            Some("text/html; charset=utf-8")
+        );
         assert_eq!(content_type("/a/b.unknown", &[]), Some(FALLBACK));
         assert_eq!(content_type("/noext", &[]), Some(FALLBACK));
-        let extra = vec![(".zz".to_string(), "application/x-zz".to_string()), ("*".to_string(), String::new())];
+        let extra = vec![
+            (".zz".to_string(), "application/x-zz".to_string()),
+            ("*".to_string(), String::new()),
+        ];
         assert_eq!(content_type("/f.zz", &extra), Some("application/x-zz"));
         assert_eq!(content_type("/f.qq", &extra), None);
         let over = vec![(".js".to_string(), "text/javascript".to_string())];

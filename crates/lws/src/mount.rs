@@ -54,7 +54,11 @@ impl CachePolicy {
         if !self.reuse {
             return "no-store".to_string();
         }
-        let mut v = String::from(if self.intermediaries { "public" } else { "private" });
+        let mut v = String::from(if self.intermediaries {
+            "public"
+        } else {
+            "private"
+        });
         v.push_str(&format!(", max-age={}", self.max_age));
         if self.revalidate {
             v.push_str(", must-revalidate");
@@ -116,13 +120,15 @@ impl Mount {
     /// Maps a file suffix (`.ext`, or `*` for any unknown suffix) to a content type for this mount. An empty
     /// type with `*` serves unknown suffixes without a content type.
     pub fn extra_mimetype(mut self, suffix: &str, content_type: &str) -> Self {
-        self.extra_mimetypes.push((suffix.to_string(), content_type.to_string()));
+        self.extra_mimetypes
+            .push((suffix.to_string(), content_type.to_string()));
         self
     }
 
     /// Adds a response header for this mount; it replaces a vhost header of the same name.
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
         self
     }
 
@@ -157,7 +163,11 @@ impl Mount {
 
 /// Mountpoints are compared without a trailing slash (except the root).
 fn normalize_mountpoint(mp: &str) -> String {
-    let mut s = if mp.starts_with('/') { mp.to_string() } else { format!("/{mp}") };
+    let mut s = if mp.starts_with('/') {
+        mp.to_string()
+    } else {
+        format!("/{mp}")
+    };
     while s.len() > 1 && s.ends_with('/') {
         s.pop();
     }
@@ -174,14 +184,22 @@ pub(crate) enum MountMatch {
 }
 
 /// Picks the mount for `path`: longest segment-boundary prefix, `exact_match` preferred on ties.
-pub(crate) fn select<'a, M>(mounts: &'a [M], path: &str, get: impl Fn(&M) -> &Mount) -> Option<(&'a M, MountMatch)> {
+pub(crate) fn select<'a, M>(
+    mounts: &'a [M],
+    path: &str,
+    get: impl Fn(&M) -> &Mount,
+) -> Option<(&'a M, MountMatch)> {
     let mut best: Option<(&M, MountMatch)> = None;
     for m in mounts {
         let mount = get(m);
         let mp = mount.mountpoint.as_str();
         let found = if mount.exact_match {
-            (path == mp || (mp != "/" && path.len() == mp.len() + 1 && path.starts_with(mp) && path.ends_with('/')))
-                .then_some(MountMatch::Inside)
+            (path == mp
+                || (mp != "/"
+                    && path.len() == mp.len() + 1
+                    && path.starts_with(mp)
+                    && path.ends_with('/')))
+            .then_some(MountMatch::Inside)
         } else if mp == "/" {
             Some(MountMatch::Inside)
         } else if path == mp {
@@ -216,19 +234,38 @@ mod tests {
 
     #[test]
     fn longest_prefix_at_segment_boundary() {
-        let mounts = [Mount::files("/", "/a"), Mount::files("/app/", "/b"), Mount::files("/app/x", "/c")];
-        assert_eq!(pick(&mounts, "/index.html"), Some(("/", MountMatch::Inside)));
+        let mounts = [
+            Mount::files("/", "/a"),
+            Mount::files("/app/", "/b"),
+            Mount::files("/app/x", "/c"),
+        ];
+        assert_eq!(
+            pick(&mounts, "/index.html"),
+            Some(("/", MountMatch::Inside))
+        );
         assert_eq!(pick(&mounts, "/app/z"), Some(("/app", MountMatch::Inside)));
         assert_eq!(pick(&mounts, "/app"), Some(("/app", MountMatch::Bare)));
         assert_eq!(pick(&mounts, "/apple"), Some(("/", MountMatch::Inside)));
-        assert_eq!(pick(&mounts, "/app/x/y"), Some(("/app/x", MountMatch::Inside)));
+        assert_eq!(
+            pick(&mounts, "/app/x/y"),
+            Some(("/app/x", MountMatch::Inside))
+        );
     }
 
     #[test]
     fn exact_match_only_matches_itself_and_wins_ties() {
-        let mounts = [Mount::files("/api", "/a"), Mount::callback("/api", "p").exact_match(true)];
-        assert_eq!(select(&mounts, "/api", |m| m).map(|(m, _)| m.kind.clone()), Some(MountKind::Callback("p".into())));
-        assert_eq!(select(&mounts, "/api/x", |m| m).map(|(m, _)| m.kind.clone()), Some(MountKind::Files("/a".into())));
+        let mounts = [
+            Mount::files("/api", "/a"),
+            Mount::callback("/api", "p").exact_match(true),
+        ];
+        assert_eq!(
+            select(&mounts, "/api", |m| m).map(|(m, _)| m.kind.clone()),
+            Some(MountKind::Callback("p".into()))
+        );
+        assert_eq!(
+            select(&mounts, "/api/x", |m| m).map(|(m, _)| m.kind.clone()),
+            Some(MountKind::Files("/a".into()))
+        );
         let only = [Mount::callback("/x", "p").exact_match(true)];
         assert!(pick(&only, "/x/y").is_none());
     }
@@ -236,9 +273,21 @@ mod tests {
     #[test]
     fn cache_control_values() {
         assert_eq!(CachePolicy::default().header_value(), "no-store");
-        let c = CachePolicy { max_age: 60, reuse: true, revalidate: true, intermediaries: false, no_cache: false };
+        let c = CachePolicy {
+            max_age: 60,
+            reuse: true,
+            revalidate: true,
+            intermediaries: false,
+            no_cache: false,
+        };
         assert_eq!(c.header_value(), "private, max-age=60, must-revalidate");
-        let c = CachePolicy { max_age: 5, reuse: true, revalidate: false, intermediaries: true, no_cache: true };
+        let c = CachePolicy {
+            max_age: 5,
+            reuse: true,
+            revalidate: false,
+            intermediaries: true,
+            no_cache: true,
+        };
         assert_eq!(c.header_value(), "public, max-age=5, no-cache");
     }
 }

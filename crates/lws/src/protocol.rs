@@ -83,7 +83,10 @@ pub struct ProtocolHandle {
 impl ProtocolHandle {
     /// Wraps a protocol value under the name that mounts and clients use to reach it.
     pub fn new(name: &str, protocol: impl Protocol) -> Self {
-        ProtocolHandle { name: name.into(), inner: Arc::new(protocol) }
+        ProtocolHandle {
+            name: name.into(),
+            inner: Arc::new(protocol),
+        }
     }
 
     /// The protocol's name.
@@ -94,7 +97,9 @@ impl ProtocolHandle {
 
 impl fmt::Debug for ProtocolHandle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProtocolHandle").field("name", &self.name).finish()
+        f.debug_struct("ProtocolHandle")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -112,7 +117,10 @@ pub struct Pvo {
 impl Pvo {
     /// The value of the child option `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.children.iter().find(|c| c.name == name).map(|c| c.value.as_str())
+        self.children
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.value.as_str())
     }
 }
 
@@ -158,13 +166,20 @@ impl Registry {
         self.constructors.insert(
             name.to_string(),
             Arc::new(move |pvo| {
-                Ok(ProtocolHandle { name: owned.clone(), inner: Arc::new(build(pvo)?) })
+                Ok(ProtocolHandle {
+                    name: owned.clone(),
+                    inner: Arc::new(build(pvo)?),
+                })
             }),
         );
     }
 
     /// Builds the named protocol for one vhost; `None` if no protocol of that name is registered.
-    pub fn instantiate(&self, name: &str, pvo: &Pvo) -> Option<Result<ProtocolHandle, ProtocolInitError>> {
+    pub fn instantiate(
+        &self,
+        name: &str,
+        pvo: &Pvo,
+    ) -> Option<Result<ProtocolHandle, ProtocolInitError>> {
         self.constructors.get(name).map(|c| c(pvo))
     }
 
@@ -178,6 +193,8 @@ impl Registry {
 
 impl fmt::Debug for Registry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Registry").field("protocols", &self.names()).finish()
+        f.debug_struct("Registry")
+            .field("protocols", &self.names())
+            .finish()
     }
 }

@@ -22,9 +22,15 @@ pub(crate) fn server_config(vhosts: &[Arc<VhostInner>]) -> Result<Arc<ServerConf
     let mut certs = Vec::with_capacity(vhosts.len());
     for v in vhosts {
         let Some(files) = &v.tls else {
-            return Err(BuildError::new(&v.name, "shares a TLS listener but has no certificate".to_string()));
+            return Err(BuildError::new(
+                &v.name,
+                "shares a TLS listener but has no certificate".to_string(),
+            ));
         };
-        certs.push((v.name.clone(), Arc::new(load_certified_key(&v.name, &files.cert, &files.key)?)));
+        certs.push((
+            v.name.clone(),
+            Arc::new(load_certified_key(&v.name, &files.cert, &files.key)?),
+        ));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
@@ -49,7 +55,9 @@ fn load_certified_key(
     cert: &std::path::Path,
     key: &std::path::Path,
 ) -> Result<CertifiedKey, BuildError> {
-    let err = |what: &std::path::Path, e: &dyn fmt::Display| BuildError::new(vhost, format!("{}: {e}", what.display()));
+    let err = |what: &std::path::Path, e: &dyn fmt::Display| {
+        BuildError::new(vhost, format!("{}: {e}", what.display()))
+    };
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(|e| err(cert, &e))?
         .collect::<Result<_, _>>()
@@ -71,7 +79,12 @@ struct SniResolver {
 
 impl fmt::Debug for SniResolver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SniResolver").field("names", &self.certs.iter().map(|c| &c.0).collect::<Vec<_>>()).finish()
+        f.debug_struct("SniResolver")
+            .field(
+                "names",
+                &self.certs.iter().map(|c| &c.0).collect::<Vec<_>>(),
+            )
+            .finish()
     }
 }
 

@@ -130,7 +130,10 @@ impl Vhost {
 
     /// Serves TLS with this PEM certificate chain and private key (the vhost's SNI identity).
     pub fn tls(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
-        self.tls = Some(TlsFiles { cert: cert.into(), key: key.into() });
+        self.tls = Some(TlsFiles {
+            cert: cert.into(),
+            key: key.into(),
+        });
         self
     }
 
@@ -167,7 +170,8 @@ impl Vhost {
 
     /// Adds a header to every response of this vhost.
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
         self
     }
 
@@ -254,7 +258,10 @@ impl VhostInner {
             }
         }
         if v.sts && v.tls.is_some() {
-            headers.push(("strict-transport-security".into(), b"max-age=15768000 ; includeSubDomains".to_vec()));
+            headers.push((
+                "strict-transport-security".into(),
+                b"max-age=15768000 ; includeSubDomains".to_vec(),
+            ));
         }
         for (n, val) in &headers {
             if !valid_header(n, val) {
@@ -292,28 +299,49 @@ impl VhostInner {
     }
 }
 
-fn resolve_mount(vhost: &str, m: Mount, protocols: &[ProtocolHandle]) -> Result<ResolvedMount, BuildError> {
+fn resolve_mount(
+    vhost: &str,
+    m: Mount,
+    protocols: &[ProtocolHandle],
+) -> Result<ResolvedMount, BuildError> {
     let where_ = || format!("mount {}", m.mountpoint);
     for (n, val) in &m.headers {
         if !valid_header(n, val) {
-            return Err(BuildError::new(vhost, format!("{}: invalid header {n:?}", where_())));
+            return Err(BuildError::new(
+                vhost,
+                format!("{}: invalid header {n:?}", where_()),
+            ));
         }
     }
     let (origin, protocol) = match &m.kind {
         MountKind::Files(dir) => {
-            let canon = canonical_dir(dir)
-                .map_err(|e| BuildError::new(vhost, format!("{}: origin {}: {e}", where_(), dir.display())))?;
+            let canon = canonical_dir(dir).map_err(|e| {
+                BuildError::new(
+                    vhost,
+                    format!("{}: origin {}: {e}", where_(), dir.display()),
+                )
+            })?;
             (Some(canon), None)
         }
         MountKind::Callback(name) => {
-            let p = protocols.iter().find(|p| &*p.name == name.as_str()).cloned().ok_or_else(|| {
-                BuildError::new(vhost, format!("{}: no protocol named {name:?} on this vhost", where_()))
-            })?;
+            let p = protocols
+                .iter()
+                .find(|p| &*p.name == name.as_str())
+                .cloned()
+                .ok_or_else(|| {
+                    BuildError::new(
+                        vhost,
+                        format!("{}: no protocol named {name:?} on this vhost", where_()),
+                    )
+                })?;
             (None, Some(p))
         }
         MountKind::Redirect(target) => {
             if !(target.starts_with("http://") || target.starts_with("https://")) {
-                return Err(BuildError::new(vhost, format!("{}: redirect target must be http:// or https://", where_())));
+                return Err(BuildError::new(
+                    vhost,
+                    format!("{}: redirect target must be http:// or https://", where_()),
+                ));
             }
             (None, None)
         }
@@ -321,11 +349,17 @@ fn resolve_mount(vhost: &str, m: Mount, protocols: &[ProtocolHandle]) -> Result<
     };
     if let Some(p) = &m.basic_auth {
         if !p.is_file() {
-            return Err(BuildError::new(vhost, format!("{}: basic-auth file {} not found", where_(), p.display())));
+            return Err(BuildError::new(
+                vhost,
+                format!("{}: basic-auth file {} not found", where_(), p.display()),
+            ));
         }
     }
     Ok(ResolvedMount {
-        default_doc: m.default_doc.clone().unwrap_or_else(|| "index.html".to_string()),
+        default_doc: m
+            .default_doc
+            .clone()
+            .unwrap_or_else(|| "index.html".to_string()),
         cache_control: m.cache.header_value(),
         mount: m,
         origin,
@@ -336,19 +370,27 @@ fn resolve_mount(vhost: &str, m: Mount, protocols: &[ProtocolHandle]) -> Result<
 fn canonical_dir(dir: &Path) -> std::io::Result<PathBuf> {
     let canon = std::fs::canonicalize(dir)?;
     if !canon.is_dir() {
-        return Err(std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            "not a directory",
+        ));
     }
     Ok(canon)
 }
 
 fn valid_header(name: &str, value: &[u8]) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
         && value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0)
 }
 
 /// Picks the vhost for a host name among those sharing a listener (first one is the default).
-pub(crate) fn select_vhost<'a>(vhosts: &'a [Arc<VhostInner>], host: Option<&str>) -> &'a Arc<VhostInner> {
+pub(crate) fn select_vhost<'a>(
+    vhosts: &'a [Arc<VhostInner>],
+    host: Option<&str>,
+) -> &'a Arc<VhostInner> {
     let idx = select_name(vhosts.iter().map(|v| &*v.name), host.unwrap_or(""));
     &vhosts[idx]
 }

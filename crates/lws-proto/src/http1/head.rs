@@ -276,7 +276,9 @@ fn content_length(values: &[&[u8]]) -> Result<u64, H1Error> {
         return Err(H1Error::BadContentLength);
     }
     v.iter()
-        .try_fold(0u64, |acc, d| acc.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+        .try_fold(0u64, |acc, d| {
+            acc.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+        })
         .ok_or(H1Error::BadContentLength)
 }
 

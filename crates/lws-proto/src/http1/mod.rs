@@ -106,6 +106,8 @@ pub struct H1Conn {
     http10: bool,
     /// Reading stopped after a request head until the application calls `accept_body`.
     paused: bool,
+    /// The connection closed while the peer may still be sending (an error, or a body left unread).
+    abandoned_input: bool,
 }
 
 /// Default cap on a request body when the application sets none (DESIGN §5).
@@ -134,6 +136,7 @@ impl H1Conn {
             close_after_response: false,
             http10: false,
             paused: false,
+            abandoned_input: false,
         }
     }
 
@@ -159,12 +162,16 @@ impl H1Conn {
 
     /// Whether the connection is finished: nothing more will be read or written and output is drained.
     pub fn is_closed(&self) -> bool {
-        matches!(self.reading, Reading::Closed) && self.writing == Writing::Idle && self.tx.is_empty()
+        matches!(self.reading, Reading::Closed)
+            && self.writing == Writing::Idle
+            && self.tx.is_empty()
     }
 
     /// Whether the connection sits between requests with nothing received, so closing it loses nothing.
     pub fn is_idle(&self) -> bool {
-        matches!(self.reading, Reading::Idle(_)) && self.rx.is_empty() && self.writing == Writing::Idle
+        matches!(self.reading, Reading::Idle(_))
+            && self.rx.is_empty()
+            && self.writing == Writing::Idle
     }
 
     /// Makes the current response (or the next one) the last on this connection, e.g. when shutting down.
@@ -173,6 +180,12 @@ impl H1Conn {
         if self.writing == Writing::Idle && matches!(self.reading, Reading::Idle(_)) {
             self.reading = Reading::Closed;
         }
+    }
+
+    /// Whether the connection ended while the peer may still be sending: closing the socket at once could
+    /// then reset it before the peer reads our last response, so the runtime should drain input briefly.
+    pub fn needs_linger(&self) -> bool {
+        self.abandoned_input
     }
 
     /// Whether a response has been started and not finished.
@@ -259,7 +272,8 @@ impl H1Conn {
     /// Starts the response to the current request. Framing headers (`content-length`, `transfer-encoding`,
     /// `connection`) are added by the engine; add the others through the returned writer.
     pub fn start_response(&mut self, status: u16, length: ResponseLength) -> ResponseWriter<'_> {
-        let no_body = self.head_request || status == 204 || status == 304 || (100..200).contains(&status);
+        let no_body =
+            self.head_request || status == 204 || status == 304 || (100..200).contains(&status);
         if self.error.is_some() || self.close_after_response {
             self.keep_alive = false;
         }
@@ -269,7 +283,10 @@ impl H1Conn {
         }
         let (framing, remaining) = match length {
             _ if status == 101 => (response::Framing::None, Some(0)),
-            ResponseLength::Known(n) => (response::Framing::Length(n), Some(if no_body { 0 } else { n })),
+            ResponseLength::Known(n) => (
+                response::Framing::Length(n),
+                Some(if no_body { 0 } else { n }),
+            ),
             ResponseLength::Empty => (response::Framing::Length(0), Some(0)),
             ResponseLength::Streamed if no_body => (response::Framing::None, Some(0)),
             ResponseLength::Streamed if self.version_is_11() => (response::Framing::Chunked, None),
@@ -362,6 +379,8 @@ impl H1Conn {
             _ => {}
         }
         if !self.keep_alive || self.error.is_some() {
+            self.abandoned_input |=
+                matches!(self.reading, Reading::Length(_) | Reading::Chunked(_));
             self.reading = Reading::Closed;
             return;
         }
@@ -371,6 +390,7 @@ impl H1Conn {
                 self.reading = Reading::Discard(n);
             }
             _ => {
+                self.abandoned_input = !matches!(self.reading, Reading::Closed);
                 self.reading = Reading::Closed;
                 return;
             }
@@ -418,6 +438,8 @@ impl H1Conn {
     }
 
     fn fail(&mut self, err: H1Error) {
+        // Timeouts and EOF leave nothing in flight from the peer worth waiting for.
+        self.abandoned_input |= err.status().is_some();
         if self.error.is_none() {
             self.error = Some(err);
             self.events.push_back(Event::Error(err));
@@ -508,7 +530,11 @@ impl H1Conn {
         let left = remaining - n as u64;
         self.body_deadline_base = Some(now);
         if discard {
-            self.reading = if left == 0 { Reading::Idle(now) } else { Reading::Discard(left) };
+            self.reading = if left == 0 {
+                Reading::Idle(now)
+            } else {
+                Reading::Discard(left)
+            };
             return left == 0;
         }
         self.body_received += n as u64;

@@ -44,10 +44,21 @@ pub struct ResponseWriter<'a> {
 }
 
 impl<'a> ResponseWriter<'a> {
-    pub(crate) fn new(out: &'a mut Vec<u8>, status: u16, framing: Framing, connection: ConnectionHeader) -> Self {
+    pub(crate) fn new(
+        out: &'a mut Vec<u8>,
+        status: u16,
+        framing: Framing,
+        connection: ConnectionHeader,
+    ) -> Self {
         out.extend_from_slice(b"HTTP/1.1 ");
         let _ = write!(out, "{status} {}\r\n", reason(status));
-        ResponseWriter { out, framing, connection, done: false, skipped: 0 }
+        ResponseWriter {
+            out,
+            framing,
+            connection,
+            done: false,
+            skipped: 0,
+        }
     }
 
     /// Adds one header line.
@@ -82,13 +93,17 @@ impl<'a> ResponseWriter<'a> {
             Framing::Length(n) => {
                 let _ = write!(self.out, "content-length: {n}\r\n");
             }
-            Framing::Chunked => self.out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+            Framing::Chunked => self
+                .out
+                .extend_from_slice(b"transfer-encoding: chunked\r\n"),
             Framing::None => {}
         }
         match self.connection {
             ConnectionHeader::None => {}
             ConnectionHeader::Close => self.out.extend_from_slice(b"connection: close\r\n"),
-            ConnectionHeader::KeepAlive => self.out.extend_from_slice(b"connection: keep-alive\r\n"),
+            ConnectionHeader::KeepAlive => {
+                self.out.extend_from_slice(b"connection: keep-alive\r\n")
+            }
             ConnectionHeader::Upgrade => self.out.extend_from_slice(b"connection: upgrade\r\n"),
         }
         self.out.extend_from_slice(b"\r\n");
@@ -110,9 +125,9 @@ pub(crate) fn write_chunk(out: &mut Vec<u8>, data: &[u8]) {
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-        })
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 fn valid_value(value: &[u8]) -> bool {

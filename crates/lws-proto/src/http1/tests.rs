@@ -16,7 +16,11 @@ impl Harness {
 
     fn with(cfg: H1Config) -> Self {
         let now = Instant::now();
-        Harness { conn: H1Conn::new(cfg, now), now, out: Vec::new() }
+        Harness {
+            conn: H1Conn::new(cfg, now),
+            now,
+            out: Vec::new(),
+        }
     }
 
     fn input(&mut self, data: &[u8]) -> Vec<Event> {
@@ -95,7 +99,10 @@ fn simple_get_and_response_framing() {
     assert!(req.keep_alive());
     assert!(ended(&ev));
     let out = h.respond(200, b"hello");
-    assert_eq!(out, "HTTP/1.1 200 OK\r\nx-test: 1\r\ncontent-length: 5\r\n\r\nhello");
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\nx-test: 1\r\ncontent-length: 5\r\n\r\nhello"
+    );
     assert!(!h.conn.is_closed());
 }
 
@@ -104,7 +111,11 @@ fn pipelined_requests_are_answered_in_order() {
     let mut h = Harness::new();
     let ev = h.input(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!(request_of(&ev).target(), "/a");
-    assert_eq!(ev.len(), 2, "the second request waits for the first response");
+    assert_eq!(
+        ev.len(),
+        2,
+        "the second request waits for the first response"
+    );
     h.respond(200, b"a");
     let ev = h.events();
     assert_eq!(request_of(&ev).target(), "/b");
@@ -156,7 +167,9 @@ fn expect_continue_is_sent_only_when_body_accepted() {
 #[test]
 fn rejecting_an_expect_continue_body_closes_after_the_response() {
     let mut h = Harness::new();
-    h.input(b"PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\nExpect: 100-continue\r\n\r\n");
+    h.input(
+        b"PUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\nExpect: 100-continue\r\n\r\n",
+    );
     let out = h.respond(413, b"");
     assert!(out.contains("connection: close"), "{out}");
     assert!(h.conn.is_closed());
@@ -167,17 +180,25 @@ fn head_response_keeps_length_but_no_body() {
     let mut h = Harness::new();
     h.input(b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
     let out = h.respond(200, b"hello");
-    assert_eq!(out, "HTTP/1.1 200 OK\r\nx-test: 1\r\ncontent-length: 5\r\n\r\n");
+    assert_eq!(
+        out,
+        "HTTP/1.1 200 OK\r\nx-test: 1\r\ncontent-length: 5\r\n\r\n"
+    );
 }
 
 #[test]
 fn http10_closes_unless_keep_alive_and_never_chunks() {
     let mut h = Harness::new();
     h.input(b"GET / HTTP/1.0\r\n\r\n");
-    h.conn.start_response(200, ResponseLength::Streamed).finish();
+    h.conn
+        .start_response(200, ResponseLength::Streamed)
+        .finish();
     h.conn.send_data(b"abc");
     h.conn.finish_response(h.now);
-    assert_eq!(h.take_output(), "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nabc");
+    assert_eq!(
+        h.take_output(),
+        "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nabc"
+    );
     assert!(h.conn.is_closed());
 
     let mut h = Harness::new();
@@ -191,7 +212,9 @@ fn http10_closes_unless_keep_alive_and_never_chunks() {
 fn streamed_response_is_chunked_on_http11() {
     let mut h = Harness::new();
     h.input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    h.conn.start_response(200, ResponseLength::Streamed).finish();
+    h.conn
+        .start_response(200, ResponseLength::Streamed)
+        .finish();
     h.conn.send_data(b"hello");
     h.conn.finish_response(h.now);
     assert_eq!(
@@ -203,7 +226,9 @@ fn streamed_response_is_chunked_on_http11() {
 #[test]
 fn connection_close_request_closes_after_response() {
     let mut h = Harness::new();
-    h.input(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    h.input(
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /x HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
     let out = h.respond(200, b"");
     assert!(out.contains("connection: close"));
     assert!(h.conn.is_closed());
@@ -241,7 +266,12 @@ fn smuggling_shapes_are_rejected() {
     for (wire, want) in cases {
         let mut h = Harness::new();
         let ev = h.input(wire);
-        assert_eq!(error_of(&ev), Some(*want), "{}", String::from_utf8_lossy(wire));
+        assert_eq!(
+            error_of(&ev),
+            Some(*want),
+            "{}",
+            String::from_utf8_lossy(wire)
+        );
         assert!(request_absent(&ev), "{}", String::from_utf8_lossy(wire));
         assert!(!h.conn.wants_input());
     }
@@ -266,7 +296,12 @@ fn bad_chunks_are_rejected() {
         h.input(b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
         h.conn.accept_body(h.now);
         let ev = h.input(body);
-        assert_eq!(error_of(&ev), Some(H1Error::BadChunk), "{}", String::from_utf8_lossy(body));
+        assert_eq!(
+            error_of(&ev),
+            Some(H1Error::BadChunk),
+            "{}",
+            String::from_utf8_lossy(body)
+        );
     }
 }
 
@@ -302,7 +337,15 @@ fn declared_length_over_limit_fails_before_reading() {
 fn head_limits() {
     let mut h = Harness::new();
     let mut wire = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
-    wire.extend(std::iter::repeat_n(b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n".iter().copied(), 50).flatten());
+    wire.extend(
+        std::iter::repeat_n(
+            b"X-Pad: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+                .iter()
+                .copied(),
+            50,
+        )
+        .flatten(),
+    );
     let _ = wire.len();
     let mut big = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
     big.extend(vec![b'a'; 9000]);
@@ -381,7 +424,8 @@ fn response_header_injection_is_refused() {
     let mut h = Harness::new();
     h.input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     let mut w = h.conn.start_response(200, ResponseLength::Empty);
-    w.header("x-a", b"a\r\nSet-Cookie: evil").header("bad name", b"v");
+    w.header("x-a", b"a\r\nSet-Cookie: evil")
+        .header("bad name", b"v");
     assert_eq!(w.skipped(), 2);
     w.finish();
     drop(w);
@@ -393,9 +437,14 @@ fn response_header_injection_is_refused() {
 #[test]
 fn upgrade_hands_over_remaining_bytes() {
     let mut h = Harness::new();
-    let ev = h.input(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x00");
+    let ev = h.input(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x00",
+    );
     assert!(request_of(&ev).is_upgrade());
-    h.conn.start_response(101, ResponseLength::Empty).header("upgrade", b"websocket").finish();
+    h.conn
+        .start_response(101, ResponseLength::Empty)
+        .header("upgrade", b"websocket")
+        .finish();
     h.conn.finish_response(h.now);
     assert!(h.conn.is_upgraded());
     assert_eq!(&h.conn.take_remaining()[..], b"\x81\x00");

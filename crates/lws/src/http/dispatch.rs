@@ -42,15 +42,25 @@ impl Outgoing {
             Body::Empty => OutBody::Empty,
             Body::Full(b) => OutBody::Full(b),
             Body::Stream(rx) => OutBody::Stream(rx),
-            Body::File(path) => match File::open(&path).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
-                Ok((file, len)) => OutBody::File { file, start: 0, len },
-                Err(e) => {
-                    tracing::warn!("response file {}: {e}", path.display());
-                    return Outgoing::from_response(Response::error(404));
+            Body::File(path) => {
+                match File::open(&path).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
+                    Ok((file, len)) => OutBody::File {
+                        file,
+                        start: 0,
+                        len,
+                    },
+                    Err(e) => {
+                        tracing::warn!("response file {}: {e}", path.display());
+                        return Outgoing::from_response(Response::error(404));
+                    }
                 }
-            },
+            }
         };
-        Outgoing { status: r.status, headers, body }
+        Outgoing {
+            status: r.status,
+            headers,
+            body,
+        }
     }
 
     pub(crate) fn error(status: u16) -> Outgoing {
@@ -92,8 +102,15 @@ impl Exchange {
     /// Routes a new request; afterwards either `reply` is set or a handler waits for the body.
     pub(crate) fn start(req: Request, vhost: Arc<VhostInner>, plain_on_tls: bool) -> Exchange {
         let body_limit = vhost.limits.max_body;
-        let mut ex =
-            Exchange { req, vhost, mount: None, handler: None, reply: Reply::Pending, body_limit, unlogged: false };
+        let mut ex = Exchange {
+            req,
+            vhost,
+            mount: None,
+            handler: None,
+            reply: Reply::Pending,
+            body_limit,
+            unlogged: false,
+        };
         if plain_on_tls {
             let host = ex.req.header("host").unwrap_or(&ex.vhost.name).to_string();
             let location = format!("https://{}{}", host, ex.req.raw_target());
@@ -108,7 +125,15 @@ impl Exchange {
     pub(crate) fn refused(req: Request, vhost: Arc<VhostInner>, status: u16) -> Exchange {
         let body_limit = vhost.limits.max_body;
         let reply = Reply::Ready(Response::error(status));
-        Exchange { req, vhost, mount: None, handler: None, reply, body_limit, unlogged: false }
+        Exchange {
+            req,
+            vhost,
+            mount: None,
+            handler: None,
+            reply,
+            body_limit,
+            unlogged: false,
+        }
     }
 
     fn ready(&mut self, r: Response) {
@@ -121,20 +146,34 @@ impl Exchange {
 
     fn route(&mut self) {
         let path = self.req.path().to_string();
-        let Some((idx, how)) = mount::select(&self.vhost.mounts, &path, |m| &m.mount)
-            .map(|(m, how)| (self.vhost.mounts.iter().position(|x| std::ptr::eq(x, m)).unwrap_or(0), how))
+        let Some((idx, how)) =
+            mount::select(&self.vhost.mounts, &path, |m| &m.mount).map(|(m, how)| {
+                (
+                    self.vhost
+                        .mounts
+                        .iter()
+                        .position(|x| std::ptr::eq(x, m))
+                        .unwrap_or(0),
+                    how,
+                )
+            })
         else {
             return self.not_found();
         };
         self.mount = Some(idx);
         let vhost = self.vhost.clone();
         let m = &vhost.mounts[idx];
-        self.req.mountpoint_len = if m.mount.mountpoint == "/" { 0 } else { m.mount.mountpoint.len() };
+        self.req.mountpoint_len = if m.mount.mountpoint == "/" {
+            0
+        } else {
+            m.mount.mountpoint.len()
+        };
         if let Some(file) = &m.mount.basic_auth {
             match auth::check(self.req.header("authorization"), file) {
                 AuthResult::Granted(user) => self.req.user = Some(user),
                 AuthResult::Challenge => {
-                    let o = Outgoing::error(401).with_header("www-authenticate", "Basic realm=\"lwsws\"");
+                    let o = Outgoing::error(401)
+                        .with_header("www-authenticate", "Basic realm=\"lwsws\"");
                     return self.ready_out(o);
                 }
                 AuthResult::Malformed => return self.ready(Response::error(403)),
@@ -181,19 +220,39 @@ impl Exchange {
         };
         match files::resolve(&fm, self.req.mount_path(), &self.req.head) {
             FileOutcome::Serve(plan) => {
-                let headers = plan.headers.into_iter().map(|(n, v)| (n.into(), v.into_bytes())).collect();
-                let body = OutBody::File { file: plan.file, start: plan.start, len: plan.len };
-                self.ready_out(Outgoing { status: plan.status, headers, body });
+                let headers = plan
+                    .headers
+                    .into_iter()
+                    .map(|(n, v)| (n.into(), v.into_bytes()))
+                    .collect();
+                let body = OutBody::File {
+                    file: plan.file,
+                    start: plan.start,
+                    len: plan.len,
+                };
+                self.ready_out(Outgoing {
+                    status: plan.status,
+                    headers,
+                    body,
+                });
             }
             FileOutcome::NotModified(h) => {
-                let headers = h.into_iter().map(|(n, v)| (n.into(), v.into_bytes())).collect();
-                self.ready_out(Outgoing { status: 304, headers, body: OutBody::Empty });
+                let headers = h
+                    .into_iter()
+                    .map(|(n, v)| (n.into(), v.into_bytes()))
+                    .collect();
+                self.ready_out(Outgoing {
+                    status: 304,
+                    headers,
+                    body: OutBody::Empty,
+                });
             }
             FileOutcome::AddSlash => self.add_slash(),
             FileOutcome::NotFound => self.not_found(),
             FileOutcome::Forbidden => self.ready(Response::error(403)),
             FileOutcome::RangeNotSatisfiable(size) => {
-                let o = Outgoing::error(416).with_header("content-range", format!("bytes */{size}"));
+                let o =
+                    Outgoing::error(416).with_header("content-range", format!("bytes */{size}"));
                 self.ready_out(o);
             }
         }
@@ -205,13 +264,22 @@ impl Exchange {
         if let Some(doc) = &vhost.error_document_404 {
             if let Some((m, _)) = mount::select(&vhost.mounts, doc, |m| &m.mount) {
                 if let Some(origin) = &m.origin {
-                    let rel = if m.mount.mountpoint == "/" { doc.as_str() } else { &doc[m.mount.mountpoint.len()..] };
+                    let rel = if m.mount.mountpoint == "/" {
+                        doc.as_str()
+                    } else {
+                        &doc[m.mount.mountpoint.len()..]
+                    };
                     if let Ok((file, meta)) = files::locate(origin, rel, &m.default_doc) {
-                        let ct = crate::mime::content_type(doc, &m.mount.extra_mimetypes).unwrap_or("text/html");
+                        let ct = crate::mime::content_type(doc, &m.mount.extra_mimetypes)
+                            .unwrap_or("text/html");
                         return self.ready_out(Outgoing {
                             status: 404,
                             headers: vec![("content-type".into(), ct.as_bytes().to_vec())],
-                            body: OutBody::File { file, start: 0, len: meta.len() },
+                            body: OutBody::File {
+                                file,
+                                start: 0,
+                                len: meta.len(),
+                            },
                         });
                     }
                 }
@@ -225,7 +293,11 @@ impl Exchange {
             return self.not_found();
         };
         let mut session = p.inner.new_session();
-        let mut cx = HttpCtx { request: &self.req, reply: &mut self.reply, body_limit: &mut self.body_limit };
+        let mut cx = HttpCtx {
+            request: &self.req,
+            reply: &mut self.reply,
+            body_limit: &mut self.body_limit,
+        };
         p.inner.http(session.as_mut(), &mut cx);
         self.handler = Some((p, session));
     }
@@ -241,7 +313,11 @@ impl Exchange {
             return;
         }
         if let Some((p, session)) = &mut self.handler {
-            let mut cx = HttpCtx { request: &self.req, reply: &mut self.reply, body_limit: &mut self.body_limit };
+            let mut cx = HttpCtx {
+                request: &self.req,
+                reply: &mut self.reply,
+                body_limit: &mut self.body_limit,
+            };
             p.inner.http_body(session.as_mut(), &mut cx, chunk);
         }
     }
@@ -252,10 +328,19 @@ impl Exchange {
             return;
         }
         if let Some((p, session)) = &mut self.handler {
-            let mut cx = HttpCtx { request: &self.req, reply: &mut self.reply, body_limit: &mut self.body_limit };
+            let mut cx = HttpCtx {
+                request: &self.req,
+                reply: &mut self.reply,
+                body_limit: &mut self.body_limit,
+            };
             p.inner.http_body_completion(session.as_mut(), &mut cx);
             if matches!(self.reply, Reply::Pending) {
-                tracing::error!("protocol {} left {} {} unanswered", p.name, self.req.method(), self.req.path());
+                tracing::error!(
+                    "protocol {} left {} {} unanswered",
+                    p.name,
+                    self.req.method(),
+                    self.req.path()
+                );
                 self.reply = Reply::Ready(Response::error(500));
             }
         }

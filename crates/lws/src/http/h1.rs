@@ -38,8 +38,12 @@ const FILE_PIECE: usize = 256 * 1024;
 const READ_SIZE: usize = 16 * 1024;
 
 /// Serves HTTP/1.x on `io` until the peer leaves, an error ends it, or shutdown drains it.
-pub(crate) async fn serve<S>(io: S, info: ConnInfo, port: Arc<PortShared>, shutdown: watch::Receiver<bool>)
-where
+pub(crate) async fn serve<S>(
+    io: S,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+) where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
@@ -135,7 +139,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     fn on_request(&mut self, head: RequestHead) {
-        let host = self.info.sni.clone().or_else(|| head.header_str("host").map(str::to_string));
+        let host = self
+            .info
+            .sni
+            .clone()
+            .or_else(|| head.header_str("host").map(str::to_string));
         let vhost = select_vhost(&self.port.vhosts, host.as_deref()).clone();
         let has_body = head.body_kind() != BodyKind::Empty;
         let parsed = Target::parse_with_limit(head.target().as_bytes(), vhost.h1.max_head);
@@ -188,7 +196,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
     /// Sends the current exchange's answer if it is ready.
     async fn send_ready(&mut self) -> Result<(), Abort> {
-        let Some(ex) = self.ex.as_mut() else { return Ok(()) };
+        let Some(ex) = self.ex.as_mut() else {
+            return Ok(());
+        };
         let out = match std::mem::replace(&mut ex.reply, Reply::Sent) {
             Reply::Ready(r) => Outgoing::from_response(r),
             Reply::Wire(o) => o,
@@ -244,7 +254,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             OutBody::Stream(_) => ResponseLength::Streamed,
         };
         let (vhost, mount_headers): (&VhostInner, &[(String, Vec<u8>)]) = match &self.ex {
-            Some(ex) => (&ex.vhost, ex.mount().map(|m| m.mount.headers.as_slice()).unwrap_or(&[])),
+            Some(ex) => (
+                &ex.vhost,
+                ex.mount()
+                    .map(|m| m.mount.headers.as_slice())
+                    .unwrap_or(&[]),
+            ),
             None => (&self.port.vhosts[0], &[]),
         };
         let mut w = self.conn.start_response(o.status, length);
@@ -269,12 +284,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         w.finish();
     }
 
-    async fn send_file(&mut self, file: &std::fs::File, start: u64, len: u64) -> Result<u64, Abort> {
+    async fn send_file(
+        &mut self,
+        file: &std::fs::File,
+        start: u64,
+        len: u64,
+    ) -> Result<u64, Abort> {
         // File reads are synchronous, as in libwebsockets: origin files are expected on local storage where
         // a read costs less than a hand-off to a blocking thread pool.
         if len <= SMALL_FILE {
             self.filebuf.resize(len as usize, 0);
-            file.read_exact_at(&mut self.filebuf, start).map_err(|_| Abort)?;
+            file.read_exact_at(&mut self.filebuf, start)
+                .map_err(|_| Abort)?;
             self.conn.send_data(&self.filebuf);
             return Ok(len);
         }
@@ -284,7 +305,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let end = start + len;
         while offset < end {
             let n = ((end - offset) as usize).min(FILE_PIECE);
-            file.read_exact_at(&mut self.filebuf[..n], offset).map_err(|_| Abort)?;
+            file.read_exact_at(&mut self.filebuf[..n], offset)
+                .map_err(|_| Abort)?;
             write_timeout(&mut self.io, &self.filebuf[..n], self.io_timeout).await?;
             self.conn.body_sent_externally(n as u64);
             offset += n as u64;
@@ -307,7 +329,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     /// response instead of a reset caused by its own unread bytes.
     async fn close(&mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.io.shutdown()).await;
-        if self.conn.error().is_some() {
+        if self.conn.needs_linger() {
             let mut sink = [0u8; 4096];
             let mut budget = 256 * 1024usize;
             let linger = async {
@@ -323,7 +345,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 }
 
-async fn write_timeout<S: AsyncWrite + Unpin>(io: &mut S, data: &[u8], limit: Duration) -> Result<(), Abort> {
+async fn write_timeout<S: AsyncWrite + Unpin>(
+    io: &mut S,
+    data: &[u8],
+    limit: Duration,
+) -> Result<(), Abort> {
     let write = async {
         io.write_all(data).await?;
         io.flush().await
@@ -346,7 +372,9 @@ fn root_target() -> Target {
 }
 
 fn log_exchange(ex: &Exchange, status: u16, bytes: u64) {
-    let Some(log) = &ex.vhost.access_log else { return };
+    let Some(log) = &ex.vhost.access_log else {
+        return;
+    };
     if ex.unlogged {
         return;
     }

@@ -30,17 +30,25 @@ pub enum Body {
 impl Response {
     /// An empty response with this status.
     pub fn new(status: u16) -> Self {
-        Response { status, headers: Vec::new(), body: Body::Empty }
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Empty,
+        }
     }
 
     /// A `text/html; charset=utf-8` response.
     pub fn html(status: u16, body: impl Into<Bytes>) -> Self {
-        Response::new(status).header("content-type", "text/html; charset=utf-8").body(body)
+        Response::new(status)
+            .header("content-type", "text/html; charset=utf-8")
+            .body(body)
     }
 
     /// A `text/plain; charset=utf-8` response.
     pub fn text(status: u16, body: impl Into<Bytes>) -> Self {
-        Response::new(status).header("content-type", "text/plain; charset=utf-8").body(body)
+        Response::new(status)
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(body)
     }
 
     /// The small HTML error page the server uses for this status.
@@ -62,12 +70,20 @@ impl Response {
     /// queue; beyond that `BodySender::send` waits, so a slow client slows the producer.
     pub fn stream(status: u16, capacity: usize) -> (Self, BodySender) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (Response { status, headers: Vec::new(), body: Body::Stream(rx) }, BodySender { tx })
+        (
+            Response {
+                status,
+                headers: Vec::new(),
+                body: Body::Stream(rx),
+            },
+            BodySender { tx },
+        )
     }
 
     /// Adds a header (names are sent lowercase as given; a value with CR, LF or NUL is refused on send).
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+        self.headers
+            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
         self
     }
 
@@ -90,7 +106,9 @@ impl Response {
 
     /// Whether a header of this name is set.
     pub fn has_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 }
 
