@@ -76,3 +76,8 @@ pub fn html_escape(s: &str) -> String {
     }
     out
 }
+
+/// Compiles the README's code as a doctest, so the embedding example there stays true.
+#[doc = include_str!("../../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -83,11 +83,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
         loop {
             self.drain_events();
-            if self.send_ready().await.is_err() || self.flush().await.is_err() {
+            let Ok(sent) = self.send_ready().await else {
+                return;
+            };
+            if self.flush().await.is_err() {
                 return;
             }
             if self.conn.is_closed() || (draining && self.conn.is_idle()) {
                 break;
+            }
+            if sent {
+                // Finishing a response lets the engine parse a pipelined request already buffered.
+                continue;
             }
             let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
             let wants_input = self.conn.wants_input();
@@ -194,17 +201,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    /// Sends the current exchange's answer if it is ready.
-    async fn send_ready(&mut self) -> Result<(), Abort> {
+    /// Sends the current exchange's answer if it is ready; tells whether it did.
+    async fn send_ready(&mut self) -> Result<bool, Abort> {
         let Some(ex) = self.ex.as_mut() else {
-            return Ok(());
+            return Ok(false);
         };
         let out = match std::mem::replace(&mut ex.reply, Reply::Sent) {
             Reply::Ready(r) => Outgoing::from_response(r),
             Reply::Wire(o) => o,
             other => {
                 ex.reply = other;
-                return Ok(());
+                return Ok(false);
             }
         };
         let status = out.status;
@@ -212,7 +219,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if let Some(ex) = self.ex.take() {
             log_exchange(&ex, status, sent);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Writes head and body; returns the body bytes sent.

@@ -1,0 +1,229 @@
+//! HTTP/1.1 over TLS: a GET with ALPN `http/1.1`, SNI choosing both the certificate and the vhost on a
+//! shared port, `redirect_http` for plain requests on a TLS port, and plain HTTP refused without it.
+
+mod support;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lws::{Mount, Vhost};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use support::{any_port, free_port, start, Client, Server};
+use tempfile::TempDir;
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+fn cert_path(name: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/certs")).join(name)
+}
+
+fn cert_der(name: &str) -> CertificateDer<'static> {
+    CertificateDer::from_pem_file(cert_path(&format!("{name}.cert.pem"))).expect("test cert")
+}
+
+fn tls_vhost(name: &str, listen: std::net::SocketAddr, dir: &TempDir) -> Vhost {
+    let origin = dir.path().join(name);
+    std::fs::create_dir_all(&origin).unwrap();
+    std::fs::write(origin.join("index.html"), format!("content of {name}")).unwrap();
+    Vhost::new(name)
+        .listen(listen)
+        .tls(
+            cert_path(&format!("{name}.cert.pem")),
+            cert_path(&format!("{name}.key.pem")),
+        )
+        .mount(Mount::files("/", origin))
+}
+
+/// Trusts exactly the given self-signed certificates (they carry `CA:TRUE`, which WebPKI refuses as an end
+/// entity) and checks the handshake signatures properly; the tests then compare which one was presented.
+#[derive(Debug)]
+struct Pinned {
+    certs: Vec<CertificateDer<'static>>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for Pinned {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.certs.iter().any(|c| c.as_ref() == end_entity.as_ref()) {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+fn client_config() -> Arc<ClientConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(Pinned {
+        certs: ["localhost", "a.example", "b.example"]
+            .iter()
+            .map(|n| cert_der(n))
+            .collect(),
+        provider: provider.clone(),
+    });
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}
+
+async fn tls_connect(s: &Server, sni: &str) -> Client<TlsStream<TcpStream>> {
+    let tcp = TcpStream::connect(s.addr).await.expect("connect");
+    let name = ServerName::try_from(sni.to_string()).expect("server name");
+    let tls = tokio::time::timeout(
+        support::IO_TIMEOUT,
+        TlsConnector::from(client_config()).connect(name, tcp),
+    )
+    .await
+    .expect("handshake timed out")
+    .expect("handshake failed");
+    Client::new(tls)
+}
+
+fn presented_cert(c: &Client<TlsStream<TcpStream>>) -> CertificateDer<'static> {
+    c.get_ref()
+        .get_ref()
+        .1
+        .peer_certificates()
+        .expect("peer certificates")[0]
+        .clone()
+        .into_owned()
+}
+
+#[tokio::test]
+async fn get_over_tls_negotiates_http11() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(vec![tls_vhost("localhost", any_port(), &dir)]);
+    let mut c = tls_connect(&s, "localhost").await;
+    assert_eq!(
+        c.get_ref().get_ref().1.alpn_protocol(),
+        Some(&b"http/1.1"[..])
+    );
+    assert_eq!(presented_cert(&c), cert_der("localhost"));
+    let r = c.get("/").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "content of localhost");
+    // Keep-alive works inside TLS too.
+    let r = c.get("/index.html").await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn sni_selects_certificate_and_vhost() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_port();
+    let s = start(vec![
+        tls_vhost("a.example", addr, &dir),
+        tls_vhost("b.example", addr, &dir),
+    ]);
+    assert_eq!(s.addrs, vec![addr]);
+    for name in ["a.example", "b.example"] {
+        let mut c = tls_connect(&s, name).await;
+        assert_eq!(presented_cert(&c), cert_der(name), "certificate for {name}");
+        let r = c.get("/").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), format!("content of {name}"));
+    }
+}
+
+#[tokio::test]
+async fn sni_decides_the_vhost_even_when_host_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_port();
+    let s = start(vec![
+        tls_vhost("a.example", addr, &dir),
+        tls_vhost("b.example", addr, &dir),
+    ]);
+    let mut c = tls_connect(&s, "b.example").await;
+    c.send(b"GET / HTTP/1.1\r\nHost: a.example\r\n\r\n").await;
+    let r = c.read_response().await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "content of b.example");
+}
+
+#[tokio::test]
+async fn plain_http_on_tls_port_is_redirected_with_redirect_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(vec![
+        tls_vhost("localhost", any_port(), &dir).redirect_http(true)
+    ]);
+    let mut c = Client::connect(s.addr).await;
+    c.send(b"GET /x?y HTTP/1.1\r\nHost: h\r\n\r\n").await;
+    let r = c.read_response().await;
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("location"), Some("https://h/x?y"));
+    // TLS on the same port still serves content.
+    let mut t = tls_connect(&s, "localhost").await;
+    assert_eq!(t.get("/").await.text(), "content of localhost");
+}
+
+#[tokio::test]
+async fn plain_http_on_tls_port_gets_no_http_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(vec![tls_vhost("localhost", any_port(), &dir)]);
+    let mut c = Client::connect(s.addr).await;
+    c.send(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await;
+    let rest = c.read_to_close().await;
+    assert!(
+        !rest.starts_with(b"HTTP/"),
+        "plain HTTP answered on a TLS port: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(!support::contains(&rest, b"content of localhost"));
+    // The port still serves TLS.
+    let mut t = tls_connect(&s, "localhost").await;
+    assert_eq!(t.get("/").await.status, 200);
+}
