@@ -404,13 +404,16 @@ pub(crate) fn select_name<'a>(names: impl Iterator<Item = &'a str> + Clone, host
     if let Some(i) = names.clone().position(|n| n.eq_ignore_ascii_case(host)) {
         return i;
     }
+    // The most specific parent domain wins: `a.cats.example.com` prefers `cats.example.com` to `example.com`.
     names
-        .clone()
-        .position(|n| {
+        .enumerate()
+        .filter(|(_, n)| {
             host.len() > n.len()
                 && host.as_bytes()[host.len() - n.len() - 1] == b'.'
                 && host[host.len() - n.len()..].eq_ignore_ascii_case(n)
         })
+        .max_by_key(|(i, n)| (n.len(), usize::MAX - i))
+        .map(|(i, _)| i)
         .unwrap_or(0)
 }
 
@@ -437,6 +440,7 @@ mod tests {
         assert_eq!(pick("EXAMPLE.com:8080"), 1);
         assert_eq!(pick("cats.example.com"), 2);
         assert_eq!(pick("www.example.com"), 1);
+        assert_eq!(pick("big.cats.example.com"), 2);
         assert_eq!(pick("badexample.com"), 0);
         assert_eq!(pick("other"), 0);
         assert_eq!(pick(""), 0);

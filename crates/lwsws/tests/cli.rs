@@ -29,7 +29,9 @@ fn start_demo(extra: &[&str]) -> (Server, u16) {
         .expect("lwsws starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("serving line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("serving line");
     let port = line
         .trim()
         .trim_end_matches('/')
@@ -43,7 +45,11 @@ fn start_demo(extra: &[&str]) -> (Server, u16) {
 fn get(port: u16, path: &str) -> String {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).expect("response");
     out
@@ -51,8 +57,11 @@ fn get(port: u16, path: &str) -> String {
 
 fn write_config(dir: &Path, vhost_json: &str) {
     std::fs::create_dir_all(dir.join("conf.d")).unwrap();
-    std::fs::write(dir.join("conf"), "# global\n{ \"global\": { \"server-string\": \"test-lwsws\" } }\n")
-        .unwrap();
+    std::fs::write(
+        dir.join("conf"),
+        "# global\n{ \"global\": { \"server-string\": \"test-lwsws\" } }\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("conf.d/site"), vhost_json).unwrap();
 }
 
@@ -61,7 +70,10 @@ fn demo_site_is_served_with_strict_csp_and_shuts_down_cleanly_on_sigterm() {
     let (mut server, port) = start_demo(&[]);
     let page = get(port, "/");
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
-    assert!(page.contains("content-security-policy: default-src 'none';"), "{page}");
+    assert!(
+        page.contains("content-security-policy: default-src 'none';"),
+        "{page}"
+    );
     assert!(page.contains("<title>lws-rs demo</title>"));
     assert!(get(port, "/demo.js").contains("content-type: application/javascript"));
     assert!(get(port, "/missing").starts_with("HTTP/1.1 404 Not Found"));
@@ -77,7 +89,10 @@ fn docroot_mode_serves_a_directory() {
     std::fs::write(dir.path().join("index.html"), "docroot-marker").unwrap();
     let (_server, port) = start_demo(&["--docroot", dir.path().to_str().unwrap()]);
     let page = get(port, "/");
-    assert!(page.starts_with("HTTP/1.1 200 OK\r\n") && page.ends_with("docroot-marker"), "{page}");
+    assert!(
+        page.starts_with("HTTP/1.1 200 OK\r\n") && page.ends_with("docroot-marker"),
+        "{page}"
+    );
 }
 
 #[test]
@@ -86,7 +101,11 @@ fn config_directory_is_served() {
     let www = dir.path().join("www");
     std::fs::create_dir(&www).unwrap();
     std::fs::write(www.join("index.html"), "from-config").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let log = dir.path().join("access.log");
     let cfg = format!(
         r#"{{ "vhosts": [{{ "name": "localhost", "port": "{port}", "interface": "127.0.0.1",
@@ -108,14 +127,21 @@ fn config_directory_is_served() {
     for _ in 0..400 {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
             s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            write!(s, "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+            write!(
+                s,
+                "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
             s.read_to_string(&mut page).unwrap();
             break;
         }
         std::thread::sleep(Duration::from_millis(25));
     }
     assert!(page.contains("server: test-lwsws"), "{page}");
-    assert!(page.contains("cache-control: private, max-age=60"), "{page}");
+    assert!(
+        page.contains("cache-control: private, max-age=60"),
+        "{page}"
+    );
     assert!(page.ends_with("from-config"), "{page}");
 }
 
@@ -126,14 +152,23 @@ fn config_errors_name_file_key_and_position_and_exit_non_zero() {
         dir.path(),
         "{ \"vhosts\": [{ \"name\": \"x\", \"port\": \"7681\",\n  \"no-such-key\": \"1\" }] }\n",
     );
-    let out = Command::new(LWSWS).args(["-c", dir.path().to_str().unwrap()]).output().unwrap();
+    let out = Command::new(LWSWS)
+        .args(["-c", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("conf.d/site:2:3"), "{err}");
     assert!(err.contains("no-such-key"), "{err}");
 
-    write_config(dir.path(), "{ \"vhosts\": [{ \"name\": \"x\", \"port\": \"99999\" }] }");
-    let out = Command::new(LWSWS).args(["-c", dir.path().to_str().unwrap()]).output().unwrap();
+    write_config(
+        dir.path(),
+        "{ \"vhosts\": [{ \"name\": \"x\", \"port\": \"99999\" }] }",
+    );
+    let out = Command::new(LWSWS)
+        .args(["-c", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("port"));
 
@@ -143,7 +178,10 @@ fn config_errors_name_file_key_and_position_and_exit_non_zero() {
         missing.display()
     );
     write_config(dir.path(), &cfg);
-    let out = Command::new(LWSWS).args(["-c", dir.path().to_str().unwrap()]).output().unwrap();
+    let out = Command::new(LWSWS)
+        .args(["-c", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("origin") && err.contains("nowhere"), "{err}");

@@ -175,7 +175,7 @@ pub(crate) fn parse_head(buf: &[u8], cfg: &H1Config) -> Result<HeadParse, H1Erro
         httparse::Status::Complete(len) => len,
     };
     if len > cfg.max_head {
-        return Err(H1Error::HeadTooLarge);
+        return Err(oversize(buf, cfg));
     }
     check_crlf(&buf[..len])?;
     let base = buf.as_ptr() as usize;
@@ -294,23 +294,30 @@ fn check_crlf(head: &[u8]) -> Result<(), H1Error> {
 
 /// Applies the size limits to a head that is still incomplete, so a slow or endless head is cut off early.
 fn check_partial(buf: &[u8], cfg: &H1Config) -> Result<(), H1Error> {
-    match memchr::memchr(b'\n', buf) {
-        None if buf.len() > cfg.max_head => Err(H1Error::UriTooLong),
-        None => {
-            let method_len = buf.iter().position(|&b| b == b' ').unwrap_or(buf.len());
-            if method_len > cfg.max_method {
-                return Err(H1Error::MethodTooLong);
-            }
-            Ok(())
+    if buf.len() > cfg.max_head {
+        return Err(oversize(buf, cfg));
+    }
+    if memchr::memchr(b'\n', buf).is_none() {
+        let method_len = buf.iter().position(|&b| b == b' ').unwrap_or(buf.len());
+        if method_len > cfg.max_method {
+            return Err(H1Error::MethodTooLong);
         }
-        Some(_) if buf.len() > cfg.max_head => Err(H1Error::HeadTooLarge),
-        Some(_) => {
-            let lines = memchr::memchr_iter(b'\n', buf).count();
-            if lines > cfg.max_headers + 1 {
-                return Err(H1Error::TooManyHeaders);
-            }
-            check_crlf(buf)
-        }
+        return Ok(());
+    }
+    let lines = memchr::memchr_iter(b'\n', buf).count();
+    if lines > cfg.max_headers + 1 {
+        return Err(H1Error::TooManyHeaders);
+    }
+    check_crlf(buf)
+}
+
+/// Which limit an oversized head broke: the request line alone (414) or the head as a whole (431).
+fn oversize(buf: &[u8], cfg: &H1Config) -> H1Error {
+    let line = memchr::memchr(b'\n', buf).unwrap_or(buf.len());
+    if line > cfg.max_head {
+        H1Error::UriTooLong
+    } else {
+        H1Error::HeadTooLarge
     }
 }
 
@@ -328,7 +335,7 @@ fn map_httparse_error(e: httparse::Error, buf: &[u8], cfg: &H1Config) -> H1Error
         }
         _ => {
             if buf.len() > cfg.max_head {
-                H1Error::HeadTooLarge
+                oversize(buf, cfg)
             } else {
                 H1Error::MalformedHead
             }

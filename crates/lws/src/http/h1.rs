@@ -89,12 +89,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.flush().await.is_err() {
                 return;
             }
+            if sent {
+                // Finishing a response lets the engine parse a pipelined request already buffered (or fail
+                // on it, which still deserves its error response).
+                continue;
+            }
             if self.conn.is_closed() || (draining && self.conn.is_idle()) {
                 break;
-            }
-            if sent {
-                // Finishing a response lets the engine parse a pipelined request already buffered.
-                continue;
             }
             let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
             let wants_input = self.conn.wants_input();

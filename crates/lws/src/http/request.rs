@@ -46,6 +46,11 @@ impl Request {
         self.target.arg(name)
     }
 
+    /// Every decoded urlarg in order (empty when the query is absent or malformed).
+    pub fn args(&self) -> Vec<(String, String)> {
+        self.target.args().unwrap_or_default()
+    }
+
     /// The request target exactly as received.
     pub fn raw_target(&self) -> &str {
         self.head.target()

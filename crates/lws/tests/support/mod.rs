@@ -85,7 +85,7 @@ pub(crate) fn start_with(builder: ContextBuilder) -> Server {
 }
 
 /// One parsed HTTP/1.x response.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Resp {
     pub(crate) version: String,
     pub(crate) status: u16,
@@ -95,6 +95,16 @@ pub(crate) struct Resp {
     pub(crate) chunked: bool,
     /// Number of non-empty chunks when chunked.
     pub(crate) chunks: usize,
+}
+
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resp")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
 }
 
 impl Resp {
