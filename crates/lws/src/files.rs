@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -39,7 +38,7 @@ pub(crate) struct FilePlan {
 /// Settings of the file mount taking the request.
 pub(crate) struct FileMount<'a> {
     /// The origin directory, canonicalised when the vhost was built.
-    pub(crate) origin: &'a Path,
+    pub(crate) origin: &'a OriginDir,
     pub(crate) default_doc: &'a str,
     pub(crate) extra_mimetypes: &'a [(String, String)],
     pub(crate) cache_control: &'a str,
@@ -108,24 +107,19 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
     }
 }
 
-/// Opens the regular file that `rel` names under `origin` (the default document for directory URLs).
+/// Opens the regular file that `rel` names under the origin (the default document for directory URLs).
 pub(crate) fn locate(
-    origin: &Path,
+    origin: &OriginDir,
     rel: &str,
     default_doc: &str,
 ) -> Result<(File, std::fs::Metadata), FileOutcome> {
     let wants_dir = rel.is_empty() || rel.ends_with('/');
-    let mut candidate: PathBuf = origin.join(rel.trim_start_matches('/'));
+    let mut candidate = PathBuf::from(rel.trim_start_matches('/'));
     if wants_dir {
         candidate.push(default_doc);
     }
-    // Non-blocking so that a FIFO placed in the origin cannot stall the service thread on open.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(&candidate)
+    let file = crate::open_beneath::open_beneath(&origin.dir, &origin.path, &candidate)
         .map_err(|e| io_outcome(&e))?;
-    confine(origin, &candidate, &file)?;
     let meta = file.metadata().map_err(|e| io_outcome(&e))?;
     if meta.is_dir() {
         return Err(if wants_dir {
@@ -140,21 +134,25 @@ pub(crate) fn locate(
     Ok((file, meta))
 }
 
-/// Refuses a file whose real location (after every symlink) is outside the origin directory.
-///
-/// The path has no dot segments by now, so only symlinks can lead out. Asking the kernel where the open
-/// descriptor really points costs one `readlink` and has no race with a symlink swapped after the check;
-/// where `/proc` is not mounted, the path is resolved with `realpath` instead.
-fn confine(origin: &Path, candidate: &Path, file: &File) -> Result<(), FileOutcome> {
-    use std::os::fd::AsRawFd;
-    let real = match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
-        Ok(p) => p,
-        Err(_) => std::fs::canonicalize(candidate).map_err(|e| io_outcome(&e))?,
-    };
-    if real.starts_with(origin) {
-        Ok(())
-    } else {
-        Err(FileOutcome::Forbidden)
+/// A mount's origin directory: its canonical path and an open descriptor that lookups start from.
+#[derive(Debug)]
+pub(crate) struct OriginDir {
+    pub(crate) path: PathBuf,
+    pub(crate) dir: File,
+}
+
+impl OriginDir {
+    /// Opens `dir`, which must exist and be a directory.
+    pub(crate) fn open(dir: &Path) -> io::Result<OriginDir> {
+        let path = std::fs::canonicalize(dir)?;
+        let file = File::open(&path)?;
+        if !file.metadata()?.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "not a directory",
+            ));
+        }
+        Ok(OriginDir { path, dir: file })
     }
 }
 

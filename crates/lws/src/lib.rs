@@ -22,6 +22,7 @@ mod files;
 mod listen;
 mod mime;
 mod mount;
+mod open_beneath;
 mod protocol;
 #[cfg(feature = "tls")]
 mod tls;

@@ -1,7 +1,7 @@
 //! Vhosts: a named virtual server with its listen addresses, TLS identity, mounts, protocols and options.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -221,7 +221,7 @@ impl Vhost {
 #[derive(Debug)]
 pub(crate) struct ResolvedMount {
     pub(crate) mount: Mount,
-    pub(crate) origin: Option<PathBuf>,
+    pub(crate) origin: Option<crate::files::OriginDir>,
     pub(crate) protocol: Option<ProtocolHandle>,
     pub(crate) default_doc: String,
     pub(crate) cache_control: String,
@@ -315,7 +315,7 @@ fn resolve_mount(
     }
     let (origin, protocol) = match &m.kind {
         MountKind::Files(dir) => {
-            let canon = canonical_dir(dir).map_err(|e| {
+            let canon = crate::files::OriginDir::open(dir).map_err(|e| {
                 BuildError::new(
                     vhost,
                     format!("{}: origin {}: {e}", where_(), dir.display()),
@@ -365,17 +365,6 @@ fn resolve_mount(
         origin,
         protocol,
     })
-}
-
-fn canonical_dir(dir: &Path) -> std::io::Result<PathBuf> {
-    let canon = std::fs::canonicalize(dir)?;
-    if !canon.is_dir() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotADirectory,
-            "not a directory",
-        ));
-    }
-    Ok(canon)
 }
 
 fn valid_header(name: &str, value: &[u8]) -> bool {

@@ -81,6 +81,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if draining {
             self.conn.close_after_response();
         }
+        // One timer per connection, re-armed only when the engine's deadline moves earlier or the timer fires:
+        // keep-alive deadlines move later with every request, and touching the timer wheel per request costs.
+        let timer = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(timer);
+        let mut armed: Option<tokio::time::Instant> = None;
         loop {
             self.drain_events();
             let Ok(sent) = self.send_ready().await else {
@@ -98,6 +103,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 break;
             }
             let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
+            if let Some(d) = deadline {
+                if armed.is_none_or(|a| d < a) {
+                    timer.as_mut().reset(d);
+                    armed = Some(d);
+                }
+            }
             let wants_input = self.conn.wants_input();
             let deferred = self.ex.as_mut().and_then(|ex| match &mut ex.reply {
                 Reply::Deferred(rx) => Some(rx),
@@ -115,7 +126,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         ex.reply = Reply::Ready(r.unwrap_or_else(|_| Response::error(500)));
                     }
                 }
-                _ = sleep_until(deadline), if deadline.is_some() => self.conn.handle_timeout(Instant::now()),
+                _ = &mut timer, if deadline.is_some() && armed.is_some() => {
+                    armed = None;
+                    self.conn.handle_timeout(Instant::now());
+                }
                 _ = shutdown.changed(), if !draining => {
                     draining = true;
                     self.conn.close_after_response();
@@ -365,13 +379,6 @@ async fn write_timeout<S: AsyncWrite + Unpin>(
     match tokio::time::timeout(limit, write).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(Abort),
-    }
-}
-
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 
