@@ -3,8 +3,15 @@
 
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+
+use crate::file_cache;
 
 use lws_proto::http1::RequestHead;
 
@@ -28,11 +35,20 @@ pub(crate) enum FileOutcome {
 /// A file ready to send.
 #[derive(Debug)]
 pub(crate) struct FilePlan {
-    pub(crate) file: File,
+    pub(crate) source: Source,
     pub(crate) status: u16,
     pub(crate) start: u64,
     pub(crate) len: u64,
     pub(crate) headers: Vec<(&'static str, String)>,
+}
+
+/// Where the bytes of a file come from.
+#[derive(Debug)]
+pub(crate) enum Source {
+    /// Read from the open file as it is sent.
+    File(File),
+    /// The whole (small) file, from the cache or just read.
+    Memory(Bytes),
 }
 
 /// Settings of the file mount taking the request.
@@ -44,39 +60,59 @@ pub(crate) struct FileMount<'a> {
     pub(crate) cache_control: &'a str,
 }
 
+/// Validators and content type of one version of a file, computed once and shared by cache hits.
+#[derive(Debug)]
+pub(crate) struct FileInfo {
+    size: u64,
+    mtime: Option<u64>,
+    etag: String,
+    last_modified: Option<String>,
+    content_type: Option<String>,
+}
+
+impl FileInfo {
+    pub(crate) fn new(size: u64, mtime: Option<u64>, content_type: Option<String>) -> FileInfo {
+        FileInfo {
+            size,
+            mtime,
+            etag: format!("\"{:08X}{:08X}\"", size, mtime.unwrap_or(0)),
+            last_modified: mtime
+                .map(|s| httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s))),
+            content_type,
+        }
+    }
+
+    /// Validators and caching headers, sent with 200, 206 and 304 alike.
+    fn validators(&self, cache_control: &str) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::with_capacity(7);
+        headers.push(("etag", self.etag.clone()));
+        if let Some(lm) = &self.last_modified {
+            headers.push(("last-modified", lm.clone()));
+        }
+        headers.push(("cache-control", cache_control.to_string()));
+        headers
+    }
+}
+
 /// Resolves `rel` (the canonical path below the mountpoint) and decides the response.
 pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> FileOutcome {
-    let wants_dir = rel.is_empty() || rel.ends_with('/');
-    let (file, meta) = match locate(mount.origin, rel, mount.default_doc) {
+    let (source, info) = match open_cached(mount, rel) {
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
-    let size = meta.len();
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_secs());
-    let etag = format!("\"{:08X}{:08X}\"", size, mtime.unwrap_or(0));
-    let last_modified =
-        mtime.map(|s| httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)));
-    let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(6);
-    headers.push(("etag", etag.clone()));
-    if let Some(lm) = &last_modified {
-        headers.push(("last-modified", lm.clone()));
-    }
-    headers.push(("cache-control", mount.cache_control.to_string()));
-    if not_modified(head, &etag, mtime) {
+    let size = info.size;
+    let mut headers = info.validators(mount.cache_control);
+    if not_modified(head, &info.etag, info.mtime) {
         return FileOutcome::NotModified(headers);
     }
-    let shown = if wants_dir { mount.default_doc } else { rel };
-    if let Some(ct) = crate::mime::content_type(shown, mount.extra_mimetypes) {
-        headers.push(("content-type", ct.to_string()));
+    if let Some(ct) = &info.content_type {
+        headers.push(("content-type", ct.clone()));
     }
     headers.push(("accept-ranges", "bytes".to_string()));
     let range = match head.header_str("range") {
         Some(r)
-            if head.method() == "GET" && if_range_holds(head, &etag, last_modified.as_deref()) =>
+            if head.method() == "GET"
+                && if_range_holds(head, &info.etag, info.last_modified.as_deref()) =>
         {
             match parse_range(r, size) {
                 RangeSpec::Whole => None,
@@ -86,25 +122,50 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
         }
         _ => None,
     };
-    match range {
+    let (status, start, len) = match range {
         Some((a, b)) => {
             headers.push(("content-range", format!("bytes {a}-{b}/{size}")));
-            FileOutcome::Serve(FilePlan {
-                file,
-                status: 206,
-                start: a,
-                len: b - a + 1,
-                headers,
-            })
+            (206, a, b - a + 1)
         }
-        None => FileOutcome::Serve(FilePlan {
-            file,
-            status: 200,
-            start: 0,
-            len: size,
-            headers,
-        }),
+        None => (200, 0, size),
+    };
+    FileOutcome::Serve(FilePlan {
+        source,
+        status,
+        start,
+        len,
+        headers,
+    })
+}
+
+/// The file's bytes and facts: from the per-thread cache when current, else through the confined open.
+fn open_cached(mount: &FileMount<'_>, rel: &str) -> Result<(Source, Arc<FileInfo>), FileOutcome> {
+    let wants_dir = rel.is_empty() || rel.ends_with('/');
+    let mut key = rel.trim_start_matches('/').to_string();
+    if wants_dir {
+        key.push_str(mount.default_doc);
     }
+    let full = mount.origin.path.join(&key);
+    if let Some((body, info)) = file_cache::lookup(mount.origin.id, &key, &full) {
+        return Ok((Source::Memory(body), info));
+    }
+    let (file, meta) = locate(mount.origin, rel, mount.default_doc)?;
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs());
+    let content_type = crate::mime::content_type(&key, mount.extra_mimetypes).map(str::to_string);
+    let info = Arc::new(FileInfo::new(meta.len(), mtime, content_type));
+    if meta.len() > file_cache::MAX_FILE {
+        return Ok((Source::File(file), info));
+    }
+    let mut body = vec![0u8; meta.len() as usize];
+    file.read_exact_at(&mut body, 0)
+        .map_err(|e| io_outcome(&e))?;
+    let body = Bytes::from(body);
+    file_cache::insert(mount.origin.id, &key, &meta, body.clone(), info.clone());
+    Ok((Source::Memory(body), info))
 }
 
 /// Opens the regular file that `rel` names under the origin (the default document for directory URLs).
@@ -139,6 +200,8 @@ pub(crate) fn locate(
 pub(crate) struct OriginDir {
     pub(crate) path: PathBuf,
     pub(crate) dir: File,
+    /// Unique for the life of the process, so cache entries of different origins never mix.
+    pub(crate) id: u64,
 }
 
 impl OriginDir {
@@ -152,7 +215,13 @@ impl OriginDir {
                 "not a directory",
             ));
         }
-        Ok(OriginDir { path, dir: file })
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(OriginDir {
+            path,
+            dir: file,
+            id,
+        })
     }
 }
 

@@ -124,14 +124,40 @@ pub(crate) fn write_chunk(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    !name.is_empty() && name.bytes().all(|b| TOKEN[b as usize])
 }
 
+/// RFC 9110 `tchar`, as a table: header names are checked on every response.
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        t[i] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        i += 1;
+    }
+    t
+};
+
 fn valid_value(value: &[u8]) -> bool {
-    value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0)
+    memchr::memchr3(b'\r', b'\n', 0, value).is_none()
 }
 
 /// The reason phrase sent with a status code.

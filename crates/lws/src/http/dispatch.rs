@@ -225,10 +225,12 @@ impl Exchange {
                     .into_iter()
                     .map(|(n, v)| (n.into(), v.into_bytes()))
                     .collect();
-                let body = OutBody::File {
-                    file: plan.file,
-                    start: plan.start,
-                    len: plan.len,
+                let (start, len) = (plan.start, plan.len);
+                let body = match plan.source {
+                    files::Source::File(file) => OutBody::File { file, start, len },
+                    files::Source::Memory(b) => {
+                        OutBody::Full(b.slice(start as usize..(start + len) as usize))
+                    }
                 };
                 self.ready_out(Outgoing {
                     status: plan.status,

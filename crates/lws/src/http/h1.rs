@@ -77,7 +77,7 @@ struct Abort;
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     async fn run(&mut self, mut shutdown: watch::Receiver<bool>) {
         let mut rbuf = vec![0u8; READ_SIZE];
-        let mut draining = *shutdown.borrow();
+        let mut draining = *shutdown.borrow_and_update();
         if draining {
             self.conn.close_after_response();
         }
@@ -85,6 +85,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         // keep-alive deadlines move later with every request, and touching the timer wheel per request costs.
         let timer = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(timer);
+        let shutdown_signal = shutdown.changed();
+        tokio::pin!(shutdown_signal);
         let mut armed: Option<tokio::time::Instant> = None;
         loop {
             self.drain_events();
@@ -130,7 +132,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     armed = None;
                     self.conn.handle_timeout(Instant::now());
                 }
-                _ = shutdown.changed(), if !draining => {
+                _ = &mut shutdown_signal, if !draining => {
                     draining = true;
                     self.conn.close_after_response();
                 }
@@ -376,10 +378,20 @@ async fn write_timeout<S: AsyncWrite + Unpin>(
         io.write_all(data).await?;
         io.flush().await
     };
-    match tokio::time::timeout(limit, write).await {
-        Ok(Ok(())) => Ok(()),
-        _ => Err(Abort),
-    }
+    tokio::pin!(write);
+    // Most writes complete at once; arm the stall timer only for one that has to wait for the peer.
+    let first = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))
+    })
+    .await;
+    let result = match first {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => match tokio::time::timeout(limit, write).await {
+            Ok(r) => r,
+            Err(_) => return Err(Abort),
+        },
+    };
+    result.map_err(|_| Abort)
 }
 
 fn root_target() -> Target {
