@@ -18,6 +18,7 @@ use crate::BuildError;
 #[derive(Debug)]
 pub struct ContextBuilder {
     vhosts: Vec<Vhost>,
+    threads: usize,
     server_string: String,
     ip_limit: Option<u32>,
     drain_timeout: Duration,
@@ -28,6 +29,14 @@ impl ContextBuilder {
     /// Adds a vhost.
     pub fn vhost(mut self, vhost: Vhost) -> Self {
         self.vhosts.push(vhost);
+        self
+    }
+
+    /// Service threads (libwebsockets' `count-threads`, default 1). Each thread runs its own event loop with
+    /// its own listening socket per TCP address (`SO_REUSEPORT`); a connection stays on the thread that
+    /// accepted it. Unix sockets are served by the first thread.
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = n.max(1);
         self
     }
 
@@ -85,16 +94,32 @@ impl ContextBuilder {
                 }
             }
         }
-        let mut listeners = Vec::with_capacity(groups.len());
+        let mut listeners = Vec::with_capacity(groups.len() * self.threads);
+        let spread = self.threads > 1;
         for (addr, vhosts) in groups {
-            let socket = listen::bind(&addr).map_err(|e| {
-                BuildError::new(&vhosts[0].name, format!("bind {}: {e}", describe(&addr)))
-            })?;
-            let port = port_shared(vhosts, server.clone())?;
-            listeners.push(BoundListener {
+            let name = vhosts[0].name.clone();
+            let bind_err =
+                |e: io::Error| BuildError::new(&name, format!("bind {}: {e}", describe(&addr)));
+            let socket = listen::bind(&addr, spread).map_err(bind_err)?;
+            let port = Arc::new(port_shared(vhosts, server.clone())?);
+            let first = BoundListener {
                 socket,
-                port: Arc::new(port),
-            });
+                port: port.clone(),
+                thread: 0,
+            };
+            // With port 0, the other threads' sockets must join the port the first one got.
+            let actual = first.local();
+            listeners.push(first);
+            if let (true, Listen::Tcp(_)) = (spread, &actual) {
+                for thread in 1..self.threads {
+                    let socket = listen::bind(&actual, true).map_err(bind_err)?;
+                    listeners.push(BoundListener {
+                        socket,
+                        port: port.clone(),
+                        thread,
+                    });
+                }
+            }
         }
         let (shutdown, _) = watch::channel(false);
         Ok(Context {
@@ -102,6 +127,7 @@ impl ContextBuilder {
             server,
             shutdown: Arc::new(shutdown),
             drain_timeout: self.drain_timeout,
+            threads: self.threads,
         })
     }
 }
@@ -165,6 +191,7 @@ pub struct Context {
     server: Arc<ServerShared>,
     shutdown: Arc<watch::Sender<bool>>,
     drain_timeout: Duration,
+    threads: usize,
 }
 
 /// Asks a running context to shut down gracefully; cheap to clone and usable from any thread.
@@ -185,6 +212,7 @@ impl Context {
     pub fn builder() -> ContextBuilder {
         ContextBuilder {
             vhosts: Vec::new(),
+            threads: 1,
             server_string: "lws-rs".to_string(),
             ip_limit: None,
             drain_timeout: Duration::from_secs(10),
@@ -192,7 +220,8 @@ impl Context {
         }
     }
 
-    /// The TCP addresses actually bound, in vhost order (useful with port 0).
+    /// The TCP addresses actually bound, in vhost order, one per listening socket (with several service
+    /// threads each has its own socket on the same address); useful with port 0.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
@@ -218,28 +247,45 @@ impl Context {
         }
     }
 
-    /// Serves until shutdown is requested through a [`ShutdownHandle`], then drains.
+    /// Serves until shutdown is requested through a [`ShutdownHandle`], then drains. The first service
+    /// thread is the caller's task; the others are started here, each with its own single-threaded runtime.
     pub async fn run(self) -> io::Result<()> {
-        let mut tasks = Vec::with_capacity(self.listeners.len());
-        for l in self.listeners {
-            tasks.push(tokio::spawn(listen::accept_loop(
-                l,
-                self.shutdown.subscribe(),
-            )));
+        let Context {
+            listeners,
+            server,
+            shutdown,
+            drain_timeout,
+            threads,
+        } = self;
+        let mut per_thread: Vec<Vec<BoundListener>> = (0..threads).map(|_| Vec::new()).collect();
+        for l in listeners {
+            per_thread[l.thread].push(l);
         }
-        let mut rx = self.shutdown.subscribe();
-        while !*rx.borrow_and_update() {
-            if rx.changed().await.is_err() {
-                break;
-            }
+        let mut others = Vec::with_capacity(threads.saturating_sub(1));
+        for (i, ls) in per_thread.drain(1..).enumerate() {
+            let (shutdown, server) = (shutdown.clone(), server.clone());
+            let (done, finished) = tokio::sync::oneshot::channel();
+            std::thread::Builder::new()
+                .name(format!("lws-service-{}", i + 1))
+                .spawn(move || {
+                    let result = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .and_then(|rt| {
+                            rt.block_on(service_thread(ls, shutdown, server, drain_timeout))
+                        });
+                    let _ = done.send(result);
+                })?;
+            others.push(finished);
         }
-        for t in tasks {
+        let first = per_thread.pop().unwrap_or_default();
+        let result = service_thread(first, shutdown, server, drain_timeout).await;
+        for t in others {
             if let Ok(Err(e)) = t.await {
-                tracing::warn!("listener ended with error: {e}");
+                tracing::warn!("service thread ended with error: {e}");
             }
         }
-        drain(&self.server, self.drain_timeout).await;
-        Ok(())
+        result
     }
 
     /// Runs on the current tokio runtime in the background.
@@ -264,6 +310,33 @@ impl Context {
         });
         self.run().await
     }
+}
+
+/// One service thread: accept on its listeners until shutdown, then keep its connections running until every
+/// connection of the context has finished or the drain timeout passed.
+async fn service_thread(
+    listeners: Vec<BoundListener>,
+    shutdown: Arc<watch::Sender<bool>>,
+    server: Arc<ServerShared>,
+    drain_timeout: Duration,
+) -> io::Result<()> {
+    let mut tasks = Vec::with_capacity(listeners.len());
+    for l in listeners {
+        tasks.push(tokio::spawn(listen::accept_loop(l, shutdown.subscribe())));
+    }
+    let mut rx = shutdown.subscribe();
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
+    for t in tasks {
+        if let Ok(Err(e)) = t.await {
+            tracing::warn!("listener ended with error: {e}");
+        }
+    }
+    drain(&server, drain_timeout).await;
+    Ok(())
 }
 
 /// Waits until no connection is live, or the drain timeout passes.

@@ -69,6 +69,8 @@ pub(crate) enum BoundSocket {
 pub(crate) struct BoundListener {
     pub(crate) socket: BoundSocket,
     pub(crate) port: Arc<PortShared>,
+    /// The service thread that accepts on this socket and runs its connections.
+    pub(crate) thread: usize,
 }
 
 impl BoundListener {
@@ -84,14 +86,18 @@ impl BoundListener {
     }
 }
 
-/// Binds a listening socket; `[::]` is bound dual-stack where the system allows it.
-pub(crate) fn bind(listen: &Listen) -> io::Result<BoundSocket> {
+/// Binds a listening socket; `[::]` is bound dual-stack where the system allows it. With `reuse_port`,
+/// several sockets (one per service thread) share the address and the kernel spreads connections over them.
+pub(crate) fn bind(listen: &Listen, reuse_port: bool) -> io::Result<BoundSocket> {
     match listen {
         Listen::Tcp(addr) => {
             let domain = socket2::Domain::for_address(*addr);
             let s =
                 socket2::Socket::new(domain, socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
             s.set_reuse_address(true)?;
+            if reuse_port {
+                s.set_reuse_port(true)?;
+            }
             if addr.is_ipv6() && addr.ip().is_unspecified() {
                 let _ = s.set_only_v6(false);
             }

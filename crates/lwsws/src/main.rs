@@ -80,18 +80,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(dir) => from_config(dir, &args)?,
         None => standalone(&args)?,
     };
-    let runtime = if plan.threads <= 1 {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(plan.threads)
-            .enable_all()
-            .build()?
-    };
+    // Service threads are the context's business (one event loop per thread, SO_REUSEPORT listeners); the
+    // runtime here only drives the first one.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
-        let ctx = plan.builder.build()?;
+        let ctx = plan.builder.threads(plan.threads).build()?;
         privdrop::drop_privileges(&plan.identity)?;
         if let Some(banner) = &plan.banner {
             let port = ctx.local_addrs().first().map(|a| a.port()).unwrap_or(0);

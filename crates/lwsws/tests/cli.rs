@@ -186,3 +186,67 @@ fn config_errors_name_file_key_and_position_and_exit_non_zero() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("origin") && err.contains("nowhere"), "{err}");
 }
+
+#[test]
+fn privileges_are_dropped_after_binding() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: privilege drop cannot be exercised here (CI runs as root)");
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("lwsws-priv")
+        .tempdir()
+        .unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir(&www).unwrap();
+    std::fs::write(www.join("index.html"), "dropped").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for p in [dir.path(), www.as_path()] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(
+        www.join("index.html"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = format!(
+        r#"{{ "global": {{ "username": "nobody", "groupname": "nogroup" }},
+             "vhosts": [{{ "name": "localhost", "port": "{port}", "interface": "127.0.0.1",
+             "mounts": [{{ "mountpoint": "/", "origin": "file://{}" }}] }}] }}"#,
+        www.display()
+    );
+    std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
+    std::fs::write(dir.path().join("conf"), cfg).unwrap();
+    let child = Command::new(LWSWS)
+        .args(["-c", dir.path().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let mut page = String::new();
+    for _ in 0..400 {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            write!(
+                s,
+                "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            s.read_to_string(&mut page).unwrap();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(page.ends_with("dropped"), "{page}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())).unwrap();
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    let nobody = uid_line.split_whitespace().skip(1).all(|id| id == "65534");
+    assert!(nobody, "server still runs as {uid_line}");
+}
