@@ -116,6 +116,11 @@ fn from_config(dir: &std::path::Path, args: &Args) -> Result<Plan, Box<dyn std::
         groupname: g.groupname.clone(),
     };
     let threads = g.count_threads.map(|n| n as usize).unwrap_or(args.threads);
+    if !g.reject_service_keywords.is_empty() {
+        tracing::warn!(
+            "reject-service-keywords is not supported by this build yet and has no effect"
+        );
+    }
     Ok(Plan {
         builder,
         threads,

@@ -30,6 +30,7 @@ pub(crate) fn apply(
 }
 
 fn vhost(config: &Config, v: &VhostConf, registry: &Registry) -> Result<Vhost, ConfigError> {
+    warn_unapplied(v);
     let mut out = Vhost::new(&v.name);
     for addr in listen_addrs(v)? {
         out = match addr {
@@ -104,6 +105,35 @@ fn vhost(config: &Config, v: &VhostConf, registry: &Registry) -> Result<Vhost, C
         out = out.mount(mount);
     }
     Ok(out)
+}
+
+/// Options the configuration accepts (they are libwebsockets keys) but this build does not act on yet: say
+/// so loudly instead of pretending.
+fn warn_unapplied(v: &VhostConf) {
+    let unapplied = [
+        ("host-ssl-ca", v.host_ssl_ca.is_some()),
+        ("unix-socket-perms", v.unix_socket_perms.is_some()),
+        ("ciphers", v.ciphers.is_some()),
+        ("ecdh-curve", v.ecdh_curve.is_some()),
+        ("tls13-ciphers", v.tls13_ciphers.is_some()),
+        ("enable-client-ssl", v.enable_client_ssl),
+        ("ipv6only", v.ipv6only.is_some()),
+        ("strict-host-check", v.strict_host_check),
+        (
+            "disable-no-protocol-ws-upgrades",
+            v.disable_no_protocol_ws_upgrades,
+        ),
+    ];
+    for (key, set) in unapplied {
+        if set {
+            tracing::warn!(
+                "{}:{}: vhost {}: {key} is not supported by this build yet and has no effect",
+                v.loc.file.display(),
+                v.loc.line,
+                v.name
+            );
+        }
+    }
 }
 
 /// The TCP addresses a vhost listens on (`None` stands for its unix socket).

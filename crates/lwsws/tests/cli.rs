@@ -55,6 +55,17 @@ fn get(port: u16, path: &str) -> String {
     out
 }
 
+/// `GET /` once the server started by the test accepts connections (bounded readiness poll).
+fn get_when_up(port: u16) -> String {
+    for _ in 0..400 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return get(port, "/");
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("lwsws never listened on port {port}");
+}
+
 fn write_config(dir: &Path, vhost_json: &str) {
     std::fs::create_dir_all(dir.join("conf.d")).unwrap();
     std::fs::write(
@@ -123,20 +134,7 @@ fn config_directory_is_served() {
         .spawn()
         .unwrap();
     let _server = Server(child);
-    let mut page = String::new();
-    for _ in 0..400 {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            write!(
-                s,
-                "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-            )
-            .unwrap();
-            s.read_to_string(&mut page).unwrap();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    let page = get_when_up(port);
     assert!(page.contains("server: test-lwsws"), "{page}");
     assert!(
         page.contains("cache-control: private, max-age=60"),
@@ -230,20 +228,7 @@ fn privileges_are_dropped_after_binding() {
         .spawn()
         .unwrap();
     let server = Server(child);
-    let mut page = String::new();
-    for _ in 0..400 {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            write!(
-                s,
-                "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
-            )
-            .unwrap();
-            s.read_to_string(&mut page).unwrap();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    let page = get_when_up(port);
     assert!(page.ends_with("dropped"), "{page}");
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())).unwrap();
     let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
