@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # tests/conformance/demo-browser.sh — headless Chromium loads the lwsws demo site over HTTP/1.1 on loopback:
 # #proto says HTTP/1.1, no CSP violation or JS error on any page, styles and images load, the urlencoded and the
-# multipart (file upload) forms post to /formtest and the results come back HTML-escaped.
+# multipart (file upload) forms post to /formtest and the results come back HTML-escaped; the WebSocket panels work:
+# dumb-increment counter (runs, survives junk, resets, closeme -> 1001 "seeya", reconnect, permessage-deflate),
+# lws-mirror-protocol (a mouse stroke on the canvas comes back to the page and to a second member, no pmd) and
+# lws-status (lists a second status connection, drops it on close).
 # Env LWSWS (default <repo>/target/release/lwsws), CHROMIUM, CHROMIUM_EXTRA.
 # Prints PASS/FAIL lines and "N passed, M failed"; exits non-zero if anything failed.
 set -euo pipefail

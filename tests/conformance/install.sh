@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # tests/conformance/install.sh [what...] — install the third-party tools the conformance scripts use.
 #   As root on Debian 12. Idempotent: a tool that is already there is skipped; apt-get update runs at most once.
-#   what: curl nghttp2 chromium python netcat cxx wrk   (default: all but wrk)
+#   what: curl nghttp2 chromium python netcat cxx pyws autobahn wrk   (default: all but wrk)
 #   cxx = a C++ compiler: .ci/run builds the fuzz targets, and libfuzzer-sys compiles libFuzzer (C++).
-#   Adapted from the project's peers/install.sh (Autobahn, python-h2 and the lws C peers come with later scripts).
+#   pyws = Python 3 venv $LWS_PEERS_HOME/venv with PyPI `websockets` (ws-peers.sh).
+#   autobahn = Python 2.7 env $LWS_PEERS_HOME/autobahn-py27 with Autobahn|Testsuite `wstest` (autobahn.sh);
+#     needs a CPython 2.7: $AUTOBAHN_PYTHON2, python2.7/python2 on PATH or ${PYENV_ROOT:-~/.pyenv}/versions/2.7*.
+#   State lives in ${LWS_PEERS_HOME:-~/.cache/lws-peers}.
+#   Adapted from the project's peers/install.sh (python-h2 and the lws C peers come with later scripts).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -78,11 +82,97 @@ do_wrk() {
   need wrk wrk
 }
 
-DEFAULT=(curl nghttp2 chromium python netcat cxx)
+# ---- Python peers (state in $PEERS_HOME) -------------------------------------------------------------------
+PEERS_HOME="${LWS_PEERS_HOME:-$HOME/.cache/lws-peers}"
+VENV="$PEERS_HOME/venv"            # Python 3 venv: websockets (+ virtualenv, used to make the py2.7 env)
+AB_ENV="$PEERS_HOME/autobahn-py27" # Python 2.7 env: autobahntestsuite (wstest)
+
+# Debian's python3 (python3-venv gives it ensurepip); stable across Debian 12 machines, unlike pyenv shims
+py3() {
+  if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3 || die "no python3"; fi
+}
+
+ensure_venv() {
+  if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -m pip --version >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$(py3)" = /usr/bin/python3 ]; then apt_install python3 python3-venv; fi
+  mkdir -p "$PEERS_HOME"
+  log "creating venv $VENV"
+  rm -rf "$VENV"
+  "$(py3)" -m venv "$VENV" || die "python3 -m venv $VENV failed"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 ||
+    log "pip upgrade in $VENV failed (continuing with the bundled pip)"
+}
+
+pip3_install() {
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" || die "pip install $* failed"
+}
+
+do_pyws() {
+  if [ -x "$VENV/bin/python" ] &&
+    "$VENV/bin/python" -c 'import websockets, sys; sys.exit(0 if 12 <= int(websockets.__version__.split(".")[0]) < 16 else 1)' \
+      >/dev/null 2>&1; then
+    log "pyws: websockets $("$VENV/bin/python" -c 'import websockets; print(websockets.__version__)') already installed"
+    return 0
+  fi
+  ensure_venv
+  log "pyws: pip install websockets"
+  pip3_install "websockets>=12,<16"
+  "$VENV/bin/python" -c 'import websockets' || die "pyws: import websockets fails in $VENV"
+}
+
+find_python27() {
+  local c
+  for c in "${AUTOBAHN_PYTHON2:-}" "$(command -v python2.7 2>/dev/null || true)" \
+    "$(command -v python2 2>/dev/null || true)" \
+    "${PYENV_ROOT:-$HOME/.pyenv}"/versions/2.7*/bin/python2.7 /usr/local/bin/python2.7; do
+    [ -n "$c" ] && [ -x "$c" ] || continue
+    "$c" -c 'import sys; sys.exit(0 if sys.version_info[:2]==(2,7) else 1)' >/dev/null 2>&1 && {
+      echo "$c"
+      return 0
+    }
+  done
+  return 1
+}
+
+do_autobahn() {
+  # autobahntestsuite on PyPI (25.10.1, and 0.8.x before it) is Python-2.7-only code (print statements, implicit
+  # relative imports, Twisted 19.10 / autobahn 0.10.9 pins). On Python 3.11 `pip install` "succeeds" (its
+  # requirements.txt is missing from the sdist, so no deps) but `wstest` dies with ModuleNotFoundError: No module
+  # named '_version'. Debian 12 ships no python2, so we need a CPython 2.7 from elsewhere (pyenv's 2.7.18 on this
+  # project's machines), then make a py2.7 env with virtualenv<20.22 (the last line able to create py2
+  # environments) and install the pinned dependency set.
+  if [ -x "$AB_ENV/bin/wstest" ] && "$AB_ENV/bin/wstest" -a >/dev/null 2>&1; then
+    log "autobahn: wstest already installed ($AB_ENV/bin/wstest)"
+    return 0
+  fi
+  local py2
+  py2="$(find_python27)" || die "autobahn: no CPython 2.7 found (tried \$AUTOBAHN_PYTHON2, python2.7, python2, \
+\${PYENV_ROOT:-~/.pyenv}/versions/2.7*). Debian 12 has no python2 package and PyPI's autobahntestsuite does not \
+run on Python 3. Set AUTOBAHN_PYTHON2=/path/to/python2.7."
+  log "autobahn: using $py2"
+  apt_install build-essential libffi-dev libssl-dev
+  ensure_venv
+  pip3_install "virtualenv<20.22"
+  rm -rf "$AB_ENV"
+  "$VENV/bin/python" -m virtualenv -q -p "$py2" "$AB_ENV" || die "autobahn: virtualenv -p $py2 failed"
+  log "autobahn: pip install autobahntestsuite + py2.7 pins (~30 s)"
+  "$AB_ENV/bin/pip" install -q --disable-pip-version-check --no-python-version-warning \
+    setuptools==44.0.0 txaio==2.1.0 incremental==16.10.1 pyOpenSSL==19.1.0 cryptography==3.3.2 \
+    Twisted==19.10.0 zope.interface==4.6.0 jinja2==2.11.3 markupsafe==1.1.1 Werkzeug==1.0.1 klein==17.10.0 \
+    service_identity==18.1.0 unittest2==1.1.0 six==1.16.0 "autobahn[accelerate,twisted]==0.10.9" \
+    autobahntestsuite==25.10.1 >"$PEERS_HOME/autobahn-pip.log" 2>&1 ||
+    { tail -20 "$PEERS_HOME/autobahn-pip.log" >&2; die "autobahn: pip install failed (log: $PEERS_HOME/autobahn-pip.log)"; }
+  "$AB_ENV/bin/wstest" -a >/dev/null 2>&1 || die "autobahn: wstest -a does not run"
+  log "autobahn: $("$AB_ENV/bin/wstest" -a 2>&1 | tr '\n' ' ')"
+}
+
+DEFAULT=(curl nghttp2 chromium python netcat cxx pyws autobahn)
 [ $# -eq 0 ] && set -- "${DEFAULT[@]}"
 for w in "$@"; do
   case "$w" in
-    curl | nghttp2 | chromium | python | netcat | cxx | wrk) "do_$w" ;;
+    curl | nghttp2 | chromium | python | netcat | cxx | pyws | autobahn | wrk) "do_$w" ;;
     all) for a in "${DEFAULT[@]}" wrk; do "do_$a"; done ;;
     *) die "unknown tool '$w' (known: ${DEFAULT[*]} wrk all)" ;;
   esac

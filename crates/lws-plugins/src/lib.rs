@@ -1,16 +1,31 @@
-//! Protocols shipped with lws-rs, the counterparts of libwebsockets' plugins (post-demo now; the WebSocket
-//! demo protocols come with WebSocket support). [`registry`] returns them by name so `lwsws` configuration
-//! can enable them per vhost with options.
+//! Protocols shipped with lws-rs, the counterparts of libwebsockets' plugins: the test-server WebSocket
+//! protocols (dumb-increment, mirror, status), an echo protocol and the POST demo. [`registry`] returns them
+//! by name so `lwsws` configuration can enable them per vhost with options.
 
+mod dumb_increment;
+mod echo;
+mod fulltext_demo;
+mod mirror;
 mod post_demo;
+mod status;
 
+pub use dumb_increment::DumbIncrement;
+pub use echo::Echo;
+pub use fulltext_demo::FulltextDemo;
+pub use mirror::Mirror;
 pub use post_demo::PostDemo;
+pub use status::Status;
 
 use lws::Registry;
 
 /// Every protocol in this crate, registered under its libwebsockets name.
 pub fn registry() -> Registry {
     let mut r = Registry::new();
+    r.register("dumb-increment-protocol", DumbIncrement::from_pvo);
+    r.register("lws-mirror-protocol", Mirror::from_pvo);
+    r.register("lws-status", Status::from_pvo);
+    r.register("lws-echo", Echo::from_pvo);
     r.register("protocol-post-demo", PostDemo::from_pvo);
+    r.register("fulltext-demo", FulltextDemo::from_pvo);
     r
 }

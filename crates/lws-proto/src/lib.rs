@@ -6,3 +6,4 @@
 pub mod form;
 pub mod http1;
 pub mod uri;
+pub mod ws;

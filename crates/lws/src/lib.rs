@@ -29,7 +29,9 @@ mod protocol;
 mod tls;
 mod vhost;
 
+pub mod client;
 pub mod http;
+pub mod ws;
 
 pub use context::{Context, ContextBuilder, ShutdownHandle};
 pub use http::{Body, BodySender, HttpCtx, Request, Responder, Response};
@@ -62,6 +64,15 @@ impl std::fmt::Display for BuildError {
 }
 
 impl std::error::Error for BuildError {}
+
+/// libwebsockets' boolean option values: `1` (any non-zero number), `on`, `yes`, `true`.
+pub(crate) fn truthy(v: &str) -> bool {
+    let v = v.trim();
+    v.parse::<i64>().map(|n| n != 0).unwrap_or(false)
+        || ["on", "yes", "true"]
+            .iter()
+            .any(|t| v.eq_ignore_ascii_case(t))
+}
 
 /// Escapes text for HTML element content and attribute values.
 pub fn html_escape(s: &str) -> String {

@@ -17,6 +17,7 @@ pub struct Mount {
     pub(crate) basic_auth: Option<PathBuf>,
     pub(crate) exact_match: bool,
     pub(crate) append_path: bool,
+    pub(crate) no_ws_upgrades: bool,
 }
 
 /// What serves a mount.
@@ -82,6 +83,7 @@ impl Mount {
             basic_auth: None,
             exact_match: false,
             append_path: false,
+            no_ws_upgrades: false,
         }
     }
 
@@ -147,6 +149,12 @@ impl Mount {
     /// For redirect mounts: append the rest of the request path to the target.
     pub fn append_path(mut self, yes: bool) -> Self {
         self.append_path = yes;
+        self
+    }
+
+    /// Refuses WebSocket upgrades for URLs under this mount (403).
+    pub fn no_ws_upgrades(mut self, yes: bool) -> Self {
+        self.no_ws_upgrades = yes;
         self
     }
 

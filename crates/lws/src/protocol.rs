@@ -1,20 +1,22 @@
 //! Protocols: the unit of application code, as in libwebsockets. A protocol value is per-vhost state built
-//! from the vhost's options; its `Session` type is per-connection (per-request for HTTP) state.
+//! from the vhost's options; its `Session` type is per-connection state (per request for plain HTTP, per
+//! connection for a WebSocket).
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::http::HttpCtx;
+use crate::http::{HttpCtx, Request};
+use crate::ws::{CloseInfo, WsCtx, WsMessage, WsOptions};
 
-/// Application code bound to a name, reached through callback mounts (and, later, WebSocket subprotocols).
+/// Application code bound to a name, reached through callback mounts and as a WebSocket subprotocol.
 ///
 /// Every method has a default, so a protocol overrides only what it handles. The methods run on the
 /// connection's task and must not block; for slow work, take a [`crate::Responder`] with
-/// [`HttpCtx::defer`] and answer from another task.
+/// [`HttpCtx::defer`] (HTTP) or a [`crate::ws::WsHandle`] (WebSocket) and continue from another task.
 pub trait Protocol: Send + Sync + 'static {
-    /// State kept for one HTTP request (libwebsockets' "per-session data"), created fresh for each request.
+    /// State kept for one HTTP request or one WebSocket connection (libwebsockets' "per-session data").
     type Session: Default + Send + 'static;
 
     /// A request head arrived for a URL under a mount bound to this protocol. Answer now with
@@ -32,6 +34,32 @@ pub trait Protocol: Send + Sync + 'static {
 
     /// The request is over (answered, or the connection went away); release what the session holds.
     fn http_closed(&self, _session: &mut Self::Session) {}
+
+    /// How this protocol wants its WebSocket connections run (limits, streaming, compression).
+    fn ws_options(&self) -> WsOptions {
+        WsOptions::default()
+    }
+
+    /// A WebSocket upgrade chose this protocol: refuse it with an HTTP status, or accept (the default).
+    fn accept_upgrade(&self, _request: &Request) -> Result<(), u16> {
+        Ok(())
+    }
+
+    /// A WebSocket connection is open.
+    fn established(&self, _session: &mut Self::Session, _cx: &mut WsCtx<'_>) {}
+
+    /// A message (or, with [`WsOptions::stream_fragments`], a fragment) arrived.
+    fn message(&self, _session: &mut Self::Session, _cx: &mut WsCtx<'_>, _msg: WsMessage<'_>) {}
+
+    /// The connection can take more data: requested with [`WsCtx::request_writable`] (or for all members
+    /// with [`WsCtx::request_writable_all`]), delivered once the send queue is below its low-water mark.
+    fn writable(&self, _session: &mut Self::Session, _cx: &mut WsCtx<'_>) {}
+
+    /// The timer set with [`WsCtx::set_timer`] expired.
+    fn timer(&self, _session: &mut Self::Session, _cx: &mut WsCtx<'_>) {}
+
+    /// The connection is gone; `close` says how it ended.
+    fn closed(&self, _session: &mut Self::Session, _close: &CloseInfo) {}
 }
 
 /// A protocol with its session type erased, so that a vhost can hold protocols of different types.
@@ -41,6 +69,13 @@ pub(crate) trait DynProtocol: Send + Sync {
     fn http_body(&self, session: &mut (dyn Any + Send), cx: &mut HttpCtx<'_>, chunk: &[u8]);
     fn http_body_completion(&self, session: &mut (dyn Any + Send), cx: &mut HttpCtx<'_>);
     fn http_closed(&self, session: &mut (dyn Any + Send));
+    fn ws_options(&self) -> WsOptions;
+    fn accept_upgrade(&self, request: &Request) -> Result<(), u16>;
+    fn established(&self, session: &mut (dyn Any + Send), cx: &mut WsCtx<'_>);
+    fn message(&self, session: &mut (dyn Any + Send), cx: &mut WsCtx<'_>, msg: WsMessage<'_>);
+    fn writable(&self, session: &mut (dyn Any + Send), cx: &mut WsCtx<'_>);
+    fn timer(&self, session: &mut (dyn Any + Send), cx: &mut WsCtx<'_>);
+    fn closed(&self, session: &mut (dyn Any + Send), close: &CloseInfo);
 }
 
 impl<P: Protocol> DynProtocol for P {
@@ -71,6 +106,44 @@ impl<P: Protocol> DynProtocol for P {
             Protocol::http_closed(self, s);
         }
     }
+
+    fn ws_options(&self) -> WsOptions {
+        Protocol::ws_options(self)
+    }
+
+    fn accept_upgrade(&self, request: &Request) -> Result<(), u16> {
+        Protocol::accept_upgrade(self, request)
+    }
+
+    fn established(&self, session: &mut (dyn Any + Send), cx: &mut WsCtx<'_>) {
+        if let Some(s) = session.downcast_mut::<P::Session>() {
+            Protocol::established(self, s, cx);
+        }
+    }
+
+    fn message(&self, session: &mut (dyn Any + Send), cx: &mut WsCtx<'_>, msg: WsMessage<'_>) {
+        if let Some(s) = session.downcast_mut::<P::Session>() {
+            Protocol::message(self, s, cx, msg);
+        }
+    }
+
+    fn writable(&self, session: &mut (dyn Any + Send), cx: &mut WsCtx<'_>) {
+        if let Some(s) = session.downcast_mut::<P::Session>() {
+            Protocol::writable(self, s, cx);
+        }
+    }
+
+    fn timer(&self, session: &mut (dyn Any + Send), cx: &mut WsCtx<'_>) {
+        if let Some(s) = session.downcast_mut::<P::Session>() {
+            Protocol::timer(self, s, cx);
+        }
+    }
+
+    fn closed(&self, session: &mut (dyn Any + Send), close: &CloseInfo) {
+        if let Some(s) = session.downcast_mut::<P::Session>() {
+            Protocol::closed(self, s, close);
+        }
+    }
 }
 
 /// A protocol instance ready to be attached to a vhost.
@@ -78,6 +151,8 @@ impl<P: Protocol> DynProtocol for P {
 pub struct ProtocolHandle {
     pub(crate) name: Arc<str>,
     pub(crate) inner: Arc<dyn DynProtocol>,
+    /// The per-vhost options it was built from (`default`, `basic-auth` are read by the runtime).
+    pub(crate) options: Pvo,
 }
 
 impl ProtocolHandle {
@@ -86,7 +161,15 @@ impl ProtocolHandle {
         ProtocolHandle {
             name: name.into(),
             inner: Arc::new(protocol),
+            options: Pvo::default(),
         }
+    }
+
+    /// Attaches the per-vhost options the runtime itself reads: `default` (`1` makes this the protocol
+    /// for WebSocket upgrades that name none) and `basic-auth` (a credentials file the upgrade must pass).
+    pub fn with_options(mut self, options: Pvo) -> Self {
+        self.options = options;
+        self
     }
 
     /// The protocol's name.
@@ -169,6 +252,7 @@ impl Registry {
                 Ok(ProtocolHandle {
                     name: owned.clone(),
                     inner: Arc::new(build(pvo)?),
+                    options: pvo.clone(),
                 })
             }),
         );

@@ -93,6 +93,9 @@ pub struct Vhost {
     pub(crate) error_document_404: Option<String>,
     pub(crate) access_log: Option<PathBuf>,
     pub(crate) limits: HttpLimits,
+    pub(crate) disable_no_protocol_ws_upgrades: bool,
+    pub(crate) ws_validity: crate::ws::ValidityPolicy,
+    pub(crate) permessage_deflate: bool,
 }
 
 impl Vhost {
@@ -113,6 +116,9 @@ impl Vhost {
             error_document_404: None,
             access_log: None,
             limits: HttpLimits::default(),
+            disable_no_protocol_ws_upgrades: false,
+            ws_validity: crate::ws::ValidityPolicy::default(),
+            permessage_deflate: true,
         }
     }
 
@@ -211,6 +217,25 @@ impl Vhost {
         self
     }
 
+    /// Refuses WebSocket upgrades that name no subprotocol (libwebsockets'
+    /// `disable-no-protocol-ws-upgrades`); otherwise they go to the `default` protocol or the first one.
+    pub fn disable_no_protocol_ws_upgrades(mut self, yes: bool) -> Self {
+        self.disable_no_protocol_ws_upgrades = yes;
+        self
+    }
+
+    /// When idle WebSocket peers are pinged and dropped.
+    pub fn ws_validity(mut self, policy: crate::ws::ValidityPolicy) -> Self {
+        self.ws_validity = policy;
+        self
+    }
+
+    /// Whether permessage-deflate may be negotiated on this vhost (default yes; protocols may refuse it too).
+    pub fn permessage_deflate(mut self, yes: bool) -> Self {
+        self.permessage_deflate = yes;
+        self
+    }
+
     /// The vhost's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -241,6 +266,20 @@ pub(crate) struct VhostInner {
     pub(crate) access_log: Option<AccessLog>,
     pub(crate) limits: HttpLimits,
     pub(crate) h1: H1Config,
+    /// Every protocol attached to the vhost, in order (the first serves unnamed upgrades by default).
+    pub(crate) protocols: Vec<ProtocolHandle>,
+    /// Live WebSocket connections per protocol name.
+    ws_members: std::collections::HashMap<Arc<str>, Arc<crate::ws::Members>>,
+    pub(crate) disable_no_protocol_ws_upgrades: bool,
+    pub(crate) ws_validity: crate::ws::ValidityPolicy,
+    pub(crate) permessage_deflate: bool,
+}
+
+impl VhostInner {
+    /// The member list of a protocol on this vhost.
+    pub(crate) fn ws_members(&self, protocol: &str) -> Arc<crate::ws::Members> {
+        self.ws_members.get(protocol).cloned().unwrap_or_default()
+    }
 }
 
 impl VhostInner {
@@ -283,7 +322,17 @@ impl VhostInner {
             body_timeout: limits.io_timeout,
             ..H1Config::default()
         };
+        let ws_members = v
+            .protocols
+            .iter()
+            .map(|p| (p.name.clone(), Arc::new(crate::ws::Members::default())))
+            .collect();
         Ok(VhostInner {
+            protocols: v.protocols,
+            ws_members,
+            disable_no_protocol_ws_upgrades: v.disable_no_protocol_ws_upgrades,
+            ws_validity: v.ws_validity,
+            permessage_deflate: v.permessage_deflate,
             name: v.name.as_str().into(),
             mounts,
             headers,

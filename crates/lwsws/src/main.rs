@@ -65,6 +65,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// The protocols of the built-in demo site.
+const DEMO_PROTOCOLS: &[&str] = &[
+    "dumb-increment-protocol",
+    "lws-mirror-protocol",
+    "lws-status",
+    "lws-echo",
+    "protocol-post-demo",
+];
+
 /// What the process serves, decided before the runtime starts.
 struct Plan {
     builder: ContextBuilder,
@@ -147,19 +156,29 @@ fn standalone(args: &Args) -> Result<Plan, Box<dyn std::error::Error>> {
     }
     let mut demo_dir = None;
     vhost = match &args.docroot {
-        Some(root) => vhost.mount(Mount::files("/", root).default_doc("index.html")),
+        Some(root) => vhost
+            .mount(Mount::files("/", root).default_doc("index.html"))
+            .protocol(
+                lws_plugins::registry()
+                    .instantiate("lws-echo", &lws::Pvo::default())
+                    .ok_or("lws-echo missing from the plugin registry")??,
+            ),
         None => {
             let dir = tempfile::Builder::new().prefix("lwsws-demo-").tempdir()?;
             demo::extract(dir.path())?;
-            let v = vhost
+            let mut v = vhost
                 .strict_security_headers(true)
                 .mount(Mount::files("/", dir.path()).default_doc("index.html"))
-                .mount(Mount::callback("/formtest", "protocol-post-demo"))
-                .protocol(
-                    lws_plugins::registry()
-                        .instantiate("protocol-post-demo", &lws::Pvo::default())
-                        .ok_or("protocol-post-demo missing from the plugin registry")??,
-                );
+                .mount(Mount::callback("/formtest", "protocol-post-demo"));
+            // The test-server protocols, in libwebsockets' order: the first serves upgrades without a
+            // subprotocol.
+            let registry = lws_plugins::registry();
+            for name in DEMO_PROTOCOLS {
+                let p = registry
+                    .instantiate(name, &lws::Pvo::default())
+                    .ok_or_else(|| format!("{name} missing from the plugin registry"))??;
+                v = v.protocol(p);
+            }
             demo_dir = Some(dir);
             v
         }

@@ -7,6 +7,13 @@ use lws::{CachePolicy, ContextBuilder, HttpLimits, Mount, Pvo, Registry, Vhost};
 
 use crate::config::{Config, ConfigError, MountConf, Origin, VhostConf};
 
+/// lwsws pings WebSocket peers idle for 15 s and drops them after 20 s without traffic (libwebsockets'
+/// lwsws installs the same policy).
+const LWSWS_VALIDITY: lws::ws::ValidityPolicy = lws::ws::ValidityPolicy {
+    ping_after: Duration::from_secs(15),
+    hangup_after: Duration::from_secs(20),
+};
+
 /// Adds every configured vhost and the global options to `builder`.
 pub(crate) fn apply(
     config: &Config,
@@ -72,7 +79,9 @@ fn vhost(config: &Config, v: &VhostConf, registry: &Registry) -> Result<Vhost, C
         .redirect_http(v.redirect_http)
         .allow_http_on_https(v.allow_http_on_https)
         .sts(v.sts)
-        .strict_security_headers(v.strict_security_headers);
+        .strict_security_headers(v.strict_security_headers)
+        .disable_no_protocol_ws_upgrades(v.disable_no_protocol_ws_upgrades)
+        .ws_validity(LWSWS_VALIDITY);
     if let Some(log) = &v.access_log {
         out = out.access_log(log);
     }

@@ -136,6 +136,21 @@ impl Exchange {
         }
     }
 
+    /// A request the runtime answered itself in wire form (e.g. a WebSocket 101 or its refusal).
+    pub(crate) fn answered(req: Request, vhost: Arc<VhostInner>, out: Outgoing) -> Exchange {
+        let body_limit = vhost.limits.max_body;
+        let reply = Reply::Wire(out);
+        Exchange {
+            req,
+            vhost,
+            mount: None,
+            handler: None,
+            reply,
+            body_limit,
+            unlogged: false,
+        }
+    }
+
     fn ready(&mut self, r: Response) {
         self.reply = Reply::Ready(r);
     }

@@ -47,6 +47,7 @@ pub(crate) async fn serve<S>(
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
+    let ws_shutdown = shutdown.clone();
     let mut driver = Driver {
         conn: H1Conn::new(first.h1.clone(), Instant::now()),
         io_timeout: first.limits.io_timeout,
@@ -56,8 +57,17 @@ pub(crate) async fn serve<S>(
         info,
         port,
         ex: None,
+        upgrade: None,
     };
-    driver.run(shutdown).await;
+    let Some(setup) = driver.run(shutdown).await else {
+        return;
+    };
+    // The 101 went out: the rest of the connection belongs to the WebSocket role. Only the socket and the
+    // bytes already read past the request go along; the HTTP state is dropped here so that an idle
+    // WebSocket does not keep it.
+    let leftover = driver.conn.take_remaining();
+    let io = driver.into_io();
+    crate::ws::serve(io, leftover, setup, ws_shutdown).await;
 }
 
 struct Driver<S> {
@@ -69,13 +79,26 @@ struct Driver<S> {
     port: Arc<PortShared>,
     ex: Option<Exchange>,
     io_timeout: Duration,
+    /// A WebSocket upgrade accepted for the current request, started once its 101 is written.
+    upgrade: Option<crate::ws::driver::WsSetup>,
 }
 
 /// The connection cannot continue (write failed or stalled, file read failed).
 struct Abort;
 
+impl<S> Driver<S> {
+    /// The socket, dropping all HTTP state.
+    fn into_io(self) -> S {
+        self.io
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
-    async fn run(&mut self, mut shutdown: watch::Receiver<bool>) {
+    /// Serves requests; returns the WebSocket to run when an upgrade was accepted.
+    async fn run(
+        &mut self,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Option<crate::ws::driver::WsSetup> {
         let mut rbuf = vec![0u8; READ_SIZE];
         let mut draining = *shutdown.borrow_and_update();
         if draining {
@@ -91,10 +114,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         loop {
             self.drain_events();
             let Ok(sent) = self.send_ready().await else {
-                return;
+                return None;
             };
             if self.flush().await.is_err() {
-                return;
+                return None;
+            }
+            if self.conn.is_upgraded() {
+                return self.upgrade.take();
             }
             if sent {
                 // Finishing a response lets the engine parse a pipelined request already buffered (or fail
@@ -121,7 +147,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 r = self.io.read(&mut rbuf), if wants_input => match r {
                     Ok(0) => self.conn.handle_eof(Instant::now()),
                     Ok(n) => self.conn.handle_input(Instant::now(), &rbuf[..n]),
-                    Err(_) => return,
+                    Err(_) => return None,
                 },
                 r = async { deferred.expect("guarded by has_deferred").await }, if has_deferred => {
                     if let Some(ex) = self.ex.as_mut() {
@@ -140,6 +166,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             }
         }
         self.close().await;
+        None
     }
 
     /// Hands engine events to routing and handlers.
@@ -183,6 +210,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         };
         let ex = match refused {
             Some(status) => Exchange::refused(req, vhost, status),
+            None if !self.info.plain_on_tls && crate::ws::upgrade::is_websocket(&req.head) => {
+                match crate::ws::upgrade::prepare(&req, &vhost) {
+                    Ok((switch, setup)) => {
+                        self.upgrade = Some(setup);
+                        Exchange::answered(req, vhost, switch)
+                    }
+                    Err(refusal) => Exchange::answered(req, vhost, refusal),
+                }
+            }
             None => Exchange::start(req, vhost, self.info.plain_on_tls),
         };
         if has_body && ex.wants_body() {

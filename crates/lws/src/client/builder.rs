@@ -1,0 +1,349 @@
+//! [`WsClientBuilder`]: the options of one client connection, and connecting (TCP, TLS, opening handshake).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use lws_proto::ws::handshake::{self, HandshakeError};
+use lws_proto::ws::pmd::{self, PermessageDeflate, PmdConfig};
+use lws_proto::ws::{Role, WsConfig, WsConn, DEFAULT_MAX_MESSAGE};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::socket::{Transport, WebSocket};
+#[cfg(feature = "tls")]
+use super::tls::Trust;
+use super::url::{UrlError, WsUrl};
+use super::ClientError;
+
+/// Default [`WsClientBuilder::connect_timeout`]: 20 s, as libwebsockets' connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default [`WsClientBuilder::max_response_head`]: 8 KiB.
+pub const DEFAULT_MAX_RESPONSE_HEAD: usize = 8 * 1024;
+/// Default [`WsClientBuilder::send_high_water`]: 256 KiB, the server runtime's mark.
+pub const DEFAULT_SEND_HIGH_WATER: usize = 256 * 1024;
+/// Most response header lines accepted in the 101 response.
+const MAX_RESPONSE_HEADERS: usize = 64;
+
+/// The options of a WebSocket client connection; made by [`super::ws`], used by
+/// [`WsClientBuilder::connect`] (which may be called again, e.g. to reconnect).
+#[derive(Debug, Clone)]
+pub struct WsClientBuilder {
+    url: Result<WsUrl, UrlError>,
+    protocols: Vec<String>,
+    headers: Vec<(String, String)>,
+    origin: Option<String>,
+    permessage_deflate: bool,
+    max_message: usize,
+    max_response_head: usize,
+    send_high_water: usize,
+    connect_timeout: Duration,
+    close_timeout: Duration,
+    #[cfg(feature = "tls")]
+    trust: Trust,
+}
+
+impl WsClientBuilder {
+    pub(crate) fn new(url: &str) -> Self {
+        WsClientBuilder {
+            url: WsUrl::parse(url),
+            protocols: Vec::new(),
+            headers: Vec::new(),
+            origin: None,
+            permessage_deflate: true,
+            max_message: DEFAULT_MAX_MESSAGE,
+            max_response_head: DEFAULT_MAX_RESPONSE_HEAD,
+            send_high_water: DEFAULT_SEND_HIGH_WATER,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            close_timeout: WsConfig::default().close_timeout,
+            #[cfg(feature = "tls")]
+            trust: Trust::default(),
+        }
+    }
+
+    /// Offers a subprotocol (`Sec-WebSocket-Protocol`); repeat for several, in order of preference. The
+    /// server's choice is [`WebSocket::protocol`]; a server that has none of them refuses the upgrade.
+    pub fn protocol(mut self, name: &str) -> Self {
+        self.protocols.push(name.to_string());
+        self
+    }
+
+    /// Adds a header line to the upgrade request (e.g. `Authorization`). CR, LF and NUL are dropped.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Sends this `Origin` header.
+    pub fn origin(mut self, origin: &str) -> Self {
+        self.origin = Some(origin.to_string());
+        self
+    }
+
+    /// Whether to offer permessage-deflate (RFC 7692); default true. [`WebSocket::compressed`] says whether
+    /// the server accepted it.
+    pub fn permessage_deflate(mut self, offer: bool) -> Self {
+        self.permessage_deflate = offer;
+        self
+    }
+
+    /// Largest incoming message (after decompression) and frame; a bigger one fails the connection with close
+    /// 1009. Default 16 MiB.
+    pub fn max_message(mut self, n: usize) -> Self {
+        self.max_message = n;
+        self
+    }
+
+    /// Largest response head to the upgrade request; default 8 KiB.
+    pub fn max_response_head(mut self, n: usize) -> Self {
+        self.max_response_head = n;
+        self
+    }
+
+    /// How many bytes may wait to be written before the `Sink` side stops accepting messages until they are
+    /// written (backpressure); default 256 KiB. Also stops reading while that much is unwritten.
+    pub fn send_high_water(mut self, n: usize) -> Self {
+        self.send_high_water = n.max(1);
+        self
+    }
+
+    /// Time allowed for resolving, connecting, TLS and the opening handshake together; default 20 s.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// How long closing waits for the server's Close after ours (and for ours to be written); default 5 s.
+    pub fn close_timeout(mut self, d: Duration) -> Self {
+        self.close_timeout = d;
+        self
+    }
+
+    /// Trusts the certificates in this PEM file **instead of** the operating system's roots: the server's
+    /// chain must lead to one of them, or its certificate must be one of them (a self-signed server
+    /// certificate can be trusted this way). Replacing rather than adding keeps a private deployment from
+    /// trusting every public CA. Only for `wss://`.
+    #[cfg(feature = "tls")]
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.trust = Trust::CaFile(path.into());
+        self
+    }
+
+    /// **DANGER, tests only**: accepts any server certificate — self-signed, wrong host, expired, any
+    /// issuer — so that anybody on the network path can impersonate the server and read and alter the
+    /// traffic. Only the TLS handshake's signatures are still checked. libwebsockets'
+    /// `LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK`. To trust one self-signed
+    /// certificate, prefer [`WsClientBuilder::ca_file`] with that certificate.
+    #[cfg(feature = "tls")]
+    pub fn allow_self_signed_for_tests(mut self) -> Self {
+        self.trust = Trust::AnyForTests;
+        self
+    }
+
+    /// Connects: resolves the host (trying its addresses in order), opens TCP, TLS for `wss://`, sends the
+    /// upgrade request and checks the 101 response, all within [`WsClientBuilder::connect_timeout`].
+    pub async fn connect(&self) -> Result<WebSocket, ClientError> {
+        let url = self.url.clone().map_err(ClientError::Url)?;
+        match tokio::time::timeout(self.connect_timeout, self.open(url)).await {
+            Ok(r) => r,
+            Err(_) => Err(ClientError::Timeout),
+        }
+    }
+
+    async fn open(&self, url: WsUrl) -> Result<WebSocket, ClientError> {
+        let tcp = connect_tcp(&url.host, url.port).await?;
+        let mut io = if url.tls {
+            #[cfg(feature = "tls")]
+            {
+                let tls = super::tls::handshake(tcp, &url.host, &self.trust).await?;
+                Transport::Tls(Box::new(tls))
+            }
+            #[cfg(not(feature = "tls"))]
+            {
+                drop(tcp);
+                return Err(ClientError::TlsUnavailable);
+            }
+        } else {
+            Transport::Plain(tcp)
+        };
+
+        let mut random = [0u8; 16];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
+            .map_err(|_| ClientError::Io(io::Error::other("no randomness for the key")))?;
+        let key = handshake::client_key(random);
+        let protocols: Vec<&str> = self.protocols.iter().map(String::as_str).collect();
+        let pmd_config = PmdConfig::default();
+        let offer = self
+            .permessage_deflate
+            .then(|| pmd::client_offer(&pmd_config));
+        let mut extra: Vec<(&str, &str)> = Vec::with_capacity(self.headers.len() + 1);
+        if let Some(o) = &self.origin {
+            extra.push(("Origin", o));
+        }
+        extra.extend(self.headers.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        let mut request = Vec::with_capacity(256);
+        handshake::client_request(
+            &url.host_header,
+            &url.resource,
+            &key,
+            &protocols,
+            offer.as_deref(),
+            &extra,
+            &mut request,
+        );
+        io.write_all(&request).await.map_err(ClientError::Io)?;
+        io.flush().await.map_err(ClientError::Io)?;
+
+        let (head, leftover) = read_head(&mut io, self.max_response_head).await?;
+        let accepted = parse_response(&head, &key, &protocols)?;
+        let codec = match (&accepted.extensions, offer.is_some()) {
+            (None, _) => None,
+            (Some(_), false) => return Err(ClientError::UnofferedExtension),
+            (Some(answer), true) => {
+                let params =
+                    pmd::client_accept(answer, &pmd_config).map_err(ClientError::Extension)?;
+                Some(PermessageDeflate::new(params, false, &pmd_config))
+            }
+        };
+
+        let config = WsConfig::default()
+            .max_message(self.max_message)
+            .max_frame(self.max_message)
+            .close_timeout(self.close_timeout);
+        let now = Instant::now();
+        let mut conn = WsConn::new(Role::Client, config, now);
+        let compressed = codec.is_some();
+        if let Some(codec) = codec {
+            conn.set_extension(Box::new(codec));
+        }
+        if !leftover.is_empty() {
+            conn.handle_input(now, &leftover);
+        }
+        Ok(WebSocket::new(
+            io,
+            conn,
+            accepted.protocol,
+            compressed,
+            self.send_high_water,
+        ))
+    }
+}
+
+/// Resolves `host` (unless it is an IP literal) and connects to its addresses in order.
+async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, ClientError> {
+    let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => vec![(ip, port).into()],
+        Err(_) => tokio::net::lookup_host((host, port))
+            .await
+            .map_err(ClientError::Dns)?
+            .collect(),
+    };
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect(addr).await {
+            Ok(s) => {
+                let _ = s.set_nodelay(true);
+                return Ok(s);
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(match last {
+        Some(e) => ClientError::Connect(e),
+        None => ClientError::Dns(io::Error::new(
+            io::ErrorKind::NotFound,
+            "the host has no address",
+        )),
+    })
+}
+
+/// Reads until the end of the response head; returns the head and the bytes read past it.
+async fn read_head(io: &mut Transport, limit: usize) -> Result<(Vec<u8>, Vec<u8>), ClientError> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 2048];
+    loop {
+        let n = io.read(&mut chunk).await.map_err(ClientError::Io)?;
+        if n == 0 {
+            return Err(ClientError::Io(io::ErrorKind::UnexpectedEof.into()));
+        }
+        let searched_from = buf.len().saturating_sub(3);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(pos) = find_head_end(&buf[searched_from..]) {
+            let end = searched_from + pos;
+            if end > limit {
+                return Err(ClientError::ResponseTooLarge);
+            }
+            let leftover = buf.split_off(end);
+            return Ok((buf, leftover));
+        }
+        if buf.len() > limit {
+            return Err(ClientError::ResponseTooLarge);
+        }
+    }
+}
+
+/// The offset just past the first `\r\n\r\n`.
+fn find_head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
+}
+
+/// Parses the response head and checks it as the answer to our upgrade request.
+fn parse_response(
+    head: &[u8],
+    key: &str,
+    protocols: &[&str],
+) -> Result<handshake::ClientAccepted, ClientError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
+    let mut resp = httparse::Response::new(&mut headers);
+    match resp.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Err(httparse::Error::TooManyHeaders) => return Err(ClientError::ResponseTooLarge),
+        _ => return Err(ClientError::MalformedResponse),
+    }
+    let status = resp.code.ok_or(ClientError::MalformedResponse)?;
+    let fields: Vec<(&str, &[u8])> = resp.headers.iter().map(|h| (h.name, h.value)).collect();
+    handshake::check_response(status, &fields, key, protocols).map_err(|e| match e {
+        HandshakeError::Status(s) => ClientError::Status(s),
+        e => ClientError::Handshake(e),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn head_end() {
+        assert_eq!(find_head_end(b"HTTP/1.1 101 x\r\n\r\nabc"), Some(18));
+        assert_eq!(find_head_end(b"HTTP/1.1 101 x\r\n\r"), None);
+    }
+
+    #[test]
+    fn refusal_is_status() {
+        let head = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
+        assert!(matches!(
+            parse_response(head, "k", &[]),
+            Err(ClientError::Status(400))
+        ));
+        assert!(matches!(
+            parse_response(b"garbage\r\n\r\n", "k", &[]),
+            Err(ClientError::MalformedResponse)
+        ));
+    }
+
+    #[test]
+    fn accept_is_checked() {
+        let key = "dGhlIHNhbXBsZSBub25jZQ==";
+        let good = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+            Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: b\r\n\r\n";
+        let ok = parse_response(good, key, &["a", "b"]).unwrap();
+        assert_eq!(ok.protocol.as_deref(), Some("b"));
+        assert!(matches!(
+            parse_response(good, key, &["a"]),
+            Err(ClientError::Handshake(HandshakeError::UnofferedProtocol))
+        ));
+        assert!(matches!(
+            parse_response(good, "AAAAAAAAAAAAAAAAAAAAAA==", &["b"]),
+            Err(ClientError::Handshake(HandshakeError::BadAccept))
+        ));
+    }
+}

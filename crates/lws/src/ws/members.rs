@@ -1,0 +1,87 @@
+//! The live connections of one protocol on one vhost, for broadcast (`request_writable_all`) and shared
+//! flow control (`rx_flow_all`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
+
+/// What other tasks may ask of one connection's task.
+#[derive(Debug, Default)]
+pub(crate) struct ConnShared {
+    pub(crate) id: u64,
+    writable: AtomicBool,
+    rx_paused: AtomicBool,
+    /// Bytes written by the protocol but not yet accepted by the socket (kept by the driver).
+    pub(crate) unsent: AtomicUsize,
+    pub(crate) wake: Notify,
+}
+
+impl ConnShared {
+    pub(crate) fn new(id: u64) -> Self {
+        ConnShared {
+            id,
+            ..ConnShared::default()
+        }
+    }
+
+    pub(crate) fn request_writable(&self) {
+        self.writable.store(true, Ordering::Release);
+        self.wake.notify_one();
+    }
+
+    /// Takes a pending writable request.
+    pub(crate) fn take_writable(&self) -> bool {
+        self.writable.swap(false, Ordering::AcqRel)
+    }
+
+    pub(crate) fn set_rx_paused(&self, paused: bool) {
+        if self.rx_paused.swap(paused, Ordering::AcqRel) != paused {
+            self.wake.notify_one();
+        }
+    }
+
+    pub(crate) fn rx_paused(&self) -> bool {
+        self.rx_paused.load(Ordering::Acquire)
+    }
+}
+
+/// The members of one protocol on one vhost.
+#[derive(Debug, Default)]
+pub(crate) struct Members {
+    conns: Mutex<HashMap<u64, Arc<ConnShared>>>,
+    next_id: AtomicU64,
+}
+
+impl Members {
+    /// Registers a new connection and returns its shared state.
+    pub(crate) fn join(&self) -> Arc<ConnShared> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::new(ConnShared::new(id));
+        if let Ok(mut m) = self.conns.lock() {
+            m.insert(id, shared.clone());
+        }
+        shared
+    }
+
+    pub(crate) fn leave(&self, id: u64) {
+        if let Ok(mut m) = self.conns.lock() {
+            m.remove(&id);
+        }
+    }
+
+    pub(crate) fn request_writable_all(&self) {
+        self.for_each(|c| c.request_writable());
+    }
+
+    pub(crate) fn rx_flow_all(&self, allow: bool) {
+        self.for_each(|c| c.set_rx_paused(!allow));
+    }
+
+    fn for_each(&self, f: impl Fn(&ConnShared)) {
+        if let Ok(m) = self.conns.lock() {
+            m.values().for_each(|c| f(c));
+        }
+    }
+}

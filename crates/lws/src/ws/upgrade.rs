@@ -1,0 +1,143 @@
+//! Choosing and accepting a WebSocket upgrade on HTTP/1.1, as libwebsockets does: subprotocol by name, else
+//! the protocol marked `default` (or the vhost's first), basic auth from the protocol's `basic-auth`
+//! option, `no-ws-upgrades` mounts, permessage-deflate negotiation, then the 101 response.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use lws_proto::http1::RequestHead;
+use lws_proto::ws::pmd::{self, PermessageDeflate, PmdConfig};
+use lws_proto::ws::{handshake, MessageCodec, WsConfig};
+
+use super::driver::WsSetup;
+use super::WsInfo;
+use crate::auth::{self, AuthResult};
+use crate::http::dispatch::{OutBody, Outgoing};
+use crate::http::{Request, Response};
+use crate::mount;
+use crate::protocol::ProtocolHandle;
+use crate::vhost::VhostInner;
+
+/// Whether a request asks to become a WebSocket.
+pub(crate) fn is_websocket(head: &RequestHead) -> bool {
+    head.is_upgrade() && head.header_has_token("upgrade", "websocket")
+}
+
+/// Accepts or refuses the upgrade: the 101 response and the connection setup, or the refusal to send.
+pub(crate) fn prepare(
+    req: &Request,
+    vhost: &Arc<VhostInner>,
+) -> Result<(Outgoing, WsSetup), Outgoing> {
+    let upgrade = handshake::parse_upgrade(&req.head).map_err(|e| {
+        let mut o = Outgoing::from_response(Response::error(e.status()));
+        if e.status() == 426 {
+            o.headers
+                .push(("sec-websocket-version".into(), b"13".to_vec()));
+        }
+        o
+    })?;
+    if let Some((m, _)) = mount::select(&vhost.mounts, req.path(), |m| &m.mount) {
+        if m.mount.no_ws_upgrades {
+            return Err(Outgoing::error(403));
+        }
+    }
+    let protocol = choose(vhost, &upgrade.protocols)?;
+    let user = match protocol.options.get("basic-auth") {
+        Some(file) => match auth::check(req.header("authorization"), std::path::Path::new(file)) {
+            AuthResult::Granted(user) => Some(user),
+            AuthResult::Challenge => {
+                let mut o = Outgoing::error(401);
+                o.headers
+                    .push(("www-authenticate".into(), b"Basic realm=\"lwsws\"".to_vec()));
+                return Err(o);
+            }
+            AuthResult::Malformed => return Err(Outgoing::error(403)),
+        },
+        None => None,
+    };
+    protocol
+        .inner
+        .accept_upgrade(req)
+        .map_err(Outgoing::error)?;
+    let options = protocol.inner.ws_options();
+    let mut headers: Vec<(std::borrow::Cow<'static, str>, Vec<u8>)> = vec![
+        ("upgrade".into(), b"websocket".to_vec()),
+        (
+            "sec-websocket-accept".into(),
+            handshake::accept_key(&upgrade.key).into_bytes(),
+        ),
+    ];
+    if !upgrade.protocols.is_empty() {
+        headers.push((
+            "sec-websocket-protocol".into(),
+            protocol.name.as_bytes().to_vec(),
+        ));
+    }
+    let mut codec: Option<Box<dyn MessageCodec + Send>> = None;
+    if options.permessage_deflate && vhost.permessage_deflate {
+        let offers: Vec<&str> = upgrade.extensions.iter().map(String::as_str).collect();
+        let config = PmdConfig::default();
+        if let Some((params, answer)) = pmd::server_negotiate(&offers, &config) {
+            headers.push(("sec-websocket-extensions".into(), answer.into_bytes()));
+            codec = Some(Box::new(PermessageDeflate::new(params, true, &config)));
+        }
+    }
+    let members = vhost.ws_members(&protocol.name);
+    let info = Arc::new(WsInfo {
+        path: req.path().to_string(),
+        query: req.query().map(str::to_string),
+        protocol: protocol.name.clone(),
+        origin: upgrade.origin.clone(),
+        user_agent: req.header("user-agent").map(str::to_string),
+        peer: req.peer_addr(),
+        vhost: vhost.name.clone(),
+        connected_at: SystemTime::now(),
+        compressed: codec.is_some(),
+        user,
+    });
+    let config = WsConfig {
+        max_message: options.max_message,
+        max_frame: options.max_message,
+        stream_fragments: options.stream_fragments,
+        ..WsConfig::default()
+    };
+    let setup = WsSetup {
+        protocol,
+        info,
+        config,
+        codec,
+        members,
+        validity: vhost.ws_validity,
+    };
+    Ok((
+        Outgoing {
+            status: 101,
+            headers,
+            body: OutBody::Empty,
+        },
+        setup,
+    ))
+}
+
+/// The protocol for this upgrade: the first requested subprotocol this vhost has, else (no subprotocol
+/// asked) the one whose options say `default`, else the vhost's first protocol.
+fn choose(vhost: &VhostInner, requested: &[String]) -> Result<ProtocolHandle, Outgoing> {
+    if !requested.is_empty() {
+        return requested
+            .iter()
+            .find_map(|name| vhost.protocols.iter().find(|p| &*p.name == name.as_str()))
+            .cloned()
+            .ok_or_else(|| Outgoing::error(400));
+    }
+    if vhost.disable_no_protocol_ws_upgrades {
+        return Err(Outgoing::error(400));
+    }
+    let default = vhost
+        .protocols
+        .iter()
+        .find(|p| p.options.get("default").is_some_and(crate::truthy));
+    default
+        .or(vhost.protocols.first())
+        .cloned()
+        .ok_or_else(|| Outgoing::error(404))
+}

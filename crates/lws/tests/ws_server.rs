@@ -1,0 +1,506 @@
+//! The WebSocket server role end to end: upgrades (protocol choice, refusals, basic auth), framing errors
+//! with their close codes, the demo protocols, broadcast, and the validity policy. The client side here is
+//! the sans-IO engine over a raw socket, so every byte on the wire is ours to choose.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use lws::ws::{ValidityPolicy, WsCtx, WsMessage};
+use lws::{Mount, Protocol, ProtocolHandle, Pvo, Vhost};
+use lws_proto::ws::{handshake, MessageKind, Role, WsConfig, WsConn, WsEvent};
+use support::{any_port, start, Client, IO_TIMEOUT};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Echoes every message.
+struct Echo;
+
+impl Protocol for Echo {
+    type Session = ();
+    fn message(&self, _: &mut (), cx: &mut WsCtx<'_>, msg: WsMessage<'_>) {
+        match msg.kind {
+            MessageKind::Text => cx.send_text(msg.text().unwrap_or_default()),
+            MessageKind::Binary => cx.send_binary(msg.data),
+        }
+    }
+}
+
+/// A test client: raw TCP, our own handshake bytes, the engine in client role for frames.
+struct WsClient {
+    io: TcpStream,
+    conn: WsConn,
+}
+
+impl WsClient {
+    async fn connect(
+        addr: std::net::SocketAddr,
+        path: &str,
+        protocols: &[&str],
+        extra: &[(&str, &str)],
+    ) -> Result<WsClient, (u16, String)> {
+        let mut io = TcpStream::connect(addr).await.unwrap();
+        let key = handshake::client_key(*b"0123456789abcdef");
+        let mut req = Vec::new();
+        handshake::client_request(
+            &addr.to_string(),
+            path,
+            &key,
+            protocols,
+            None,
+            extra,
+            &mut req,
+        );
+        io.write_all(&req).await.unwrap();
+        let (status, head, rest) = read_head(&mut io).await;
+        if status != 101 {
+            return Err((status, head));
+        }
+        let mut conn = WsConn::new(Role::Client, WsConfig::default(), Instant::now());
+        let mut n = 0u8;
+        conn.set_mask_source(Box::new(move || {
+            n = n.wrapping_add(1);
+            [n, 7, 3, 1]
+        }));
+        conn.handle_input(Instant::now(), &rest);
+        Ok(WsClient { io, conn })
+    }
+
+    async fn flush(&mut self) {
+        let mut out = Vec::new();
+        self.conn.poll_transmit(&mut out);
+        if !out.is_empty() {
+            self.io.write_all(&out).await.unwrap();
+        }
+    }
+
+    async fn send(&mut self, kind: MessageKind, data: &[u8]) {
+        self.conn.send_message(kind, data);
+        self.flush().await;
+    }
+
+    async fn send_raw(&mut self, bytes: &[u8]) {
+        self.io.write_all(bytes).await.unwrap();
+    }
+
+    /// The next event from the server; None when the connection ended.
+    async fn next(&mut self) -> Option<WsEvent> {
+        loop {
+            if let Some(ev) = self.conn.poll_event() {
+                self.flush().await;
+                return Some(ev);
+            }
+            let mut buf = [0u8; 65536];
+            let n = tokio::time::timeout(IO_TIMEOUT, self.io.read(&mut buf))
+                .await
+                .expect("server went silent");
+            match n {
+                Ok(0) | Err(_) => {
+                    self.conn.handle_eof(Instant::now());
+                    return self.conn.poll_event();
+                }
+                Ok(n) => self.conn.handle_input(Instant::now(), &buf[..n]),
+            }
+        }
+    }
+
+    async fn next_text(&mut self) -> String {
+        loop {
+            match self.next().await {
+                Some(WsEvent::Message {
+                    kind: MessageKind::Text,
+                    data,
+                }) => return String::from_utf8(data.to_vec()).unwrap(),
+                Some(WsEvent::Ping(_)) | Some(WsEvent::Pong(_)) => continue,
+                other => panic!("expected a text message, got {other:?}"),
+            }
+        }
+    }
+
+    /// Reads until the server's Close and returns its code and reason.
+    async fn close_from_server(&mut self) -> (Option<u16>, String) {
+        loop {
+            match self.next().await {
+                Some(WsEvent::Close { code, reason }) => return (code, reason),
+                Some(_) => continue,
+                None => panic!("connection ended without a close frame"),
+            }
+        }
+    }
+}
+
+async fn read_head(io: &mut TcpStream) -> (u16, String, Vec<u8>) {
+    let mut buf = Vec::new();
+    loop {
+        let mut tmp = [0u8; 4096];
+        let n = tokio::time::timeout(IO_TIMEOUT, io.read(&mut tmp))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed before the response head");
+        buf.extend_from_slice(&tmp[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).into_owned();
+            let status = head[9..12].parse().unwrap();
+            return (status, head, buf[end + 4..].to_vec());
+        }
+    }
+}
+
+fn echo_vhost() -> Vhost {
+    Vhost::new("ws")
+        .listen(any_port())
+        .protocol(ProtocolHandle::new("echo", Echo))
+}
+
+#[tokio::test]
+async fn echo_text_and_binary_and_a_big_message() {
+    let server = start(vec![echo_vhost()]);
+    let mut c = WsClient::connect(server.addr, "/", &["echo"], &[])
+        .await
+        .unwrap();
+    c.send(MessageKind::Text, "héllo".as_bytes()).await;
+    assert_eq!(c.next_text().await, "héllo");
+    let big = vec![0xA5u8; 3 * 1024 * 1024];
+    c.send(MessageKind::Binary, &big).await;
+    match c.next().await {
+        Some(WsEvent::Message {
+            kind: MessageKind::Binary,
+            data,
+        }) => assert_eq!(&data[..], &big[..]),
+        other => panic!("{other:?}"),
+    }
+    c.conn.close(1000, "bye");
+    c.flush().await;
+    assert_eq!(
+        c.close_from_server().await.0,
+        Some(1000),
+        "the peer close is answered with its code"
+    );
+}
+
+#[tokio::test]
+async fn upgrade_refusals_have_the_right_status_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "still here").unwrap();
+    std::fs::create_dir(dir.path().join("static")).unwrap();
+    let creds = dir.path().join("creds");
+    std::fs::write(&creds, "user:pass\n").unwrap();
+    let guarded = Pvo {
+        name: "guarded".into(),
+        value: String::new(),
+        children: vec![Pvo {
+            name: "basic-auth".into(),
+            value: creds.display().to_string(),
+            children: vec![],
+        }],
+    };
+    let vhost = Vhost::new("ws")
+        .listen(any_port())
+        .mount(Mount::files("/", dir.path()))
+        .mount(Mount::files("/static", dir.path().join("static")).no_ws_upgrades(true))
+        .protocol(ProtocolHandle::new("echo", Echo))
+        .protocol(ProtocolHandle::new("guarded", Echo).with_options(guarded))
+        .disable_no_protocol_ws_upgrades(true);
+    let server = start(vec![vhost]);
+    let addr = server.addr;
+    let refused = |r: Result<WsClient, (u16, String)>| r.err().expect("upgrade must be refused");
+    assert_eq!(
+        refused(WsClient::connect(addr, "/", &["nonesuch"], &[]).await).0,
+        400
+    );
+    assert_eq!(
+        refused(WsClient::connect(addr, "/", &[], &[]).await).0,
+        400,
+        "no subprotocol, disabled"
+    );
+    assert_eq!(
+        refused(WsClient::connect(addr, "/static/x", &["echo"], &[]).await).0,
+        403
+    );
+    let (status, head) = refused(WsClient::connect(addr, "/", &["guarded"], &[]).await);
+    assert_eq!(status, 401);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("www-authenticate: basic realm=\"lwsws\""),
+        "{head}"
+    );
+    let wrong = [("Authorization", "Basic dXNlcjpub3Bl")];
+    assert_eq!(
+        refused(WsClient::connect(addr, "/", &["guarded"], &wrong).await).0,
+        401
+    );
+    let right = [("Authorization", "Basic dXNlcjpwYXNz")];
+    let mut ok = WsClient::connect(addr, "/", &["guarded"], &right)
+        .await
+        .unwrap();
+    ok.send(MessageKind::Text, b"authorised").await;
+    assert_eq!(ok.next_text().await, "authorised");
+
+    for (name, raw) in [
+        ("no key", "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        ("short key", "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: abc\r\n\r\n"),
+        ("no host", "GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"),
+    ] {
+        let resp = support::exchange(addr, raw.as_bytes()).await;
+        assert_eq!(resp.status, 400, "{name}");
+    }
+    let old = "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 8\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    let resp = support::exchange(addr, old.as_bytes()).await;
+    assert_eq!(resp.status, 426);
+    assert_eq!(resp.header("sec-websocket-version"), Some("13"));
+    let mut plain = Client::connect(addr).await;
+    assert_eq!(plain.get("/").await.body, b"still here");
+}
+
+#[tokio::test]
+async fn unnamed_upgrades_go_to_the_default_protocol() {
+    let default = Pvo {
+        name: "second".into(),
+        value: String::new(),
+        children: vec![Pvo {
+            name: "default".into(),
+            value: "1".into(),
+            children: vec![],
+        }],
+    };
+    struct Tag(&'static str);
+    impl Protocol for Tag {
+        type Session = ();
+        fn established(&self, _: &mut (), cx: &mut WsCtx<'_>) {
+            cx.send_text(self.0);
+        }
+    }
+    let vhost = Vhost::new("ws")
+        .listen(any_port())
+        .protocol(ProtocolHandle::new("first", Tag("first")))
+        .protocol(ProtocolHandle::new("second", Tag("second")).with_options(default));
+    let server = start(vec![vhost]);
+    let mut c = WsClient::connect(server.addr, "/", &[], &[]).await.unwrap();
+    assert_eq!(c.next_text().await, "second");
+    let mut c = WsClient::connect(server.addr, "/", &["first"], &[])
+        .await
+        .unwrap();
+    assert_eq!(c.next_text().await, "first");
+}
+
+/// Frames a client frame by hand: FIN + opcode, masked or not.
+fn frame(opcode: u8, fin: bool, mask: bool, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![(u8::from(fin) << 7) | opcode];
+    let m = if mask { 0x80 } else { 0 };
+    assert!(payload.len() < 126);
+    f.push(m | payload.len() as u8);
+    if mask {
+        let key = [1u8, 2, 3, 4];
+        f.extend_from_slice(&key);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+    } else {
+        f.extend_from_slice(payload);
+    }
+    f
+}
+
+#[tokio::test]
+async fn protocol_violations_close_with_their_codes() {
+    let server = start(vec![echo_vhost()]);
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        (
+            "unmasked client frame",
+            frame(0x1, true, false, b"hi"),
+            1002,
+        ),
+        ("reserved opcode", frame(0x3, true, true, b""), 1002),
+        ("fragmented ping", frame(0x9, false, true, b""), 1002),
+        (
+            "continuation without start",
+            frame(0x0, true, true, b"x"),
+            1002,
+        ),
+        (
+            "invalid utf-8 text",
+            frame(0x1, true, true, &[0xce, 0xba, 0xff]),
+            1007,
+        ),
+        (
+            "bad close code",
+            frame(0x8, true, true, &[0x03, 0xed]),
+            1002,
+        ),
+        (
+            "close reason not utf-8",
+            frame(0x8, true, true, &[0x03, 0xe8, 0xff]),
+            1007,
+        ),
+        (
+            "rsv1 without extension",
+            {
+                let mut f = frame(0x1, true, true, b"x");
+                f[0] |= 0x40;
+                f
+            },
+            1002,
+        ),
+    ];
+    for (name, bytes, code) in cases {
+        let mut c = WsClient::connect(server.addr, "/", &["echo"], &[])
+            .await
+            .unwrap();
+        c.send_raw(&bytes).await;
+        let (got, _) = c.close_from_server().await;
+        assert_eq!(got, Some(code), "{name}");
+    }
+    // An oversized message against a protocol with a small limit.
+    struct Small;
+    impl Protocol for Small {
+        type Session = ();
+        fn ws_options(&self) -> lws::ws::WsOptions {
+            lws::ws::WsOptions {
+                max_message: 1000,
+                ..Default::default()
+            }
+        }
+    }
+    let small = start(vec![Vhost::new("s")
+        .listen(any_port())
+        .protocol(ProtocolHandle::new("small", Small))]);
+    let mut c = WsClient::connect(small.addr, "/", &["small"], &[])
+        .await
+        .unwrap();
+    c.send(MessageKind::Binary, &vec![0u8; 5000]).await;
+    assert_eq!(c.close_from_server().await.0, Some(1009));
+    let mut c = WsClient::connect(server.addr, "/", &["echo"], &[])
+        .await
+        .unwrap();
+    c.send(MessageKind::Text, b"still serving").await;
+    assert_eq!(c.next_text().await, "still serving");
+}
+
+#[tokio::test]
+async fn dumb_increment_counts_resets_and_closes_on_request() {
+    let di = lws_plugins::registry()
+        .instantiate("dumb-increment-protocol", &Pvo::default())
+        .unwrap()
+        .unwrap();
+    let server = start(vec![Vhost::new("d").listen(any_port()).protocol(di)]);
+    let mut c = WsClient::connect(server.addr, "/", &["dumb-increment-protocol"], &[])
+        .await
+        .unwrap();
+    let first: u64 = c.next_text().await.parse().unwrap();
+    let mut last = first;
+    for _ in 0..5 {
+        let n: u64 = c.next_text().await.parse().unwrap();
+        assert_eq!(n, last + 1);
+        last = n;
+    }
+    c.send(MessageKind::Text, b"reset\n").await;
+    let mut saw_reset = false;
+    for _ in 0..10 {
+        if c.next_text().await.parse::<u64>().unwrap() < last {
+            saw_reset = true;
+            break;
+        }
+    }
+    assert!(saw_reset, "counter went back after reset");
+    c.send(MessageKind::Text, &vec![b'a'; 9000]).await;
+    c.send(MessageKind::Text, b"closeme\n").await;
+    assert_eq!(
+        c.close_from_server().await,
+        (Some(1001), "seeya".to_string())
+    );
+}
+
+#[tokio::test]
+async fn mirror_broadcasts_to_every_member_of_its_instance_only() {
+    let mirror = lws_plugins::registry()
+        .instantiate("lws-mirror-protocol", &Pvo::default())
+        .unwrap()
+        .unwrap();
+    let server = start(vec![Vhost::new("m").listen(any_port()).protocol(mirror)]);
+    let p = ["lws-mirror-protocol"];
+    let mut a = WsClient::connect(server.addr, "/?mirror=one", &p, &[])
+        .await
+        .unwrap();
+    let mut b = WsClient::connect(server.addr, "/?mirror=one", &p, &[])
+        .await
+        .unwrap();
+    let mut other = WsClient::connect(server.addr, "/?mirror=two", &p, &[])
+        .await
+        .unwrap();
+    a.send(MessageKind::Text, b"d #ff0000 1 2 3 4;").await;
+    assert_eq!(a.next_text().await, "d #ff0000 1 2 3 4;");
+    assert_eq!(b.next_text().await, "d #ff0000 1 2 3 4;");
+    other.send(MessageKind::Text, b"only two").await;
+    assert_eq!(other.next_text().await, "only two");
+    b.send(MessageKind::Text, b"from b").await;
+    assert_eq!(
+        a.next_text().await,
+        "from b",
+        "instance one never sees instance two's traffic"
+    );
+    // A fourth instance is refused while three exist.
+    let _three = WsClient::connect(server.addr, "/?mirror=three", &p, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        WsClient::connect(server.addr, "/?mirror=four", &p, &[])
+            .await
+            .err()
+            .map(|e| e.0),
+        Some(503)
+    );
+}
+
+#[tokio::test]
+async fn status_lists_live_connections() {
+    let status = lws_plugins::registry()
+        .instantiate("lws-status", &Pvo::default())
+        .unwrap()
+        .unwrap();
+    let server = start(vec![Vhost::new("st").listen(any_port()).protocol(status)]);
+    let p = ["lws-status"];
+    let ua = [("User-Agent", "test \"agent\"")];
+    let mut a = WsClient::connect(server.addr, "/", &p, &ua).await.unwrap();
+    assert!(a.next_text().await.contains("\"wsi\":\"1\""));
+    let b = WsClient::connect(server.addr, "/", &p, &ua).await.unwrap();
+    let doc = a.next_text().await;
+    assert!(doc.contains("\"wsi\":\"2\""), "{doc}");
+    assert!(
+        doc.contains("test \\\"agent\\\""),
+        "user agent JSON-escaped: {doc}"
+    );
+    drop(b);
+    let doc = a.next_text().await;
+    assert!(doc.contains("\"wsi\":\"1\""), "{doc}");
+}
+
+#[tokio::test]
+async fn idle_peers_are_pinged_then_dropped() {
+    let vhost = echo_vhost().ws_validity(ValidityPolicy {
+        ping_after: Duration::from_millis(100),
+        hangup_after: Duration::from_millis(400),
+    });
+    let server = start(vec![vhost]);
+    let mut c = WsClient::connect(server.addr, "/", &["echo"], &[])
+        .await
+        .unwrap();
+    // Read raw frames without answering: the engine would pong, so look at the bytes ourselves.
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(IO_TIMEOUT, c.io.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        buf[0] & 0x0f,
+        0x9,
+        "a PING after the idle time: {:?}",
+        &buf[..n]
+    );
+    let mut rest = Vec::new();
+    let end = tokio::time::timeout(IO_TIMEOUT, c.io.read_to_end(&mut rest))
+        .await
+        .unwrap();
+    assert!(
+        end.is_ok() || end.is_err(),
+        "the server hangs up after the hangup time"
+    );
+}
