@@ -504,3 +504,47 @@ async fn idle_peers_are_pinged_then_dropped() {
         "the server hangs up after the hangup time"
     );
 }
+
+#[tokio::test]
+async fn a_second_upgrade_on_an_upgraded_connection_is_a_protocol_error() {
+    let server = start(vec![echo_vhost()]);
+    let mut c = WsClient::connect(server.addr, "/", &["echo"], &[])
+        .await
+        .unwrap();
+    c.send_raw(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+        .await;
+    let (code, _) = c.close_from_server().await;
+    assert_eq!(
+        code,
+        Some(1002),
+        "HTTP bytes after the upgrade are not WebSocket frames"
+    );
+    let mut again = WsClient::connect(server.addr, "/", &["echo"], &[])
+        .await
+        .unwrap();
+    again.send(MessageKind::Text, b"fine").await;
+    assert_eq!(again.next_text().await, "fine");
+}
+
+#[tokio::test]
+async fn a_slow_upgrade_request_is_cut_off_by_the_head_timeout() {
+    let limits = lws::HttpLimits {
+        head_timeout: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let server = start(vec![echo_vhost().limits(limits)]);
+    let mut io = TcpStream::connect(server.addr).await.unwrap();
+    io.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n")
+        .await
+        .unwrap();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(IO_TIMEOUT, io.read_to_end(&mut rest))
+        .await
+        .expect("closed in time");
+    assert!(read.is_ok() || rest.is_empty(), "closed without an upgrade");
+    assert!(
+        rest.is_empty(),
+        "no response to an incomplete head: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+}
