@@ -27,6 +27,7 @@ mod open_beneath;
 mod protocol;
 #[cfg(feature = "tls")]
 mod tls;
+mod transport;
 mod vhost;
 
 pub mod client;

@@ -214,21 +214,20 @@ async fn serve_maybe_tls<S>(
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
 ) where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    S: crate::transport::Transport,
 {
     #[cfg(feature = "tls")]
     if let Some(acceptor) = port.tls.clone() {
-        let hs = tokio::time::timeout(port.server.handshake_timeout, acceptor.accept(stream)).await;
-        let tls = match hs {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => {
-                tracing::debug!(?peer, "tls handshake failed: {e}");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(?peer, "tls handshake timed out");
-                return;
-            }
+        // The handshake runs in its own allocation, and the session is boxed: TLS state is large and must
+        // size neither plain connections' tasks nor this one's for its whole life.
+        let handshake = Box::pin(tls_handshake(
+            acceptor,
+            stream,
+            port.server.handshake_timeout,
+            peer,
+        ));
+        let Some(tls) = handshake.await else {
+            return;
         };
         let sni = tls.get_ref().1.server_name().map(str::to_string);
         let info = ConnInfo {
@@ -237,7 +236,7 @@ async fn serve_maybe_tls<S>(
             sni,
             plain_on_tls: false,
         };
-        return h1::serve(tls, info, port, shutdown).await;
+        return Box::pin(h1::serve(tls, info, port, shutdown)).await;
     }
     let info = ConnInfo {
         peer,
@@ -246,6 +245,29 @@ async fn serve_maybe_tls<S>(
         plain_on_tls: false,
     };
     h1::serve(stream, info, port, shutdown).await;
+}
+
+#[cfg(feature = "tls")]
+async fn tls_handshake<S>(
+    acceptor: tokio_rustls::TlsAcceptor,
+    stream: S,
+    limit: Duration,
+    peer: Option<SocketAddr>,
+) -> Option<Box<tokio_rustls::server::TlsStream<S>>>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
+        Ok(Ok(s)) => Some(Box::new(s)),
+        Ok(Err(e)) => {
+            tracing::debug!(?peer, "tls handshake failed: {e}");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(?peer, "tls handshake timed out");
+            None
+        }
+    }
 }
 
 /// Counts a live connection (for graceful drain and the per-IP limit) until dropped.
@@ -294,5 +316,68 @@ impl Drop for ConnGuard {
         if self.server.live.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.server.idle.notify_waiters();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn size<F>(_: &F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Idle connections must stay small: every task is allocated at the size of its largest state, so
+    /// the HTTP driver, TLS sessions and the WebSocket driver each live in allocations of their own.
+    #[tokio::test]
+    async fn connection_task_state_stays_small() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let port = Arc::new(super::PortShared {
+            vhosts: vec![],
+            server: Arc::new(super::ServerShared {
+                server_string: String::new(),
+                ip_limit: None,
+                per_ip: Default::default(),
+                live: Default::default(),
+                idle: Default::default(),
+                handshake_timeout: Duration::from_secs(1),
+            }),
+            #[cfg(feature = "tls")]
+            tls: None,
+        });
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let conn = super::serve_maybe_tls(stream, None, port, rx.clone());
+        assert!(size(&conn) <= 512, "connection task: {} bytes", size(&conn));
+        drop(conn);
+
+        struct P;
+        impl crate::Protocol for P {
+            type Session = ();
+        }
+        let setup = crate::ws::driver::WsSetup {
+            protocol: crate::ProtocolHandle::new("p", P),
+            info: Arc::new(crate::ws::WsInfo {
+                path: String::new(),
+                query: None,
+                protocol: "p".into(),
+                origin: None,
+                user_agent: None,
+                peer: None,
+                vhost: "v".into(),
+                connected_at: std::time::SystemTime::now(),
+                compressed: false,
+                user: None,
+            }),
+            config: Default::default(),
+            codec: None,
+            members: Default::default(),
+            validity: Default::default(),
+        };
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let ws = crate::ws::serve(stream, bytes::Bytes::new(), setup, rx);
+        assert!(size(&ws) <= 1536, "WebSocket driver: {} bytes", size(&ws));
     }
 }

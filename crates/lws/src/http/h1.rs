@@ -44,10 +44,29 @@ pub(crate) async fn serve<S>(
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: crate::transport::Transport,
+{
+    let ws_shutdown = shutdown.clone();
+    // Each phase is its own allocation, freed when the phase ends: an idle WebSocket then keeps only its
+    // own small state, not the larger HTTP driver's (a task's future is sized for its largest state).
+    let Some((io, leftover, setup)) = Box::pin(serve_http(io, info, port, shutdown)).await else {
+        return;
+    };
+    Box::pin(crate::ws::serve(io, leftover, setup, ws_shutdown)).await;
+}
+
+/// HTTP/1.x until the connection ends, or until a WebSocket upgrade's 101 went out: then the socket, the
+/// bytes already read past the request, and the WebSocket setup.
+async fn serve_http<S>(
+    io: S,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+) -> Option<(S, bytes::Bytes, crate::ws::driver::WsSetup)>
+where
+    S: crate::transport::Transport,
 {
     let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
-    let ws_shutdown = shutdown.clone();
     let mut driver = Driver {
         conn: H1Conn::new(first.h1.clone(), Instant::now()),
         io_timeout: first.limits.io_timeout,
@@ -59,15 +78,9 @@ pub(crate) async fn serve<S>(
         ex: None,
         upgrade: None,
     };
-    let Some(setup) = driver.run(shutdown).await else {
-        return;
-    };
-    // The 101 went out: the rest of the connection belongs to the WebSocket role. Only the socket and the
-    // bytes already read past the request go along; the HTTP state is dropped here so that an idle
-    // WebSocket does not keep it.
+    let setup = driver.run(shutdown).await?;
     let leftover = driver.conn.take_remaining();
-    let io = driver.into_io();
-    crate::ws::serve(io, leftover, setup, ws_shutdown).await;
+    Some((driver.into_io(), leftover, setup))
 }
 
 struct Driver<S> {

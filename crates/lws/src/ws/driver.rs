@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lws_proto::ws::{MessageCodec, Role, WsConfig, WsConn, WsEvent, WsState};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::ReadBuf;
 use tokio::sync::{mpsc, watch};
 
 use super::{CloseInfo, Command, CtxRequests, Members, ValidityPolicy, WsCtx, WsInfo, WsMessage};
 use crate::protocol::ProtocolHandle;
+use crate::transport::Transport;
 
 /// Stop reading from a peer while this much is queued for it.
 pub(crate) const HIGH_WATER: usize = 256 * 1024;
@@ -58,7 +59,7 @@ pub(crate) async fn serve<S>(
     setup: WsSetup,
     mut shutdown: watch::Receiver<bool>,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: Transport,
 {
     let WsSetup {
         protocol,
@@ -74,7 +75,7 @@ pub(crate) async fn serve<S>(
         conn.set_extension(codec);
     }
     let shared = members.join();
-    let (commands, mut command_rx) = mpsc::channel::<Command>(64);
+    let mut commands = CommandQueue::default();
     let mut session = protocol.inner.new_session();
     let mut requests = CtxRequests::default();
     macro_rules! cx {
@@ -85,7 +86,7 @@ pub(crate) async fn serve<S>(
                 requests: &mut requests,
                 shared: &shared,
                 members: &members,
-                commands: &commands,
+                commands: &mut commands,
             }
         };
     }
@@ -93,6 +94,8 @@ pub(crate) async fn serve<S>(
     if !leftover.is_empty() {
         conn.handle_input(start, &leftover);
     }
+    // The leftover may share the HTTP read buffer's allocation: let it go before the connection idles.
+    drop(leftover);
     let mut out: Vec<u8> = Vec::new();
     let mut sent = 0usize;
     let mut needs_flush = false;
@@ -106,6 +109,10 @@ pub(crate) async fn serve<S>(
     }
     let timer = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(timer);
+    // Long-lived wake-up futures, polled again rather than re-created on every turn of the loop.
+    let mut woken = Box::pin(shared.wake.notified());
+    let shutdown_signal = shutdown.changed();
+    tokio::pin!(shutdown_signal);
     let mut armed: Option<Instant> = None;
     loop {
         let now = Instant::now();
@@ -153,7 +160,7 @@ pub(crate) async fn serve<S>(
                 _ => {}
             }
         }
-        while let Ok(cmd) = command_rx.try_recv() {
+        while let Some(cmd) = commands.try_recv() {
             apply(&mut conn, cmd);
         }
         let queued = conn.pending_transmit() + (out.len() - sent);
@@ -243,13 +250,13 @@ pub(crate) async fn serve<S>(
                     let _ = conn.send_ping(b"");
                 }
             }
-            _ = shared.wake.notified() => {}
-            cmd = command_rx.recv() => {
+            _ = woken.as_mut() => woken.set(shared.wake.notified()),
+            cmd = commands.recv(), if commands.active() => {
                 if let Some(cmd) = cmd {
                     apply(&mut conn, cmd);
                 }
             }
-            _ = shutdown.changed(), if !draining => {
+            _ = &mut shutdown_signal, if !draining => {
                 draining = true;
                 conn.close(1001, "server shutting down");
             }
@@ -274,6 +281,42 @@ fn reading(conn: &WsConn) -> bool {
     matches!(conn.state(), WsState::Open | WsState::Closing)
 }
 
+/// Commands from [`super::WsHandle`]s; the channel exists only once a handle was taken, so connections
+/// nobody sends to from elsewhere pay nothing for it.
+#[derive(Debug, Default)]
+pub(crate) struct CommandQueue {
+    tx: Option<mpsc::Sender<Command>>,
+    rx: Option<mpsc::Receiver<Command>>,
+}
+
+impl CommandQueue {
+    /// A sender, creating the channel on first use.
+    pub(crate) fn sender(&mut self) -> mpsc::Sender<Command> {
+        if let Some(tx) = &self.tx {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::channel(64);
+        self.rx = Some(rx);
+        self.tx = Some(tx.clone());
+        tx
+    }
+
+    fn active(&self) -> bool {
+        self.rx.is_some()
+    }
+
+    fn try_recv(&mut self) -> Option<Command> {
+        self.rx.as_mut()?.try_recv().ok()
+    }
+
+    async fn recv(&mut self) -> Option<Command> {
+        match self.rx.as_mut() {
+            Some(rx) => rx.recv().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
 fn apply(conn: &mut WsConn, cmd: Command) {
     match cmd {
         Command::Send(kind, data) => conn.send_message(kind, &data),
@@ -283,7 +326,7 @@ fn apply(conn: &mut WsConn, cmd: Command) {
 
 /// Polls the socket for whatever the connection needs: writing queued bytes (or flushing them), and
 /// reading into the per-thread buffer, which is fed to the engine at once.
-fn poll_io<S: AsyncRead + AsyncWrite + Unpin>(
+fn poll_io<S: Transport>(
     io: &mut S,
     cx: &mut std::task::Context<'_>,
     conn: &mut WsConn,
@@ -312,6 +355,9 @@ fn poll_io<S: AsyncRead + AsyncWrite + Unpin>(
             match Pin::new(&mut *io).poll_read(cx, &mut rb) {
                 Poll::Ready(Ok(())) if rb.filled().is_empty() => Poll::Ready(IoEvent::Eof),
                 Poll::Ready(Ok(())) => {
+                    if rb.remaining() > 0 {
+                        io.read_drained();
+                    }
                     conn.handle_input(Instant::now(), rb.filled());
                     Poll::Ready(IoEvent::Read)
                 }

@@ -190,7 +190,7 @@ pub struct WsCtx<'a> {
     pub(crate) requests: &'a mut CtxRequests,
     pub(crate) shared: &'a Arc<ConnShared>,
     pub(crate) members: &'a Arc<Members>,
-    pub(crate) commands: &'a mpsc::Sender<Command>,
+    pub(crate) commands: &'a mut driver::CommandQueue,
 }
 
 impl WsCtx<'_> {
@@ -262,10 +262,10 @@ impl WsCtx<'_> {
     }
 
     /// A handle for sending to this connection from another task.
-    pub fn handle(&self) -> WsHandle {
+    pub fn handle(&mut self) -> WsHandle {
         WsHandle {
             shared: self.shared.clone(),
-            commands: self.commands.clone(),
+            commands: self.commands.sender(),
         }
     }
 }

@@ -1,0 +1,36 @@
+//! The byte streams connections run on (TCP, unix sockets, TLS over either), with the one thing the
+//! drivers need beyond reading and writing.
+
+use std::io;
+
+use tokio::io::{AsyncRead, AsyncWrite, Interest};
+use tokio::net::{TcpStream, UnixStream};
+
+/// A connection's byte stream.
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin {
+    /// A read just returned less than it asked for, so the socket's receive queue was empty at that moment.
+    /// Plain sockets use this to forget their read readiness without the `recv` that would only return
+    /// `EAGAIN`; a wake-up for data arriving in between is not lost (tokio tracks readiness by event).
+    fn read_drained(&self) {}
+}
+
+impl Transport for TcpStream {
+    fn read_drained(&self) {
+        let _ = self.try_io(Interest::READABLE, || {
+            Err::<(), _>(io::ErrorKind::WouldBlock.into())
+        });
+    }
+}
+
+impl Transport for UnixStream {
+    fn read_drained(&self) {
+        let _ = self.try_io(Interest::READABLE, || {
+            Err::<(), _>(io::ErrorKind::WouldBlock.into())
+        });
+    }
+}
+
+/// TLS decrypts from its own buffer: a short read says nothing about the socket. Boxed because a TLS
+/// session is large and most connections are not TLS.
+#[cfg(feature = "tls")]
+impl<S: AsyncRead + AsyncWrite + Unpin> Transport for Box<tokio_rustls::server::TlsStream<S>> {}
