@@ -235,3 +235,46 @@ fn privileges_are_dropped_after_binding() {
     let nobody = uid_line.split_whitespace().skip(1).all(|id| id == "65534");
     assert!(nobody, "server still runs as {uid_line}");
 }
+
+#[test]
+fn fulltext_search_demo_is_served_from_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("animals.txt");
+    std::fs::write(
+        &text,
+        "the quick brown fox\njumps over the lazy dog\nfoxes and dogs\n",
+    )
+    .unwrap();
+    let index = dir.path().join("animals.index");
+    let mut builder = lws_fts::IndexBuilder::create(&index).unwrap();
+    builder.index_path(&text, 0).unwrap();
+    builder.finish().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = format!(
+        r#"{{ "vhosts": [{{ "name": "localhost", "port": "{port}", "interface": "127.0.0.1",
+             "mounts": [{{ "mountpoint": "/fts", "origin": "callback://fulltext-demo" }}],
+             "ws-protocols": [{{ "fulltext-demo": {{ "indexpath": "{}" }} }}] }}] }}"#,
+        index.display()
+    );
+    write_config(dir.path(), &cfg);
+    let child = Command::new(LWSWS)
+        .args(["-c", dir.path().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server(child);
+    get_when_up(port);
+    let ac = get(port, "/fts/a/fo");
+    assert!(ac.contains("application/json"), "{ac}");
+    assert!(
+        ac.contains("\"ac\":\"fox\"") && ac.contains("\"ac\":\"foxes\""),
+        "{ac}"
+    );
+    let results = get(port, "/fts/r/dog");
+    assert!(results.contains("animals.txt"), "{results}");
+}
