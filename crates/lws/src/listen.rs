@@ -358,6 +358,7 @@ mod tests {
             type Session = ();
         }
         let setup = crate::ws::driver::WsSetup {
+            role: lws_proto::ws::Role::Server,
             protocol: crate::ProtocolHandle::new("p", P),
             info: Arc::new(crate::ws::WsInfo {
                 path: String::new(),

@@ -548,3 +548,92 @@ async fn a_slow_upgrade_request_is_cut_off_by_the_head_timeout() {
         String::from_utf8_lossy(&rest)
     );
 }
+
+/// A client-side protocol in the libwebsockets callback style: greets on connect, counts echoes, closes.
+struct Greeter;
+
+#[derive(Default)]
+struct GreeterState {
+    echoes: u32,
+}
+
+impl Protocol for Greeter {
+    type Session = GreeterState;
+    fn established(&self, _: &mut GreeterState, cx: &mut WsCtx<'_>) {
+        cx.send_text("hello 0");
+    }
+    fn message(&self, s: &mut GreeterState, cx: &mut WsCtx<'_>, msg: WsMessage<'_>) {
+        assert_eq!(msg.text(), Some(format!("hello {}", s.echoes).as_str()));
+        s.echoes += 1;
+        if s.echoes == 3 {
+            cx.close(1000, "done");
+        } else {
+            cx.send_text(&format!("hello {}", s.echoes));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_runs_a_protocol_with_the_server_side_callbacks() {
+    let server = start(vec![echo_vhost()]);
+    let url = format!("ws://{}/", server.addr);
+    let close = lws::client::ws(&url)
+        .protocol("echo")
+        .run(ProtocolHandle::new("greeter", Greeter))
+        .await
+        .expect("connects");
+    assert_eq!(close.code, Some(1000), "{close:?}");
+    assert!(!close.by_peer, "we closed after three echoes");
+}
+
+#[tokio::test]
+async fn a_client_protocol_gives_up_on_a_silent_server() {
+    // A raw listener that completes the handshake and then never says anything again.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = s.read(&mut buf).await.unwrap();
+        let req = String::from_utf8_lossy(&buf[..n]).to_string();
+        let key = req
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap()
+            .trim()
+            .to_string();
+        let resp = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n\r\n",
+            handshake::accept_key(&key)
+        );
+        s.write_all(resp.as_bytes()).await.unwrap();
+        let mut sink = vec![0u8; 4096];
+        while let Ok(n) = s.read(&mut sink).await {
+            if n == 0 {
+                break;
+            }
+        }
+    });
+    struct Quiet;
+    impl Protocol for Quiet {
+        type Session = ();
+    }
+    let started = Instant::now();
+    let close = lws::client::ws(&format!("ws://{addr}/"))
+        .permessage_deflate(false)
+        .validity(ValidityPolicy {
+            ping_after: Duration::from_millis(100),
+            hangup_after: Duration::from_millis(300),
+        })
+        .run(ProtocolHandle::new("quiet", Quiet))
+        .await
+        .expect("connects");
+    assert!(
+        started.elapsed() < IO_TIMEOUT,
+        "hung up by the validity policy"
+    );
+    assert_eq!(
+        close.code, None,
+        "no closing handshake with a silent server: {close:?}"
+    );
+}

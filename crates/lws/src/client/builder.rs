@@ -38,6 +38,7 @@ pub struct WsClientBuilder {
     send_high_water: usize,
     connect_timeout: Duration,
     close_timeout: Duration,
+    validity: crate::ws::ValidityPolicy,
     #[cfg(feature = "tls")]
     trust: Trust,
 }
@@ -55,6 +56,7 @@ impl WsClientBuilder {
             send_high_water: DEFAULT_SEND_HIGH_WATER,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             close_timeout: WsConfig::default().close_timeout,
+            validity: crate::ws::ValidityPolicy::default(),
             #[cfg(feature = "tls")]
             trust: Trust::default(),
         }
@@ -149,7 +151,92 @@ impl WsClientBuilder {
         }
     }
 
+    /// For [`WsClientBuilder::run`]: when to ping a silent server and when to give up on it (libwebsockets'
+    /// validity policy; default 300 s / 310 s).
+    pub fn validity(mut self, policy: crate::ws::ValidityPolicy) -> Self {
+        self.validity = policy;
+        self
+    }
+
+    /// Connects and runs `protocol` on the connection in libwebsockets' callback style, with the same
+    /// [`crate::Protocol`] trait servers use (`established`, `message`, `writable`, `timer`, `closed`, sends
+    /// through [`crate::ws::WsCtx`]), until the connection ends; returns how it ended. The validity policy
+    /// pings an idle server and hangs up on a silent one.
+    pub async fn run(
+        &self,
+        protocol: crate::ProtocolHandle,
+    ) -> Result<crate::ws::CloseInfo, ClientError> {
+        let url = self.url.clone().map_err(ClientError::Url)?;
+        let (path, query) = match url.resource.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (url.resource.clone(), None),
+        };
+        let opened = match tokio::time::timeout(self.connect_timeout, self.handshake(url)).await {
+            Ok(r) => r?,
+            Err(_) => return Err(ClientError::Timeout),
+        };
+        let info = std::sync::Arc::new(crate::ws::WsInfo {
+            path,
+            query,
+            protocol: opened.protocol.as_deref().unwrap_or(protocol.name()).into(),
+            origin: self.origin.clone(),
+            user_agent: None,
+            peer: opened.io.peer_addr(),
+            vhost: "".into(),
+            connected_at: std::time::SystemTime::now(),
+            compressed: opened.codec.is_some(),
+            user: None,
+        });
+        let setup = crate::ws::driver::WsSetup {
+            role: Role::Client,
+            protocol,
+            info,
+            config: self.engine_config(),
+            codec: opened
+                .codec
+                .map(|c| Box::new(c) as Box<dyn lws_proto::ws::MessageCodec + Send>),
+            members: Default::default(),
+            validity: self.validity,
+        };
+        // Nothing shuts a client connection down from outside but its own protocol and handles; the
+        // sender stays alive so the driver never sees a shutdown.
+        let (keep, never) = tokio::sync::watch::channel(false);
+        let leftover = bytes::Bytes::from(opened.leftover);
+        let close = crate::ws::serve(opened.io, leftover, setup, never).await;
+        drop(keep);
+        Ok(close)
+    }
+
     async fn open(&self, url: WsUrl) -> Result<WebSocket, ClientError> {
+        let opened = self.handshake(url).await?;
+        let config = self.engine_config();
+        let now = Instant::now();
+        let mut conn = WsConn::new(Role::Client, config, now);
+        let compressed = opened.codec.is_some();
+        if let Some(codec) = opened.codec {
+            conn.set_extension(Box::new(codec));
+        }
+        if !opened.leftover.is_empty() {
+            conn.handle_input(now, &opened.leftover);
+        }
+        Ok(WebSocket::new(
+            opened.io,
+            conn,
+            opened.protocol,
+            compressed,
+            self.send_high_water,
+        ))
+    }
+
+    fn engine_config(&self) -> WsConfig {
+        WsConfig::default()
+            .max_message(self.max_message)
+            .max_frame(self.max_message)
+            .close_timeout(self.close_timeout)
+    }
+
+    /// Connects and completes the opening handshake.
+    async fn handshake(&self, url: WsUrl) -> Result<Opened, ClientError> {
         let tcp = connect_tcp(&url.host, url.port).await?;
         let mut io = if url.tls {
             #[cfg(feature = "tls")]
@@ -205,27 +292,21 @@ impl WsClientBuilder {
             }
         };
 
-        let config = WsConfig::default()
-            .max_message(self.max_message)
-            .max_frame(self.max_message)
-            .close_timeout(self.close_timeout);
-        let now = Instant::now();
-        let mut conn = WsConn::new(Role::Client, config, now);
-        let compressed = codec.is_some();
-        if let Some(codec) = codec {
-            conn.set_extension(Box::new(codec));
-        }
-        if !leftover.is_empty() {
-            conn.handle_input(now, &leftover);
-        }
-        Ok(WebSocket::new(
+        Ok(Opened {
             io,
-            conn,
-            accepted.protocol,
-            compressed,
-            self.send_high_water,
-        ))
+            leftover,
+            protocol: accepted.protocol,
+            codec,
+        })
     }
+}
+
+/// A connection whose opening handshake succeeded.
+struct Opened {
+    io: Transport,
+    leftover: Vec<u8>,
+    protocol: Option<String>,
+    codec: Option<PermessageDeflate>,
 }
 
 /// Resolves `host` (unless it is an IP literal) and connects to its addresses in order.

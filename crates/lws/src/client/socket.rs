@@ -467,6 +467,25 @@ pub(crate) enum Transport {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
+impl Transport {
+    /// The server's address.
+    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Transport::Plain(s) => s.peer_addr().ok(),
+            #[cfg(feature = "tls")]
+            Transport::Tls(s) => s.get_ref().0.peer_addr().ok(),
+        }
+    }
+}
+
+impl crate::transport::Transport for Transport {
+    fn read_drained(&self) {
+        if let Transport::Plain(s) = self {
+            crate::transport::Transport::read_drained(s);
+        }
+    }
+}
+
 impl AsyncRead for Transport {
     fn poll_read(
         self: Pin<&mut Self>,

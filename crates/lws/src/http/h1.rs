@@ -52,7 +52,7 @@ pub(crate) async fn serve<S>(
     let Some((io, leftover, setup)) = Box::pin(serve_http(io, info, port, shutdown)).await else {
         return;
     };
-    Box::pin(crate::ws::serve(io, leftover, setup, ws_shutdown)).await;
+    let _ = Box::pin(crate::ws::serve(io, leftover, setup, ws_shutdown)).await;
 }
 
 /// HTTP/1.x until the connection ends, or until a WebSocket upgrade's 101 went out: then the socket, the

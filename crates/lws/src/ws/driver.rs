@@ -35,6 +35,8 @@ thread_local! {
 
 /// Everything decided at the upgrade that the connection needs.
 pub(crate) struct WsSetup {
+    /// Server for accepted upgrades, client for connections we opened.
+    pub(crate) role: Role,
     pub(crate) protocol: ProtocolHandle,
     pub(crate) info: Arc<WsInfo>,
     pub(crate) config: WsConfig,
@@ -52,16 +54,19 @@ enum IoEvent {
     Failed,
 }
 
-/// Serves a WebSocket connection on `io`; `leftover` are bytes read past the upgrade request.
+/// Runs a WebSocket connection on `io` with its protocol until it ends, and says how it ended; `leftover`
+/// are bytes read past the handshake.
 pub(crate) async fn serve<S>(
     mut io: S,
     leftover: Bytes,
     setup: WsSetup,
     mut shutdown: watch::Receiver<bool>,
-) where
+) -> CloseInfo
+where
     S: Transport,
 {
     let WsSetup {
+        role,
         protocol,
         info,
         config,
@@ -70,7 +75,7 @@ pub(crate) async fn serve<S>(
         validity,
     } = setup;
     let start = Instant::now();
-    let mut conn = WsConn::new(Role::Server, config, start);
+    let mut conn = WsConn::new(role, config, start);
     if let Some(codec) = codec {
         conn.set_extension(codec);
     }
@@ -105,6 +110,7 @@ pub(crate) async fn serve<S>(
     let mut close: Option<CloseInfo> = None;
     let mut draining = *shutdown.borrow_and_update();
     if draining {
+        requests.closed = true;
         conn.close(1001, "server shutting down");
     }
     let timer = tokio::time::sleep(Duration::from_secs(3600));
@@ -143,10 +149,11 @@ pub(crate) async fn serve<S>(
                 }
                 WsEvent::Ping(_) | WsEvent::Pong(_) => {}
                 WsEvent::Close { code, reason } => {
+                    // The peer's Close answers ours when we (protocol, handle or shutdown) spoke first.
                     close = Some(CloseInfo {
                         code,
                         reason,
-                        by_peer: true,
+                        by_peer: !requests.closed,
                     });
                 }
                 WsEvent::Error(e) => {
@@ -161,7 +168,7 @@ pub(crate) async fn serve<S>(
             }
         }
         while let Some(cmd) = commands.try_recv() {
-            apply(&mut conn, cmd);
+            apply(&mut conn, &mut requests, cmd);
         }
         let queued = conn.pending_transmit() + (out.len() - sent);
         if queued < LOW_WATER
@@ -253,11 +260,12 @@ pub(crate) async fn serve<S>(
             _ = woken.as_mut() => woken.set(shared.wake.notified()),
             cmd = commands.recv(), if commands.active() => {
                 if let Some(cmd) = cmd {
-                    apply(&mut conn, cmd);
+                    apply(&mut conn, &mut requests, cmd);
                 }
             }
             _ = &mut shutdown_signal, if !draining => {
                 draining = true;
+                requests.closed = true;
                 conn.close(1001, "server shutting down");
             }
         }
@@ -274,6 +282,7 @@ pub(crate) async fn serve<S>(
         tokio::io::AsyncWriteExt::shutdown(&mut io),
     )
     .await;
+    close
 }
 
 /// Whether the peer may still send us anything worth reading (frames, or its Close).
@@ -317,10 +326,13 @@ impl CommandQueue {
     }
 }
 
-fn apply(conn: &mut WsConn, cmd: Command) {
+fn apply(conn: &mut WsConn, requests: &mut CtxRequests, cmd: Command) {
     match cmd {
         Command::Send(kind, data) => conn.send_message(kind, &data),
-        Command::Close(code, reason) => conn.close(code, &reason),
+        Command::Close(code, reason) => {
+            requests.closed = true;
+            conn.close(code, &reason);
+        }
     }
 }
 

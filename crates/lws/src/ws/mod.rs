@@ -179,6 +179,8 @@ pub(crate) enum Command {
 #[derive(Debug, Default)]
 pub(crate) struct CtxRequests {
     pub(crate) writable: bool,
+    /// The protocol started the closing handshake.
+    pub(crate) closed: bool,
     /// `Some(None)` cancels the timer, `Some(Some(d))` sets it.
     pub(crate) timer: Option<Option<Duration>>,
 }
@@ -227,6 +229,7 @@ impl WsCtx<'_> {
 
     /// Starts the closing handshake with this code and reason.
     pub fn close(&mut self, code: u16, reason: &str) {
+        self.requests.closed = true;
         self.conn.close(code, reason);
     }
 

@@ -102,6 +102,7 @@ pub(crate) fn prepare(
         ..WsConfig::default()
     };
     let setup = WsSetup {
+        role: lws_proto::ws::Role::Server,
         protocol,
         info,
         config,
