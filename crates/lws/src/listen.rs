@@ -185,12 +185,10 @@ fn spawn_tcp(
         #[cfg(feature = "tls")]
         if port.tls.is_some() {
             if let Some(redirect) = port.plain_on_tls() {
-                let mut first = [0u8; 1];
-                let peeked =
-                    tokio::time::timeout(port.server.handshake_timeout, stream.peek(&mut first))
-                        .await;
-                match peeked {
-                    Ok(Ok(1)) if first[0] != 0x16 => {
+                // Sniffing runs in its own allocation so its timer does not size every connection's task.
+                let sniff = Box::pin(first_byte(&stream, port.server.handshake_timeout));
+                match sniff.await {
+                    Some(b) if b != 0x16 => {
                         let info = ConnInfo {
                             peer: Some(peer),
                             tls: false,
@@ -199,13 +197,23 @@ fn spawn_tcp(
                         };
                         return h1::serve(stream, info, port, shutdown).await;
                     }
-                    Ok(Ok(1)) => {}
-                    _ => return,
+                    Some(_) => {}
+                    None => return,
                 }
             }
         }
         serve_maybe_tls(stream, Some(peer), port, shutdown).await;
     });
+}
+
+/// The first byte the peer sent, without consuming it (None on timeout, error or close).
+#[cfg(feature = "tls")]
+async fn first_byte(stream: &TcpStream, limit: Duration) -> Option<u8> {
+    let mut first = [0u8; 1];
+    match tokio::time::timeout(limit, stream.peek(&mut first)).await {
+        Ok(Ok(1)) => Some(first[0]),
+        _ => None,
+    }
 }
 
 async fn serve_maybe_tls<S>(
@@ -236,7 +244,8 @@ async fn serve_maybe_tls<S>(
             sni,
             plain_on_tls: false,
         };
-        return Box::pin(h1::serve(tls, info, port, shutdown)).await;
+        let session = Box::pin(h1::serve(tls, info, port, shutdown));
+        return session.await;
     }
     let info = ConnInfo {
         peer,

@@ -81,7 +81,9 @@ where
     }
     let shared = members.join();
     let mut commands = CommandQueue::default();
-    let mut session = protocol.inner.new_session();
+    // Only the protocol itself is needed from here on; its name and options stay behind.
+    let protocol = protocol.inner;
+    let mut session = protocol.new_session();
     let mut requests = CtxRequests::default();
     macro_rules! cx {
         () => {
@@ -95,7 +97,7 @@ where
             }
         };
     }
-    protocol.inner.established(session.as_mut(), &mut cx!());
+    protocol.established(session.as_mut(), &mut cx!());
     if !leftover.is_empty() {
         conn.handle_input(start, &leftover);
     }
@@ -113,160 +115,163 @@ where
         requests.closed = true;
         conn.close(1001, "server shutting down");
     }
-    let timer = tokio::time::sleep(Duration::from_secs(3600));
-    tokio::pin!(timer);
-    // Long-lived wake-up futures, polled again rather than re-created on every turn of the loop.
-    let mut woken = Box::pin(shared.wake.notified());
-    let shutdown_signal = shutdown.changed();
-    tokio::pin!(shutdown_signal);
-    let mut armed: Option<Instant> = None;
-    loop {
-        let now = Instant::now();
-        while let Some(ev) = conn.poll_event() {
-            match ev {
-                WsEvent::Message { kind, data } => {
-                    let msg = WsMessage {
+    // The loop's timer and wake-up futures end with it, before the final flush waits on its own timer.
+    {
+        let timer = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(timer);
+        // Long-lived wake-up futures, polled again rather than re-created on every turn of the loop.
+        let mut woken = Box::pin(shared.wake.notified());
+        let shutdown_signal = shutdown.changed();
+        tokio::pin!(shutdown_signal);
+        let mut armed: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            while let Some(ev) = conn.poll_event() {
+                match ev {
+                    WsEvent::Message { kind, data } => {
+                        let msg = WsMessage {
+                            kind,
+                            data: &data,
+                            first: true,
+                            fin: true,
+                        };
+                        protocol.message(session.as_mut(), &mut cx!(), msg);
+                    }
+                    WsEvent::Fragment {
                         kind,
-                        data: &data,
-                        first: true,
-                        fin: true,
-                    };
-                    protocol.inner.message(session.as_mut(), &mut cx!(), msg);
-                }
-                WsEvent::Fragment {
-                    kind,
-                    data,
-                    first,
-                    fin,
-                } => {
-                    let msg = WsMessage {
-                        kind,
-                        data: &data,
+                        data,
                         first,
                         fin,
-                    };
-                    protocol.inner.message(session.as_mut(), &mut cx!(), msg);
+                    } => {
+                        let msg = WsMessage {
+                            kind,
+                            data: &data,
+                            first,
+                            fin,
+                        };
+                        protocol.message(session.as_mut(), &mut cx!(), msg);
+                    }
+                    WsEvent::Ping(_) | WsEvent::Pong(_) => {}
+                    WsEvent::Close { code, reason } => {
+                        // The peer's Close answers ours when we (protocol, handle or shutdown) spoke first.
+                        close = Some(CloseInfo {
+                            code,
+                            reason,
+                            by_peer: !requests.closed,
+                        });
+                    }
+                    WsEvent::Error(e) => {
+                        tracing::debug!(peer = ?info.peer, "websocket: {e}");
+                        close.get_or_insert(CloseInfo {
+                            code: Some(e.close_code()),
+                            reason: e.to_string(),
+                            by_peer: false,
+                        });
+                    }
+                    _ => {}
                 }
-                WsEvent::Ping(_) | WsEvent::Pong(_) => {}
-                WsEvent::Close { code, reason } => {
-                    // The peer's Close answers ours when we (protocol, handle or shutdown) spoke first.
-                    close = Some(CloseInfo {
-                        code,
-                        reason,
-                        by_peer: !requests.closed,
-                    });
-                }
-                WsEvent::Error(e) => {
-                    tracing::debug!(peer = ?info.peer, "websocket: {e}");
-                    close.get_or_insert(CloseInfo {
-                        code: Some(e.close_code()),
-                        reason: e.to_string(),
-                        by_peer: false,
-                    });
-                }
-                _ => {}
             }
-        }
-        while let Some(cmd) = commands.try_recv() {
-            apply(&mut conn, &mut requests, cmd);
-        }
-        let queued = conn.pending_transmit() + (out.len() - sent);
-        if queued < LOW_WATER
-            && (requests.writable | shared.take_writable())
-            && conn.state() == WsState::Open
-        {
-            requests.writable = false;
-            protocol.inner.writable(session.as_mut(), &mut cx!());
-        }
-        if let Some(t) = requests.timer.take() {
-            user_timer = t.map(|d| now + d);
-        }
-        if sent == out.len() {
-            sent = 0;
-            out.clear();
-            if out.capacity() > KEEP_OUT_CAPACITY {
-                out = Vec::new();
+            while let Some(cmd) = commands.try_recv() {
+                apply(&mut conn, &mut requests, cmd);
             }
-        }
-        conn.poll_transmit(&mut out);
-        shared.unsent.store(out.len() - sent, Ordering::Relaxed);
-        if conn.is_closed() && sent == out.len() && !needs_flush {
-            break;
-        }
-        let deadline = [
-            conn.poll_timeout(),
-            user_timer,
-            (!pinged).then(|| last_rx + validity.ping_after),
-            Some(last_rx + validity.hangup_after),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        if let Some(d) = deadline {
-            if armed.is_none_or(|a| d < a) {
-                timer.as_mut().reset(d.into());
-                armed = Some(d);
+            let queued = conn.pending_transmit() + (out.len() - sent);
+            if queued < LOW_WATER
+                && (requests.writable | shared.take_writable())
+                && conn.state() == WsState::Open
+            {
+                requests.writable = false;
+                protocol.writable(session.as_mut(), &mut cx!());
             }
-        }
-        let want_write = sent < out.len();
-        let want_read = !shared.rx_paused() && out.len() - sent < HIGH_WATER && reading(&conn);
-        let io_ready = std::future::poll_fn(|cx| {
-            poll_io(
-                &mut io,
-                cx,
-                &mut conn,
-                &out[sent..],
-                want_read,
-                want_write,
-                needs_flush,
-            )
-        });
-        tokio::select! {
-            ev = io_ready => match ev {
-                IoEvent::Read => {
-                    last_rx = Instant::now();
-                    pinged = false;
+            if let Some(t) = requests.timer.take() {
+                user_timer = t.map(|d| now + d);
+            }
+            if sent == out.len() {
+                sent = 0;
+                out.clear();
+                if out.capacity() > KEEP_OUT_CAPACITY {
+                    out = Vec::new();
                 }
-                IoEvent::Wrote(n) => {
-                    sent += n;
-                    needs_flush = true;
+            }
+            conn.poll_transmit(&mut out);
+            shared.unsent.store(out.len() - sent, Ordering::Relaxed);
+            if conn.is_closed() && sent == out.len() && !needs_flush {
+                break;
+            }
+            let deadline = [
+                conn.poll_timeout(),
+                user_timer,
+                (!pinged).then(|| last_rx + validity.ping_after),
+                Some(last_rx + validity.hangup_after),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            if let Some(d) = deadline {
+                if armed.is_none_or(|a| d < a) {
+                    timer.as_mut().reset(d.into());
+                    armed = Some(d);
                 }
-                IoEvent::Flushed => needs_flush = false,
-                IoEvent::Eof => {
-                    conn.handle_eof(Instant::now());
-                    if conn.is_closed() || !reading(&conn) {
+            }
+            let want_write = sent < out.len();
+            let want_read = !shared.rx_paused() && out.len() - sent < HIGH_WATER && reading(&conn);
+            let io_ready = std::future::poll_fn(|cx| {
+                poll_io(
+                    &mut io,
+                    cx,
+                    &mut conn,
+                    &out[sent..],
+                    want_read,
+                    want_write,
+                    needs_flush,
+                )
+            });
+            tokio::select! {
+                ev = io_ready => match ev {
+                    IoEvent::Read => {
+                        last_rx = Instant::now();
+                        pinged = false;
+                    }
+                    IoEvent::Wrote(n) => {
+                        sent += n;
+                        needs_flush = true;
+                    }
+                    IoEvent::Flushed => needs_flush = false,
+                    IoEvent::Eof => {
+                        conn.handle_eof(Instant::now());
+                        if conn.is_closed() || !reading(&conn) {
+                            break;
+                        }
+                    }
+                    IoEvent::Failed => break,
+                },
+                _ = &mut timer, if armed.is_some() => {
+                    armed = None;
+                    let now = Instant::now();
+                    conn.handle_timeout(now);
+                    if user_timer.is_some_and(|t| t <= now) {
+                        user_timer = None;
+                        protocol.timer(session.as_mut(), &mut cx!());
+                    }
+                    if now >= last_rx + validity.hangup_after {
+                        tracing::debug!(peer = ?info.peer, "websocket: no traffic, hanging up");
                         break;
                     }
+                    if !pinged && now >= last_rx + validity.ping_after {
+                        pinged = true;
+                        let _ = conn.send_ping(b"");
+                    }
                 }
-                IoEvent::Failed => break,
-            },
-            _ = &mut timer, if armed.is_some() => {
-                armed = None;
-                let now = Instant::now();
-                conn.handle_timeout(now);
-                if user_timer.is_some_and(|t| t <= now) {
-                    user_timer = None;
-                    protocol.inner.timer(session.as_mut(), &mut cx!());
+                _ = woken.as_mut() => woken.set(shared.wake.notified()),
+                cmd = commands.recv(), if commands.active() => {
+                    if let Some(cmd) = cmd {
+                        apply(&mut conn, &mut requests, cmd);
+                    }
                 }
-                if now >= last_rx + validity.hangup_after {
-                    tracing::debug!(peer = ?info.peer, "websocket: no traffic, hanging up");
-                    break;
+                _ = &mut shutdown_signal, if !draining => {
+                    draining = true;
+                    requests.closed = true;
+                    conn.close(1001, "server shutting down");
                 }
-                if !pinged && now >= last_rx + validity.ping_after {
-                    pinged = true;
-                    let _ = conn.send_ping(b"");
-                }
-            }
-            _ = woken.as_mut() => woken.set(shared.wake.notified()),
-            cmd = commands.recv(), if commands.active() => {
-                if let Some(cmd) = cmd {
-                    apply(&mut conn, &mut requests, cmd);
-                }
-            }
-            _ = &mut shutdown_signal, if !draining => {
-                draining = true;
-                requests.closed = true;
-                conn.close(1001, "server shutting down");
             }
         }
     }
@@ -276,7 +281,7 @@ where
         reason: String::new(),
         by_peer: false,
     });
-    protocol.inner.closed(session.as_mut(), &close);
+    protocol.closed(session.as_mut(), &close);
     let _ = tokio::time::timeout(
         Duration::from_secs(1),
         tokio::io::AsyncWriteExt::shutdown(&mut io),
