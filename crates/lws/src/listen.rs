@@ -23,6 +23,7 @@ pub(crate) struct ServerShared {
     pub(crate) per_ip: Mutex<HashMap<IpAddr, u32>>,
     pub(crate) live: AtomicUsize,
     pub(crate) idle: Notify,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) handshake_timeout: Duration,
 }
 
@@ -45,6 +46,7 @@ impl std::fmt::Debug for PortShared {
 
 impl PortShared {
     /// What to do with plain HTTP on a TLS port: `Some(true)` redirect, `Some(false)` serve, `None` refuse.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     fn plain_on_tls(&self) -> Option<bool> {
         let v = &self.vhosts[0];
         if v.redirect_http {

@@ -54,6 +54,7 @@ impl Default for HttpLimits {
 
 /// The TLS identity of a vhost.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
 pub(crate) struct TlsFiles {
     pub(crate) cert: PathBuf,
     pub(crate) key: PathBuf,
@@ -259,8 +260,11 @@ pub(crate) struct VhostInner {
     pub(crate) mounts: Vec<ResolvedMount>,
     pub(crate) headers: Vec<(String, Vec<u8>)>,
     pub(crate) tls: Option<TlsFiles>,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) alpn: Vec<String>,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) redirect_http: bool,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) allow_http_on_https: bool,
     pub(crate) error_document_404: Option<String>,
     pub(crate) access_log: Option<AccessLog>,

@@ -479,6 +479,8 @@ impl Transport {
 }
 
 impl crate::transport::Transport for Transport {
+    // Without the `tls` feature the only variant is `Plain`.
+    #[allow(irrefutable_let_patterns)]
     fn read_drained(&self) {
         if let Transport::Plain(s) = self {
             crate::transport::Transport::read_drained(s);
