@@ -66,6 +66,30 @@ fn get_when_up(port: u16) -> String {
     panic!("lwsws never listened on port {port}");
 }
 
+/// Starts `lwsws -c dir` (killed when the returned guard drops).
+fn start_config(dir: &Path) -> Server {
+    let child = Command::new(LWSWS)
+        .args(["-c", dir.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Server(child)
+}
+
+/// Runs `lwsws -c dir` on a config that must be refused; returns what it printed on stderr.
+fn config_error(dir: &Path) -> String {
+    let out = Command::new(LWSWS)
+        .args(["-c", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a bad config must make lwsws exit non-zero"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 fn write_config(dir: &Path, vhost_json: &str) {
     std::fs::create_dir_all(dir.join("conf.d")).unwrap();
     std::fs::write(
@@ -127,13 +151,7 @@ fn config_directory_is_served() {
         www.display()
     );
     write_config(dir.path(), &cfg);
-    let child = Command::new(LWSWS)
-        .args(["-c", dir.path().to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _server = Server(child);
+    let _server = start_config(dir.path());
     let page = get_when_up(port);
     assert!(page.contains("server: test-lwsws"), "{page}");
     assert!(
@@ -150,12 +168,7 @@ fn config_errors_name_file_key_and_position_and_exit_non_zero() {
         dir.path(),
         "{ \"vhosts\": [{ \"name\": \"x\", \"port\": \"7681\",\n  \"no-such-key\": \"1\" }] }\n",
     );
-    let out = Command::new(LWSWS)
-        .args(["-c", dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = config_error(dir.path());
     assert!(err.contains("conf.d/site:2:3"), "{err}");
     assert!(err.contains("no-such-key"), "{err}");
 
@@ -163,12 +176,7 @@ fn config_errors_name_file_key_and_position_and_exit_non_zero() {
         dir.path(),
         "{ \"vhosts\": [{ \"name\": \"x\", \"port\": \"99999\" }] }",
     );
-    let out = Command::new(LWSWS)
-        .args(["-c", dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("port"));
+    assert!(config_error(dir.path()).contains("port"));
 
     let missing = dir.path().join("nowhere");
     let cfg = format!(
@@ -176,12 +184,7 @@ fn config_errors_name_file_key_and_position_and_exit_non_zero() {
         missing.display()
     );
     write_config(dir.path(), &cfg);
-    let out = Command::new(LWSWS)
-        .args(["-c", dir.path().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = config_error(dir.path());
     assert!(err.contains("origin") && err.contains("nowhere"), "{err}");
 }
 
@@ -221,13 +224,7 @@ fn privileges_are_dropped_after_binding() {
     );
     std::fs::create_dir_all(dir.path().join("conf.d")).unwrap();
     std::fs::write(dir.path().join("conf"), cfg).unwrap();
-    let child = Command::new(LWSWS)
-        .args(["-c", dir.path().to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server(child);
+    let server = start_config(dir.path());
     let page = get_when_up(port);
     assert!(page.ends_with("dropped"), "{page}");
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())).unwrap();
@@ -261,13 +258,7 @@ fn fulltext_search_demo_is_served_from_a_config() {
         index.display()
     );
     write_config(dir.path(), &cfg);
-    let child = Command::new(LWSWS)
-        .args(["-c", dir.path().to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _server = Server(child);
+    let _server = start_config(dir.path());
     get_when_up(port);
     let ac = get(port, "/fts/a/fo");
     assert!(ac.contains("application/json"), "{ac}");
