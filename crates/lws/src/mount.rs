@@ -191,14 +191,15 @@ pub(crate) enum MountMatch {
     Inside,
 }
 
-/// Picks the mount for `path`: longest segment-boundary prefix, `exact_match` preferred on ties.
-pub(crate) fn select<'a, M>(
-    mounts: &'a [M],
+/// Picks the mount for `path` (its index in `mounts`): longest segment-boundary prefix, `exact_match`
+/// preferred on ties.
+pub(crate) fn select<M>(
+    mounts: &[M],
     path: &str,
     get: impl Fn(&M) -> &Mount,
-) -> Option<(&'a M, MountMatch)> {
-    let mut best: Option<(&M, MountMatch)> = None;
-    for m in mounts {
+) -> Option<(usize, MountMatch)> {
+    let mut best: Option<(usize, MountMatch)> = None;
+    for (i, m) in mounts.iter().enumerate() {
         let mount = get(m);
         let mp = mount.mountpoint.as_str();
         let found = if mount.exact_match {
@@ -221,12 +222,13 @@ pub(crate) fn select<'a, M>(
         let better = match best {
             None => true,
             Some((b, _)) => {
-                let bl = get(b).mountpoint.len();
-                mp.len() > bl || (mp.len() == bl && mount.exact_match && !get(b).exact_match)
+                let b = get(&mounts[b]);
+                let bl = b.mountpoint.len();
+                mp.len() > bl || (mp.len() == bl && mount.exact_match && !b.exact_match)
             }
         };
         if better {
-            best = Some((m, kind));
+            best = Some((i, kind));
         }
     }
     best
@@ -237,7 +239,7 @@ mod tests {
     use super::*;
 
     fn pick<'a>(mounts: &'a [Mount], path: &str) -> Option<(&'a str, MountMatch)> {
-        select(mounts, path, |m| m).map(|(m, k)| (m.mountpoint.as_str(), k))
+        select(mounts, path, |m| m).map(|(i, k)| (mounts[i].mountpoint.as_str(), k))
     }
 
     #[test]
@@ -267,11 +269,11 @@ mod tests {
             Mount::callback("/api", "p").exact_match(true),
         ];
         assert_eq!(
-            select(&mounts, "/api", |m| m).map(|(m, _)| m.kind.clone()),
+            select(&mounts, "/api", |m| m).map(|(i, _)| mounts[i].kind.clone()),
             Some(MountKind::Callback("p".into()))
         );
         assert_eq!(
-            select(&mounts, "/api/x", |m| m).map(|(m, _)| m.kind.clone()),
+            select(&mounts, "/api/x", |m| m).map(|(i, _)| mounts[i].kind.clone()),
             Some(MountKind::Files("/a".into()))
         );
         let only = [Mount::callback("/x", "p").exact_match(true)];

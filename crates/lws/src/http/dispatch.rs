@@ -161,18 +161,7 @@ impl Exchange {
 
     fn route(&mut self) {
         let path = self.req.path().to_string();
-        let Some((idx, how)) =
-            mount::select(&self.vhost.mounts, &path, |m| &m.mount).map(|(m, how)| {
-                (
-                    self.vhost
-                        .mounts
-                        .iter()
-                        .position(|x| std::ptr::eq(x, m))
-                        .unwrap_or(0),
-                    how,
-                )
-            })
-        else {
+        let Some((idx, how)) = mount::select(&self.vhost.mounts, &path, |m| &m.mount) else {
             return self.not_found();
         };
         self.mount = Some(idx);
@@ -279,7 +268,8 @@ impl Exchange {
     fn not_found(&mut self) {
         let vhost = self.vhost.clone();
         if let Some(doc) = &vhost.error_document_404 {
-            if let Some((m, _)) = mount::select(&vhost.mounts, doc, |m| &m.mount) {
+            if let Some((i, _)) = mount::select(&vhost.mounts, doc, |m| &m.mount) {
+                let m = &vhost.mounts[i];
                 if let Some(origin) = &m.origin {
                     let rel = if m.mount.mountpoint == "/" {
                         doc.as_str()

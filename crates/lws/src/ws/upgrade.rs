@@ -36,8 +36,8 @@ pub(crate) fn prepare(
         }
         o
     })?;
-    if let Some((m, _)) = mount::select(&vhost.mounts, req.path(), |m| &m.mount) {
-        if m.mount.no_ws_upgrades {
+    if let Some((i, _)) = mount::select(&vhost.mounts, req.path(), |m| &m.mount) {
+        if vhost.mounts[i].mount.no_ws_upgrades {
             return Err(Outgoing::error(403));
         }
     }
