@@ -307,7 +307,7 @@ impl VhostInner {
             ));
         }
         for (n, val) in &headers {
-            if !valid_header(n, val) {
+            if !lws_proto::http1::is_valid_header(n, val) {
                 return Err(BuildError::new(&v.name, format!("invalid header {n:?}")));
             }
         }
@@ -359,7 +359,7 @@ fn resolve_mount(
 ) -> Result<ResolvedMount, BuildError> {
     let where_ = || format!("mount {}", m.mountpoint);
     for (n, val) in &m.headers {
-        if !valid_header(n, val) {
+        if !lws_proto::http1::is_valid_header(n, val) {
             return Err(BuildError::new(
                 vhost,
                 format!("{}: invalid header {n:?}", where_()),
@@ -418,14 +418,6 @@ fn resolve_mount(
         origin,
         protocol,
     })
-}
-
-fn valid_header(name: &str, value: &[u8]) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-        && value.iter().all(|&b| b != b'\r' && b != b'\n' && b != 0)
 }
 
 /// Picks the vhost for a host name among those sharing a listener (first one is the default).

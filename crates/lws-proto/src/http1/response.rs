@@ -63,7 +63,7 @@ impl<'a> ResponseWriter<'a> {
 
     /// Adds one header line.
     pub fn header(&mut self, name: &str, value: &[u8]) -> &mut Self {
-        if !valid_name(name) || !valid_value(value) {
+        if !is_valid_header(name, value) {
             self.skipped += 1;
             return self;
         }
@@ -121,6 +121,13 @@ pub(crate) fn write_chunk(out: &mut Vec<u8>, data: &[u8]) {
     let _ = write!(out, "{:x}\r\n", data.len());
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
+}
+
+/// Whether a header line may be sent: the name is an RFC 9110 token and the value holds no CR, LF or NUL.
+/// The runtime checks configured headers with it up front, so a bad one is a configuration error rather
+/// than a line silently dropped from every response.
+pub fn is_valid_header(name: &str, value: &[u8]) -> bool {
+    valid_name(name) && valid_value(value)
 }
 
 fn valid_name(name: &str) -> bool {
