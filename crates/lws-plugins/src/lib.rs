@@ -5,6 +5,7 @@
 mod dumb_increment;
 mod echo;
 mod fulltext_demo;
+mod json;
 mod mirror;
 mod post_demo;
 mod status;

@@ -1,12 +1,15 @@
 //! `lws-status`: on every connect and close, every member is sent a JSON document listing the live
 //! connections of the protocol on the vhost (peer address, connect time, user agent), JSON-escaped.
 
+use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::UNIX_EPOCH;
 
 use lws::ws::{CloseInfo, WsCtx, WsHandle};
 use lws::{Protocol, ProtocolInitError, Pvo};
+
+use crate::json::json_str;
 
 /// The status protocol; per-vhost state is the list of connections.
 #[derive(Debug, Default)]
@@ -43,24 +46,29 @@ impl Status {
         let conns = self.conns.lock().map(|c| {
             c.iter()
                 .map(|e| {
-                    format!(
-                        "{{\"peer\":\"{}\",\"time\":\"{}\",\"ua\":\"{}\"}}",
-                        json_escape(&e.peer),
-                        e.time,
-                        json_escape(&e.user_agent)
-                    )
+                    let mut entry = String::from("{\"peer\":");
+                    json_str(&mut entry, &e.peer);
+                    let _ = write!(entry, ",\"time\":\"{}\",\"ua\":", e.time);
+                    json_str(&mut entry, &e.user_agent);
+                    entry.push('}');
+                    entry
                 })
                 .collect::<Vec<_>>()
         });
         let conns = conns.unwrap_or_default();
-        format!(
-            "{{\"version\":\"lws-rs {}\",\"wss_over_h2\":\"{}\",\"hostname\":\"{}\",\"wsi\":\"{}\",\"conns\":[{}]}}",
+        let mut doc = format!(
+            "{{\"version\":\"lws-rs {}\",\"wss_over_h2\":\"{}\",\"hostname\":",
             env!("CARGO_PKG_VERSION"),
-            u8::from(cx.info().over_h2()),
-            json_escape(cx.info().vhost()),
+            u8::from(cx.info().over_h2())
+        );
+        json_str(&mut doc, cx.info().vhost());
+        let _ = write!(
+            doc,
+            ",\"wsi\":\"{}\",\"conns\":[{}]}}",
             conns.len(),
             conns.join(",")
-        )
+        );
+        doc
     }
 
     fn changed(&self) {
@@ -112,24 +120,4 @@ impl Protocol for Status {
         }
         self.changed();
     }
-}
-
-/// Escapes text for a JSON string literal.
-pub(crate) fn json_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            '<' => out.push_str("\\u003c"),
-            c => out.push(c),
-        }
-    }
-    out
 }
