@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod form;
+pub mod hpack;
 pub mod http1;
 pub mod uri;
 pub mod ws;

@@ -1,0 +1,274 @@
+//! The header block encoder (RFC 7541 §3.2, §6) and its indexing policy.
+
+use super::static_table::{self, Match};
+use super::table::{entry_size, DynTable};
+use super::{huffman, integer};
+
+/// The table size both ends assume before any SETTINGS (RFC 9113 §6.5.2).
+const DEFAULT_TABLE_SIZE: usize = 4096;
+
+/// log2 of the number of slots in each of the encoder's two lookup caches.
+const SLOT_BITS: u32 = 8;
+
+/// When the encoder Huffman-codes a string literal (RFC 7541 §5.2).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Huffman {
+    /// Always, even when the coded string is longer.
+    Always,
+    /// Never: every string goes raw.
+    Never,
+    /// When the coded string is shorter than the raw one (the default).
+    #[default]
+    Shorter,
+}
+
+/// Which literal fields the encoder adds to the dynamic table.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Indexing {
+    /// The default policy: credentials (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`)
+    /// are sent as never-indexed literals so that no intermediary compresses them (RFC 7541 §7.1.3); fields
+    /// larger than a quarter of the table are sent without indexing so one big value does not flush the
+    /// table; every other field is indexed, so repeated fields cost one byte from the second time on.
+    #[default]
+    Default,
+    /// Every field that is not already in a table is indexed, credentials included (RFC 7541 Appendix C
+    /// encodes this way).
+    Always,
+    /// Nothing is indexed: only the static table is used.
+    Never,
+}
+
+/// How an [`Encoder`] compresses: built with [`EncoderOptions::default`] and the builder methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderOptions {
+    huffman: Huffman,
+    indexing: Indexing,
+    max_table_size: usize,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        EncoderOptions { huffman: Huffman::Shorter, indexing: Indexing::Default, max_table_size: DEFAULT_TABLE_SIZE }
+    }
+}
+
+impl EncoderOptions {
+    /// When strings are Huffman-coded (default [`Huffman::Shorter`]).
+    pub fn huffman(mut self, huffman: Huffman) -> Self {
+        self.huffman = huffman;
+        self
+    }
+
+    /// Which fields are indexed (default [`Indexing::Default`]).
+    pub fn indexing(mut self, indexing: Indexing) -> Self {
+        self.indexing = indexing;
+        self
+    }
+
+    /// Our cap on the dynamic table, whatever larger size the peer allows (default 4096). Memory used by the
+    /// encoder's table stays within twice this. A cap below 4096 is signalled at the start of the first block.
+    pub fn max_table_size(mut self, n: usize) -> Self {
+        self.max_table_size = n;
+        self
+    }
+}
+
+/// Encodes the header blocks of one direction of one connection, keeping its dynamic table in step with the
+/// peer's decoder.
+///
+/// Exact matches in the static or dynamic table become one indexed byte (two past index 126); dynamic
+/// lookups go through two small direct-mapped caches from a hash of the name, and of the name and value, to
+/// the absolute index of the newest entry with them, checked against the table's bytes, so encoding a field
+/// allocates nothing and costs two hashes and at most two comparisons.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    table: DynTable,
+    options: EncoderOptions,
+    /// The smallest and the latest table size set since the last block, to signal at the next one.
+    pending: Option<(usize, usize)>,
+    /// Hash of name and value -> absolute index + 1 of the newest entry with them (0: empty).
+    field_slots: Box<[u64; 1 << SLOT_BITS]>,
+    /// Hash of name -> absolute index + 1 of the newest entry with that name (0: empty).
+    name_slots: Box<[u64; 1 << SLOT_BITS]>,
+}
+
+impl Encoder {
+    /// An encoder with the default options: a 4096-byte table, Huffman when shorter, the default indexing
+    /// policy.
+    pub fn new() -> Self {
+        Encoder::with_options(EncoderOptions::default())
+    }
+
+    /// An encoder with the given options. The peer's decoder starts at 4096 (RFC 9113 §6.5.2); a smaller cap
+    /// is signalled at the start of the first block.
+    pub fn with_options(options: EncoderOptions) -> Self {
+        let mut e = Encoder {
+            table: DynTable::new(DEFAULT_TABLE_SIZE),
+            options,
+            pending: None,
+            field_slots: Box::new([0; 1 << SLOT_BITS]),
+            name_slots: Box::new([0; 1 << SLOT_BITS]),
+        };
+        if options.max_table_size < DEFAULT_TABLE_SIZE {
+            e.set_peer_max_table_size(DEFAULT_TABLE_SIZE);
+        }
+        e
+    }
+
+    /// The peer's SETTINGS_HEADER_TABLE_SIZE changed: the table uses the smaller of it and our cap from the
+    /// next block on, which starts with the size updates RFC 7541 §4.2 asks for (the smallest size since the
+    /// last block, then the final one if it is larger).
+    pub fn set_peer_max_table_size(&mut self, n: usize) {
+        let size = n.min(self.options.max_table_size);
+        let current = self.table.max_size();
+        let smallest = self.pending.map_or(current, |(m, _)| m);
+        self.pending = Some((smallest.min(size), size));
+    }
+
+    /// The dynamic table's current size (sum of name + value + 32 over its entries).
+    pub fn table_size(&self) -> usize {
+        self.table.size()
+    }
+
+    /// The number of entries in the dynamic table.
+    pub fn table_len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// The dynamic table's entries, newest first.
+    pub fn table_entries(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.table.iter()
+    }
+
+    /// Encodes a header list as one header block appended to `dst`. Names must already be lowercase, pseudo
+    /// header fields first; they are encoded in the order given.
+    pub fn encode<'a, I: IntoIterator<Item = (&'a [u8], &'a [u8])>>(&mut self, fields: I, dst: &mut Vec<u8>) {
+        if let Some((smallest, last)) = self.pending.take() {
+            if smallest < last {
+                self.size_update(smallest, dst);
+                self.size_update(last, dst);
+            } else if last != self.table.max_size() {
+                self.size_update(last, dst);
+            }
+        }
+        for (name, value) in fields {
+            self.field(name, value, dst);
+        }
+    }
+
+    fn size_update(&mut self, n: usize, dst: &mut Vec<u8>) {
+        integer::encode(n, 5, 0x20, dst);
+        self.table.set_max_size(n);
+    }
+
+    fn field(&mut self, name: &[u8], value: &[u8], dst: &mut Vec<u8>) {
+        let indexing = self.options.indexing;
+        let sensitive = indexing == Indexing::Default && is_sensitive(name);
+        let in_static = static_table::find(name, value);
+        if let (Some(Match::Exact(i)), false) = (in_static, sensitive) {
+            integer::encode(i, 7, 0x80, dst);
+            return;
+        }
+        let name_hash = hash(0, name);
+        let field_hash = hash(name_hash, value);
+        let field_slot = slot(field_hash);
+        if !sensitive && indexing != Indexing::Never {
+            let abs = self.field_slots[field_slot];
+            if let Some((pos, n, v)) = abs.checked_sub(1).and_then(|a| self.table.get_absolute(a)) {
+                if n == name && v == value {
+                    integer::encode(62 + pos, 7, 0x80, dst);
+                    return;
+                }
+            }
+        }
+        let name_slot = slot(name_hash);
+        let name_index = match in_static {
+            Some(Match::Exact(i) | Match::Name(i)) => i,
+            None => {
+                let abs = self.name_slots[name_slot];
+                match abs.checked_sub(1).and_then(|a| self.table.get_absolute(a)) {
+                    Some((pos, n, _)) if n == name => 62 + pos,
+                    _ => 0,
+                }
+            }
+        };
+        let index = match indexing {
+            Indexing::Always => true,
+            Indexing::Never => false,
+            Indexing::Default => !sensitive && entry_size(name, value) <= self.table.max_size() / 4,
+        };
+        let (flags, prefix) = if index {
+            (0x40, 6)
+        } else if sensitive {
+            (0x10, 4)
+        } else {
+            (0x00, 4)
+        };
+        integer::encode(name_index, prefix, flags, dst);
+        if name_index == 0 {
+            self.string(name, dst);
+        }
+        self.string(value, dst);
+        if index {
+            let abs = self.table.next_absolute();
+            if self.table.insert(name, value) {
+                self.field_slots[field_slot] = abs + 1;
+                self.name_slots[name_slot] = abs + 1;
+            }
+        }
+    }
+
+    fn string(&self, s: &[u8], dst: &mut Vec<u8>) {
+        let coded_len = match self.options.huffman {
+            Huffman::Never => None,
+            Huffman::Always => Some(huffman::encoded_len(s)),
+            Huffman::Shorter => Some(huffman::encoded_len(s)).filter(|&l| l < s.len()),
+        };
+        match coded_len {
+            Some(l) => {
+                integer::encode(l, 7, 0x80, dst);
+                huffman::encode(s, dst);
+            }
+            None => {
+                integer::encode(s.len(), 7, 0x00, dst);
+                dst.extend_from_slice(s);
+            }
+        }
+    }
+}
+
+impl Default for Encoder {
+    fn default() -> Self {
+        Encoder::new()
+    }
+}
+
+/// Fields carrying credentials, never indexed by the default policy (RFC 7541 §7.1.3).
+fn is_sensitive(name: &[u8]) -> bool {
+    matches!(name, b"authorization" | b"proxy-authorization" | b"cookie" | b"set-cookie")
+}
+
+/// The cache slot of a hash: its best-mixed (top) bits.
+fn slot(hash: u64) -> usize {
+    (hash >> (64 - SLOT_BITS)) as usize
+}
+
+/// A fast non-cryptographic hash of `bytes` continuing from `seed`, eight bytes at a time. Collisions only
+/// cost compression: every cache hit is checked against the table's bytes.
+fn hash(seed: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = seed;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut buf = [0u8; 8];
+        buf.copy_from_slice(w);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+    }
+    let rest = words.remainder();
+    let mut buf = [0u8; 8];
+    buf[..rest.len()].copy_from_slice(rest);
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+    (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(K)
+}
