@@ -50,7 +50,11 @@ pub struct EncoderOptions {
 
 impl Default for EncoderOptions {
     fn default() -> Self {
-        EncoderOptions { huffman: Huffman::Shorter, indexing: Indexing::Default, max_table_size: DEFAULT_TABLE_SIZE }
+        EncoderOptions {
+            huffman: Huffman::Shorter,
+            indexing: Indexing::Default,
+            max_table_size: DEFAULT_TABLE_SIZE,
+        }
     }
 }
 
@@ -144,17 +148,36 @@ impl Encoder {
 
     /// Encodes a header list as one header block appended to `dst`. Names must already be lowercase, pseudo
     /// header fields first; they are encoded in the order given.
-    pub fn encode<'a, I: IntoIterator<Item = (&'a [u8], &'a [u8])>>(&mut self, fields: I, dst: &mut Vec<u8>) {
+    pub fn encode<'a, I: IntoIterator<Item = (&'a [u8], &'a [u8])>>(
+        &mut self,
+        fields: I,
+        dst: &mut Vec<u8>,
+    ) {
+        self.encode_fields(
+            fields.into_iter().map(|(name, value)| (name, value, false)),
+            dst,
+        );
+    }
+
+    /// Like [`Encoder::encode`], with a flag per field that forces a never-indexed literal when true: a
+    /// proxy forwarding fields the [`Decoder`](super::Decoder) reported as sensitive must keep them so
+    /// (RFC 7541 §7.1.3), and an application can mark its own secrets.
+    pub fn encode_fields<'a, I: IntoIterator<Item = (&'a [u8], &'a [u8], bool)>>(
+        &mut self,
+        fields: I,
+        dst: &mut Vec<u8>,
+    ) {
         if let Some((smallest, last)) = self.pending.take() {
-            if smallest < last {
+            // The smallest size matters only if it evicted more than the final one will.
+            if smallest < self.table.max_size() && smallest < last {
                 self.size_update(smallest, dst);
-                self.size_update(last, dst);
-            } else if last != self.table.max_size() {
+            }
+            if last != self.table.max_size() {
                 self.size_update(last, dst);
             }
         }
-        for (name, value) in fields {
-            self.field(name, value, dst);
+        for (name, value, never_indexed) in fields {
+            self.field(name, value, never_indexed, dst);
         }
     }
 
@@ -163,9 +186,9 @@ impl Encoder {
         self.table.set_max_size(n);
     }
 
-    fn field(&mut self, name: &[u8], value: &[u8], dst: &mut Vec<u8>) {
+    fn field(&mut self, name: &[u8], value: &[u8], never_indexed: bool, dst: &mut Vec<u8>) {
         let indexing = self.options.indexing;
-        let sensitive = indexing == Indexing::Default && is_sensitive(name);
+        let sensitive = never_indexed || (indexing == Indexing::Default && is_sensitive(name));
         let in_static = static_table::find(name, value);
         if let (Some(Match::Exact(i)), false) = (in_static, sensitive) {
             integer::encode(i, 7, 0x80, dst);
@@ -195,7 +218,7 @@ impl Encoder {
             }
         };
         let index = match indexing {
-            Indexing::Always => true,
+            Indexing::Always => !sensitive,
             Indexing::Never => false,
             Indexing::Default => !sensitive && entry_size(name, value) <= self.table.max_size() / 4,
         };
@@ -247,7 +270,10 @@ impl Default for Encoder {
 
 /// Fields carrying credentials, never indexed by the default policy (RFC 7541 §7.1.3).
 fn is_sensitive(name: &[u8]) -> bool {
-    matches!(name, b"authorization" | b"proxy-authorization" | b"cookie" | b"set-cookie")
+    matches!(
+        name,
+        b"authorization" | b"proxy-authorization" | b"cookie" | b"set-cookie"
+    )
 }
 
 /// The cache slot of a hash: its best-mixed (top) bits.

@@ -52,9 +52,15 @@ impl fmt::Display for DecoderError {
             Truncated => f.write_str("HPACK header block truncated"),
             InvalidIndex(i) => write!(f, "HPACK index {i} is not in the table"),
             InvalidHuffman => f.write_str("invalid HPACK Huffman string"),
-            TableSizeUpdateTooLarge => f.write_str("HPACK dynamic table size update above our limit"),
-            TableSizeUpdateNotAtStart => f.write_str("HPACK dynamic table size update after a header field"),
-            TableSizeUpdateMissing => f.write_str("HPACK dynamic table size update missing after our limit shrank"),
+            TableSizeUpdateTooLarge => {
+                f.write_str("HPACK dynamic table size update above our limit")
+            }
+            TableSizeUpdateNotAtStart => {
+                f.write_str("HPACK dynamic table size update after a header field")
+            }
+            TableSizeUpdateMissing => {
+                f.write_str("HPACK dynamic table size update missing after our limit shrank")
+            }
             StringTooLong => f.write_str("HPACK string literal too long"),
             HeaderListTooLarge => f.write_str("decoded header list too large"),
         }

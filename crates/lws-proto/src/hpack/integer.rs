@@ -42,7 +42,11 @@ pub(crate) fn decode(buf: &[u8], pos: &mut usize, prefix_bits: u8) -> Result<u64
         *pos += 1;
         value += u64::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
-            return if value > MAX_VALUE { Err(DecoderError::IntegerOverflow) } else { Ok(value) };
+            return if value > MAX_VALUE {
+                Err(DecoderError::IntegerOverflow)
+            } else {
+                Ok(value)
+            };
         }
     }
     Err(DecoderError::IntegerOverflow)
@@ -97,8 +101,23 @@ mod tests {
     fn round_trip_at_every_prefix_and_boundary() {
         for prefix in 1..=8u8 {
             let m = (1usize << prefix) - 1;
-            for v in [0, 1, m - 1, m, m + 1, m + 127, m + 128, 16_383, 1 << 20, u32::MAX as usize] {
-                assert_eq!(dec(&enc(v, prefix), prefix), Ok(v as u64), "value {v} prefix {prefix}");
+            for v in [
+                0,
+                1,
+                m - 1,
+                m,
+                m + 1,
+                m + 127,
+                m + 128,
+                16_383,
+                1 << 20,
+                u32::MAX as usize,
+            ] {
+                assert_eq!(
+                    dec(&enc(v, prefix), prefix),
+                    Ok(v as u64),
+                    "value {v} prefix {prefix}"
+                );
             }
         }
     }
@@ -115,13 +134,19 @@ mod tests {
         let mut v = Vec::new();
         encode(u32::MAX as usize + 1, 5, 0, &mut v);
         assert_eq!(dec(&v, 5), Err(DecoderError::IntegerOverflow));
-        assert_eq!(dec(&[0x1f, 0xff, 0xff, 0xff, 0xff, 0x7f], 5), Err(DecoderError::IntegerOverflow));
+        assert_eq!(
+            dec(&[0x1f, 0xff, 0xff, 0xff, 0xff, 0x7f], 5),
+            Err(DecoderError::IntegerOverflow)
+        );
     }
 
     #[test]
     fn overlong_encodings_are_refused() {
         // Zero-valued continuation bytes carry nothing; six of them cannot be a bounded integer.
-        assert_eq!(dec(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 5), Err(DecoderError::IntegerOverflow));
+        assert_eq!(
+            dec(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00], 5),
+            Err(DecoderError::IntegerOverflow)
+        );
         // Five continuation bytes are still fine when the value fits.
         assert_eq!(dec(&[0x1f, 0x80, 0x80, 0x80, 0x80, 0x00], 5), Ok(31));
     }

@@ -144,7 +144,12 @@ mod tests {
     fn find_agrees_with_a_scan_of_the_table() {
         for (i, &(name, value)) in STATIC.iter().enumerate() {
             let first = STATIC.iter().position(|e| e.0 == name).unwrap() + 1;
-            assert_eq!(find(name, value), Some(Match::Exact(i + 1)), "{}", String::from_utf8_lossy(name));
+            assert_eq!(
+                find(name, value),
+                Some(Match::Exact(i + 1)),
+                "{}",
+                String::from_utf8_lossy(name)
+            );
             assert_eq!(find(name, b"other"), Some(Match::Name(first)));
         }
         assert_eq!(find(b"x-custom", b""), None);

@@ -41,7 +41,13 @@ struct Slot {
 impl DynTable {
     /// An empty table of maximum size `max_size`.
     pub(crate) fn new(max_size: usize) -> Self {
-        DynTable { bytes: Vec::new(), entries: VecDeque::new(), size: 0, max_size, inserted: 0 }
+        DynTable {
+            bytes: Vec::new(),
+            entries: VecDeque::new(),
+            size: 0,
+            max_size,
+            inserted: 0,
+        }
     }
 
     /// Number of entries.
@@ -106,7 +112,11 @@ impl DynTable {
         let offset = self.bytes.len();
         self.bytes.extend_from_slice(name);
         self.bytes.extend_from_slice(value);
-        self.entries.push_back(Slot { offset, name_len: name.len(), value_len: value.len() });
+        self.entries.push_back(Slot {
+            offset,
+            name_len: name.len(),
+            value_len: value.len(),
+        });
         self.size += size;
         self.inserted += 1;
         true
@@ -119,12 +129,17 @@ impl DynTable {
 
     fn field(&self, s: Slot) -> (&[u8], &[u8]) {
         let name_end = s.offset + s.name_len;
-        (&self.bytes[s.offset..name_end], &self.bytes[name_end..name_end + s.value_len])
+        (
+            &self.bytes[s.offset..name_end],
+            &self.bytes[name_end..name_end + s.value_len],
+        )
     }
 
     fn evict_to(&mut self, max: usize) {
         while self.size > max {
-            let Some(s) = self.entries.pop_front() else { break };
+            let Some(s) = self.entries.pop_front() else {
+                break;
+            };
             self.size -= s.name_len + s.value_len + ENTRY_OVERHEAD;
         }
         if self.entries.is_empty() {
