@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # tests/conformance/install.sh [what...] — install the third-party tools the conformance scripts use.
 #   As root on Debian 12. Idempotent: a tool that is already there is skipped; apt-get update runs at most once.
-#   what: curl nghttp2 chromium python netcat cxx pyws autobahn wrk   (default: all but wrk)
+#   what: curl nghttp2 chromium python netcat cxx pyws pyh2 autobahn wrk openssl   (default: all but wrk)
 #   cxx = a C++ compiler: .ci/run builds the fuzz targets, and libfuzzer-sys compiles libFuzzer (C++).
 #   pyws = Python 3 venv $LWS_PEERS_HOME/venv with PyPI `websockets` (ws-peers.sh).
+#   pyh2 = the same venv with PyPI `h2` (pulls hpack, hyperframe) (h2-peers.sh); openssl makes its test cert.
 #   autobahn = Python 2.7 env $LWS_PEERS_HOME/autobahn-py27 with Autobahn|Testsuite `wstest` (autobahn.sh);
 #     needs a CPython 2.7: $AUTOBAHN_PYTHON2, python2.7/python2 on PATH or ${PYENV_ROOT:-~/.pyenv}/versions/2.7*.
 #   State lives in ${LWS_PEERS_HOME:-~/.cache/lws-peers}.
@@ -55,6 +56,10 @@ do_curl() {
 }
 do_nghttp2() {
   need h2load nghttp2-client
+  need nghttp nghttp2-client
+}
+do_openssl() {
+  need openssl openssl
 }
 do_chromium() {
   if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
@@ -122,6 +127,19 @@ do_pyws() {
   "$VENV/bin/python" -c 'import websockets' || die "pyws: import websockets fails in $VENV"
 }
 
+do_pyh2() {
+  if [ -x "$VENV/bin/python" ] &&
+    "$VENV/bin/python" -c 'import h2, hpack, hyperframe, sys; sys.exit(0 if h2.__version__.split(".")[0] == "4" else 1)' \
+      >/dev/null 2>&1; then
+    log "pyh2: h2 $("$VENV/bin/python" -c 'import h2; print(h2.__version__)') already installed"
+    return 0
+  fi
+  ensure_venv
+  log "pyh2: pip install h2"
+  pip3_install "h2>=4.1,<5" "hpack>=4,<5" "hyperframe>=6,<7"
+  "$VENV/bin/python" -c 'import h2, hpack, hyperframe' || die "pyh2: import h2 fails in $VENV"
+}
+
 find_python27() {
   local c
   for c in "${AUTOBAHN_PYTHON2:-}" "$(command -v python2.7 2>/dev/null || true)" \
@@ -168,11 +186,11 @@ run on Python 3. Set AUTOBAHN_PYTHON2=/path/to/python2.7."
   log "autobahn: $("$AB_ENV/bin/wstest" -a 2>&1 | tr '\n' ' ')"
 }
 
-DEFAULT=(curl nghttp2 chromium python netcat cxx pyws autobahn)
+DEFAULT=(curl nghttp2 openssl chromium python netcat cxx pyws pyh2 autobahn)
 [ $# -eq 0 ] && set -- "${DEFAULT[@]}"
 for w in "$@"; do
   case "$w" in
-    curl | nghttp2 | chromium | python | netcat | cxx | pyws | autobahn | wrk) "do_$w" ;;
+    curl | nghttp2 | openssl | chromium | python | netcat | cxx | pyws | pyh2 | autobahn | wrk) "do_$w" ;;
     all) for a in "${DEFAULT[@]}" wrk; do "do_$a"; done ;;
     *) die "unknown tool '$w' (known: ${DEFAULT[*]} wrk all)" ;;
   esac

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod form;
+pub mod h2;
 pub mod hpack;
 pub mod http1;
 pub mod uri;

@@ -240,12 +240,16 @@ async fn serve_maybe_tls<S>(
             return;
         };
         let sni = tls.get_ref().1.server_name().map(str::to_string);
+        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
         let info = ConnInfo {
             peer,
             tls: true,
             sni,
             plain_on_tls: false,
         };
+        if h2 {
+            return Box::pin(h1::serve_h2(tls, info, port, shutdown)).await;
+        }
         let session = Box::pin(h1::serve(tls, info, port, shutdown));
         return session.await;
     }
@@ -381,6 +385,7 @@ mod tests {
                 vhost: "v".into(),
                 connected_at: std::time::SystemTime::now(),
                 compressed: false,
+                over_h2: false,
                 user: None,
             }),
             config: Default::default(),

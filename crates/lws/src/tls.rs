@@ -14,7 +14,7 @@ use crate::vhost::VhostInner;
 use crate::BuildError;
 
 /// ALPN protocol ids this build can serve.
-const SUPPORTED_ALPN: &[&str] = &["http/1.1"];
+const SUPPORTED_ALPN: &[&str] = &["h2", "http/1.1"];
 
 /// Builds the TLS configuration for the vhosts sharing one listener; every one of them must have a
 /// certificate.

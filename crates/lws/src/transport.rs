@@ -30,6 +30,9 @@ impl Transport for UnixStream {
     }
 }
 
+/// The in-memory pipe between an HTTP/2 stream and the WebSocket it carries (RFC 8441).
+impl Transport for tokio::io::DuplexStream {}
+
 /// TLS decrypts from its own buffer: a short read says nothing about the socket. Boxed because a TLS
 /// session is large and most connections are not TLS.
 #[cfg(feature = "tls")]

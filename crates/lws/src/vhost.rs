@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use lws_proto::h2::H2Config;
 use lws_proto::http1::H1Config;
 
 use crate::access_log::AccessLog;
@@ -94,6 +95,7 @@ pub struct Vhost {
     pub(crate) error_document_404: Option<String>,
     pub(crate) access_log: Option<PathBuf>,
     pub(crate) limits: HttpLimits,
+    pub(crate) h2: H2Config,
     pub(crate) disable_no_protocol_ws_upgrades: bool,
     pub(crate) ws_validity: crate::ws::ValidityPolicy,
     pub(crate) permessage_deflate: bool,
@@ -106,7 +108,7 @@ impl Vhost {
             name: name.to_string(),
             listen: Vec::new(),
             tls: None,
-            alpn: vec!["http/1.1".to_string()],
+            alpn: vec!["h2".to_string(), "http/1.1".to_string()],
             redirect_http: false,
             allow_http_on_https: false,
             mounts: Vec::new(),
@@ -117,6 +119,7 @@ impl Vhost {
             error_document_404: None,
             access_log: None,
             limits: HttpLimits::default(),
+            h2: H2Config::default(),
             disable_no_protocol_ws_upgrades: false,
             ws_validity: crate::ws::ValidityPolicy::default(),
             permessage_deflate: true,
@@ -144,9 +147,17 @@ impl Vhost {
         self
     }
 
-    /// The ALPN protocols offered under TLS, most preferred first (default `http/1.1`).
+    /// The ALPN protocols offered under TLS, most preferred first (default `h2`, `http/1.1`). Leaving `h2`
+    /// out also turns off HTTP/2 on cleartext ports (prior knowledge and `Upgrade: h2c`).
     pub fn alpn(mut self, protocols: &[&str]) -> Self {
         self.alpn = protocols.iter().map(|p| p.to_string()).collect();
+        self
+    }
+
+    /// HTTP/2 settings and limits for connections on this vhost's listeners (the first vhost of a listener
+    /// decides, since HTTP/2 settings are per connection).
+    pub fn http2(mut self, config: H2Config) -> Self {
+        self.h2 = config;
         self
     }
 
@@ -270,6 +281,7 @@ pub(crate) struct VhostInner {
     pub(crate) access_log: Option<AccessLog>,
     pub(crate) limits: HttpLimits,
     pub(crate) h1: H1Config,
+    pub(crate) h2: H2Config,
     /// Every protocol attached to the vhost, in order (the first serves unnamed upgrades by default).
     pub(crate) protocols: Vec<ProtocolHandle>,
     /// Live WebSocket connections per protocol name.
@@ -348,6 +360,7 @@ impl VhostInner {
             access_log,
             limits,
             h1,
+            h2: v.h2,
         })
     }
 }

@@ -13,6 +13,9 @@ pub enum Version {
     Http10,
     /// HTTP/1.1.
     Http11,
+    /// HTTP/2: a request that arrived on an HTTP/2 stream and was given an HTTP/1-style head so that routing
+    /// and handlers treat both alike.
+    Http2,
 }
 
 impl Version {
@@ -21,6 +24,7 @@ impl Version {
         match self {
             Version::Http10 => "HTTP/1.0",
             Version::Http11 => "HTTP/1.1",
+            Version::Http2 => "HTTP/2.0",
         }
     }
 }
@@ -65,6 +69,28 @@ impl RequestHead {
             headers: Vec::new(),
             body: BodyKind::Empty,
             keep_alive: false,
+            expect_continue: false,
+        }
+    }
+
+    /// A head built from parts decoded elsewhere (an HTTP/2 request): `buf` holds every text and the ranges
+    /// point into it. Method, target and names must be UTF-8 (HTTP/2 checked them to be tokens and visible
+    /// ASCII); a body of `content_length` bytes, or of unknown length, may follow.
+    pub fn from_parts(
+        buf: Bytes,
+        method: Range<usize>,
+        target: Range<usize>,
+        headers: Vec<(Range<usize>, Range<usize>)>,
+        body: BodyKind,
+    ) -> RequestHead {
+        RequestHead {
+            buf,
+            method,
+            target,
+            version: Version::Http2,
+            headers,
+            body,
+            keep_alive: true,
             expect_continue: false,
         }
     }
@@ -239,6 +265,7 @@ fn finish_head(mut head: RequestHead) -> Result<RequestHead, H1Error> {
     head.keep_alive = match head.version {
         Version::Http11 => !head.header_has_token("connection", "close"),
         Version::Http10 => head.header_has_token("connection", "keep-alive"),
+        Version::Http2 => true,
     };
     head.expect_continue = head.version == Version::Http11
         && head

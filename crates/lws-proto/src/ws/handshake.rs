@@ -130,6 +130,25 @@ pub fn parse_upgrade(head: &RequestHead) -> Result<UpgradeRequest, HandshakeErro
         Ok(raw) if raw.len() == 16 => {}
         _ => return Err(HandshakeError::BadKey),
     }
+    Ok(offers(head, key.to_owned()))
+}
+
+/// Checks that `head`, decoded from an HTTP/2 extended CONNECT whose `:protocol` is `websocket` (RFC 8441
+/// §4), is a valid WebSocket opening and extracts what it asks for. There is no key: the answer is a 200.
+pub fn parse_extended_connect(head: &RequestHead) -> Result<UpgradeRequest, HandshakeError> {
+    if head.method() != "CONNECT" {
+        return Err(HandshakeError::Method);
+    }
+    match head.header("sec-websocket-version") {
+        None => return Err(HandshakeError::MissingVersion),
+        Some(v) if v.trim_ascii() != WS_VERSION.as_bytes() => return Err(HandshakeError::Version),
+        Some(_) => {}
+    }
+    Ok(offers(head, String::new()))
+}
+
+/// The subprotocols, extensions and origin a valid opening request offers.
+fn offers(head: &RequestHead, key: String) -> UpgradeRequest {
     let text = |v: &[u8]| String::from_utf8_lossy(v.trim_ascii()).into_owned();
     let protocols = head
         .headers_named("sec-websocket-protocol")
@@ -142,12 +161,12 @@ pub fn parse_upgrade(head: &RequestHead) -> Result<UpgradeRequest, HandshakeErro
         .map(text)
         .filter(|e| !e.is_empty())
         .collect();
-    Ok(UpgradeRequest {
-        key: key.to_owned(),
+    UpgradeRequest {
+        key,
         protocols,
         extensions,
         origin: head.header("origin").map(text),
-    })
+    }
 }
 
 /// `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2).

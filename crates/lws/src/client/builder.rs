@@ -185,6 +185,7 @@ impl WsClientBuilder {
             vhost: "".into(),
             connected_at: std::time::SystemTime::now(),
             compressed: opened.codec.is_some(),
+            over_h2: false,
             user: None,
         });
         let setup = crate::ws::driver::WsSetup {

@@ -73,6 +73,42 @@ impl Outgoing {
     }
 }
 
+/// Calls `f` with every header of a response besides its framing, in sending order: `date`, `server`, the
+/// response's own, then the mount's and the vhost's configured headers unless the response set them.
+pub(crate) fn response_headers(
+    o: &Outgoing,
+    ex: Option<&Exchange>,
+    fallback: &VhostInner,
+    server: &[u8],
+    mut f: impl FnMut(&str, &[u8]),
+) {
+    let (vhost, mount_headers): (&VhostInner, &[(String, Vec<u8>)]) = match ex {
+        Some(ex) => (
+            &ex.vhost,
+            ex.mount()
+                .map(|m| m.mount.headers.as_slice())
+                .unwrap_or(&[]),
+        ),
+        None => (fallback, &[]),
+    };
+    super::date::with_http_date(|d| f("date", d.as_bytes()));
+    f("server", server);
+    for (n, v) in &o.headers {
+        f(n, v);
+    }
+    let in_response = |name: &str| o.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    for (n, v) in mount_headers {
+        if !in_response(n) {
+            f(n, v);
+        }
+    }
+    for (n, v) in &vhost.headers {
+        if !in_response(n) && !mount_headers.iter().any(|(m, _)| m == n) {
+            f(n, v);
+        }
+    }
+}
+
 /// One request in flight and who answers it.
 pub(crate) struct Exchange {
     pub(crate) req: Request,

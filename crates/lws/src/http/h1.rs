@@ -13,11 +13,11 @@ use tokio::sync::watch;
 
 use crate::access_log::LogEntry;
 use crate::listen::PortShared;
-use crate::vhost::{select_vhost, VhostInner};
+use crate::vhost::select_vhost;
 
 use super::ctx::Reply;
-use super::dispatch::{Exchange, OutBody, Outgoing};
-use super::{date, Request, Response};
+use super::dispatch::{response_headers, Exchange, OutBody, Outgoing};
+use super::{Request, Response};
 
 /// Facts about an accepted connection that routing needs.
 #[derive(Debug, Clone)]
@@ -46,28 +46,82 @@ pub(crate) async fn serve<S>(
 ) where
     S: crate::transport::Transport,
 {
-    let ws_shutdown = shutdown.clone();
+    let next_shutdown = shutdown.clone();
     // Each phase is its own allocation, freed when the phase ends: an idle WebSocket then keeps only its
     // own small state, not the larger HTTP driver's (a task's future is sized for its largest state).
-    let Some((io, leftover, setup)) = Box::pin(serve_http(io, info, port, shutdown)).await else {
+    let Some((io, leftover, handoff, info, port)) =
+        Box::pin(serve_http(io, info, port, shutdown)).await
+    else {
         return;
     };
-    let _ = Box::pin(crate::ws::serve(io, leftover, setup, ws_shutdown)).await;
+    Box::pin(next_phase(io, leftover, handoff, info, port, next_shutdown)).await;
 }
 
-/// HTTP/1.x until the connection ends, or until a WebSocket upgrade's 101 went out: then the socket, the
-/// bytes already read past the request, and the WebSocket setup.
+/// Runs what the connection switched to, in an allocation of its own.
+async fn next_phase<S>(
+    io: S,
+    leftover: bytes::Bytes,
+    handoff: Handoff,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+) where
+    S: crate::transport::Transport,
+{
+    match handoff {
+        Handoff::Ws(setup) => {
+            drop((info, port));
+            let _ = crate::ws::serve(io, leftover, setup, shutdown).await;
+        }
+        Handoff::H2(start) => {
+            let start = Box::new((*start).with_leftover(leftover));
+            Box::pin(super::h2::serve(io, info, port, shutdown, start)).await;
+        }
+    }
+}
+
+/// What the connection turns into when it stops speaking HTTP/1.x.
+// Moved once per connection; boxing the WebSocket setup would cost every upgrade an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Handoff {
+    /// A WebSocket upgrade's 101 went out.
+    Ws(crate::ws::driver::WsSetup),
+    /// HTTP/2: prior knowledge (the client preface arrived first) or `Upgrade: h2c`.
+    H2(Box<super::h2::Start>),
+}
+
+/// Serves a TLS connection for which ALPN chose HTTP/2.
+#[cfg(feature = "tls")]
+pub(crate) async fn serve_h2<S>(
+    io: S,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+) where
+    S: crate::transport::Transport,
+{
+    let start = Box::new(super::h2::Start::Direct {
+        initial: bytes::Bytes::new(),
+    });
+    Box::pin(super::h2::serve(io, info, port, shutdown, start)).await;
+}
+
+/// HTTP/1.x until the connection ends, or until it switches protocol: then the socket, the bytes already
+/// read past the last request, and what comes next.
 async fn serve_http<S>(
     io: S,
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-) -> Option<(S, bytes::Bytes, crate::ws::driver::WsSetup)>
+) -> Option<(S, bytes::Bytes, Handoff, ConnInfo, Arc<PortShared>)>
 where
     S: crate::transport::Transport,
 {
     let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
+    let h2c = !info.tls && first.alpn.iter().any(|a| a == "h2");
     let mut driver = Driver {
+        fresh: h2c,
+        h2c,
         conn: H1Conn::new(first.h1.clone(), Instant::now()),
         io_timeout: first.limits.io_timeout,
         io,
@@ -76,11 +130,12 @@ where
         info,
         port,
         ex: None,
-        upgrade: None,
+        handoff: None,
     };
-    let setup = driver.run(shutdown).await?;
+    let handoff = driver.run(shutdown).await?;
     let leftover = driver.conn.take_remaining();
-    Some((driver.into_io(), leftover, setup))
+    let (io, info, port) = driver.into_parts();
+    Some((io, leftover, handoff, info, port))
 }
 
 struct Driver<S> {
@@ -92,26 +147,27 @@ struct Driver<S> {
     port: Arc<PortShared>,
     ex: Option<Exchange>,
     io_timeout: Duration,
-    /// A WebSocket upgrade accepted for the current request, started once its 101 is written.
-    upgrade: Option<crate::ws::driver::WsSetup>,
+    /// A protocol switch accepted for the current request, started once its 101 is written.
+    handoff: Option<Handoff>,
+    /// Nothing was read yet and HTTP/2 prior knowledge is allowed: the first bytes decide.
+    fresh: bool,
+    /// HTTP/2 over cleartext (prior knowledge, `Upgrade: h2c`) is enabled.
+    h2c: bool,
 }
 
 /// The connection cannot continue (write failed or stalled, file read failed).
-struct Abort;
+pub(crate) struct Abort;
 
 impl<S> Driver<S> {
-    /// The socket, dropping all HTTP state.
-    fn into_io(self) -> S {
-        self.io
+    /// The socket and the connection facts, dropping all HTTP state.
+    fn into_parts(self) -> (S, ConnInfo, Arc<PortShared>) {
+        (self.io, self.info, self.port)
     }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
-    /// Serves requests; returns the WebSocket to run when an upgrade was accepted.
-    async fn run(
-        &mut self,
-        mut shutdown: watch::Receiver<bool>,
-    ) -> Option<crate::ws::driver::WsSetup> {
+    /// Serves requests; returns what to run next when the connection switches protocol.
+    async fn run(&mut self, mut shutdown: watch::Receiver<bool>) -> Option<Handoff> {
         let mut rbuf = vec![0u8; READ_SIZE];
         let mut draining = *shutdown.borrow_and_update();
         if draining {
@@ -133,7 +189,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 return None;
             }
             if self.conn.is_upgraded() {
-                return self.upgrade.take();
+                return self.handoff.take();
             }
             if sent {
                 // Finishing a response lets the engine parse a pipelined request already buffered (or fail
@@ -159,7 +215,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             tokio::select! {
                 r = self.io.read(&mut rbuf), if wants_input => match r {
                     Ok(0) => self.conn.handle_eof(Instant::now()),
-                    Ok(n) => self.conn.handle_input(Instant::now(), &rbuf[..n]),
+                    Ok(n) if self.fresh && rbuf[..n].starts_with(b"PRI ") => {
+                        let initial = bytes::Bytes::copy_from_slice(&rbuf[..n]);
+                        let start = super::h2::Start::Direct { initial };
+                        return Some(Handoff::H2(Box::new(start)));
+                    }
+                    Ok(n) => {
+                        self.fresh = false;
+                        self.conn.handle_input(Instant::now(), &rbuf[..n]);
+                    }
                     Err(_) => return None,
                 },
                 r = async { deferred.expect("guarded by has_deferred").await }, if has_deferred => {
@@ -224,14 +288,31 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let ex = match refused {
             Some(status) => Exchange::refused(req, vhost, status),
             None if !self.info.plain_on_tls && crate::ws::upgrade::is_websocket(&req.head) => {
-                match crate::ws::upgrade::prepare(&req, &vhost) {
+                match crate::ws::upgrade::prepare(&req, &vhost, false) {
                     Ok((switch, setup)) => {
-                        self.upgrade = Some(setup);
+                        self.handoff = Some(Handoff::Ws(setup));
                         Exchange::answered(req, vhost, switch)
                     }
                     Err(refusal) => Exchange::answered(req, vhost, refusal),
                 }
             }
+            None if self.h2c && !has_body => match h2c_upgrade(&req.head) {
+                Some(settings) => {
+                    let switch = Outgoing {
+                        status: 101,
+                        headers: vec![("upgrade".into(), b"h2c".to_vec())],
+                        body: OutBody::Empty,
+                    };
+                    let head = req.head.clone();
+                    self.handoff = Some(Handoff::H2(Box::new(super::h2::Start::Upgrade {
+                        head,
+                        settings,
+                        leftover: bytes::Bytes::new(),
+                    })));
+                    Exchange::answered(req, vhost, switch)
+                }
+                None => Exchange::start(req, vhost, self.info.plain_on_tls),
+            },
             None => Exchange::start(req, vhost, self.info.plain_on_tls),
         };
         if has_body && ex.wants_body() {
@@ -326,34 +407,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             OutBody::File { len, .. } => ResponseLength::Known(*len),
             OutBody::Stream(_) => ResponseLength::Streamed,
         };
-        let (vhost, mount_headers): (&VhostInner, &[(String, Vec<u8>)]) = match &self.ex {
-            Some(ex) => (
-                &ex.vhost,
-                ex.mount()
-                    .map(|m| m.mount.headers.as_slice())
-                    .unwrap_or(&[]),
-            ),
-            None => (&self.port.vhosts[0], &[]),
-        };
         let mut w = self.conn.start_response(o.status, length);
-        date::with_http_date(|d| {
-            w.header("date", d.as_bytes());
-        });
-        w.header("server", self.port.server.server_string.as_bytes());
-        for (n, v) in &o.headers {
+        let server = self.port.server.server_string.as_bytes();
+        let fallback = &self.port.vhosts[0];
+        response_headers(o, self.ex.as_ref(), fallback, server, |n, v| {
             w.header(n, v);
-        }
-        let in_response = |name: &str| o.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-        for (n, v) in mount_headers {
-            if !in_response(n) {
-                w.header(n, v);
-            }
-        }
-        for (n, v) in &vhost.headers {
-            if !in_response(n) && !mount_headers.iter().any(|(m, _)| m == n) {
-                w.header(n, v);
-            }
-        }
+        });
         w.finish();
     }
 
@@ -418,7 +477,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 }
 
-async fn write_timeout<S: AsyncWrite + Unpin>(
+pub(crate) async fn write_timeout<S: AsyncWrite + Unpin>(
     io: &mut S,
     data: &[u8],
     limit: Duration,
@@ -443,11 +502,30 @@ async fn write_timeout<S: AsyncWrite + Unpin>(
     result.map_err(|_| Abort)
 }
 
-fn root_target() -> Target {
+/// An `Upgrade: h2c` request (RFC 7540 §3.2) with its decoded `HTTP2-Settings`, if the request is one.
+fn h2c_upgrade(head: &RequestHead) -> Option<Vec<u8>> {
+    use base64::Engine;
+    if !head.header_has_token("upgrade", "h2c")
+        || !head.header_has_token("connection", "upgrade")
+        || !head.header_has_token("connection", "http2-settings")
+    {
+        return None;
+    }
+    let value = head.header("http2-settings")?.trim_ascii();
+    let value = value
+        .strip_suffix(b"==")
+        .or(value.strip_suffix(b"="))
+        .unwrap_or(value);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(value)
+        .ok()
+}
+
+pub(crate) fn root_target() -> Target {
     Target::parse(b"/").unwrap_or_else(|_| unreachable!("\"/\" is a valid target"))
 }
 
-fn log_exchange(ex: &Exchange, status: u16, bytes: u64) {
+pub(crate) fn log_exchange(ex: &Exchange, status: u16, bytes: u64) {
     let Some(log) = &ex.vhost.access_log else {
         return;
     };

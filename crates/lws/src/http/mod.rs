@@ -8,6 +8,7 @@ pub(crate) mod date;
 pub(crate) mod dispatch;
 pub(crate) mod error_page;
 pub(crate) mod h1;
+pub(crate) mod h2;
 
 pub use ctx::{HttpCtx, Responder};
 pub use request::Request;

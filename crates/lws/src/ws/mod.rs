@@ -103,6 +103,7 @@ pub struct WsInfo {
     pub(crate) vhost: Arc<str>,
     pub(crate) connected_at: SystemTime,
     pub(crate) compressed: bool,
+    pub(crate) over_h2: bool,
     pub(crate) user: Option<String>,
 }
 
@@ -120,6 +121,11 @@ impl WsInfo {
             .into_iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v)
+    }
+
+    /// Whether the WebSocket runs on an HTTP/2 stream (RFC 8441) rather than its own connection.
+    pub fn is_h2(&self) -> bool {
+        self.over_h2
     }
 
     /// The protocol serving the connection.

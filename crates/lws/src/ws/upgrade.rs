@@ -23,12 +23,19 @@ pub(crate) fn is_websocket(head: &RequestHead) -> bool {
     head.is_upgrade() && head.header_has_token("upgrade", "websocket")
 }
 
-/// Accepts or refuses the upgrade: the 101 response and the connection setup, or the refusal to send.
+/// Accepts or refuses the upgrade: the 101 response (200 for an HTTP/2 extended CONNECT, RFC 8441) and the
+/// connection setup, or the refusal to send.
 pub(crate) fn prepare(
     req: &Request,
     vhost: &Arc<VhostInner>,
+    over_h2: bool,
 ) -> Result<(Outgoing, WsSetup), Outgoing> {
-    let upgrade = handshake::parse_upgrade(&req.head).map_err(|e| {
+    let parsed = if over_h2 {
+        handshake::parse_extended_connect(&req.head)
+    } else {
+        handshake::parse_upgrade(&req.head)
+    };
+    let upgrade = parsed.map_err(|e| {
         let mut o = Outgoing::from_response(Response::error(e.status()));
         if e.status() == 426 {
             o.headers
@@ -60,13 +67,12 @@ pub(crate) fn prepare(
         .accept_upgrade(req)
         .map_err(Outgoing::error)?;
     let options = protocol.inner.ws_options();
-    let mut headers: Vec<(std::borrow::Cow<'static, str>, Vec<u8>)> = vec![
-        ("upgrade".into(), b"websocket".to_vec()),
-        (
-            "sec-websocket-accept".into(),
-            handshake::accept_key(&upgrade.key).into_bytes(),
-        ),
-    ];
+    let mut headers: Vec<(std::borrow::Cow<'static, str>, Vec<u8>)> = Vec::new();
+    if !over_h2 {
+        headers.push(("upgrade".into(), b"websocket".to_vec()));
+        let accept = handshake::accept_key(&upgrade.key).into_bytes();
+        headers.push(("sec-websocket-accept".into(), accept));
+    }
     if !upgrade.protocols.is_empty() {
         headers.push((
             "sec-websocket-protocol".into(),
@@ -93,6 +99,7 @@ pub(crate) fn prepare(
         vhost: vhost.name.clone(),
         connected_at: SystemTime::now(),
         compressed: codec.is_some(),
+        over_h2,
         user,
     });
     let config = WsConfig {
@@ -112,7 +119,7 @@ pub(crate) fn prepare(
     };
     Ok((
         Outgoing {
-            status: 101,
+            status: if over_h2 { 200 } else { 101 },
             headers,
             body: OutBody::Empty,
         },

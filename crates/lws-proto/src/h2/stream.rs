@@ -1,0 +1,97 @@
+//! One HTTP/2 stream's state (RFC 9113 §5.1): which halves are closed, both flow-control windows, the data
+//! queued to send and the body length promised by `content-length`.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+/// Fields of a trailer section queued to follow the last DATA frame.
+pub(crate) type TrailerFields = Vec<(Bytes, Bytes)>;
+
+#[derive(Debug)]
+pub(crate) struct Stream {
+    pub(crate) id: u32,
+    /// The peer sent END_STREAM (or the stream was reset).
+    pub(crate) recv_closed: bool,
+    /// We framed END_STREAM (or the stream was reset).
+    pub(crate) send_closed: bool,
+    /// Our HEADERS went out (DATA may follow).
+    pub(crate) headers_sent: bool,
+    /// The peer's initial HEADERS arrived; another HEADERS is trailers.
+    pub(crate) headers_received: bool,
+    /// How much we may still send (can go negative after a SETTINGS change, RFC 9113 §6.9.2).
+    pub(crate) send_window: i64,
+    /// How much the peer may still send before we grant more.
+    pub(crate) recv_window: i64,
+    /// Bytes delivered but not yet granted back with WINDOW_UPDATE.
+    pub(crate) recv_unreleased: u32,
+    /// Data queued to send, in order.
+    pub(crate) queue: VecDeque<Bytes>,
+    pub(crate) queued: usize,
+    /// END_STREAM goes out after the queue drains.
+    pub(crate) end_queued: bool,
+    /// A trailer section goes out after the queue drains (implies END_STREAM).
+    pub(crate) trailers: Option<TrailerFields>,
+    /// The body length the peer declared, and what it sent so far.
+    pub(crate) content_length: Option<u64>,
+    pub(crate) received: u64,
+    /// An informational (1xx) response was all that arrived so far (client side).
+    pub(crate) awaiting_final: bool,
+    /// Stream-level receive window is released only through `release_capacity`.
+    pub(crate) manual: bool,
+}
+
+impl Stream {
+    pub(crate) fn new(id: u32, send_window: u32, recv_window: u32) -> Stream {
+        Stream {
+            id,
+            recv_closed: false,
+            send_closed: false,
+            headers_sent: false,
+            headers_received: false,
+            send_window: send_window as i64,
+            recv_window: recv_window as i64,
+            recv_unreleased: 0,
+            queue: VecDeque::new(),
+            queued: 0,
+            end_queued: false,
+            trailers: None,
+            content_length: None,
+            received: 0,
+            awaiting_final: false,
+            manual: false,
+        }
+    }
+
+    /// Both halves are closed: the stream can be forgotten.
+    pub(crate) fn is_done(&self) -> bool {
+        self.recv_closed && self.send_closed
+    }
+
+    /// Whether anything is waiting to be framed: data, END_STREAM or trailers.
+    pub(crate) fn has_pending_send(&self) -> bool {
+        !self.send_closed && (self.queued > 0 || self.end_queued || self.trailers.is_some())
+    }
+
+    /// Takes up to `max` queued bytes from the front of the queue.
+    pub(crate) fn take(&mut self, max: usize) -> Bytes {
+        let Some(front) = self.queue.front_mut() else {
+            return Bytes::new();
+        };
+        let piece = if front.len() <= max {
+            self.queue.pop_front().unwrap_or_default()
+        } else {
+            front.split_to(max)
+        };
+        self.queued -= piece.len();
+        piece
+    }
+
+    /// Drops everything queued (after a reset).
+    pub(crate) fn clear_queue(&mut self) {
+        self.queue.clear();
+        self.queued = 0;
+        self.end_queued = false;
+        self.trailers = None;
+    }
+}

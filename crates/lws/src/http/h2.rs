@@ -1,0 +1,647 @@
+//! The HTTP/2 connection driver: one task per connection feeding `lws_proto::h2::H2Conn`, with one
+//! [`Exchange`] per stream, so mounts, files, forms, handlers, redirects, error pages and the access log
+//! behave as they do over HTTP/1.1.
+
+use std::future::Future;
+use std::os::unix::fs::FileExt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use lws_proto::h2::{Event, H2Conn, HeaderBlock};
+use lws_proto::http1::{BodyKind, RequestHead};
+use lws_proto::uri::Target;
+use std::collections::VecDeque;
+
+use bytes::Buf;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::sync::{mpsc, watch};
+
+use crate::listen::PortShared;
+use crate::vhost::select_vhost;
+use crate::ws::driver::WsSetup;
+
+use super::ctx::Reply;
+use super::dispatch::{response_headers, Exchange, OutBody, Outgoing};
+use super::h1::{log_exchange, root_target, write_timeout, Abort, ConnInfo};
+use super::{Request, Response};
+
+/// Read size per socket read.
+const READ_SIZE: usize = 16 * 1024;
+/// A response body is topped up while less than this is queued in the engine for its stream.
+const LOW_WATER: usize = 64 * 1024;
+/// Size of one file read for a body.
+const FILE_PIECE: usize = 64 * 1024;
+/// Bytes in flight in each direction between a WebSocket stream and its WebSocket task.
+const TUNNEL_PIPE: usize = 64 * 1024;
+
+/// How the connection became HTTP/2.
+pub(crate) enum Start {
+    /// TLS with ALPN `h2`, or cleartext whose first bytes (`initial`) looked like the client preface.
+    Direct { initial: Bytes },
+    /// An HTTP/1.1 request with `Upgrade: h2c` was answered 101: it becomes stream 1.
+    Upgrade {
+        head: RequestHead,
+        settings: Vec<u8>,
+        leftover: Bytes,
+    },
+}
+
+impl Start {
+    /// The bytes read past an upgraded request belong to the HTTP/2 connection.
+    pub(crate) fn with_leftover(self, more: Bytes) -> Start {
+        match self {
+            Start::Upgrade { head, settings, .. } => Start::Upgrade {
+                head,
+                settings,
+                leftover: more,
+            },
+            Start::Direct { initial } if more.is_empty() => Start::Direct { initial },
+            Start::Direct { initial } => {
+                let mut all = initial.to_vec();
+                all.extend_from_slice(&more);
+                Start::Direct {
+                    initial: all.into(),
+                }
+            }
+        }
+    }
+}
+
+/// Serves HTTP/2 on `io` until the connection ends.
+pub(crate) async fn serve<S>(
+    io: S,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+    start: Box<Start>,
+) where
+    S: crate::transport::Transport,
+{
+    let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
+    let now = Instant::now();
+    let config = first.h2.clone();
+    let (conn, initial, upgraded) = match *start {
+        Start::Direct { initial } => (H2Conn::server(config, now), initial, None),
+        Start::Upgrade {
+            head,
+            settings,
+            leftover,
+        } => match H2Conn::server_upgraded(config, now, &settings) {
+            Ok(c) => (c, leftover, Some(head)),
+            Err(e) => {
+                tracing::debug!(peer = ?info.peer, "h2c upgrade: {e}");
+                return;
+            }
+        },
+    };
+    let mut d = Driver {
+        io,
+        conn,
+        io_timeout: first.limits.io_timeout,
+        info,
+        port,
+        tasks: Vec::new(),
+        shutdown: shutdown.clone(),
+        out: Vec::with_capacity(16 * 1024),
+        hbuf: Vec::new(),
+        hranges: Vec::new(),
+    };
+    if let Some(head) = upgraded {
+        d.start_exchange(1, head, true, None);
+    }
+    if !initial.is_empty() {
+        d.conn.handle_input(Instant::now(), &initial);
+    }
+    d.run(shutdown).await;
+}
+
+/// One stream's request and the state of its response.
+struct Task {
+    id: u32,
+    ex: Exchange,
+    /// Request body bytes received.
+    received: u64,
+    /// Whether the request body has ended.
+    body_done: bool,
+    response: Option<Sending>,
+    /// An accepted RFC 8441 WebSocket, started once its 200 goes out.
+    tunnel: Option<WsSetup>,
+}
+
+/// A response whose head went out.
+struct Sending {
+    status: u16,
+    sent: u64,
+    body: Source,
+}
+
+/// Where the rest of a response body comes from.
+enum Source {
+    /// Everything is queued in the engine.
+    Done,
+    File {
+        file: std::fs::File,
+        offset: u64,
+        end: u64,
+    },
+    Stream(mpsc::Receiver<Bytes>),
+    /// The stream carries a WebSocket run by its own task at the other end of a pipe.
+    Tunnel(Tunnel),
+}
+
+/// The h2 side of a WebSocket stream's pipe: DATA from the peer goes in, the WebSocket's bytes come out.
+struct Tunnel {
+    pipe: DuplexStream,
+    inbound: VecDeque<Bytes>,
+    /// The peer ended its half of the stream.
+    inbound_done: bool,
+    /// Our write half of the pipe is shut (after `inbound_done`).
+    shut: bool,
+}
+
+struct Driver<S> {
+    io: S,
+    conn: H2Conn,
+    io_timeout: Duration,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    tasks: Vec<Task>,
+    shutdown: watch::Receiver<bool>,
+    out: Vec<u8>,
+    /// Response header names and values of the head being encoded, and their ranges.
+    hbuf: Vec<u8>,
+    hranges: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+/// Something a stream waited for became ready.
+enum Wake {
+    Reply(usize, Response),
+    Piece(usize, Option<Bytes>),
+    /// A tunnel moved bytes; the engine may have something to send.
+    Progress,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    async fn run(&mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut rbuf = vec![0u8; READ_SIZE];
+        let mut draining = *shutdown.borrow_and_update();
+        if draining {
+            self.conn.go_away();
+        }
+        let timer = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(timer);
+        let shutdown_signal = shutdown.changed();
+        tokio::pin!(shutdown_signal);
+        loop {
+            self.drain_events();
+            self.start_responses();
+            if self.transmit().await.is_err() {
+                return;
+            }
+            self.finish_tasks();
+            if self.conn.is_closed() {
+                break;
+            }
+            let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
+            if let Some(d) = deadline {
+                timer.as_mut().reset(d);
+            }
+            let wants_input = self.conn.wants_input();
+            tokio::select! {
+                r = self.io.read(&mut rbuf), if wants_input => match r {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => self.conn.handle_input(Instant::now(), &rbuf[..n]),
+                },
+                w = std::future::poll_fn(|cx| poll_tasks(&mut self.tasks, &mut self.conn, cx)) => {
+                    self.wake(w);
+                }
+                _ = &mut timer, if deadline.is_some() => {
+                    self.conn.handle_timeout(Instant::now());
+                }
+                _ = &mut shutdown_signal, if !draining => {
+                    draining = true;
+                    self.conn.go_away();
+                }
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.io.shutdown()).await;
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(ev) = self.conn.poll_event() {
+            match ev {
+                Event::Headers {
+                    stream,
+                    block,
+                    end_stream,
+                } => self.on_headers(stream, block, end_stream),
+                Event::Data {
+                    stream,
+                    data,
+                    end_stream,
+                } => self.on_data(stream, &data, end_stream),
+                Event::Trailers { stream, .. } => self.on_data(stream, &[], true),
+                Event::Reset { stream, .. } => self.tasks.retain(|t| t.id != stream),
+                Event::Error(e) => tracing::debug!(peer = ?self.info.peer, "{e}"),
+                Event::Settings | Event::GoAway { .. } => {}
+            }
+        }
+    }
+
+    fn on_headers(&mut self, id: u32, block: HeaderBlock, end_stream: bool) {
+        let protocol = block.protocol().map(str::to_string);
+        let parts = block.into_parts();
+        let body = match (end_stream, parts.content_length) {
+            (true, _) | (false, Some(0)) => BodyKind::Empty,
+            (false, Some(n)) => BodyKind::Length(n),
+            (false, None) => BodyKind::Chunked,
+        };
+        let head = RequestHead::from_parts(parts.buf, parts.method, parts.path, parts.fields, body);
+        self.start_exchange(id, head, end_stream, protocol);
+    }
+
+    /// Routes a request that opened stream `id`; `protocol` is an extended CONNECT's `:protocol`.
+    fn start_exchange(
+        &mut self,
+        id: u32,
+        head: RequestHead,
+        end_stream: bool,
+        protocol: Option<String>,
+    ) {
+        let host = self
+            .info
+            .sni
+            .clone()
+            .or_else(|| head.header_str("host").map(str::to_string));
+        let vhost = select_vhost(&self.port.vhosts, host.as_deref()).clone();
+        let parsed = Target::parse_with_limit(head.target().as_bytes(), vhost.h1.max_head);
+        let websocket = protocol.as_deref() == Some("websocket");
+        let refused = match &parsed {
+            Err(e) => Some(e.status()),
+            Ok(_) if websocket => None,
+            Ok(_) if protocol.is_some() => Some(501),
+            Ok(_) if head.method() == "CONNECT" => Some(405),
+            Ok(_) => None,
+        };
+        let declared = match head.body_kind() {
+            BodyKind::Length(n) => Some(n),
+            _ => None,
+        };
+        let req = Request {
+            target: parsed.unwrap_or_else(|_| root_target()),
+            head,
+            mountpoint_len: 0,
+            peer: self.info.peer,
+            tls: self.info.tls,
+            vhost: vhost.name.clone(),
+            user: None,
+        };
+        let mut tunnel = None;
+        let mut ex = match refused {
+            Some(status) => Exchange::refused(req, vhost, status),
+            None if websocket => match crate::ws::upgrade::prepare(&req, &vhost, true) {
+                Ok((answer, setup)) => {
+                    tunnel = Some(setup);
+                    Exchange::answered(req, vhost, answer)
+                }
+                Err(refusal) => Exchange::answered(req, vhost, refusal),
+            },
+            None => Exchange::start(req, vhost, false),
+        };
+        if declared.is_some_and(|n| n > ex.body_limit) && ex.wants_body() {
+            ex.fail(413);
+        }
+        let mut task = Task {
+            id,
+            ex,
+            received: 0,
+            body_done: end_stream,
+            response: None,
+            tunnel,
+        };
+        if end_stream {
+            task.ex.body_complete();
+        }
+        self.tasks.push(task);
+    }
+
+    fn on_data(&mut self, id: u32, data: &[u8], end_stream: bool) {
+        let Some(t) = self.tasks.iter_mut().find(|t| t.id == id) else {
+            return;
+        };
+        t.received += data.len() as u64;
+        if let Some(Sending {
+            body: Source::Tunnel(tunnel),
+            ..
+        }) = &mut t.response
+        {
+            if !data.is_empty() {
+                tunnel.inbound.push_back(Bytes::copy_from_slice(data));
+            }
+            tunnel.inbound_done |= end_stream;
+            return;
+        }
+        if t.ex.wants_body() {
+            if t.received > t.ex.body_limit {
+                t.ex.fail(413);
+            } else if !data.is_empty() {
+                t.ex.body(data);
+            }
+        }
+        if end_stream {
+            t.body_done = true;
+            t.ex.body_complete();
+        }
+    }
+
+    fn wake(&mut self, w: Wake) {
+        match w {
+            Wake::Progress => {}
+            Wake::Reply(i, r) => self.tasks[i].ex.reply = Reply::Ready(r),
+            Wake::Piece(i, piece) => {
+                let id = self.tasks[i].id;
+                let Some(sending) = self.tasks[i].response.as_mut() else {
+                    return;
+                };
+                match piece {
+                    Some(p) => {
+                        sending.sent += p.len() as u64;
+                        let _ = self.conn.send_data(id, p, false);
+                    }
+                    None => {
+                        sending.body = Source::Done;
+                        let _ = self.conn.send_data(id, Bytes::new(), true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the head (and what body is at hand) of every answer that became ready.
+    fn start_responses(&mut self) {
+        for i in 0..self.tasks.len() {
+            if self.tasks[i].response.is_some() {
+                continue;
+            }
+            let reply = std::mem::replace(&mut self.tasks[i].ex.reply, Reply::Sent);
+            let out = match reply {
+                Reply::Ready(r) => Outgoing::from_response(r),
+                Reply::Wire(o) => o,
+                other => {
+                    self.tasks[i].ex.reply = other;
+                    continue;
+                }
+            };
+            self.send_head_and_body(i, out);
+        }
+    }
+
+    fn send_head_and_body(&mut self, i: usize, o: Outgoing) {
+        let id = self.tasks[i].id;
+        let head_only = self.tasks[i].ex.req.method() == "HEAD";
+        let length = match &o.body {
+            OutBody::Empty => None,
+            OutBody::Full(b) => Some(b.len() as u64),
+            OutBody::File { len, .. } => Some(*len),
+            OutBody::Stream(_) => None,
+        };
+        let tunnel = o.status == 200 && self.tasks[i].tunnel.is_some();
+        let no_body =
+            !tunnel && (head_only || matches!(o.body, OutBody::Empty) || length == Some(0));
+        self.encode_fields(i, &o, length);
+        let fields = self
+            .hranges
+            .iter()
+            .map(|(n, v)| (&self.hbuf[n.clone()], &self.hbuf[v.clone()]));
+        if self
+            .conn
+            .send_response(id, o.status, fields, no_body)
+            .is_err()
+        {
+            return;
+        }
+        let mut sending = Sending {
+            status: o.status,
+            sent: 0,
+            body: Source::Done,
+        };
+        if let Some(setup) = self.tasks[i].tunnel.take().filter(|_| tunnel) {
+            sending.body = Source::Tunnel(self.open_tunnel(id, setup));
+        } else if !no_body {
+            match o.body {
+                OutBody::Empty => {}
+                OutBody::Full(b) => {
+                    sending.sent = b.len() as u64;
+                    let _ = self.conn.send_data(id, b, true);
+                }
+                OutBody::File { file, start, len } => {
+                    sending.body = Source::File {
+                        file,
+                        offset: start,
+                        end: start + len,
+                    }
+                }
+                OutBody::Stream(rx) => sending.body = Source::Stream(rx),
+            }
+        }
+        self.tasks[i].response = Some(sending);
+    }
+
+    /// Starts the WebSocket of an accepted extended CONNECT on its own task, joined to this stream by a pipe.
+    fn open_tunnel(&mut self, id: u32, setup: WsSetup) -> Tunnel {
+        let (ours, theirs) = tokio::io::duplex(TUNNEL_PIPE);
+        // The stream's window is opened only as the WebSocket reads, so a slow consumer slows its peer.
+        self.conn.set_manual_release(id);
+        tokio::spawn(crate::ws::serve(
+            theirs,
+            Bytes::new(),
+            setup,
+            self.shutdown.clone(),
+        ));
+        Tunnel {
+            pipe: ours,
+            inbound: VecDeque::new(),
+            inbound_done: false,
+            shut: false,
+        }
+    }
+
+    /// Collects the response's header fields (plus `content-length` when known) into `hbuf`/`hranges`.
+    fn encode_fields(&mut self, i: usize, o: &Outgoing, length: Option<u64>) {
+        self.hbuf.clear();
+        self.hranges.clear();
+        let (buf, ranges) = (&mut self.hbuf, &mut self.hranges);
+        let mut push = |n: &str, v: &[u8]| {
+            let a = buf.len();
+            buf.extend_from_slice(n.as_bytes());
+            let b = buf.len();
+            buf.extend_from_slice(v);
+            ranges.push((a..b, b..buf.len()));
+        };
+        let server = self.port.server.server_string.as_bytes();
+        let fallback = &self.port.vhosts[0];
+        response_headers(o, Some(&self.tasks[i].ex), fallback, server, &mut push);
+        if let Some(n) = length {
+            if !o
+                .headers
+                .iter()
+                .any(|(h, _)| h.eq_ignore_ascii_case("content-length"))
+            {
+                push("content-length", n.to_string().as_bytes());
+            }
+        }
+    }
+
+    /// Tops up file bodies and writes what the engine frames, until nothing more can go out now.
+    async fn transmit(&mut self) -> Result<(), Abort> {
+        loop {
+            self.fill_files()?;
+            self.conn.poll_transmit(&mut self.out);
+            if self.out.is_empty() {
+                return Ok(());
+            }
+            let r = write_timeout(&mut self.io, &self.out, self.io_timeout).await;
+            self.out.clear();
+            r?;
+        }
+    }
+
+    fn fill_files(&mut self) -> Result<(), Abort> {
+        for t in &mut self.tasks {
+            let Some(Sending {
+                body: Source::File { file, offset, end },
+                sent,
+                ..
+            }) = t.response.as_mut()
+            else {
+                continue;
+            };
+            let Some(backlog) = self.conn.stream_backlog(t.id) else {
+                continue;
+            };
+            if backlog >= LOW_WATER || self.conn.send_capacity(t.id) == 0 && backlog > 0 {
+                continue;
+            }
+            let n = ((*end - *offset) as usize).min(FILE_PIECE);
+            let mut piece = vec![0u8; n];
+            file.read_exact_at(&mut piece, *offset).map_err(|_| Abort)?;
+            *offset += n as u64;
+            *sent += n as u64;
+            let last = *offset == *end;
+            let _ = self.conn.send_data(t.id, piece.into(), last);
+            if last {
+                if let Some(s) = t.response.as_mut() {
+                    s.body = Source::Done;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Logs and forgets streams whose response is fully framed and whose stream the engine closed.
+    fn finish_tasks(&mut self) {
+        let conn = &self.conn;
+        self.tasks.retain(|t| {
+            let finished = matches!(
+                &t.response,
+                Some(Sending {
+                    body: Source::Done,
+                    ..
+                })
+            ) && conn.stream_backlog(t.id).is_none();
+            if finished {
+                if let Some(s) = &t.response {
+                    log_exchange(&t.ex, s.status, s.sent);
+                }
+            }
+            !finished
+        });
+    }
+}
+
+/// Polls what streams wait for: deferred answers, pieces of streamed bodies whose stream has room, and
+/// WebSocket tunnels.
+fn poll_tasks(tasks: &mut [Task], conn: &mut H2Conn, cx: &mut Context<'_>) -> Poll<Wake> {
+    for (i, t) in tasks.iter_mut().enumerate() {
+        if let Reply::Deferred(rx) = &mut t.ex.reply {
+            if let Poll::Ready(r) = Pin::new(rx).poll(cx) {
+                return Poll::Ready(Wake::Reply(i, r.unwrap_or_else(|_| Response::error(500))));
+            }
+        }
+        let Some(sending) = &mut t.response else {
+            continue;
+        };
+        let room = conn.stream_backlog(t.id).is_some_and(|b| b < LOW_WATER);
+        match &mut sending.body {
+            Source::Stream(rx) if room => {
+                if let Poll::Ready(p) = rx.poll_recv(cx) {
+                    return Poll::Ready(Wake::Piece(i, p));
+                }
+            }
+            Source::Tunnel(tunnel) => {
+                let (progress, ended) = poll_tunnel(tunnel, t.id, conn, room, cx);
+                if ended {
+                    sending.body = Source::Done;
+                }
+                if progress || ended {
+                    return Poll::Ready(Wake::Progress);
+                }
+            }
+            _ => {}
+        }
+    }
+    Poll::Pending
+}
+
+/// Moves bytes between a WebSocket stream and its pipe; says whether anything moved and whether the
+/// WebSocket side has ended (END_STREAM is then queued).
+fn poll_tunnel(
+    t: &mut Tunnel,
+    id: u32,
+    conn: &mut H2Conn,
+    room: bool,
+    cx: &mut Context<'_>,
+) -> (bool, bool) {
+    let mut progress = false;
+    while let Some(front) = t.inbound.front_mut() {
+        match Pin::new(&mut t.pipe).poll_write(cx, front) {
+            Poll::Ready(Ok(n)) => {
+                front.advance(n);
+                conn.release_capacity(id, n);
+                if front.is_empty() {
+                    t.inbound.pop_front();
+                }
+                progress = true;
+            }
+            Poll::Ready(Err(_)) => {
+                t.inbound.clear();
+                break;
+            }
+            Poll::Pending => break,
+        }
+    }
+    let drained = t.inbound.is_empty() && t.inbound_done && !t.shut;
+    if drained && Pin::new(&mut t.pipe).poll_shutdown(cx).is_ready() {
+        t.shut = true;
+        progress = true;
+    }
+    if !room {
+        return (progress, false);
+    }
+    let mut buf = [0u8; 16 * 1024];
+    let mut rb = ReadBuf::new(&mut buf);
+    match Pin::new(&mut t.pipe).poll_read(cx, &mut rb) {
+        Poll::Ready(Ok(())) if !rb.filled().is_empty() => {
+            let _ = conn.send_data(id, Bytes::copy_from_slice(rb.filled()), false);
+            (true, false)
+        }
+        Poll::Ready(_) => {
+            let _ = conn.send_data(id, Bytes::new(), true);
+            (true, true)
+        }
+        Poll::Pending => (progress, false),
+    }
+}
