@@ -368,6 +368,24 @@ impl H1ClientConn {
         }
     }
 
+    /// Counts `n` body bytes of a [`RequestBody::Length`] body that the application writes to the socket
+    /// itself, right after what [`H1ClientConn::poll_transmit`] gave it: a large body then goes out without
+    /// a copy through the engine. A chunked body needs the engine's framing: [`RequestError::NoBody`].
+    pub fn body_sent_externally(&mut self, n: u64) -> Result<(), RequestError> {
+        match self.writing {
+            Writing::Length(left) if n > left => Err(RequestError::BodyTooLong),
+            Writing::Length(left) => {
+                self.writing = if left == n {
+                    Writing::Done
+                } else {
+                    Writing::Length(left - n)
+                };
+                Ok(())
+            }
+            _ => Err(RequestError::NoBody),
+        }
+    }
+
     /// Ends the request body: the last chunk of a chunked body, or a check that an announced length was met.
     /// Finishing a request that is already complete does nothing.
     pub fn finish_request(&mut self) -> Result<(), RequestError> {
