@@ -589,3 +589,17 @@ async fn server_refuses_a_huge_url() {
     let (status, _) = text(client::http(&url)).await;
     assert!(status == 414 || status == 431, "{status}");
 }
+
+#[tokio::test]
+async fn an_early_answer_beats_the_unsent_body() {
+    let s = setup();
+    let big = vec![b'a'; 4 * 1024 * 1024];
+    let (status, _) = text(
+        client::http(&format!("{}/post", s.base))
+            .method("POST")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(big),
+    )
+    .await;
+    assert_eq!(status, 413);
+}

@@ -109,20 +109,34 @@ impl H1Connection {
             .map_err(ClientError::Request)?;
         self.out.clear();
         self.engine.poll_transmit(&mut self.out);
+        let written = self.write_request(req).await;
+        self.out.clear();
+        match written {
+            Ok(()) => self.read_head().await,
+            // A server may answer and close before taking the whole body (413, 401, ...): its answer, if it
+            // sent one, says more than the failed write.
+            Err(write_error) => self.read_head().await.map_err(|_| write_error),
+        }
+    }
+
+    /// Writes the head taken from the engine, then the body as it is: the engine only counts it (no copy).
+    async fn write_request(&mut self, req: &PreparedRequest) -> Result<(), ClientError> {
         self.io
             .write_all(&self.out)
             .await
             .map_err(ClientError::Io)?;
         if let Some(b) = req.body.as_ref().filter(|b| !b.is_empty()) {
-            // The body goes out as it is rather than through the engine's buffer: the engine only counts it.
             self.engine
                 .body_sent_externally(b.len() as u64)
                 .map_err(ClientError::Request)?;
             self.io.write_all(b).await.map_err(ClientError::Io)?;
         }
         self.engine.finish_request().map_err(ClientError::Request)?;
-        self.io.flush().await.map_err(ClientError::Io)?;
-        self.out.clear();
+        self.io.flush().await.map_err(ClientError::Io)
+    }
+
+    /// Reads until the final response head.
+    async fn read_head(&mut self) -> Result<ResponseStart, ClientError> {
         loop {
             while let Some(ev) = self.engine.poll_event() {
                 match ev {
