@@ -13,6 +13,7 @@
 //! closes.
 
 mod chunked;
+pub mod client;
 mod config;
 mod error;
 mod head;

@@ -311,7 +311,7 @@ struct Opened {
 }
 
 /// Resolves `host` (unless it is an IP literal) and connects to its addresses in order.
-async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, ClientError> {
+pub(super) async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, ClientError> {
     let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
         Ok(ip) => vec![(ip, port).into()],
         Err(_) => tokio::net::lookup_host((host, port))

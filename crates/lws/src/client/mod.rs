@@ -1,4 +1,5 @@
-//! The WebSocket client (libwebsockets' `lws_client_connect_via_info()` for ws/wss).
+//! The clients (libwebsockets' `lws_client_connect_via_info()`): WebSocket ([`ws`]) and HTTP ([`http`],
+//! [`HttpClient`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), lws::client::ClientError> {
@@ -24,8 +25,21 @@
 //!
 //! Reconnecting is the application's decision, as in libwebsockets; [`RetryPolicy`] computes libwebsockets'
 //! backoff and [`connect_with_retry`] applies it to connecting.
+//!
+//! HTTP requests go through [`http`] (one connection per request) or an [`HttpClient`] (keep-alive
+//! connections reused per origin); see the [`HttpRequestBuilder`] options:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), lws::client::ClientError> {
+//! let resp = lws::client::http("http://127.0.0.1:7681/index.html").send().await?;
+//! println!("{} {:?}", resp.status(), resp.header("content-type"));
+//! let body = resp.text().await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod builder;
+mod http;
 mod retry;
 mod socket;
 #[cfg(feature = "tls")]
@@ -44,6 +58,14 @@ use lws_proto::ws::WsError;
 pub use builder::{
     WsClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_HEAD, DEFAULT_SEND_HIGH_WATER,
 };
+pub use http::{
+    Headers, HttpClient, HttpClientBuilder, HttpRequestBuilder, HttpResponse, HttpVersion,
+    Multipart, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_BODY, DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
+    DEFAULT_MAX_REDIRECTS,
+};
+pub use lws_proto::http1::client::{
+    RequestError as HttpRequestError, ResponseError as HttpResponseError,
+};
 pub use retry::{connect_with_retry, RetryPolicy, DEFAULT_JITTER_PERCENT};
 pub use socket::WebSocket;
 pub use url::UrlError;
@@ -52,6 +74,14 @@ pub use url::UrlError;
 /// [`WsClientBuilder::connect`]. A malformed URL is reported by `connect` as [`ClientError::Url`].
 pub fn ws(url: &str) -> WsClientBuilder {
     WsClientBuilder::new(url)
+}
+
+/// Starts building an HTTP/1.1 request (GET unless [`HttpRequestBuilder::method`] says otherwise) to an
+/// `http://` or `https://` URL, sent on a connection of its own by [`HttpRequestBuilder::send`]. Use an
+/// [`HttpClient`] to reuse connections between requests. A malformed URL is reported by `send` as
+/// [`ClientError::Url`].
+pub fn http(url: &str) -> HttpRequestBuilder {
+    HttpRequestBuilder::new(None, url)
 }
 
 /// One WebSocket message, sent or received.
@@ -99,7 +129,7 @@ impl From<Bytes> for Message {
     }
 }
 
-/// Why connecting failed, or why an open WebSocket failed.
+/// Why connecting failed, why an open WebSocket failed, or why an HTTP request failed.
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum ClientError {
@@ -109,7 +139,7 @@ pub enum ClientError {
     Dns(io::Error),
     /// No address of the host accepted a TCP connection (the error of the last one tried).
     Connect(io::Error),
-    /// A `wss://` URL, but lws was built without its `tls` feature.
+    /// A `wss://` or `https://` URL, but lws was built without its `tls` feature.
     TlsUnavailable,
     /// The CA file given with [`WsClientBuilder::ca_file`] could not be read or holds no certificate.
     CaFile {
@@ -128,9 +158,10 @@ pub enum ClientError {
     Timeout,
     /// The server refused the upgrade with this HTTP status instead of 101.
     Status(u16),
-    /// The server's response head is not valid HTTP/1.1.
+    /// The server's response to the WebSocket upgrade is not valid HTTP/1.1.
     MalformedResponse,
-    /// The server's response head is larger than [`WsClientBuilder::max_response_head`].
+    /// The server's response to the WebSocket upgrade is larger than
+    /// [`WsClientBuilder::max_response_head`].
     ResponseTooLarge,
     /// The 101 response breaks RFC 6455: wrong `Sec-WebSocket-Accept`, a subprotocol that was not offered,
     /// missing `Upgrade`/`Connection`.
@@ -146,6 +177,36 @@ pub enum ClientError {
     Closed,
     /// Reading or writing the socket failed.
     Io(io::Error),
+    /// The HTTP request could not be sent as built (an invalid method or header line, for example).
+    Request(HttpRequestError),
+    /// The server's HTTP response broke RFC 9112 (malformed head, bad framing, or the connection closed
+    /// mid-response); see [`HttpResponseError`].
+    Response(HttpResponseError),
+    /// The HTTP request (connecting, sending and receiving the whole response) took longer than
+    /// [`HttpRequestBuilder::timeout`].
+    RequestTimeout,
+    /// The response body is larger than [`HttpRequestBuilder::max_body`] allows.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// More redirects than [`HttpRequestBuilder::follow_redirects`] allows (a redirect loop, usually).
+    TooManyRedirects {
+        /// The number of redirects that were followed.
+        followed: usize,
+    },
+    /// A redirect from `https://` to `http://`, refused so that nothing meant for TLS travels in clear.
+    InsecureRedirect {
+        /// The `Location` that was refused.
+        location: String,
+    },
+    /// A redirect whose `Location` is not a usable URL.
+    BadRedirect {
+        /// The `Location` header as received (lossily decoded).
+        location: String,
+        /// What is wrong with it.
+        error: UrlError,
+    },
 }
 
 impl ClientError {
@@ -158,7 +219,14 @@ impl ClientError {
             | ClientError::Tls(_)
             | ClientError::Timeout
             | ClientError::Io(_)
-            | ClientError::Protocol(_) => true,
+            | ClientError::Protocol(_)
+            | ClientError::RequestTimeout => true,
+            ClientError::Response(e) => matches!(
+                e,
+                HttpResponseError::ClosedBeforeResponse
+                    | HttpResponseError::IncompleteHead
+                    | HttpResponseError::IncompleteBody
+            ),
             ClientError::Status(s) => *s >= 500,
             _ => false,
         }
@@ -168,11 +236,11 @@ impl ClientError {
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ClientError::Url(e) => write!(f, "bad WebSocket URL: {e}"),
+            ClientError::Url(e) => write!(f, "bad URL: {e}"),
             ClientError::Dns(e) => write!(f, "name resolution failed: {e}"),
             ClientError::Connect(e) => write!(f, "connect failed: {e}"),
             ClientError::TlsUnavailable => {
-                f.write_str("wss:// needs lws built with the tls feature")
+                f.write_str("wss:// and https:// need lws built with the tls feature")
             }
             ClientError::CaFile { path, error } => {
                 write!(f, "CA file {}: {error}", path.display())
@@ -191,6 +259,21 @@ impl fmt::Display for ClientError {
             ClientError::Protocol(e) => write!(f, "WebSocket failed: {e}"),
             ClientError::Closed => f.write_str("the WebSocket is closed"),
             ClientError::Io(e) => write!(f, "I/O error: {e}"),
+            ClientError::Request(e) => write!(f, "cannot send the request: {e}"),
+            ClientError::Response(e) => write!(f, "bad HTTP response: {e}"),
+            ClientError::RequestTimeout => f.write_str("the request timed out"),
+            ClientError::BodyTooLarge { limit } => {
+                write!(f, "response body larger than the {limit} byte limit")
+            }
+            ClientError::TooManyRedirects { followed } => {
+                write!(f, "too many redirects (followed {followed})")
+            }
+            ClientError::InsecureRedirect { location } => {
+                write!(f, "refused redirect from https to {location:?}")
+            }
+            ClientError::BadRedirect { location, error } => {
+                write!(f, "bad redirect location {location:?}: {error}")
+            }
         }
     }
 }
@@ -207,6 +290,9 @@ impl std::error::Error for ClientError {
             ClientError::Handshake(e) => Some(e),
             ClientError::Protocol(e) => Some(e),
             ClientError::Extension(e) => Some(e),
+            ClientError::Request(e) => Some(e),
+            ClientError::Response(e) => Some(e),
+            ClientError::BadRedirect { error, .. } => Some(error),
             _ => None,
         }
     }

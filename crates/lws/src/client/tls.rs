@@ -21,7 +21,7 @@ use tokio_rustls::TlsConnector;
 use super::ClientError;
 
 /// Which server certificates a client accepts.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub(crate) enum Trust {
     /// Chains to one of the operating system's roots, for the URL's host.
     #[default]

@@ -1,13 +1,15 @@
-//! `ws://` and `wss://` URLs (RFC 6455 §3): scheme, host (names, IPv4, bracketed IPv6), port, resource name.
+//! Client URLs: `ws://` and `wss://` (RFC 6455 §3), `http://` and `https://` (RFC 9110 §4.2): scheme, host
+//! (names, IPv4, bracketed IPv6), port, resource name.
 
 use std::fmt;
 use std::net::Ipv6Addr;
 
-/// Why a URL cannot be used for a WebSocket connection.
+/// Why a URL cannot be used for a client connection.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlError {
-    /// The scheme is neither `ws` nor `wss` (or there is no `scheme://`).
+    /// The scheme is not `ws`/`wss` for a WebSocket, or not `http`/`https` for an HTTP request (or there is
+    /// no `scheme://`).
     Scheme,
     /// The URL names no host.
     MissingHost,
@@ -15,7 +17,7 @@ pub enum UrlError {
     BadHost,
     /// The port is not a number from 1 to 65535.
     BadPort,
-    /// The URL carries user information (`user@host`), which a WebSocket URL cannot pass on.
+    /// The URL carries user information (`user@host`), which the client does not pass on.
     UserInfo,
     /// The URL has a fragment (`#...`), which RFC 6455 §3 forbids.
     Fragment,
@@ -24,11 +26,11 @@ pub enum UrlError {
 impl fmt::Display for UrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            UrlError::Scheme => "the scheme is not ws:// or wss://",
+            UrlError::Scheme => "unsupported scheme (ws:// or wss:// for a WebSocket, http:// or https:// for a request)",
             UrlError::MissingHost => "no host in the URL",
             UrlError::BadHost => "invalid host in the URL",
             UrlError::BadPort => "invalid port in the URL",
-            UrlError::UserInfo => "user information in a WebSocket URL",
+            UrlError::UserInfo => "user information in the URL",
             UrlError::Fragment => "fragment in a WebSocket URL",
         })
     }
@@ -36,10 +38,10 @@ impl fmt::Display for UrlError {
 
 impl std::error::Error for UrlError {}
 
-/// A parsed WebSocket URL.
+/// A parsed client URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WsUrl {
-    /// `wss://`.
+    /// `wss://` or `https://`.
     pub(crate) tls: bool,
     /// The host to resolve or the IP literal, without IPv6 brackets.
     pub(crate) host: String,
@@ -53,17 +55,44 @@ pub(crate) struct WsUrl {
 impl WsUrl {
     /// Parses `ws://host[:port][/path][?query]` or the same with `wss://`.
     pub(crate) fn parse(url: &str) -> Result<WsUrl, UrlError> {
+        Self::parse_with(url, ["ws", "wss"], false)
+    }
+
+    /// Parses `http://host[:port][/path][?query][#fragment]` or the same with `https://`; the fragment is
+    /// dropped (it is never sent).
+    pub(crate) fn parse_http(url: &str) -> Result<WsUrl, UrlError> {
+        Self::parse_with(url, ["http", "https"], true)
+    }
+
+    /// The `scheme://host[:port]` part, as it appears in a URL.
+    pub(crate) fn origin(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.authority())
+    }
+
+    /// `host[:port]` with the port always present (IPv6 bracketed).
+    fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    fn parse_with(url: &str, schemes: [&str; 2], drop_fragment: bool) -> Result<WsUrl, UrlError> {
         let (scheme, rest) = url.trim().split_once("://").ok_or(UrlError::Scheme)?;
-        let tls = if scheme.eq_ignore_ascii_case("ws") {
+        let tls = if scheme.eq_ignore_ascii_case(schemes[0]) {
             false
-        } else if scheme.eq_ignore_ascii_case("wss") {
+        } else if scheme.eq_ignore_ascii_case(schemes[1]) {
             true
         } else {
             return Err(UrlError::Scheme);
         };
-        if rest.contains('#') {
-            return Err(UrlError::Fragment);
-        }
+        let rest = match rest.split_once('#') {
+            Some((before, _)) if drop_fragment => before,
+            Some(_) => return Err(UrlError::Fragment),
+            None => rest,
+        };
         let end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, resource) = rest.split_at(end);
         if authority.contains('@') {
@@ -177,5 +206,17 @@ mod tests {
         assert_eq!(WsUrl::parse("ws://u:p@h/"), Err(UrlError::UserInfo));
         assert_eq!(WsUrl::parse("ws://h/#f"), Err(UrlError::Fragment));
         assert_eq!(WsUrl::parse("ws://h\r\nX: y/"), Err(UrlError::BadHost));
+    }
+
+    #[test]
+    fn http_urls() {
+        let u = WsUrl::parse_http("https://Example.com/a?b#frag").unwrap();
+        assert!(u.tls);
+        assert_eq!((u.port, u.resource.as_str()), (443, "/a?b"));
+        assert_eq!(u.origin(), "https://Example.com:443");
+        let u = WsUrl::parse_http("http://[::1]:8080").unwrap();
+        assert_eq!(u.origin(), "http://[::1]:8080");
+        assert_eq!(WsUrl::parse_http("ws://h/"), Err(UrlError::Scheme));
+        assert_eq!(WsUrl::parse("http://h/"), Err(UrlError::Scheme));
     }
 }

@@ -1,0 +1,390 @@
+//! [`HttpRequestBuilder`]: one request's options, and sending it (connection, redirects, timeout).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::super::builder::DEFAULT_CONNECT_TIMEOUT;
+#[cfg(feature = "tls")]
+use super::super::tls::Trust;
+use super::super::url::WsUrl;
+use super::super::ClientError;
+use super::connection::{ConnectOptions, Connection, Origin, PreparedRequest};
+use super::multipart::Multipart;
+use super::pool::{Checkout, HttpClient};
+use super::redirect;
+use super::response::HttpResponse;
+use lws_proto::http1::client::{ResponseError, DEFAULT_MAX_RESPONSE_HEAD};
+
+/// Default [`HttpRequestBuilder::max_body`]: 16 MiB.
+pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
+/// Default [`HttpRequestBuilder::follow_redirects`]: 5.
+pub const DEFAULT_MAX_REDIRECTS: usize = 5;
+/// The body of a redirect response is read (so its connection can be reused) up to this size.
+const MAX_DISCARDED_REDIRECT_BODY: usize = 64 * 1024;
+/// Header fields that carry credentials: dropped when a redirect leaves the origin.
+const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
+
+/// The options of one HTTP request; made by [`super::super::http`] (a connection of its own) or
+/// [`HttpClient::request`] (pooled connections), sent by [`HttpRequestBuilder::send`].
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), lws::client::ClientError> {
+/// use std::time::Duration;
+///
+/// let resp = lws::client::http("https://127.0.0.1:7681/formtest")
+///     .method("POST")
+///     .form_urlencoded(&[("text1", "hello world"), ("send", "Send")])
+///     .timeout(Duration::from_secs(10))
+///     .follow_redirects(0)
+///     .send()
+///     .await?;
+/// assert_eq!(resp.status(), 303);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct HttpRequestBuilder {
+    client: Option<HttpClient>,
+    url: String,
+    method: String,
+    headers: Vec<(String, String)>,
+    body: Option<Bytes>,
+    timeout: Option<Duration>,
+    connect_timeout: Duration,
+    max_redirects: usize,
+    max_body: usize,
+    max_response_head: usize,
+    #[cfg(feature = "tls")]
+    trust: Trust,
+}
+
+impl HttpRequestBuilder {
+    pub(crate) fn new(client: Option<HttpClient>, url: &str) -> Self {
+        HttpRequestBuilder {
+            client,
+            url: url.to_string(),
+            method: "GET".into(),
+            headers: Vec::new(),
+            body: None,
+            timeout: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            max_body: DEFAULT_MAX_BODY,
+            max_response_head: DEFAULT_MAX_RESPONSE_HEAD,
+            #[cfg(feature = "tls")]
+            trust: Trust::default(),
+        }
+    }
+
+    /// The method (default `GET`). An invalid token fails `send` with [`ClientError::Request`].
+    pub fn method(mut self, method: &str) -> Self {
+        self.method = method.to_string();
+        self
+    }
+
+    /// Adds a header line. `Host` replaces the one taken from the URL; `Content-Length` and
+    /// `Transfer-Encoding` are written from the body and refused here (as is any name or value that could
+    /// split the request: `send` fails with [`ClientError::Request`]).
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The request body, sent with `Content-Length`.
+    pub fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// An `application/x-www-form-urlencoded` body of these fields (and that `Content-Type`). Does not
+    /// change the method: pair it with `.method("POST")`.
+    pub fn form_urlencoded(mut self, fields: &[(&str, &str)]) -> Self {
+        let mut out = String::new();
+        for (i, (name, value)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push('&');
+            }
+            form_encode(name, &mut out);
+            out.push('=');
+            form_encode(value, &mut out);
+        }
+        self.set_content_type("application/x-www-form-urlencoded");
+        self.body = Some(Bytes::from(out));
+        self
+    }
+
+    /// A `multipart/form-data` body (and its `Content-Type` with the boundary). Does not change the
+    /// method: pair it with `.method("POST")`.
+    pub fn multipart(mut self, form: Multipart) -> Self {
+        let (content_type, body) = form.into_body();
+        self.set_content_type(&content_type);
+        self.body = Some(body);
+        self
+    }
+
+    /// Time allowed for the whole request: connecting, sending, every redirect, and reading the response
+    /// body; beyond it [`ClientError::RequestTimeout`]. Default: no limit besides the connect timeout.
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = Some(d);
+        self
+    }
+
+    /// Time allowed for resolving, connecting and TLS on each new connection; default 20 s.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// Follows at most `max` redirects (default 5); `0` returns redirect responses as they are. 301, 302 and
+    /// 303 continue as GET without the body, 307 and 308 repeat the method and body. A relative `Location`
+    /// is resolved against the request's URL; another origin is allowed (credential headers —
+    /// `Authorization`, `Cookie` — are dropped then), but `https` to `http` is refused with
+    /// [`ClientError::InsecureRedirect`]. One more redirect than allowed is
+    /// [`ClientError::TooManyRedirects`].
+    pub fn follow_redirects(mut self, max: usize) -> Self {
+        self.max_redirects = max;
+        self
+    }
+
+    /// Largest body [`HttpResponse::bytes`] and [`HttpResponse::text`] accept; default 16 MiB.
+    pub fn max_body(mut self, n: usize) -> Self {
+        self.max_body = n;
+        self
+    }
+
+    /// Largest response head accepted; default 16 KiB.
+    pub fn max_response_head(mut self, n: usize) -> Self {
+        self.max_response_head = n;
+        self
+    }
+
+    /// Trusts the certificates in this PEM file **instead of** the operating system's roots (see
+    /// [`super::super::WsClientBuilder::ca_file`]). Only for `https://`.
+    #[cfg(feature = "tls")]
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.trust = Trust::CaFile(path.into());
+        self
+    }
+
+    /// **DANGER, tests only**: accepts any server certificate, so anybody on the network path can
+    /// impersonate the server (see [`super::super::WsClientBuilder::allow_self_signed_for_tests`]). Prefer
+    /// [`HttpRequestBuilder::ca_file`] with the server's certificate.
+    #[cfg(feature = "tls")]
+    pub fn allow_self_signed_for_tests(mut self) -> Self {
+        self.trust = Trust::AnyForTests;
+        self
+    }
+
+    /// Sends the request and waits for the response head (following redirects); read the body from the
+    /// returned [`HttpResponse`].
+    pub async fn send(self) -> Result<HttpResponse, ClientError> {
+        let deadline = self.timeout.map(|t| tokio::time::Instant::now() + t);
+        match deadline {
+            Some(d) => tokio::time::timeout_at(d, self.follow(deadline))
+                .await
+                .unwrap_or(Err(ClientError::RequestTimeout)),
+            None => self.follow(None).await,
+        }
+    }
+
+    fn set_content_type(&mut self, value: &str) {
+        self.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+        self.headers
+            .push(("content-type".into(), value.to_string()));
+    }
+
+    /// Sends the request, then each redirect hop.
+    async fn follow(
+        self,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<HttpResponse, ClientError> {
+        let mut url_text = self.url.clone();
+        let mut url = WsUrl::parse_http(&self.url).map_err(ClientError::Url)?;
+        let mut method = self.method.clone();
+        let mut body = self.body.clone();
+        let mut headers = self.headers.clone();
+        let mut followed = 0;
+        loop {
+            let resp = self
+                .exchange(&url, &url_text, &method, &headers, body.clone(), deadline)
+                .await?;
+            if self.max_redirects == 0 || !redirect::is_redirect(resp.status()) {
+                return Ok(resp);
+            }
+            let Some(location) = resp.headers().get_bytes("location") else {
+                return Ok(resp);
+            };
+            let location = String::from_utf8_lossy(location).into_owned();
+            if followed == self.max_redirects {
+                return Err(ClientError::TooManyRedirects { followed });
+            }
+            let hop = redirect::next_hop(resp.status(), &url, &location)?;
+            // Frees the connection (for reuse when the body is small) before the next hop needs one.
+            resp.discard(MAX_DISCARDED_REDIRECT_BODY).await;
+            if hop.to_get {
+                if !method.eq_ignore_ascii_case("HEAD") {
+                    method = "GET".into();
+                }
+                body = None;
+                headers.retain(|(n, _)| {
+                    !n.eq_ignore_ascii_case("content-type")
+                        && !n.eq_ignore_ascii_case("content-encoding")
+                });
+            }
+            if hop.cross_origin {
+                headers.retain(|(n, _)| {
+                    !CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c))
+                        && !n.eq_ignore_ascii_case("host")
+                });
+            }
+            url = hop.parsed;
+            url_text = hop.url;
+            followed += 1;
+        }
+    }
+
+    /// One request and its response head, on a pooled or a fresh connection. A pooled connection that turns
+    /// out to have been closed by the server is replaced once, for idempotent methods.
+    async fn exchange(
+        &self,
+        url: &WsUrl,
+        url_text: &str,
+        method: &str,
+        headers: &[(String, String)],
+        body: Option<Bytes>,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<HttpResponse, ClientError> {
+        let origin = Origin::new(
+            url,
+            #[cfg(feature = "tls")]
+            &self.trust,
+        );
+        let opts = ConnectOptions {
+            connect_timeout: self.connect_timeout,
+            max_response_head: self.max_response_head,
+        };
+        let req = prepare(url, method, headers, body);
+        let mut retried = false;
+        loop {
+            let mut checkout = match &self.client {
+                Some(client) => client.pool.checkout(&origin, &opts).await?,
+                None => Checkout::one_shot(Connection::open(&origin, &opts).await?),
+            };
+            match checkout.conn().send(&req).await {
+                Ok(start) => {
+                    return Ok(HttpResponse::new(
+                        start,
+                        checkout,
+                        url_text.to_string(),
+                        deadline,
+                        self.max_body,
+                    ))
+                }
+                Err(e) if checkout.reused && !retried && req.is_idempotent() && stale(&e) => {
+                    retried = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// The request's head fields: target from the URL (bytes a request line cannot carry percent-encoded),
+/// `Host` from the URL unless given, a `User-Agent` unless given.
+fn prepare(
+    url: &WsUrl,
+    method: &str,
+    headers: &[(String, String)],
+    body: Option<Bytes>,
+) -> PreparedRequest {
+    let mut target = String::with_capacity(url.resource.len());
+    for b in url.resource.bytes() {
+        if b.is_ascii_graphic() {
+            target.push(b as char);
+        } else {
+            target.push_str(&format!("%{b:02X}"));
+        }
+    }
+    let mut host = url.host_header.clone();
+    let mut out = Vec::with_capacity(headers.len() + 1);
+    for (n, v) in headers {
+        if n.eq_ignore_ascii_case("host") {
+            host = v.clone();
+        } else {
+            out.push((n.clone(), v.clone()));
+        }
+    }
+    if !out
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+    {
+        out.push((
+            "user-agent".into(),
+            concat!("lws-rs/", env!("CARGO_PKG_VERSION")).into(),
+        ));
+    }
+    PreparedRequest {
+        method: method.to_string(),
+        target,
+        host,
+        headers: out,
+        body,
+    }
+}
+
+/// Whether a failure on a reused connection means the server had closed it before seeing the request.
+fn stale(e: &ClientError) -> bool {
+    match e {
+        ClientError::Response(ResponseError::ClosedBeforeResponse) => true,
+        ClientError::Io(e) => matches!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::UnexpectedEof
+        ),
+        _ => false,
+    }
+}
+
+/// `application/x-www-form-urlencoded` encoding of one name or value (WHATWG URL, §5.2).
+fn form_encode(s: &str, out: &mut String) {
+    for b in s.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                out.push(b as char)
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencoding() {
+        let mut s = String::new();
+        form_encode("a b&c=d/é*", &mut s);
+        assert_eq!(s, "a+b%26c%3Dd%2F%C3%A9*");
+    }
+
+    #[test]
+    fn prepared_head() {
+        let url = WsUrl::parse_http("http://h:81/a b?q").unwrap();
+        let req = prepare(
+            &url,
+            "GET",
+            &[("Host".into(), "virtual".into()), ("x".into(), "1".into())],
+            None,
+        );
+        assert_eq!(req.target, "/a%20b?q");
+        assert_eq!(req.host, "virtual");
+        assert_eq!(req.headers[0], ("x".into(), "1".into()));
+        assert!(req.headers[1].1.starts_with("lws-rs/"));
+    }
+}

@@ -1,0 +1,218 @@
+//! An HTTP/1.1 client connection: drives `lws_proto::http1::client::H1ClientConn` over TCP or TLS.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::Bytes;
+use lws_proto::http1::client::{
+    ClientEvent, H1ClientConfig, H1ClientConn, OutgoingRequest, RequestBody, ResponseBody,
+};
+use lws_proto::http1::Version;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+
+use super::super::socket::Transport;
+use super::super::ClientError;
+use super::connection::{ConnectOptions, Origin, PreparedRequest, ResponseStart};
+use super::response::{Headers, HttpVersion};
+
+/// Bytes read from the socket at a time.
+const READ_SIZE: usize = 16 * 1024;
+
+/// One HTTP/1.1 connection: the socket, the engine, and a read buffer.
+pub(crate) struct H1Connection {
+    io: Transport,
+    engine: H1ClientConn,
+    buf: Box<[u8]>,
+    out: Vec<u8>,
+}
+
+impl std::fmt::Debug for H1Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("H1Connection")
+            .field("engine", &self.engine)
+            .finish_non_exhaustive()
+    }
+}
+
+impl H1Connection {
+    /// Connects (TCP, then TLS offering ALPN `http/1.1` for `https`).
+    pub(crate) async fn open(
+        origin: &Origin,
+        opts: &ConnectOptions,
+    ) -> Result<H1Connection, ClientError> {
+        let tcp = super::super::builder::connect_tcp(&origin.host, origin.port).await?;
+        let io = if origin.tls {
+            #[cfg(feature = "tls")]
+            {
+                let tls = super::super::tls::handshake(tcp, &origin.host, &origin.trust).await?;
+                Transport::Tls(Box::new(tls))
+            }
+            #[cfg(not(feature = "tls"))]
+            {
+                drop(tcp);
+                return Err(ClientError::TlsUnavailable);
+            }
+        } else {
+            Transport::Plain(tcp)
+        };
+        let cfg = H1ClientConfig {
+            max_head: opts.max_response_head,
+            ..H1ClientConfig::default()
+        };
+        Ok(H1Connection {
+            io,
+            engine: H1ClientConn::new(cfg),
+            buf: vec![0u8; READ_SIZE].into_boxed_slice(),
+            out: Vec::new(),
+        })
+    }
+
+    pub(crate) fn is_ready(&self) -> bool {
+        self.engine.is_ready()
+    }
+
+    /// Writes the request (head and whole body), then reads until the final response head.
+    pub(crate) async fn send(
+        &mut self,
+        req: &PreparedRequest,
+    ) -> Result<ResponseStart, ClientError> {
+        // Events of the previous response that its reader did not need (its `End`, usually).
+        while self.engine.poll_event().is_some() {}
+        let headers: Vec<(&str, &[u8])> = req
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_bytes()))
+            .collect();
+        let body = match &req.body {
+            Some(b) => RequestBody::Length(b.len() as u64),
+            None if ["POST", "PUT", "PATCH"]
+                .iter()
+                .any(|m| req.method.eq_ignore_ascii_case(m)) =>
+            {
+                RequestBody::Length(0)
+            }
+            None => RequestBody::Empty,
+        };
+        let now = Instant::now();
+        self.engine
+            .send_request(
+                now,
+                &OutgoingRequest {
+                    method: &req.method,
+                    target: &req.target,
+                    host: &req.host,
+                    headers: &headers,
+                    body,
+                },
+            )
+            .map_err(ClientError::Request)?;
+        self.out.clear();
+        self.engine.poll_transmit(&mut self.out);
+        let written = self.write_request(req).await;
+        self.out.clear();
+        match written {
+            Ok(()) => self.read_head().await,
+            // A server may answer and close before taking the whole body (413, 401, ...): its answer, if it
+            // sent one, says more than the failed write.
+            Err(write_error) => self.read_head().await.map_err(|_| write_error),
+        }
+    }
+
+    /// Writes the head taken from the engine, then the body as it is: the engine only counts it (no copy).
+    async fn write_request(&mut self, req: &PreparedRequest) -> Result<(), ClientError> {
+        self.io
+            .write_all(&self.out)
+            .await
+            .map_err(ClientError::Io)?;
+        if let Some(b) = req.body.as_ref().filter(|b| !b.is_empty()) {
+            self.engine
+                .body_sent_externally(b.len() as u64)
+                .map_err(ClientError::Request)?;
+            self.io.write_all(b).await.map_err(ClientError::Io)?;
+        }
+        self.engine.finish_request().map_err(ClientError::Request)?;
+        self.io.flush().await.map_err(ClientError::Io)
+    }
+
+    /// Reads until the final response head.
+    async fn read_head(&mut self) -> Result<ResponseStart, ClientError> {
+        loop {
+            while let Some(ev) = self.engine.poll_event() {
+                match ev {
+                    ClientEvent::Response(head) => {
+                        let bodiless = head.status() == 101 || head.body() == ResponseBody::Empty;
+                        let content_length = match head.body() {
+                            ResponseBody::Length(n) => Some(n),
+                            ResponseBody::Empty => Some(0),
+                            _ => None,
+                        };
+                        return Ok(ResponseStart {
+                            status: head.status(),
+                            version: match head.version() {
+                                Version::Http10 => HttpVersion::Http10,
+                                Version::Http11 => HttpVersion::Http11,
+                            },
+                            headers: Headers::from_pairs(head.headers()),
+                            content_length,
+                            bodiless,
+                        });
+                    }
+                    ClientEvent::Error(e) => return Err(ClientError::Response(e)),
+                    ClientEvent::Data(_) | ClientEvent::End(_) => {}
+                }
+            }
+            if self.engine.is_closed() {
+                return Err(ClientError::Response(
+                    lws_proto::http1::client::ResponseError::ClosedBeforeResponse,
+                ));
+            }
+            self.read().await?;
+        }
+    }
+
+    /// The next piece of the response body.
+    pub(crate) async fn chunk(&mut self) -> Option<Result<Bytes, ClientError>> {
+        loop {
+            while let Some(ev) = self.engine.poll_event() {
+                match ev {
+                    ClientEvent::Data(d) => return Some(Ok(d)),
+                    ClientEvent::End(_) => return None,
+                    ClientEvent::Error(e) => return Some(Err(ClientError::Response(e))),
+                    ClientEvent::Response(_) => {}
+                }
+            }
+            if self.engine.is_ready() || self.engine.is_closed() || self.engine.is_upgraded() {
+                return None;
+            }
+            if let Err(e) = self.read().await {
+                return Some(Err(e));
+            }
+        }
+    }
+
+    /// One read from the socket into the engine.
+    async fn read(&mut self) -> Result<(), ClientError> {
+        let n = self.io.read(&mut self.buf).await.map_err(ClientError::Io)?;
+        let now = Instant::now();
+        if n == 0 {
+            self.engine.handle_eof(now);
+        } else {
+            self.engine.handle_input(now, &self.buf[..n]);
+        }
+        Ok(())
+    }
+
+    /// Polls the idle socket once without waiting: anything but "nothing to read" means the connection is
+    /// done for (an EOF, a reset, or bytes the server had no reason to send).
+    pub(crate) fn is_stale(&mut self) -> bool {
+        if !self.engine.is_ready() {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        let mut buf = ReadBuf::new(&mut probe);
+        let mut cx = Context::from_waker(Waker::noop());
+        let ready = Pin::new(&mut self.io).poll_read(&mut cx, &mut buf);
+        !matches!(ready, Poll::Pending)
+    }
+}

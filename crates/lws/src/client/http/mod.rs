@@ -1,0 +1,22 @@
+//! The HTTP client: [`HttpRequestBuilder`] (made by [`super::http`] or [`HttpClient::request`]) sends one
+//! request, following redirects, and gives an [`HttpResponse`] whose body is read as a stream or whole.
+//!
+//! Layout: `builder` (request options, redirects, timeout), `redirect` (the redirect rules), `pool`
+//! ([`HttpClient`] and connection reuse), `connection` (the protocol-independent connection the pool holds),
+//! `h1` (HTTP/1.1 over the `lws_proto::http1::client` engine), `response`, `multipart`. HTTP/2 comes in as
+//! another variant of the connection type, chosen by ALPN; everything above it stays as it is.
+
+mod builder;
+mod connection;
+mod h1;
+mod multipart;
+mod pool;
+mod redirect;
+mod response;
+
+pub use builder::{HttpRequestBuilder, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
+pub use multipart::Multipart;
+pub use pool::{
+    HttpClient, HttpClientBuilder, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
+};
+pub use response::{Headers, HttpResponse, HttpVersion};

@@ -1,0 +1,79 @@
+//! minimal-http-client: fetches one URL, printing the status line and headers to stderr and the body to
+//! stdout, like libwebsockets' `minimal-http-client`.
+//!
+//!     cargo run -p lws-examples --bin minimal-http-client -- http://127.0.0.1:7681/
+//!     cargo run -p lws-examples --bin minimal-http-client -- -l        # https://localhost:7681/, self-signed
+//!
+//! `-l` talks to a local test server (such as `minimal-http-server-tls`) whose self-signed certificate is
+//! accepted without checking: never use that against anything that matters. Exits 0 when a response
+//! arrived (whatever its status), 1 otherwise.
+
+use std::io::Write;
+use std::time::Duration;
+
+use clap::Parser;
+use lws::client;
+
+/// Fetches a URL over HTTP/1.1.
+#[derive(Parser)]
+struct Args {
+    /// The URL to fetch.
+    url: Option<String>,
+    /// Fetch from the local test server at https://localhost:<port>/ instead, accepting its self-signed
+    /// certificate.
+    #[arg(short = 'l', long)]
+    localhost: bool,
+    /// Port of the local test server for `-l`.
+    #[arg(long, default_value_t = 7681)]
+    port: u16,
+    /// Use HTTP/1.1 only (the only protocol this client speaks so far; HTTP/2 will be offered otherwise).
+    #[arg(long)]
+    h1: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    let _ = args.h1;
+    let url = match (&args.url, args.localhost) {
+        (_, true) => format!("https://localhost:{}/", args.port),
+        (Some(u), false) => u.clone(),
+        (None, false) => {
+            eprintln!("give a URL, or -l for the local test server");
+            std::process::exit(1);
+        }
+    };
+    let mut req = client::http(&url).timeout(Duration::from_secs(args.timeout));
+    if args.localhost {
+        req = req.allow_self_signed_for_tests();
+    }
+    if let Err(e) = fetch(req).await {
+        eprintln!("{url}: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn fetch(req: client::HttpRequestBuilder) -> Result<(), client::ClientError> {
+    let mut resp = req.send().await?;
+    eprintln!("{} {}", resp.version(), resp.status());
+    for (name, value) in resp.headers().iter() {
+        eprintln!("{name}: {}", String::from_utf8_lossy(value));
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut total = 0;
+    while let Some(piece) = resp.chunk().await {
+        let piece = piece?;
+        total += piece.len();
+        stdout.write_all(&piece).map_err(client::ClientError::Io)?;
+    }
+    stdout.flush().map_err(client::ClientError::Io)?;
+    eprintln!("({total} body bytes from {})", resp.url());
+    Ok(())
+}
