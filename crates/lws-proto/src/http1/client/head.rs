@@ -162,6 +162,7 @@ pub(crate) fn parse_head(
     head.keep_alive = match version {
         Version::Http11 => !head.header_has_token("connection", "close"),
         Version::Http10 => head.header_has_token("connection", "keep-alive"),
+        Version::Http2 => true,
     };
     Ok(HeadParse::Complete(head, len))
 }

@@ -152,6 +152,7 @@ impl H1Connection {
                             version: match head.version() {
                                 Version::Http10 => HttpVersion::Http10,
                                 Version::Http11 => HttpVersion::Http11,
+                                Version::Http2 => HttpVersion::Http2,
                             },
                             headers: Headers::from_pairs(head.headers()),
                             content_length,

@@ -16,6 +16,8 @@ pub enum HttpVersion {
     Http10,
     /// HTTP/1.1.
     Http11,
+    /// HTTP/2.
+    Http2,
 }
 
 impl fmt::Display for HttpVersion {
@@ -23,6 +25,7 @@ impl fmt::Display for HttpVersion {
         f.write_str(match self {
             HttpVersion::Http10 => "HTTP/1.0",
             HttpVersion::Http11 => "HTTP/1.1",
+            HttpVersion::Http2 => "HTTP/2",
         })
     }
 }
