@@ -21,10 +21,7 @@ need_cmd curl nghttp h2load openssl python3
   die "python h2 venv not found at $PEERS_HOME/venv: run 'bash tests/conformance/install.sh pyh2' (as root)"
 
 # self-signed certificate for 127.0.0.1/localhost
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
-  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >"$WORK/openssl.log" 2>&1 ||
-  die "openssl could not make a test certificate: $(tail -3 "$WORK/openssl.log" | tr '\n' ' ')"
+make_test_cert
 
 PC="$(free_port)"
 lwsws_start h2c --interface 127.0.0.1 --port "$PC"

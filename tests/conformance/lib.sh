@@ -222,3 +222,12 @@ header_of() {
     { i = index($0, ":"); if (i > 1 && tolower(substr($0, 1, i - 1)) == h) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); last = v } }
     END { if (last != "") print last }' "$WORK/$1.hdr"
 }
+
+# make_test_cert: a self-signed certificate for localhost/127.0.0.1 as $WORK/cert.pem + $WORK/key.pem
+make_test_cert() {
+  [ -s "$WORK/cert.pem" ] && return 0
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >"$WORK/openssl.log" 2>&1 ||
+    die "openssl could not make a test certificate: $(tail -3 "$WORK/openssl.log" | tr '\n' ' ')"
+}

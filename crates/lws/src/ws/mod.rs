@@ -123,11 +123,6 @@ impl WsInfo {
             .map(|(_, v)| v)
     }
 
-    /// Whether the WebSocket runs on an HTTP/2 stream (RFC 8441) rather than its own connection.
-    pub fn is_h2(&self) -> bool {
-        self.over_h2
-    }
-
     /// The protocol serving the connection.
     pub fn protocol(&self) -> &str {
         &self.protocol
@@ -163,9 +158,9 @@ impl WsInfo {
         self.compressed
     }
 
-    /// Whether the connection runs over an HTTP/2 stream (RFC 8441); always false over HTTP/1.1.
+    /// Whether the WebSocket runs on an HTTP/2 stream (RFC 8441) rather than a connection of its own.
     pub fn over_h2(&self) -> bool {
-        false
+        self.over_h2
     }
 
     /// The user that passed basic auth for the upgrade, if the protocol requires it.
