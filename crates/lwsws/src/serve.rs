@@ -74,6 +74,7 @@ fn vhost(config: &Config, v: &VhostConf, registry: &Registry) -> Result<Vhost, C
     if let Some(t) = config.global.timeout_secs {
         limits.io_timeout = Duration::from_secs(t.into());
     }
+    out = out.http2(h2_config(&v.h2));
     out = out
         .limits(limits)
         .redirect_http(v.redirect_http)
@@ -277,4 +278,23 @@ fn mount(
         out.exact_match(m.exact_match).append_path(m.append_path),
         protocol,
     ))
+}
+
+/// The HTTP/2 settings of a vhost: the `h2-*` keys over the defaults.
+fn h2_config(c: &crate::config::H2Conf) -> lws_proto::h2::H2Config {
+    let d = lws_proto::h2::H2Config::default();
+    lws_proto::h2::H2Config {
+        max_concurrent_streams: c.max_concurrent_streams.unwrap_or(d.max_concurrent_streams),
+        stream_window: c.initial_window_size.unwrap_or(d.stream_window),
+        max_frame_size: c.max_frame_size.unwrap_or(d.max_frame_size),
+        max_header_list_size: c.max_header_list_size.unwrap_or(d.max_header_list_size),
+        header_table_size: c.header_table_size.unwrap_or(d.header_table_size),
+        enable_connect_protocol: c
+            .enable_connect_protocol
+            .unwrap_or(d.enable_connect_protocol),
+        idle_timeout: c
+            .idle_timeout
+            .map_or(d.idle_timeout, |s| Duration::from_secs(s.into())),
+        ..d
+    }
 }

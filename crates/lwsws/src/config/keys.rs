@@ -5,6 +5,7 @@
 //! or unknown (an error; libwebsockets silently ignores these, which hides typos). A few known keys weaken
 //! security when ignored; they are refused instead (see [`REFUSED_IF_SET`]).
 
+use lws_proto::h2::{DEFAULT_MAX_FRAME, MAX_MAX_FRAME, MAX_WINDOW};
 use std::path::{Path, PathBuf};
 
 use super::json::{Kind, Member, Pos, Value};
@@ -395,6 +396,25 @@ impl Mapper<'_> {
                 "access-log" => vh.access_log = Some(self.path(v, k)?),
                 "headers" => vh.headers = self.headers(v, k)?,
                 "keepalive_timeout" => vh.keepalive_timeout = Some(self.u32(v, k, 0, u32::MAX)?),
+                "h2-max-concurrent-streams" => {
+                    vh.h2.max_concurrent_streams = Some(self.u32(v, k, 1, MAX_WINDOW)?)
+                }
+                "h2-initial-window-size" => {
+                    vh.h2.initial_window_size = Some(self.u32(v, k, 0, MAX_WINDOW)?)
+                }
+                "h2-max-frame-size" => {
+                    vh.h2.max_frame_size = Some(self.u32(v, k, DEFAULT_MAX_FRAME, MAX_MAX_FRAME)?)
+                }
+                "h2-max-header-list-size" => {
+                    vh.h2.max_header_list_size = Some(self.u32(v, k, 1024, 16 << 20)?)
+                }
+                "h2-header-table-size" => {
+                    vh.h2.header_table_size = Some(self.u32(v, k, 0, 1 << 20)?)
+                }
+                "h2-enable-connect-protocol" => {
+                    vh.h2.enable_connect_protocol = Some(self.boolean(v, k)?)
+                }
+                "h2-idle-timeout" => vh.h2.idle_timeout = Some(self.u32(v, k, 1, 86_400)?),
                 "mounts" => {
                     for (i, item) in self.array(v, k)?.iter().enumerate() {
                         let mount = self.mount(item, &format!("{k}[{i}]"))?;

@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 // The server names only some of these types; they are re-exported as the module's API.
 #[allow(unused_imports)]
-pub use model::{Config, Global, Location, MountConf, Origin, Pvo, VhostConf, DEFAULT_DATA_DIR};
+pub use model::{
+    Config, Global, H2Conf, Location, MountConf, Origin, Pvo, VhostConf, DEFAULT_DATA_DIR,
+};
 
 /// Largest config file accepted; real configs are a few KiB, this only stops runaway input.
 pub const MAX_FILE_SIZE: usize = 1024 * 1024;
@@ -261,6 +263,30 @@ mod tests {
         assert!(e.message.contains("maybe"), "{e}");
         let e = parse_err(&vhost(", \"sts\": {}"));
         assert!(e.message.contains("found an object"), "{e}");
+    }
+
+    #[test]
+    fn http2_settings() {
+        let cfg = parse(
+            r#"{"vhosts": [{"port": 7681, "h2-max-concurrent-streams": "256",
+                "h2-initial-window-size": 1048576, "h2-max-frame-size": "32768",
+                "h2-max-header-list-size": "32768", "h2-header-table-size": "0",
+                "h2-enable-connect-protocol": "off", "h2-idle-timeout": "60"}]}"#,
+        )
+        .unwrap();
+        let h2 = &cfg.vhosts[0].h2;
+        assert_eq!(h2.max_concurrent_streams, Some(256));
+        assert_eq!(h2.initial_window_size, Some(1 << 20));
+        assert_eq!(h2.max_frame_size, Some(32768));
+        assert_eq!(h2.max_header_list_size, Some(32768));
+        assert_eq!(h2.header_table_size, Some(0));
+        assert_eq!(h2.enable_connect_protocol, Some(false));
+        assert_eq!(h2.idle_timeout, Some(60));
+        // RFC 9113 §6.5.2 ranges are enforced with the key named.
+        let e = parse_err(&vhost(", \"h2-max-frame-size\": \"1000\""));
+        assert!(e.to_string().contains("h2-max-frame-size"), "{e}");
+        let e = parse_err(&vhost(", \"h2-initial-window-size\": \"2147483648\""));
+        assert!(e.to_string().contains("h2-initial-window-size"), "{e}");
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub struct VhostConf {
     pub headers: Vec<(String, String)>,
     /// `keepalive_timeout`: idle HTTP keep-alive seconds (lws default 5).
     pub keepalive_timeout: Option<u32>,
+    /// `h2-*` keys (lws-rs): HTTP/2 settings for connections on this vhost's listeners.
+    pub h2: H2Conf,
     /// `mounts`: URL space of the vhost, in declaration order.
     pub mounts: Vec<MountConf>,
     /// `error-document-404`: URL path served for 404s.
@@ -190,4 +192,23 @@ pub enum Origin {
     Proxy(String),
     /// `>http://...` / `>https://...`: 301 redirect to this URL (kept with its scheme, without '>').
     Redirect(String),
+}
+
+/// HTTP/2 settings of a vhost (`h2-*` keys, added by lws-rs); unset keys keep the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct H2Conf {
+    /// `h2-max-concurrent-streams`: SETTINGS_MAX_CONCURRENT_STREAMS (default 128).
+    pub max_concurrent_streams: Option<u32>,
+    /// `h2-initial-window-size`: SETTINGS_INITIAL_WINDOW_SIZE for request bodies (default 262144).
+    pub initial_window_size: Option<u32>,
+    /// `h2-max-frame-size`: SETTINGS_MAX_FRAME_SIZE, 16384..16777215 (default 16384).
+    pub max_frame_size: Option<u32>,
+    /// `h2-max-header-list-size`: SETTINGS_MAX_HEADER_LIST_SIZE, enforced (default 65536).
+    pub max_header_list_size: Option<u32>,
+    /// `h2-header-table-size`: SETTINGS_HEADER_TABLE_SIZE of our HPACK decoder (default 4096).
+    pub header_table_size: Option<u32>,
+    /// `h2-enable-connect-protocol`: RFC 8441 WebSockets over HTTP/2 (default on).
+    pub enable_connect_protocol: Option<bool>,
+    /// `h2-idle-timeout`: seconds without streams before GOAWAY (default 30).
+    pub idle_timeout: Option<u32>,
 }
