@@ -188,6 +188,8 @@ pub struct H2Conn {
     decoder: hpack::Decoder,
     encoder: hpack::Encoder,
     hpack_buf: Vec<u8>,
+    /// Scratch for a field name that had to be lowercased.
+    name_buf: Vec<u8>,
     streams: Vec<Stream>,
     /// Highest stream identifier the peer opened.
     last_peer_stream: u32,
@@ -264,6 +266,7 @@ impl H2Conn {
             decoder: hpack::Decoder::new(config.header_table_size as usize),
             encoder,
             hpack_buf: Vec::new(),
+            name_buf: Vec::new(),
             ping_flood: FloodMeter::new(config.flood_limit, window),
             settings_flood: FloodMeter::new(config.flood_limit, window),
             empty_flood: FloodMeter::new(config.flood_limit, window),
@@ -1325,20 +1328,24 @@ impl H2Conn {
         fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         end_stream: bool,
     ) {
-        let regular = fields
-            .into_iter()
-            .filter(|(n, _)| !is_connection_specific(n))
-            .map(|(n, v)| (lowercase(n), v));
-        let list: Vec<(Cow<'_, [u8]>, &[u8])> = pseudo
-            .iter()
-            .map(|&(n, v)| (Cow::Borrowed(n), v))
-            .chain(regular)
-            .collect();
         self.hpack_buf.clear();
-        self.encoder.encode(
-            list.iter().map(|(n, v)| (n.as_ref(), *v)),
-            &mut self.hpack_buf,
-        );
+        self.encoder.start_block(&mut self.hpack_buf);
+        for &(n, v) in pseudo {
+            self.encoder.encode_field(n, v, &mut self.hpack_buf);
+        }
+        for (n, v) in fields {
+            if is_connection_specific(n) {
+                continue;
+            }
+            if n.iter().any(u8::is_ascii_uppercase) {
+                self.name_buf.clear();
+                self.name_buf.extend(n.iter().map(u8::to_ascii_lowercase));
+                self.encoder
+                    .encode_field(&self.name_buf, v, &mut self.hpack_buf);
+            } else {
+                self.encoder.encode_field(n, v, &mut self.hpack_buf);
+            }
+        }
         let s = &mut self.streams[i];
         s.headers_sent = true;
         let id = s.id;

@@ -26,7 +26,7 @@ pub(crate) struct Stream {
     /// Bytes delivered but not yet granted back with WINDOW_UPDATE.
     pub(crate) recv_unreleased: u32,
     /// Data queued to send, in order.
-    pub(crate) queue: VecDeque<Bytes>,
+    pub(crate) queue: SendQueue,
     pub(crate) queued: usize,
     /// END_STREAM goes out after the queue drains.
     pub(crate) end_queued: bool,
@@ -52,7 +52,7 @@ impl Stream {
             send_window: send_window as i64,
             recv_window: recv_window as i64,
             recv_unreleased: 0,
-            queue: VecDeque::new(),
+            queue: SendQueue::default(),
             queued: 0,
             end_queued: false,
             trailers: None,
@@ -93,5 +93,56 @@ impl Stream {
         self.queued = 0;
         self.end_queued = false;
         self.trailers = None;
+    }
+}
+
+/// A stream's outgoing data pieces. Most responses queue a single piece, which is kept inline so that
+/// a stream costs no allocation for it.
+#[derive(Debug, Default)]
+pub(crate) struct SendQueue {
+    head: Option<Bytes>,
+    rest: VecDeque<Bytes>,
+}
+
+impl SendQueue {
+    pub(crate) fn push_back(&mut self, b: Bytes) {
+        if self.head.is_none() && self.rest.is_empty() {
+            self.head = Some(b);
+        } else {
+            self.rest.push_back(b);
+        }
+    }
+
+    pub(crate) fn front_mut(&mut self) -> Option<&mut Bytes> {
+        match &mut self.head {
+            Some(h) => Some(h),
+            None => self.rest.front_mut(),
+        }
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Bytes> {
+        self.head.take().or_else(|| self.rest.pop_front())
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.head = None;
+        self.rest.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_keeps_order_across_the_inline_slot() {
+        let mut q = SendQueue::default();
+        for i in 0..3u8 {
+            q.push_back(Bytes::from(vec![i]));
+        }
+        assert_eq!(q.pop_front().as_deref(), Some(&[0u8][..]));
+        q.push_back(Bytes::from_static(b"\x03"));
+        let got: Vec<u8> = std::iter::from_fn(|| q.pop_front()).map(|b| b[0]).collect();
+        assert_eq!(got, [1, 2, 3]);
     }
 }

@@ -167,6 +167,15 @@ impl Encoder {
         fields: I,
         dst: &mut Vec<u8>,
     ) {
+        self.start_block(dst);
+        for (name, value, never_indexed) in fields {
+            self.field(name, value, never_indexed, dst);
+        }
+    }
+
+    /// Starts a header block field by field: emits the pending dynamic table size updates, which must open
+    /// the block (RFC 7541 §4.2). Follow with [`Encoder::encode_field`] for each field, in order.
+    pub fn start_block(&mut self, dst: &mut Vec<u8>) {
         if let Some((smallest, last)) = self.pending.take() {
             // The smallest size matters only if it evicted more than the final one will.
             if smallest < self.table.max_size() && smallest < last {
@@ -176,9 +185,12 @@ impl Encoder {
                 self.size_update(last, dst);
             }
         }
-        for (name, value, never_indexed) in fields {
-            self.field(name, value, never_indexed, dst);
-        }
+    }
+
+    /// Encodes one field of a block begun with [`Encoder::start_block`] (for callers whose fields do not
+    /// outlive one step of their iteration, such as names lowercased into a scratch buffer).
+    pub fn encode_field(&mut self, name: &[u8], value: &[u8], dst: &mut Vec<u8>) {
+        self.field(name, value, false, dst);
     }
 
     fn size_update(&mut self, n: usize, dst: &mut Vec<u8>) {

@@ -195,6 +195,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         tokio::pin!(timer);
         let shutdown_signal = shutdown.changed();
         tokio::pin!(shutdown_signal);
+        let mut armed: Option<tokio::time::Instant> = None;
         loop {
             self.drain_events();
             self.start_responses();
@@ -205,9 +206,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.conn.is_closed() {
                 break;
             }
+            // Re-armed only when the engine's deadline moves earlier or the timer fired: the idle deadline moves
+            // later with every read, and touching the timer wheel per read costs.
             let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
             if let Some(d) = deadline {
-                timer.as_mut().reset(d);
+                if armed.is_none_or(|a| d < a) {
+                    timer.as_mut().reset(d);
+                    armed = Some(d);
+                }
             }
             let wants_input = self.conn.wants_input();
             tokio::select! {
@@ -218,7 +224,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 w = std::future::poll_fn(|cx| poll_tasks(&mut self.tasks, &mut self.conn, cx)) => {
                     self.wake(w);
                 }
-                _ = &mut timer, if deadline.is_some() => {
+                _ = &mut timer, if armed.is_some() => {
+                    armed = None;
                     self.conn.handle_timeout(Instant::now());
                 }
                 _ = &mut shutdown_signal, if !draining => {
