@@ -30,7 +30,10 @@ pub enum Indexing {
     /// The default policy: credentials (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`)
     /// are sent as never-indexed literals so that no intermediary compresses them (RFC 7541 §7.1.3); fields
     /// larger than a quarter of the table are sent without indexing so one big value does not flush the
-    /// table; every other field is indexed, so repeated fields cost one byte from the second time on.
+    /// table; fields whose value usually changes from one message to the next (`:path`, `content-length`,
+    /// `date`, `etag`, `last-modified`, ..) are indexed the second time the same value is sent, so unique
+    /// values do not evict the stable ones; every other field is indexed at once. Repeated fields cost one
+    /// byte from then on.
     #[default]
     Default,
     /// Every field that is not already in a table is indexed, credentials included (RFC 7541 Appendix C
@@ -96,6 +99,8 @@ pub struct Encoder {
     field_slots: Box<[u64; 1 << SLOT_BITS]>,
     /// Hash of name -> absolute index + 1 of the newest entry with that name (0: empty).
     name_slots: Box<[u64; 1 << SLOT_BITS]>,
+    /// Volatile fields sent once without indexing, by the low bits of their hash, in the field's slot.
+    seen: Box<[u32; 1 << SLOT_BITS]>,
 }
 
 impl Encoder {
@@ -114,6 +119,7 @@ impl Encoder {
             pending: None,
             field_slots: Box::new([0; 1 << SLOT_BITS]),
             name_slots: Box::new([0; 1 << SLOT_BITS]),
+            seen: Box::new([0; 1 << SLOT_BITS]),
         };
         if options.max_table_size < DEFAULT_TABLE_SIZE {
             e.set_peer_max_table_size(DEFAULT_TABLE_SIZE);
@@ -220,7 +226,15 @@ impl Encoder {
         let index = match indexing {
             Indexing::Always => !sensitive,
             Indexing::Never => false,
-            Indexing::Default => !sensitive && entry_size(name, value) <= self.table.max_size() / 4,
+            Indexing::Default => {
+                !sensitive && entry_size(name, value) <= self.table.max_size() / 4 && {
+                    // A volatile field is indexed only when the same value comes again.
+                    let tag = field_hash as u32;
+                    let again = !is_volatile(name) || self.seen[field_slot] == tag;
+                    self.seen[field_slot] = tag;
+                    again
+                }
+            }
         };
         let (flags, prefix) = if index {
             (0x40, 6)
@@ -244,6 +258,21 @@ impl Encoder {
     }
 
     fn string(&self, s: &[u8], dst: &mut Vec<u8>) {
+        if self.options.huffman == Huffman::Shorter && s.len() < 0x7f {
+            // One pass: code it behind a one-byte length, keep it if shorter (so its length fits too).
+            let start = dst.len();
+            dst.push(0);
+            huffman::encode(s, dst);
+            let coded = dst.len() - start - 1;
+            if coded < s.len() {
+                dst[start] = 0x80 | coded as u8;
+            } else {
+                dst.truncate(start);
+                dst.push(s.len() as u8);
+                dst.extend_from_slice(s);
+            }
+            return;
+        }
         let coded_len = match self.options.huffman {
             Huffman::Never => None,
             Huffman::Always => Some(huffman::encoded_len(s)),
@@ -276,25 +305,52 @@ fn is_sensitive(name: &[u8]) -> bool {
     )
 }
 
+/// Fields whose value usually differs between messages: indexing each new value would only evict others.
+fn is_volatile(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b":path"
+            | b"content-length"
+            | b"content-range"
+            | b"date"
+            | b"etag"
+            | b"expires"
+            | b"if-modified-since"
+            | b"if-none-match"
+            | b"last-modified"
+            | b"location"
+            | b"age"
+    )
+}
+
 /// The cache slot of a hash: its best-mixed (top) bits.
 fn slot(hash: u64) -> usize {
     (hash >> (64 - SLOT_BITS)) as usize
 }
 
-/// A fast non-cryptographic hash of `bytes` continuing from `seed`, eight bytes at a time. Collisions only
-/// cost compression: every cache hit is checked against the table's bytes.
+/// A fast non-cryptographic hash of `bytes` continuing from `seed`, eight bytes at a time, each mixed in with
+/// a folded 64x64->128 multiply (as wyhash and foldhash do; a plain multiply only carries differences upward
+/// and lets neighbouring words cancel out). Collisions only cost compression: every cache hit is checked
+/// against the table's bytes, and each slot holds one entry, so no input makes a lookup slower.
 fn hash(seed: u64, bytes: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
+    const K1: u64 = 0x517c_c1b7_2722_0a95;
+    const K2: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h = seed;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
         let mut buf = [0u8; 8];
         buf.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+        h = folded_multiply(h ^ u64::from_le_bytes(buf), K1);
     }
     let rest = words.remainder();
     let mut buf = [0u8; 8];
     buf[..rest.len()].copy_from_slice(rest);
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
-    (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(K)
+    h = folded_multiply(h ^ u64::from_le_bytes(buf), K1);
+    folded_multiply(h ^ bytes.len() as u64, K2)
+}
+
+/// The high and low halves of the full product, XORed.
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    p as u64 ^ (p >> 64) as u64
 }
