@@ -94,7 +94,7 @@ fn theirs_encode(lists: &[List]) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// HTTP/1.1 size of a list: `name: value\r\n` per field (the status line for `:status`), plus the blank line.
+/// HTTP/1.1-like size of a list: `name: value\r\n` per field, plus the blank line.
 fn plain_size(lists: &[List]) -> usize {
     lists
         .iter()
@@ -114,7 +114,20 @@ fn report_sizes(what: &str, lists: &[List]) {
     );
 }
 
+/// The same response 100 times (a polled resource): only the date changes, every ten responses.
+fn same_responses() -> Vec<List> {
+    responses()
+        .into_iter()
+        .map(|mut l| {
+            l[4].1 = b"48000".to_vec();
+            l[5].1 = b"\"665aeb00-bb80\"".to_vec();
+            l
+        })
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
+    report_sizes("same response", &same_responses());
     for (what, lists) in [("requests", requests()), ("responses", responses())] {
         report_sizes(what, &lists);
         let blocks = ours_encode(&lists);

@@ -7,8 +7,11 @@ use super::{huffman, integer};
 /// The table size both ends assume before any SETTINGS (RFC 9113 §6.5.2).
 const DEFAULT_TABLE_SIZE: usize = 4096;
 
-/// log2 of the number of slots in each of the encoder's two lookup caches.
-const SLOT_BITS: u32 = 8;
+/// log2 of the number of buckets in each of the encoder's lookup caches.
+const BUCKET_BITS: u32 = 8;
+
+/// Buckets in each cache; each holds two entries (two-way set associative).
+const BUCKETS: usize = 1 << BUCKET_BITS;
 
 /// When the encoder Huffman-codes a string literal (RFC 7541 §5.2).
 #[non_exhaustive]
@@ -30,7 +33,10 @@ pub enum Indexing {
     /// The default policy: credentials (`authorization`, `proxy-authorization`, `cookie`, `set-cookie`)
     /// are sent as never-indexed literals so that no intermediary compresses them (RFC 7541 §7.1.3); fields
     /// larger than a quarter of the table are sent without indexing so one big value does not flush the
-    /// table; every other field is indexed, so repeated fields cost one byte from the second time on.
+    /// table; fields whose value usually changes from one message to the next (`:path`, `content-length`,
+    /// `date`, `etag`, `last-modified`, ..) are indexed the second time the same value is sent, so unique
+    /// values do not evict the stable ones; every other field is indexed at once. Repeated fields cost one
+    /// byte from then on.
     #[default]
     Default,
     /// Every field that is not already in a table is indexed, credentials included (RFC 7541 Appendix C
@@ -83,19 +89,21 @@ impl EncoderOptions {
 /// peer's decoder.
 ///
 /// Exact matches in the static or dynamic table become one indexed byte (two past index 126); dynamic
-/// lookups go through two small direct-mapped caches from a hash of the name, and of the name and value, to
-/// the absolute index of the newest entry with them, checked against the table's bytes, so encoding a field
-/// allocates nothing and costs two hashes and at most two comparisons.
+/// lookups go through two small two-way caches from a hash of the name, and of the name and value, to the
+/// newest entries with them, checked against the table's bytes, so encoding a field allocates nothing and
+/// costs two hashes and at most four comparisons. The encoder's fixed state is about 5 KiB besides the table.
 #[derive(Debug, Clone)]
 pub struct Encoder {
     table: DynTable,
     options: EncoderOptions,
     /// The smallest and the latest table size set since the last block, to signal at the next one.
     pending: Option<(usize, usize)>,
-    /// Hash of name and value -> absolute index + 1 of the newest entry with them (0: empty).
-    field_slots: Box<[u64; 1 << SLOT_BITS]>,
-    /// Hash of name -> absolute index + 1 of the newest entry with that name (0: empty).
-    name_slots: Box<[u64; 1 << SLOT_BITS]>,
+    /// Hash of name and value -> stamps of entries with them.
+    fields: Cache,
+    /// Hash of name -> stamps of entries with that name.
+    names: Cache,
+    /// Volatile fields sent once without indexing: the low bits of their hash, in their bucket.
+    seen: Box<[u32; BUCKETS]>,
 }
 
 impl Encoder {
@@ -112,8 +120,9 @@ impl Encoder {
             table: DynTable::new(DEFAULT_TABLE_SIZE),
             options,
             pending: None,
-            field_slots: Box::new([0; 1 << SLOT_BITS]),
-            name_slots: Box::new([0; 1 << SLOT_BITS]),
+            fields: Cache::new(),
+            names: Cache::new(),
+            seen: Box::new([0; BUCKETS]),
         };
         if options.max_table_size < DEFAULT_TABLE_SIZE {
             e.set_peer_max_table_size(DEFAULT_TABLE_SIZE);
@@ -208,31 +217,35 @@ impl Encoder {
         }
         let name_hash = hash(0, name);
         let field_hash = hash(name_hash, value);
-        let field_slot = slot(field_hash);
         if !sensitive && indexing != Indexing::Never {
-            let abs = self.field_slots[field_slot];
-            if let Some((pos, n, v)) = abs.checked_sub(1).and_then(|a| self.table.get_absolute(a)) {
-                if n == name && v == value {
-                    integer::encode(62 + pos, 7, 0x80, dst);
-                    return;
-                }
+            let hit = self
+                .fields
+                .find(field_hash, &self.table, |n, v| n == name && v == value);
+            if let Some(pos) = hit {
+                integer::encode(62 + pos, 7, 0x80, dst);
+                return;
             }
         }
-        let name_slot = slot(name_hash);
         let name_index = match in_static {
             Some(Match::Exact(i) | Match::Name(i)) => i,
-            None => {
-                let abs = self.name_slots[name_slot];
-                match abs.checked_sub(1).and_then(|a| self.table.get_absolute(a)) {
-                    Some((pos, n, _)) if n == name => 62 + pos,
-                    _ => 0,
-                }
-            }
+            None => self
+                .names
+                .find(name_hash, &self.table, |n, _| n == name)
+                .map_or(0, |pos| 62 + pos),
         };
         let index = match indexing {
             Indexing::Always => !sensitive,
             Indexing::Never => false,
-            Indexing::Default => !sensitive && entry_size(name, value) <= self.table.max_size() / 4,
+            Indexing::Default => {
+                !sensitive && entry_size(name, value) <= self.table.max_size() / 4 && {
+                    // A volatile field is indexed only when the same value comes again.
+                    let tag = field_hash as u32;
+                    let bucket = bucket(field_hash);
+                    let again = !is_volatile(name) || self.seen[bucket] == tag;
+                    self.seen[bucket] = tag;
+                    again
+                }
+            }
         };
         let (flags, prefix) = if index {
             (0x40, 6)
@@ -247,15 +260,30 @@ impl Encoder {
         }
         self.string(value, dst);
         if index {
-            let abs = self.table.next_absolute();
+            let stamp = self.table.next_stamp();
             if self.table.insert(name, value) {
-                self.field_slots[field_slot] = abs + 1;
-                self.name_slots[name_slot] = abs + 1;
+                self.fields.insert(field_hash, stamp, &self.table);
+                self.names.insert(name_hash, stamp, &self.table);
             }
         }
     }
 
     fn string(&self, s: &[u8], dst: &mut Vec<u8>) {
+        if self.options.huffman == Huffman::Shorter && s.len() < 0x7f {
+            // One pass: code it behind a one-byte length, keep it if shorter (so its length fits too).
+            let start = dst.len();
+            dst.push(0);
+            huffman::encode(s, dst);
+            let coded = dst.len() - start - 1;
+            if coded < s.len() {
+                dst[start] = 0x80 | coded as u8;
+            } else {
+                dst.truncate(start);
+                dst.push(s.len() as u8);
+                dst.extend_from_slice(s);
+            }
+            return;
+        }
         let coded_len = match self.options.huffman {
             Huffman::Never => None,
             Huffman::Always => Some(huffman::encoded_len(s)),
@@ -288,25 +316,89 @@ fn is_sensitive(name: &[u8]) -> bool {
     )
 }
 
-/// The cache slot of a hash: its best-mixed (top) bits.
-fn slot(hash: u64) -> usize {
-    (hash >> (64 - SLOT_BITS)) as usize
+/// Fields whose value usually differs between messages: indexing each new value would only evict others.
+fn is_volatile(name: &[u8]) -> bool {
+    matches!(
+        name,
+        b":path"
+            | b"content-length"
+            | b"content-range"
+            | b"date"
+            | b"etag"
+            | b"expires"
+            | b"if-modified-since"
+            | b"if-none-match"
+            | b"last-modified"
+            | b"location"
+            | b"age"
+    )
 }
 
-/// A fast non-cryptographic hash of `bytes` continuing from `seed`, eight bytes at a time. Collisions only
-/// cost compression: every cache hit is checked against the table's bytes.
+/// A two-way set associative cache from a hash to the stamps of the newest table entries with that hash.
+/// Stale stamps are harmless: every hit is checked against the entry's bytes.
+#[derive(Debug, Clone)]
+struct Cache {
+    stamps: Box<[[u32; 2]; BUCKETS]>,
+}
+
+impl Cache {
+    fn new() -> Self {
+        Cache {
+            stamps: Box::new([[0; 2]; BUCKETS]),
+        }
+    }
+
+    /// The position from the newest of a live entry in `hash`'s bucket that `is_match` accepts.
+    fn find(
+        &self,
+        hash: u64,
+        table: &DynTable,
+        is_match: impl Fn(&[u8], &[u8]) -> bool,
+    ) -> Option<usize> {
+        self.stamps[bucket(hash)].iter().find_map(|&stamp| {
+            let pos = table.position(stamp)?;
+            let (n, v) = table.get(pos)?;
+            is_match(n, v).then_some(pos)
+        })
+    }
+
+    /// Records the entry stamped `stamp`, replacing a way that names no live entry, else the older one.
+    fn insert(&mut self, hash: u64, stamp: u32, table: &DynTable) {
+        let ways = &mut self.stamps[bucket(hash)];
+        let age = |s: u32| table.position(s).unwrap_or(usize::MAX);
+        let way = usize::from(age(ways[1]) > age(ways[0]));
+        ways[way] = stamp;
+    }
+}
+
+/// The cache bucket of a hash: its best-mixed (top) bits.
+fn bucket(hash: u64) -> usize {
+    (hash >> (64 - BUCKET_BITS)) as usize
+}
+
+/// A fast non-cryptographic hash of `bytes` continuing from `seed`, eight bytes at a time, each mixed in with
+/// a folded 64x64->128 multiply (as wyhash and foldhash do; a plain multiply only carries differences upward
+/// and lets neighbouring words cancel out). Collisions only cost compression: every cache hit is checked
+/// against the table's bytes, and each slot holds one entry, so no input makes a lookup slower.
 fn hash(seed: u64, bytes: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
+    const K1: u64 = 0x517c_c1b7_2722_0a95;
+    const K2: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut h = seed;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
         let mut buf = [0u8; 8];
         buf.copy_from_slice(w);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+        h = folded_multiply(h ^ u64::from_le_bytes(buf), K1);
     }
     let rest = words.remainder();
     let mut buf = [0u8; 8];
     buf[..rest.len()].copy_from_slice(rest);
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
-    (h.rotate_left(5) ^ bytes.len() as u64).wrapping_mul(K)
+    h = folded_multiply(h ^ u64::from_le_bytes(buf), K1);
+    folded_multiply(h ^ bytes.len() as u64, K2)
+}
+
+/// The high and low halves of the full product, XORed.
+fn folded_multiply(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    p as u64 ^ (p >> 64) as u64
 }

@@ -27,8 +27,9 @@ pub(crate) struct DynTable {
     size: usize,
     /// The current maximum size, as last set by a size update.
     max_size: usize,
-    /// Entries ever inserted: the entry inserted n-th (from 0) keeps the absolute index n for its lifetime.
-    inserted: u64,
+    /// Entries ever inserted, wrapping: the entry inserted n-th (from 0) is stamped n mod 2^32 for its
+    /// lifetime, which lets the encoder's caches name an entry without being updated as others come and go.
+    inserted: u32,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,16 +72,18 @@ impl DynTable {
         Some(self.field(self.entries[i]))
     }
 
-    /// The absolute index the next insertion will get.
-    pub(crate) fn next_absolute(&self) -> u64 {
+    /// The stamp the next insertion will get.
+    pub(crate) fn next_stamp(&self) -> u32 {
         self.inserted
     }
 
-    /// The entry with absolute index `abs`, if still in the table, and its position from the newest.
-    pub(crate) fn get_absolute(&self, abs: u64) -> Option<(usize, &[u8], &[u8])> {
-        let from_newest = usize::try_from(self.inserted.checked_sub(abs)?.checked_sub(1)?).ok()?;
-        let (name, value) = self.get(from_newest)?;
-        Some((from_newest, name, value))
+    /// The position from the newest of the entry stamped `stamp`, if it is still in the table. After 2^32
+    /// insertions a stale stamp can name a newer entry: callers compare the entry's bytes anyway.
+    pub(crate) fn position(&self, stamp: u32) -> Option<usize> {
+        let from_newest = usize::try_from(self.inserted.wrapping_sub(stamp))
+            .ok()?
+            .checked_sub(1)?;
+        (from_newest < self.entries.len()).then_some(from_newest)
     }
 
     /// Sets the maximum size, evicting the oldest entries until the table fits (RFC 7541 §4.3).
@@ -101,7 +104,7 @@ impl DynTable {
         if size > self.max_size {
             self.evict_to(0);
             // The field still took an absolute index on both sides, keeping the encoder's cache honest.
-            self.inserted += 1;
+            self.inserted = self.inserted.wrapping_add(1);
             return false;
         }
         self.evict_to(self.max_size - size);
@@ -118,7 +121,7 @@ impl DynTable {
             value_len: value.len(),
         });
         self.size += size;
-        self.inserted += 1;
+        self.inserted = self.inserted.wrapping_add(1);
         true
     }
 
@@ -176,10 +179,10 @@ mod tests {
         assert!(t.insert(b"ccc", b"")); // 35: evicts "a"
         assert_eq!((t.len(), t.size()), (2, 70));
         assert_eq!(t.get(1), Some((&b"bb"[..], &b"x"[..])));
-        assert_eq!(t.get_absolute(0), None);
-        assert_eq!(t.get_absolute(1).map(|e| e.0), Some(1));
-        assert_eq!(t.get_absolute(2).map(|e| e.0), Some(0));
-        assert_eq!(t.get_absolute(3), None);
+        assert_eq!(t.position(0), None);
+        assert_eq!(t.position(1), Some(1));
+        assert_eq!(t.position(2), Some(0));
+        assert_eq!(t.position(3), None);
         // Too large for the table: empties it.
         assert!(!t.insert(b"n", &[b'v'; 80]));
         assert_eq!((t.len(), t.size()), (0, 0));
