@@ -1,6 +1,7 @@
 //! File mounts: path resolution confined to the origin, validators (ETag, Last-Modified), conditional
 //! requests, single ranges and response headers.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -21,7 +22,7 @@ pub(crate) enum FileOutcome {
     /// Send `len` bytes of `file` starting at `start`.
     Serve(FilePlan),
     /// The client's copy is current: 304 with these headers.
-    NotModified(Vec<(&'static str, String)>),
+    NotModified(Vec<(Cow<'static, str>, Bytes)>),
     /// A directory was asked for without its trailing slash.
     AddSlash,
     /// Nothing there (or not a regular file).
@@ -39,7 +40,7 @@ pub(crate) struct FilePlan {
     pub(crate) status: u16,
     pub(crate) start: u64,
     pub(crate) len: u64,
-    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) headers: Vec<(Cow<'static, str>, Bytes)>,
 }
 
 /// Where the bytes of a file come from.
@@ -57,7 +58,7 @@ pub(crate) struct FileMount<'a> {
     pub(crate) origin: &'a OriginDir,
     pub(crate) default_doc: &'a str,
     pub(crate) extra_mimetypes: &'a [(String, String)],
-    pub(crate) cache_control: &'a str,
+    pub(crate) cache_control: &'a Bytes,
 }
 
 /// Validators and content type of one version of a file, computed once and shared by cache hits.
@@ -65,9 +66,9 @@ pub(crate) struct FileMount<'a> {
 pub(crate) struct FileInfo {
     size: u64,
     mtime: Option<u64>,
-    etag: String,
-    last_modified: Option<String>,
-    content_type: Option<String>,
+    etag: Bytes,
+    last_modified: Option<Bytes>,
+    content_type: Option<Bytes>,
 }
 
 impl FileInfo {
@@ -75,21 +76,23 @@ impl FileInfo {
         FileInfo {
             size,
             mtime,
-            etag: format!("\"{:08X}{:08X}\"", size, mtime.unwrap_or(0)),
-            last_modified: mtime
-                .map(|s| httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s))),
-            content_type,
+            etag: format!("\"{:08X}{:08X}\"", size, mtime.unwrap_or(0)).into(),
+            last_modified: mtime.map(|s| {
+                httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)).into()
+            }),
+            content_type: content_type.map(Bytes::from),
         }
     }
 
     /// Validators and caching headers, sent with 200, 206 and 304 alike.
-    fn validators(&self, cache_control: &str) -> Vec<(&'static str, String)> {
+    fn validators(&self, cache_control: &Bytes) -> Vec<(Cow<'static, str>, Bytes)> {
+        // Values are shared, not copied: a cache hit costs reference counts, not formatting.
         let mut headers = Vec::with_capacity(7);
-        headers.push(("etag", self.etag.clone()));
+        headers.push(("etag".into(), self.etag.clone()));
         if let Some(lm) = &self.last_modified {
-            headers.push(("last-modified", lm.clone()));
+            headers.push(("last-modified".into(), lm.clone()));
         }
-        headers.push(("cache-control", cache_control.to_string()));
+        headers.push(("cache-control".into(), cache_control.clone()));
         headers
     }
 }
@@ -102,17 +105,21 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
     };
     let size = info.size;
     let mut headers = info.validators(mount.cache_control);
-    if not_modified(head, &info.etag, info.mtime) {
+    if not_modified(head, text(&info.etag), info.mtime) {
         return FileOutcome::NotModified(headers);
     }
     if let Some(ct) = &info.content_type {
-        headers.push(("content-type", ct.clone()));
+        headers.push(("content-type".into(), ct.clone()));
     }
-    headers.push(("accept-ranges", "bytes".to_string()));
+    headers.push(("accept-ranges".into(), Bytes::from_static(b"bytes")));
     let range = match head.header_str("range") {
         Some(r)
             if head.method() == "GET"
-                && if_range_holds(head, &info.etag, info.last_modified.as_deref()) =>
+                && if_range_holds(
+                    head,
+                    text(&info.etag),
+                    info.last_modified.as_deref().map(text),
+                ) =>
         {
             match parse_range(r, size) {
                 RangeSpec::Whole => None,
@@ -124,7 +131,8 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
     };
     let (status, start, len) = match range {
         Some((a, b)) => {
-            headers.push(("content-range", format!("bytes {a}-{b}/{size}")));
+            let value = format!("bytes {a}-{b}/{size}");
+            headers.push(("content-range".into(), value.into()));
             (206, a, b - a + 1)
         }
         None => (200, 0, size),
@@ -233,6 +241,11 @@ fn io_outcome(e: &io::Error) -> FileOutcome {
 }
 
 /// If-None-Match wins over If-Modified-Since (RFC 9110 §13.2.2).
+/// A header value this module made from ASCII text.
+fn text(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or("")
+}
+
 fn not_modified(head: &RequestHead, etag: &str, mtime: Option<u64>) -> bool {
     if !matches!(head.method(), "GET" | "HEAD") {
         return false;

@@ -261,7 +261,7 @@ pub(crate) struct ResolvedMount {
     pub(crate) origin: Option<crate::files::OriginDir>,
     pub(crate) protocol: Option<ProtocolHandle>,
     pub(crate) default_doc: String,
-    pub(crate) cache_control: String,
+    pub(crate) cache_control: bytes::Bytes,
 }
 
 /// A vhost as the running server sees it.
@@ -426,7 +426,7 @@ fn resolve_mount(
             .default_doc
             .clone()
             .unwrap_or_else(|| "index.html".to_string()),
-        cache_control: m.cache.header_value(),
+        cache_control: m.cache.header_value().into(),
         mount: m,
         origin,
         protocol,

@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::hpack;
 
@@ -179,7 +179,8 @@ pub struct H2Conn {
     role: Role,
     config: H2Config,
     state: State,
-    rbuf: BytesMut,
+    /// An incomplete frame (or preface) carried over to the next input.
+    rbuf: Vec<u8>,
     /// Control frames and header blocks waiting for `poll_transmit`, in order (HPACK state depends on it).
     out: Vec<u8>,
     events: VecDeque<Event>,
@@ -273,7 +274,7 @@ impl H2Conn {
             reset_flood: FloodMeter::new(config.reset_limit, window),
             config,
             state: State::Open,
-            rbuf: BytesMut::new(),
+            rbuf: Vec::new(),
             out: Vec::with_capacity(256),
             events: VecDeque::new(),
             remote: Settings::default(),
@@ -543,47 +544,59 @@ impl H2Conn {
             return;
         }
         self.last_input = now;
-        self.rbuf.extend_from_slice(data);
-        if let Err(e) = self.process(now) {
-            self.frame_error(now, e);
+        // Whole frames are handled straight from the caller's bytes; only an incomplete tail is kept.
+        if self.rbuf.is_empty() {
+            let used = self.process(now, data);
+            if !matches!(self.state, State::Failed(_)) {
+                self.rbuf.extend_from_slice(&data[used..]);
+            }
+            return;
         }
+        self.rbuf.extend_from_slice(data);
+        let buf = std::mem::take(&mut self.rbuf);
+        let used = self.process(now, &buf);
+        self.rbuf = buf;
+        self.rbuf.drain(..used);
     }
 
-    fn process(&mut self, now: Instant) -> Result<(), FrameError> {
+    /// Handles the preface and every complete frame at the start of `buf`; returns the bytes consumed.
+    fn process(&mut self, now: Instant, buf: &[u8]) -> usize {
+        let mut at = 0;
         if let State::Preface(matched) = self.state {
-            let n = (PREFACE.len() - matched).min(self.rbuf.len());
-            if self.rbuf[..n] != PREFACE[matched..matched + n] {
-                return conn_err(Reason::PROTOCOL_ERROR, "invalid connection preface");
+            let n = (PREFACE.len() - matched).min(buf.len());
+            if buf[..n] != PREFACE[matched..matched + n] {
+                self.fail(Reason::PROTOCOL_ERROR, "invalid connection preface");
+                return buf.len();
             }
-            let _ = self.rbuf.split_to(n);
+            at = n;
             if matched + n < PREFACE.len() {
                 self.state = State::Preface(matched + n);
-                return Ok(());
+                return at;
             }
             self.state = State::AwaitSettings;
         }
-        while self.rbuf.len() >= HEADER_LEN && !matches!(self.state, State::Failed(_)) {
-            let head = Head::parse(&self.rbuf);
+        while buf.len() - at >= HEADER_LEN && !matches!(self.state, State::Failed(_)) {
+            let head = Head::parse(&buf[at..]);
             if head.len > self.config.max_frame_size as usize {
-                return conn_err(
+                self.fail(
                     Reason::FRAME_SIZE_ERROR,
                     "frame larger than SETTINGS_MAX_FRAME_SIZE",
                 );
+                return buf.len();
             }
-            if self.rbuf.len() < HEADER_LEN + head.len {
-                self.rbuf.reserve(HEADER_LEN + head.len - self.rbuf.len());
+            if buf.len() - at < HEADER_LEN + head.len {
                 break;
             }
-            let mut f = self.rbuf.split_to(HEADER_LEN + head.len);
-            let payload = f.split_off(HEADER_LEN).freeze();
+            let payload = &buf[at + HEADER_LEN..at + HEADER_LEN + head.len];
+            at += HEADER_LEN + head.len;
             if let Err(e) = self.frame(now, head, payload) {
                 self.frame_error(now, e);
             }
         }
-        Ok(())
+        at
     }
 
-    fn frame(&mut self, now: Instant, head: Head, payload: Bytes) -> Result<(), FrameError> {
+    fn frame(&mut self, now: Instant, head: Head, payload: &[u8]) -> Result<(), FrameError> {
         if matches!(self.state, State::AwaitSettings) {
             if head.kind != Kind::Settings || head.has(flags::ACK) {
                 return conn_err(Reason::PROTOCOL_ERROR, "first frame is not SETTINGS");
@@ -597,15 +610,15 @@ impl H2Conn {
         }
         match head.kind {
             Kind::Data => self.on_data(now, head, payload),
-            Kind::Headers => self.on_headers(now, head, &payload),
-            Kind::Priority => self.on_priority(head, &payload),
-            Kind::RstStream => self.on_rst(now, head, &payload),
-            Kind::Settings => self.on_settings(now, head, &payload),
+            Kind::Headers => self.on_headers(now, head, payload),
+            Kind::Priority => self.on_priority(head, payload),
+            Kind::RstStream => self.on_rst(now, head, payload),
+            Kind::Settings => self.on_settings(now, head, payload),
             Kind::PushPromise => conn_err(Reason::PROTOCOL_ERROR, "PUSH_PROMISE is not accepted"),
-            Kind::Ping => self.on_ping(now, head, &payload),
-            Kind::GoAway => self.on_goaway(head, &payload),
-            Kind::WindowUpdate => self.on_window_update(head, &payload),
-            Kind::Continuation => self.on_continuation(now, head, &payload),
+            Kind::Ping => self.on_ping(now, head, payload),
+            Kind::GoAway => self.on_goaway(head, payload),
+            Kind::WindowUpdate => self.on_window_update(head, payload),
+            Kind::Continuation => self.on_continuation(now, head, payload),
             Kind::Unknown(_) => self.flood(now, Flood::Empty),
         }
     }
@@ -624,7 +637,7 @@ impl H2Conn {
         self.recent.iter().any(|&(r, reset)| r == id && reset)
     }
 
-    fn on_data(&mut self, now: Instant, head: Head, payload: Bytes) -> Result<(), FrameError> {
+    fn on_data(&mut self, now: Instant, head: Head, payload: &[u8]) -> Result<(), FrameError> {
         let id = head.stream;
         if id == 0 {
             return conn_err(Reason::PROTOCOL_ERROR, "DATA on stream 0");
@@ -651,7 +664,7 @@ impl H2Conn {
             return Err(FrameError::Stream(id, Reason::STREAM_CLOSED));
         };
         let end_stream = head.has(flags::END_STREAM);
-        let data = payload.slice(start..end);
+        let data = Bytes::copy_from_slice(&payload[start..end]);
         let s = &mut self.streams[i];
         if s.recv_closed || !s.headers_received {
             self.release_conn(len as u32);

@@ -21,7 +21,7 @@ use super::{Body, HttpCtx, Request, Response};
 #[derive(Debug)]
 pub(crate) struct Outgoing {
     pub(crate) status: u16,
-    pub(crate) headers: Vec<(std::borrow::Cow<'static, str>, Vec<u8>)>,
+    pub(crate) headers: Vec<(std::borrow::Cow<'static, str>, Bytes)>,
     pub(crate) body: OutBody,
 }
 
@@ -37,7 +37,11 @@ pub(crate) enum OutBody {
 impl Outgoing {
     /// Turns an application's response into wire form, opening a file body now.
     pub(crate) fn from_response(r: Response) -> Outgoing {
-        let headers = r.headers.into_iter().map(|(n, v)| (n.into(), v)).collect();
+        let headers = r
+            .headers
+            .into_iter()
+            .map(|(n, v)| (n.into(), Bytes::from(v)))
+            .collect();
         let body = match r.body {
             Body::Empty => OutBody::Empty,
             Body::Full(b) => OutBody::Full(b),
@@ -68,7 +72,7 @@ impl Outgoing {
     }
 
     fn with_header(mut self, name: &'static str, value: impl Into<Vec<u8>>) -> Self {
-        self.headers.push((name.into(), value.into()));
+        self.headers.push((name.into(), Bytes::from(value.into())));
         self
     }
 }
@@ -260,11 +264,7 @@ impl Exchange {
         };
         match files::resolve(&fm, self.req.mount_path(), &self.req.head) {
             FileOutcome::Serve(plan) => {
-                let headers = plan
-                    .headers
-                    .into_iter()
-                    .map(|(n, v)| (n.into(), v.into_bytes()))
-                    .collect();
+                let headers = plan.headers;
                 let (start, len) = (plan.start, plan.len);
                 let body = match plan.source {
                     files::Source::File(file) => OutBody::File { file, start, len },
@@ -279,10 +279,7 @@ impl Exchange {
                 });
             }
             FileOutcome::NotModified(h) => {
-                let headers = h
-                    .into_iter()
-                    .map(|(n, v)| (n.into(), v.into_bytes()))
-                    .collect();
+                let headers = h;
                 self.ready_out(Outgoing {
                     status: 304,
                     headers,
@@ -317,7 +314,10 @@ impl Exchange {
                             .unwrap_or("text/html");
                         return self.ready_out(Outgoing {
                             status: 404,
-                            headers: vec![("content-type".into(), ct.as_bytes().to_vec())],
+                            headers: vec![(
+                                "content-type".into(),
+                                Bytes::copy_from_slice(ct.as_bytes()),
+                            )],
                             body: OutBody::File {
                                 file,
                                 start: 0,

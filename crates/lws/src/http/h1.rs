@@ -300,7 +300,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 Some(settings) => {
                     let switch = Outgoing {
                         status: 101,
-                        headers: vec![("upgrade".into(), b"h2c".to_vec())],
+                        headers: vec![("upgrade".into(), bytes::Bytes::from_static(b"h2c"))],
                         body: OutBody::Empty,
                     };
                     let head = req.head.clone();

@@ -168,7 +168,8 @@ struct Driver<S> {
     io_timeout: Duration,
     info: ConnInfo,
     port: Arc<PortShared>,
-    tasks: Vec<Task>,
+    /// Boxed: a task is large, and finished ones leave from the middle of the list.
+    tasks: Vec<Box<Task>>,
     shutdown: watch::Receiver<bool>,
     out: Vec<u8>,
     /// Response header names and values of the head being encoded, and their ranges.
@@ -332,7 +333,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if end_stream {
             task.ex.body_complete();
         }
-        self.tasks.push(task);
+        self.tasks.push(Box::new(task));
     }
 
     fn on_data(&mut self, id: u32, data: &[u8], end_stream: bool) {
@@ -571,7 +572,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
 /// Polls what streams wait for: deferred answers, pieces of streamed bodies whose stream has room, and
 /// WebSocket tunnels.
-fn poll_tasks(tasks: &mut [Task], conn: &mut H2Conn, cx: &mut Context<'_>) -> Poll<Wake> {
+fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) -> Poll<Wake> {
     for (i, t) in tasks.iter_mut().enumerate() {
         if let Reply::Deferred(rx) = &mut t.ex.reply {
             if let Poll::Ready(r) = Pin::new(rx).poll(cx) {

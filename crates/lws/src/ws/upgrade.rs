@@ -3,6 +3,8 @@
 //! option, `no-ws-upgrades` mounts, permessage-deflate negotiation, then the 101 response.
 
 use std::sync::Arc;
+
+use bytes::Bytes;
 use std::time::SystemTime;
 
 use lws_proto::http1::RequestHead;
@@ -39,7 +41,7 @@ pub(crate) fn prepare(
         let mut o = Outgoing::from_response(Response::error(e.status()));
         if e.status() == 426 {
             o.headers
-                .push(("sec-websocket-version".into(), b"13".to_vec()));
+                .push(("sec-websocket-version".into(), Bytes::from_static(b"13")));
         }
         o
     })?;
@@ -54,8 +56,10 @@ pub(crate) fn prepare(
             AuthResult::Granted(user) => Some(user),
             AuthResult::Challenge => {
                 let mut o = Outgoing::error(401);
-                o.headers
-                    .push(("www-authenticate".into(), b"Basic realm=\"lwsws\"".to_vec()));
+                o.headers.push((
+                    "www-authenticate".into(),
+                    Bytes::from_static(b"Basic realm=\"lwsws\""),
+                ));
                 return Err(o);
             }
             AuthResult::Malformed => return Err(Outgoing::error(403)),
@@ -67,16 +71,16 @@ pub(crate) fn prepare(
         .accept_upgrade(req)
         .map_err(Outgoing::error)?;
     let options = protocol.inner.ws_options();
-    let mut headers: Vec<(std::borrow::Cow<'static, str>, Vec<u8>)> = Vec::new();
+    let mut headers: Vec<(std::borrow::Cow<'static, str>, Bytes)> = Vec::new();
     if !over_h2 {
-        headers.push(("upgrade".into(), b"websocket".to_vec()));
-        let accept = handshake::accept_key(&upgrade.key).into_bytes();
-        headers.push(("sec-websocket-accept".into(), accept));
+        headers.push(("upgrade".into(), Bytes::from_static(b"websocket")));
+        let accept = handshake::accept_key(&upgrade.key);
+        headers.push(("sec-websocket-accept".into(), accept.into()));
     }
     if !upgrade.protocols.is_empty() {
         headers.push((
             "sec-websocket-protocol".into(),
-            protocol.name.as_bytes().to_vec(),
+            Bytes::copy_from_slice(protocol.name.as_bytes()),
         ));
     }
     let mut codec: Option<Box<dyn MessageCodec + Send>> = None;
@@ -84,7 +88,7 @@ pub(crate) fn prepare(
         let offers: Vec<&str> = upgrade.extensions.iter().map(String::as_str).collect();
         let config = PmdConfig::default();
         if let Some((params, answer)) = pmd::server_negotiate(&offers, &config) {
-            headers.push(("sec-websocket-extensions".into(), answer.into_bytes()));
+            headers.push(("sec-websocket-extensions".into(), answer.into()));
             codec = Some(Box::new(PermessageDeflate::new(params, true, &config)));
         }
     }
