@@ -333,8 +333,19 @@ impl Task {
         let why = loop {
             self.drain_events();
             self.start_waiting();
+            // Bodies are topped up again whenever framing made room, until the windows hold them back.
+            let mut failed = None;
             self.feed_uploads();
-            if let Err(e) = self.transmit().await {
+            loop {
+                if let Err(e) = self.transmit().await {
+                    failed = Some(e);
+                    break;
+                }
+                if !self.feed_uploads() {
+                    break;
+                }
+            }
+            if let Some(e) = failed {
                 break e;
             }
             self.publish();
@@ -562,8 +573,9 @@ impl Task {
         }
     }
 
-    /// Hands request bodies to the engine while their streams have little queued.
-    fn feed_uploads(&mut self) {
+    /// Hands request bodies to the engine while their streams have little queued; says whether it did.
+    fn feed_uploads(&mut self) -> bool {
+        let mut fed = false;
         for a in &mut self.streams {
             let Kind::Request { upload, .. } = &mut a.kind else {
                 continue;
@@ -582,11 +594,13 @@ impl Task {
                 if last {
                     *upload = None;
                 }
+                fed = true;
                 if self.conn.send_data(a.id, piece, last).is_err() {
                     *upload = None;
                 }
             }
         }
+        fed
     }
 
     fn drain_events(&mut self) {
@@ -661,11 +675,7 @@ impl Task {
                     status,
                     version: HttpVersion::Http2,
                     headers: Headers::from_pairs(block.fields()),
-                    content_length: if end_stream {
-                        Some(0)
-                    } else {
-                        block.content_length()
-                    },
+                    content_length: block.content_length().or(end_stream.then_some(0)),
                     bodiless,
                 };
                 let delivered = reply
