@@ -275,7 +275,7 @@ impl WsClientBuilder {
         let mut h1_io = None;
         if self.http2 {
             match self.try_h2(&url).await? {
-                H2Attempt::Opened(o) => return Ok(o),
+                H2Attempt::Opened(o) => return Ok(*o),
                 H2Attempt::Http1(io) => h1_io = Some(io),
                 H2Attempt::Unavailable => {}
             }
@@ -336,7 +336,7 @@ impl WsClientBuilder {
 /// What trying HTTP/2 for a WebSocket gave.
 enum H2Attempt {
     /// The WebSocket rides an HTTP/2 stream.
-    Opened(Opened),
+    Opened(Box<Opened>),
     /// ALPN picked HTTP/1.1: upgrade on this connection.
     Http1(Transport),
     /// No HTTP/2 here (or no extended CONNECT): upgrade on a new HTTP/1.1 connection.
@@ -439,12 +439,12 @@ impl WsClientBuilder {
                 Some(PermessageDeflate::new(params, false, &pmd_config))
             }
         };
-        Ok(H2Attempt::Opened(Opened {
+        Ok(H2Attempt::Opened(Box::new(Opened {
             io: Transport::Pipe(pipe),
             leftover: Vec::new(),
             protocol,
             codec,
-        }))
+        })))
     }
 }
 

@@ -139,7 +139,7 @@ pub(crate) async fn connect_transport(origin: &Origin) -> Result<(Transport, boo
 #[derive(Debug)]
 pub(crate) enum Connection {
     /// HTTP/1.1: one exchange at a time.
-    H1(H1Connection),
+    H1(Box<H1Connection>),
     /// HTTP/2: this exchange's stream on a connection other requests may share.
     H2(H2Connection),
 }
@@ -162,7 +162,7 @@ impl Connection {
                 opts.idle_timeout,
             )))
         } else {
-            Connection::H1(H1Connection::new(io, opts))
+            Connection::H1(Box::new(H1Connection::new(io, opts)))
         })
     }
 

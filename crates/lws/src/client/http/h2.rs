@@ -881,11 +881,13 @@ fn poll_tunnel(
             Poll::Pending => break,
         }
     }
-    if t.inbound.is_empty() && t.inbound_done && !t.shut {
-        if Pin::new(&mut t.pipe).poll_shutdown(cx).is_ready() {
-            t.shut = true;
-            progress = true;
-        }
+    if t.inbound.is_empty()
+        && t.inbound_done
+        && !t.shut
+        && Pin::new(&mut t.pipe).poll_shutdown(cx).is_ready()
+    {
+        t.shut = true;
+        progress = true;
     }
     if !room || t.outbound_done {
         return progress;
