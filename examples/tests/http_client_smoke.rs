@@ -50,10 +50,26 @@ impl Drop for Server {
     }
 }
 
+/// Answers with [`BIG`] bytes.
+struct Big;
+
+/// Size of `/big`: several stream windows.
+const BIG: usize = 3 * 1024 * 1024;
+
+impl Protocol for Big {
+    type Session = ();
+
+    fn http(&self, _s: &mut (), cx: &mut HttpCtx<'_>) {
+        cx.respond(Response::text(200, vec![b'x'; BIG]));
+    }
+}
+
 fn server() -> Server {
     let vhost = Vhost::new("localhost")
         .listen("127.0.0.1:0".parse().expect("address"))
         .protocol(ProtocolHandle::new("echo", Echo))
+        .protocol(ProtocolHandle::new("big", Big))
+        .mount(Mount::callback("/big", "big"))
         .protocol(ProtocolHandle::new(
             "protocol-post-demo",
             lws_plugins::PostDemo::from_pvo(&Pvo::default()).expect("post demo"),
@@ -127,17 +143,53 @@ async fn minimal_http_client_multi_both_modes() {
     let url = format!("{}/echo/multi", s.base);
     for mode in [vec![], vec!["-p".to_string()]] {
         for post in [false, true] {
-            let mut args = vec![url.clone(), "-n".into(), "6".into(), "--h1".into()];
-            args.extend(mode.iter().cloned());
-            if post {
-                args.push("--post".into());
+            for proto in ["--h1", "--h2c"] {
+                let mut args = vec![url.clone(), "-n".into(), "6".into(), proto.into()];
+                args.extend(mode.iter().cloned());
+                if post {
+                    args.push("--post".into());
+                }
+                let out = run(env!("CARGO_BIN_EXE_minimal-http-client-multi"), args).await;
+                let stdout = text(&out.stdout);
+                assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+                assert!(stdout.contains("6/6 requests succeeded"), "{stdout}");
+                let version = if proto == "--h2c" {
+                    "(HTTP/2)"
+                } else {
+                    "(HTTP/1.1)"
+                };
+                assert!(stdout.contains(version), "{stdout}");
             }
-            let out = run(env!("CARGO_BIN_EXE_minimal-http-client-multi"), args).await;
-            let stdout = text(&out.stdout);
-            assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-            assert!(stdout.contains("6/6 requests succeeded"), "{stdout}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn minimal_http_client_h2c_and_rxflow() {
+    let s = server();
+    let out = run(
+        env!("CARGO_BIN_EXE_minimal-http-client"),
+        vec![format!("{}/", s.base), "--h2c".into()],
+    )
+    .await;
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("HTTP/2 200"), "{stderr}");
+
+    let out = run(
+        env!("CARGO_BIN_EXE_minimal-http-client-h2-rxflow"),
+        vec![
+            format!("{}/big", s.base),
+            "--h2c".into(),
+            "--delay-ms".into(),
+            "0".into(),
+        ],
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("HTTP/2 200"), "{stdout}");
+    assert!(stdout.contains(&format!("done: {BIG} bytes")), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -467,7 +467,9 @@ async fn https_with_a_self_signed_certificate() {
         let (status, _) = text(client.request(&url).ca_file(cert("localhost.cert.pem"))).await;
         assert_eq!(status, 200);
     }
-    assert_eq!(client.idle_connections(), 1);
+    // The server picks h2 by ALPN: one shared HTTP/2 connection, no idle HTTP/1.1 one.
+    assert_eq!(client.http2_connections(), 1);
+    assert_eq!(client.idle_connections(), 0);
     // An untrusted certificate fails the handshake.
     let e = bounded(
         client::http(&url)

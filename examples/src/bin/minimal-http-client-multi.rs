@@ -1,6 +1,7 @@
 //! minimal-http-client-multi: sends N requests to one server at once, like libwebsockets'
 //! `minimal-http-client-multi`. Each request normally gets a connection of its own; with `-p` they share
-//! one connection — in turn over HTTP/1.1 keep-alive (multiplexed, once HTTP/2 is there).
+//! one connection: all at once as streams of one HTTP/2 connection when the server picks `h2` by ALPN (or
+//! with `--h2c` on `http://`), in turn over HTTP/1.1 keep-alive otherwise (`--h1` forces HTTP/1.1).
 //!
 //!     cargo run -p lws-examples --bin minimal-http-client-multi -- http://127.0.0.1:7681/ -n 8 -p
 //!     cargo run -p lws-examples --bin minimal-http-client-multi -- -l --post
@@ -27,12 +28,15 @@ struct Args {
     /// Number of requests.
     #[arg(short = 'n', long, default_value_t = 8)]
     count: usize,
-    /// Share one connection (HTTP/1.1: one request after the other on it) instead of one each.
+    /// Share one connection (HTTP/2: all at once as streams; HTTP/1.1: one after the other) instead of one each.
     #[arg(short = 'p', long)]
     pipeline: bool,
-    /// HTTP/1.1 only (the only protocol this client speaks so far).
+    /// HTTP/1.1 only (otherwise `https` offers HTTP/2 too).
     #[arg(long)]
     h1: bool,
+    /// On `http://`, speak HTTP/2 from the first byte (h2c with prior knowledge).
+    #[arg(long, conflicts_with = "h1")]
+    h2c: bool,
     /// POST a small urlencoded form instead of GET.
     #[arg(long)]
     post: bool,
@@ -44,7 +48,6 @@ struct Args {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args = Args::parse();
-    let _ = args.h1;
     let url = match (&args.url, args.localhost) {
         (_, true) => format!("https://localhost:{}/", args.port),
         (Some(u), false) => u.clone(),
@@ -53,7 +56,8 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    // One pool with a single connection for -p; otherwise every request opens its own.
+    // One pool with a single connection for -p (HTTP/2 multiplexes every request over it, HTTP/1.1 takes
+    // them in turn); otherwise every request opens its own.
     let shared = args
         .pipeline
         .then(|| HttpClient::builder().max_connections_per_origin(1).build());
@@ -69,6 +73,12 @@ async fn main() {
         if args.localhost {
             req = req.allow_self_signed_for_tests();
         }
+        if args.h1 {
+            req = req.http1_only();
+        }
+        if args.h2c {
+            req = req.http2_prior_knowledge();
+        }
         if args.post {
             let index = i.to_string();
             req = req.method("POST").form_urlencoded(&[
@@ -81,8 +91,8 @@ async fn main() {
     let mut ok = 0;
     for (i, t) in tasks.into_iter().enumerate() {
         match t.await {
-            Ok(Ok((status, len))) => {
-                println!("{i}: {status} {len}");
+            Ok(Ok((status, version, len))) => {
+                println!("{i}: {status} {len} ({version})");
                 if (200..300).contains(&status) {
                     ok += 1;
                 }
@@ -106,8 +116,8 @@ async fn main() {
     }
 }
 
-async fn one(req: HttpRequestBuilder) -> Result<(u16, usize), ClientError> {
+async fn one(req: HttpRequestBuilder) -> Result<(u16, client::HttpVersion, usize), ClientError> {
     let resp = req.send().await?;
-    let status = resp.status();
-    Ok((status, resp.bytes().await?.len()))
+    let (status, version) = (resp.status(), resp.version());
+    Ok((status, version, resp.bytes().await?.len()))
 }

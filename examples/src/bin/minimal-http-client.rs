@@ -4,6 +4,9 @@
 //!     cargo run -p lws-examples --bin minimal-http-client -- http://127.0.0.1:7681/
 //!     cargo run -p lws-examples --bin minimal-http-client -- -l        # https://localhost:7681/, self-signed
 //!
+//! `https` offers ALPN `h2, http/1.1` and uses HTTP/2 when the server picks it; `--h1` forces HTTP/1.1, and
+//! `--h2c` speaks HTTP/2 with prior knowledge on `http://`.
+//!
 //! `-l` talks to a local test server (such as `minimal-http-server-tls`) whose self-signed certificate is
 //! accepted without checking: never use that against anything that matters. Exits 0 when a response
 //! arrived (whatever its status), 1 otherwise.
@@ -14,7 +17,7 @@ use std::time::Duration;
 use clap::Parser;
 use lws::client;
 
-/// Fetches a URL over HTTP/1.1.
+/// Fetches a URL over HTTP/2 or HTTP/1.1.
 #[derive(Parser)]
 struct Args {
     /// The URL to fetch.
@@ -26,9 +29,12 @@ struct Args {
     /// Port of the local test server for `-l`.
     #[arg(long, default_value_t = 7681)]
     port: u16,
-    /// Use HTTP/1.1 only (the only protocol this client speaks so far; HTTP/2 will be offered otherwise).
+    /// Use HTTP/1.1 only (otherwise `https` offers HTTP/2 too).
     #[arg(long)]
     h1: bool,
+    /// On `http://`, speak HTTP/2 from the first byte (h2c with prior knowledge).
+    #[arg(long, conflicts_with = "h1")]
+    h2c: bool,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 10)]
     timeout: u64,
@@ -41,7 +47,6 @@ async fn main() {
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();
-    let _ = args.h1;
     let url = match (&args.url, args.localhost) {
         (_, true) => format!("https://localhost:{}/", args.port),
         (Some(u), false) => u.clone(),
@@ -53,6 +58,12 @@ async fn main() {
     let mut req = client::http(&url).timeout(Duration::from_secs(args.timeout));
     if args.localhost {
         req = req.allow_self_signed_for_tests();
+    }
+    if args.h1 {
+        req = req.http1_only();
+    }
+    if args.h2c {
+        req = req.http2_prior_knowledge();
     }
     if let Err(e) = fetch(req).await {
         eprintln!("{url}: {e}");

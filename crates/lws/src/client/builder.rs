@@ -9,6 +9,8 @@ use lws_proto::ws::{Role, WsConfig, WsConn, DEFAULT_MAX_MESSAGE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::http::connection::{connect_transport, ConnectOptions, H2Mode, Origin};
+use super::http::h2::H2Handle;
 use super::socket::{Transport, WebSocket};
 #[cfg(feature = "tls")]
 use super::tls::Trust;
@@ -39,6 +41,9 @@ pub struct WsClientBuilder {
     connect_timeout: Duration,
     close_timeout: Duration,
     validity: crate::ws::ValidityPolicy,
+    http2: bool,
+    h2_prior_knowledge: bool,
+    client: Option<super::HttpClient>,
     #[cfg(feature = "tls")]
     trust: Trust,
 }
@@ -57,9 +62,38 @@ impl WsClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             close_timeout: WsConfig::default().close_timeout,
             validity: crate::ws::ValidityPolicy::default(),
+            http2: false,
+            h2_prior_knowledge: false,
+            client: None,
             #[cfg(feature = "tls")]
             trust: Trust::default(),
         }
+    }
+
+    /// Binds the builder to an [`super::HttpClient`]'s pool (see [`super::HttpClient::ws`]).
+    pub(crate) fn with_client(mut self, client: super::HttpClient) -> Self {
+        self.client = Some(client);
+        self
+    }
+
+    /// Opens the WebSocket over HTTP/2 (RFC 8441) when possible; default `false` (the HTTP/1.1 upgrade
+    /// only, as before). When set, a `wss://` connection offers ALPN `h2, http/1.1` (and `ws://` speaks h2c
+    /// with [`WsClientBuilder::http2_prior_knowledge`]); if the server picks HTTP/2 and its SETTINGS enable
+    /// extended CONNECT, the WebSocket is an extended CONNECT stream (`:protocol websocket`, answered 200)
+    /// of that connection — see [`WebSocket::is_h2`]. Otherwise it falls back to the HTTP/1.1 upgrade (on the
+    /// same connection when ALPN picked `http/1.1`, else on a new one). Frames are masked and
+    /// permessage-deflate is negotiated exactly as over HTTP/1.1. Built by [`super::HttpClient::ws`], the
+    /// HTTP/2 connection is the client's pooled one, shared with its other WebSockets and requests.
+    pub fn http2(mut self, enable: bool) -> Self {
+        self.http2 = enable;
+        self
+    }
+
+    /// For `ws://` with [`WsClientBuilder::http2`]: speaks HTTP/2 from the first byte (h2c with prior
+    /// knowledge) instead of HTTP/1.1. For servers known to accept it.
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.h2_prior_knowledge = true;
+        self
     }
 
     /// Offers a subprotocol (`Sec-WebSocket-Protocol`); repeat for several, in order of preference. The
@@ -185,7 +219,7 @@ impl WsClientBuilder {
             vhost: "".into(),
             connected_at: std::time::SystemTime::now(),
             compressed: opened.codec.is_some(),
-            over_h2: false,
+            over_h2: opened.io.is_pipe(),
             user: None,
         });
         let setup = crate::ws::driver::WsSetup {
@@ -238,22 +272,18 @@ impl WsClientBuilder {
 
     /// Connects and completes the opening handshake.
     async fn handshake(&self, url: WsUrl) -> Result<Opened, ClientError> {
-        let tcp = connect_tcp(&url.host, url.port).await?;
-        let mut io = if url.tls {
-            #[cfg(feature = "tls")]
-            {
-                let tls = super::tls::handshake(tcp, &url.host, &self.trust).await?;
-                Transport::Tls(Box::new(tls))
+        let mut h1_io = None;
+        if self.http2 {
+            match self.try_h2(&url).await? {
+                H2Attempt::Opened(o) => return Ok(*o),
+                H2Attempt::Http1(io) => h1_io = Some(io),
+                H2Attempt::Unavailable => {}
             }
-            #[cfg(not(feature = "tls"))]
-            {
-                drop(tcp);
-                return Err(ClientError::TlsUnavailable);
-            }
-        } else {
-            Transport::Plain(tcp)
+        }
+        let mut io = match h1_io {
+            Some(io) => io,
+            None => self.connect_h1(&url).await?,
         };
-
         let mut random = [0u8; 16];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
             .map_err(|_| ClientError::Io(io::Error::other("no randomness for the key")))?;
@@ -303,6 +333,121 @@ impl WsClientBuilder {
 }
 
 /// A connection whose opening handshake succeeded.
+/// What trying HTTP/2 for a WebSocket gave.
+enum H2Attempt {
+    /// The WebSocket rides an HTTP/2 stream.
+    Opened(Box<Opened>),
+    /// ALPN picked HTTP/1.1: upgrade on this connection.
+    Http1(Transport),
+    /// No HTTP/2 here (or no extended CONNECT): upgrade on a new HTTP/1.1 connection.
+    Unavailable,
+}
+
+impl WsClientBuilder {
+    /// TCP, then TLS offering ALPN `http/1.1` for `wss`.
+    async fn connect_h1(&self, url: &WsUrl) -> Result<Transport, ClientError> {
+        let tcp = connect_tcp(&url.host, url.port).await?;
+        if url.tls {
+            #[cfg(feature = "tls")]
+            {
+                let tls = super::tls::handshake(tcp, &url.host, &self.trust, false).await?;
+                Ok(Transport::Tls(Box::new(tls)))
+            }
+            #[cfg(not(feature = "tls"))]
+            {
+                drop(tcp);
+                Err(ClientError::TlsUnavailable)
+            }
+        } else {
+            Ok(Transport::Plain(tcp))
+        }
+    }
+
+    /// Opens the WebSocket as an RFC 8441 extended CONNECT stream when the server allows it.
+    async fn try_h2(&self, url: &WsUrl) -> Result<H2Attempt, ClientError> {
+        let mode = H2Mode::for_url(url, false, self.h2_prior_knowledge);
+        if mode == H2Mode::Off {
+            return Ok(H2Attempt::Unavailable);
+        }
+        let origin = Origin::new(
+            url,
+            mode,
+            #[cfg(feature = "tls")]
+            &self.trust,
+        );
+        let handle = match &self.client {
+            Some(client) => {
+                let opts = ConnectOptions {
+                    connect_timeout: self.connect_timeout,
+                    max_response_head: self.max_response_head,
+                    idle_timeout: client.pool.idle_timeout,
+                };
+                match client.pool.h2_handle(&origin, &opts).await? {
+                    Some(h) => h,
+                    None => return Ok(H2Attempt::Unavailable),
+                }
+            }
+            None => {
+                let (io, h2) = connect_transport(&origin).await?;
+                if !h2 {
+                    return Ok(H2Attempt::Http1(io));
+                }
+                H2Handle::spawn(io, url.tls, super::DEFAULT_IDLE_TIMEOUT)
+            }
+        };
+        let protocols: Vec<&str> = self.protocols.iter().map(String::as_str).collect();
+        let pmd_config = PmdConfig::default();
+        let offer = self
+            .permessage_deflate
+            .then(|| pmd::client_offer(&pmd_config));
+        let mut fields: Vec<(String, String)> = vec![("sec-websocket-version".into(), "13".into())];
+        if !protocols.is_empty() {
+            fields.push(("sec-websocket-protocol".into(), protocols.join(", ")));
+        }
+        if let Some(o) = &offer {
+            fields.push(("sec-websocket-extensions".into(), o.clone()));
+        }
+        if let Some(o) = &self.origin {
+            fields.push(("origin".into(), o.clone()));
+        }
+        fields.extend(self.headers.iter().cloned());
+        let (block, pipe) = match handle
+            .websocket(url.host_header.clone(), url.resource.clone(), fields)
+            .await
+        {
+            Ok(t) => t,
+            Err(ClientError::Http2ConnectUnsupported) => return Ok(H2Attempt::Unavailable),
+            Err(e) => return Err(e),
+        };
+        let text = |name: &str| {
+            block
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        };
+        let protocol = text("sec-websocket-protocol");
+        if let Some(p) = &protocol {
+            if !protocols.iter().any(|o| o == p) {
+                return Err(ClientError::Handshake(HandshakeError::UnofferedProtocol));
+            }
+        }
+        let codec = match (text("sec-websocket-extensions"), offer.is_some()) {
+            (None, _) => None,
+            (Some(_), false) => return Err(ClientError::UnofferedExtension),
+            (Some(answer), true) => {
+                let params =
+                    pmd::client_accept(&answer, &pmd_config).map_err(ClientError::Extension)?;
+                Some(PermessageDeflate::new(params, false, &pmd_config))
+            }
+        };
+        Ok(H2Attempt::Opened(Box::new(Opened {
+            io: Transport::Pipe(pipe),
+            leftover: Vec::new(),
+            protocol,
+            codec,
+        })))
+    }
+}
+
 struct Opened {
     io: Transport,
     leftover: Vec<u8>,

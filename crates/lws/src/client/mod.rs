@@ -76,8 +76,10 @@ pub fn ws(url: &str) -> WsClientBuilder {
     WsClientBuilder::new(url)
 }
 
-/// Starts building an HTTP/1.1 request (GET unless [`HttpRequestBuilder::method`] says otherwise) to an
-/// `http://` or `https://` URL, sent on a connection of its own by [`HttpRequestBuilder::send`]. Use an
+/// Starts building an HTTP request (GET unless [`HttpRequestBuilder::method`] says otherwise) to an
+/// `http://` or `https://` URL, sent on a connection of its own by [`HttpRequestBuilder::send`]: HTTP/2 when
+/// the server picks it by ALPN on `https` (or with [`HttpRequestBuilder::http2_prior_knowledge`]), else
+/// HTTP/1.1. Use an
 /// [`HttpClient`] to reuse connections between requests. A malformed URL is reported by `send` as
 /// [`ClientError::Url`].
 pub fn http(url: &str) -> HttpRequestBuilder {
@@ -207,6 +209,15 @@ pub enum ClientError {
         /// What is wrong with it.
         error: UrlError,
     },
+    /// The server did not process an HTTP/2 request: it refused the stream (RST_STREAM REFUSED_STREAM) or
+    /// went away (GOAWAY) before it, or the connection ended before it was sent. Safe to send again.
+    Http2Refused,
+    /// The server reset the HTTP/2 stream with this error code (RFC 9113 §7).
+    Http2Reset(u32),
+    /// The HTTP/2 connection failed.
+    Http2(String),
+    /// The server's HTTP/2 SETTINGS do not enable extended CONNECT (RFC 8441), so no WebSocket can ride it.
+    Http2ConnectUnsupported,
 }
 
 impl ClientError {
@@ -220,7 +231,9 @@ impl ClientError {
             | ClientError::Timeout
             | ClientError::Io(_)
             | ClientError::Protocol(_)
-            | ClientError::RequestTimeout => true,
+            | ClientError::RequestTimeout
+            | ClientError::Http2Refused
+            | ClientError::Http2(_) => true,
             ClientError::Response(e) => matches!(
                 e,
                 HttpResponseError::ClosedBeforeResponse
@@ -273,6 +286,18 @@ impl fmt::Display for ClientError {
             }
             ClientError::BadRedirect { location, error } => {
                 write!(f, "bad redirect location {location:?}: {error}")
+            }
+            ClientError::Http2Refused => {
+                f.write_str("the server did not process the HTTP/2 request")
+            }
+            ClientError::Http2Reset(code) => write!(
+                f,
+                "the server reset the HTTP/2 stream ({})",
+                lws_proto::h2::Reason(*code).name()
+            ),
+            ClientError::Http2(e) => write!(f, "HTTP/2 connection failed: {e}"),
+            ClientError::Http2ConnectUnsupported => {
+                f.write_str("the server does not accept WebSockets over HTTP/2")
             }
         }
     }

@@ -116,6 +116,12 @@ impl WebSocket {
         self.protocol.as_deref()
     }
 
+    /// Whether the WebSocket rides an HTTP/2 stream (RFC 8441, see [`super::WsClientBuilder::http2`]) rather
+    /// than a connection of its own.
+    pub fn is_h2(&self) -> bool {
+        self.io.is_pipe()
+    }
+
     /// Whether permessage-deflate was negotiated (messages over 16 bytes are then sent compressed).
     pub fn compressed(&self) -> bool {
         self.compressed
@@ -460,27 +466,33 @@ impl Sink<Message> for WebSocket {
     }
 }
 
-/// The byte stream under a WebSocket: TCP, or TLS over TCP.
+/// The byte stream under a WebSocket: TCP, TLS over TCP, or a pipe to an HTTP/2 stream (RFC 8441) that
+/// the HTTP/2 connection's task bridges.
 pub(crate) enum Transport {
     Plain(TcpStream),
     #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    Pipe(tokio::io::DuplexStream),
 }
 
 impl Transport {
-    /// The server's address.
+    /// The server's address (unknown through a pipe).
     pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
         match self {
             Transport::Plain(s) => s.peer_addr().ok(),
             #[cfg(feature = "tls")]
             Transport::Tls(s) => s.get_ref().0.peer_addr().ok(),
+            Transport::Pipe(_) => None,
         }
+    }
+
+    /// Whether this is an HTTP/2 stream's pipe.
+    pub(crate) fn is_pipe(&self) -> bool {
+        matches!(self, Transport::Pipe(_))
     }
 }
 
 impl crate::transport::Transport for Transport {
-    // Without the `tls` feature the only variant is `Plain`.
-    #[allow(irrefutable_let_patterns)]
     fn read_drained(&self) {
         if let Transport::Plain(s) = self {
             crate::transport::Transport::read_drained(s);
@@ -498,6 +510,7 @@ impl AsyncRead for Transport {
             Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Transport::Pipe(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -512,6 +525,7 @@ impl AsyncWrite for Transport {
             Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Transport::Pipe(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -520,6 +534,7 @@ impl AsyncWrite for Transport {
             Transport::Plain(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Transport::Pipe(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -528,6 +543,7 @@ impl AsyncWrite for Transport {
             Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Transport::Pipe(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

@@ -33,13 +33,15 @@ pub(crate) enum Trust {
     AnyForTests,
 }
 
-/// Runs the TLS handshake with `host` over `tcp`, offering ALPN `http/1.1`.
+/// Runs the TLS handshake with `host` over `tcp`, offering ALPN `h2, http/1.1` when `offer_h2`, else
+/// `http/1.1` only.
 pub(crate) async fn handshake(
     tcp: TcpStream,
     host: &str,
     trust: &Trust,
+    offer_h2: bool,
 ) -> Result<TlsStream<TcpStream>, ClientError> {
-    let config = client_config(trust)?;
+    let config = client_config(trust, offer_h2)?;
     let name = ServerName::try_from(host.to_string())
         .map_err(|e| ClientError::Tls(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
     TlsConnector::from(config)
@@ -48,7 +50,7 @@ pub(crate) async fn handshake(
         .map_err(ClientError::Tls)
 }
 
-fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>, ClientError> {
+fn client_config(trust: &Trust, offer_h2: bool) -> Result<Arc<ClientConfig>, ClientError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier: Arc<dyn ServerCertVerifier> = match trust {
         Trust::System => {
@@ -79,7 +81,11 @@ fn client_config(trust: &Trust) -> Result<Arc<ClientConfig>, ClientError> {
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = if offer_h2 {
+        vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+    } else {
+        vec![b"http/1.1".to_vec()]
+    };
     Ok(Arc::new(config))
 }
 

@@ -9,7 +9,7 @@ use super::super::builder::DEFAULT_CONNECT_TIMEOUT;
 use super::super::tls::Trust;
 use super::super::url::WsUrl;
 use super::super::ClientError;
-use super::connection::{ConnectOptions, Connection, Origin, PreparedRequest};
+use super::connection::{ConnectOptions, Connection, H2Mode, Origin, PreparedRequest};
 use super::multipart::Multipart;
 use super::pool::{Checkout, HttpClient};
 use super::redirect;
@@ -55,13 +55,19 @@ pub struct HttpRequestBuilder {
     max_redirects: usize,
     max_body: usize,
     max_response_head: usize,
+    http1_only: bool,
+    h2_prior_knowledge: bool,
     #[cfg(feature = "tls")]
     trust: Trust,
 }
 
 impl HttpRequestBuilder {
     pub(crate) fn new(client: Option<HttpClient>, url: &str) -> Self {
+        let (http1_only, h2_prior_knowledge) =
+            client.as_ref().map_or((false, false), |c| c.defaults());
         HttpRequestBuilder {
+            http1_only,
+            h2_prior_knowledge,
             client,
             url: url.to_string(),
             method: "GET".into(),
@@ -156,6 +162,22 @@ impl HttpRequestBuilder {
     /// Largest response head accepted; default 16 KiB.
     pub fn max_response_head(mut self, n: usize) -> Self {
         self.max_response_head = n;
+        self
+    }
+
+    /// Speaks HTTP/1.1 only: `https` offers ALPN `http/1.1` alone. Without it, `https` offers `h2, http/1.1`
+    /// and uses HTTP/2 when the server picks it.
+    pub fn http1_only(mut self) -> Self {
+        self.http1_only = true;
+        self.h2_prior_knowledge = false;
+        self
+    }
+
+    /// For `http://`: speaks HTTP/2 from the first byte (h2c with prior knowledge, RFC 9113 §3.3), for
+    /// servers known to accept it. No effect on `https://`, where ALPN decides.
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.h2_prior_knowledge = true;
+        self.http1_only = false;
         self
     }
 
@@ -258,18 +280,23 @@ impl HttpRequestBuilder {
     ) -> Result<HttpResponse, ClientError> {
         let origin = Origin::new(
             url,
+            H2Mode::for_url(url, self.http1_only, self.h2_prior_knowledge),
             #[cfg(feature = "tls")]
             &self.trust,
         );
         let opts = ConnectOptions {
             connect_timeout: self.connect_timeout,
             max_response_head: self.max_response_head,
+            idle_timeout: self
+                .client
+                .as_ref()
+                .map_or(super::DEFAULT_IDLE_TIMEOUT, |c| c.pool.idle_timeout),
         };
         let req = prepare(url, method, headers, body);
         let mut retried = false;
         loop {
             let mut checkout = match &self.client {
-                Some(client) => client.pool.checkout(&origin, &opts).await?,
+                Some(client) => client.pool.checkout(&origin, &opts, retried).await?,
                 None => Checkout::one_shot(Connection::open(&origin, &opts).await?),
             };
             match checkout.conn().send(&req).await {
@@ -282,7 +309,12 @@ impl HttpRequestBuilder {
                         self.max_body,
                     ))
                 }
-                Err(e) if checkout.reused && !retried && req.is_idempotent() && stale(&e) => {
+                Err(e)
+                    if !retried
+                        && req.is_idempotent()
+                        && (checkout.reused && stale(&e)
+                            || matches!(e, ClientError::Http2Refused)) =>
+                {
                     retried = true;
                 }
                 Err(e) => return Err(e),
@@ -334,7 +366,8 @@ fn prepare(
     }
 }
 
-/// Whether a failure on a reused connection means the server had closed it before seeing the request.
+/// Whether a failure on a reused connection means the server had closed it before seeing the request (a
+/// refused HTTP/2 stream is retried whether or not the connection was reused).
 fn stale(e: &ClientError) -> bool {
     match e {
         ClientError::Response(ResponseError::ClosedBeforeResponse) => true,

@@ -1,13 +1,16 @@
 //! One connection to an origin, whatever protocol it speaks: the enum the pool and the request logic see.
-//! HTTP/1.1 is the only variant so far; an HTTP/2 one (chosen by ALPN) slots in beside it.
+//! HTTP/1.1 ([`H1Connection`], one exchange at a time) or HTTP/2 ([`H2Connection`], one stream of a shared
+//! connection), chosen by ALPN for `https` or by prior knowledge for `http`.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::super::socket::Transport;
 use super::super::url::WsUrl;
 use super::super::ClientError;
 use super::h1::H1Connection;
+use super::h2::{H2Connection, H2Handle};
 use super::response::{Headers, HttpVersion};
 
 /// Where a connection goes and whom it trusts: connections are shared only between requests with the same
@@ -18,19 +21,46 @@ pub(crate) struct Origin {
     /// Lowercased host name or IP literal (IPv6 without brackets).
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// Whether and how HTTP/2 may be spoken.
+    pub(crate) h2: H2Mode,
     #[cfg(feature = "tls")]
     pub(crate) trust: super::super::tls::Trust,
+}
+
+/// How a connection may come to speak HTTP/2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum H2Mode {
+    /// HTTP/1.1 only (`http://` without prior knowledge, or `http1_only`).
+    Off,
+    /// TLS offering ALPN `h2, http/1.1`: the server chooses.
+    Alpn,
+    /// Cleartext HTTP/2 from the first byte (h2c prior knowledge, RFC 9113 §3.3).
+    PriorKnowledge,
+}
+
+impl H2Mode {
+    /// The mode for a URL given the request's options.
+    pub(crate) fn for_url(url: &WsUrl, http1_only: bool, prior_knowledge: bool) -> H2Mode {
+        match (url.tls, http1_only, prior_knowledge) {
+            (_, true, _) => H2Mode::Off,
+            (true, false, _) => H2Mode::Alpn,
+            (false, false, true) => H2Mode::PriorKnowledge,
+            (false, false, false) => H2Mode::Off,
+        }
+    }
 }
 
 impl Origin {
     pub(crate) fn new(
         url: &WsUrl,
+        h2: H2Mode,
         #[cfg(feature = "tls")] trust: &super::super::tls::Trust,
     ) -> Origin {
         Origin {
             tls: url.tls,
             host: url.host.to_ascii_lowercase(),
             port: url.port,
+            h2,
             #[cfg(feature = "tls")]
             trust: if url.tls {
                 trust.clone()
@@ -46,6 +76,8 @@ impl Origin {
 pub(crate) struct ConnectOptions {
     pub(crate) connect_timeout: Duration,
     pub(crate) max_response_head: usize,
+    /// An HTTP/2 connection without streams for this long goes away.
+    pub(crate) idle_timeout: Duration,
 }
 
 /// A request ready for the wire: its head fields and whole body.
@@ -81,11 +113,35 @@ pub(crate) struct ResponseStart {
     pub(crate) bodiless: bool,
 }
 
+/// Resolves, connects, and runs TLS for `https` (offering `h2` when the origin allows it); says whether the
+/// connection speaks HTTP/2 from here on.
+pub(crate) async fn connect_transport(origin: &Origin) -> Result<(Transport, bool), ClientError> {
+    let tcp = super::super::builder::connect_tcp(&origin.host, origin.port).await?;
+    if origin.tls {
+        #[cfg(feature = "tls")]
+        {
+            let offer = origin.h2 != H2Mode::Off;
+            let tls = super::super::tls::handshake(tcp, &origin.host, &origin.trust, offer).await?;
+            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+            Ok((Transport::Tls(Box::new(tls)), h2))
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            drop(tcp);
+            Err(ClientError::TlsUnavailable)
+        }
+    } else {
+        Ok((Transport::Plain(tcp), origin.h2 == H2Mode::PriorKnowledge))
+    }
+}
+
 /// An open connection.
 #[derive(Debug)]
 pub(crate) enum Connection {
     /// HTTP/1.1: one exchange at a time.
-    H1(H1Connection),
+    H1(Box<H1Connection>),
+    /// HTTP/2: this exchange's stream on a connection other requests may share.
+    H2(H2Connection),
 }
 
 impl Connection {
@@ -94,10 +150,20 @@ impl Connection {
         origin: &Origin,
         opts: &ConnectOptions,
     ) -> Result<Connection, ClientError> {
-        match tokio::time::timeout(opts.connect_timeout, H1Connection::open(origin, opts)).await {
-            Ok(r) => r.map(Connection::H1),
-            Err(_) => Err(ClientError::Timeout),
-        }
+        let (io, h2) =
+            match tokio::time::timeout(opts.connect_timeout, connect_transport(origin)).await {
+                Ok(r) => r?,
+                Err(_) => return Err(ClientError::Timeout),
+            };
+        Ok(if h2 {
+            Connection::H2(H2Connection::new(H2Handle::spawn(
+                io,
+                origin.tls,
+                opts.idle_timeout,
+            )))
+        } else {
+            Connection::H1(Box::new(H1Connection::new(io, opts)))
+        })
     }
 
     /// Sends a request and waits for its response head.
@@ -107,6 +173,7 @@ impl Connection {
     ) -> Result<ResponseStart, ClientError> {
         match self {
             Connection::H1(c) => c.send(req).await,
+            Connection::H2(c) => c.send(req).await,
         }
     }
 
@@ -114,6 +181,7 @@ impl Connection {
     pub(crate) async fn chunk(&mut self) -> Option<Result<Bytes, ClientError>> {
         match self {
             Connection::H1(c) => c.chunk().await,
+            Connection::H2(c) => c.chunk().await,
         }
     }
 
@@ -121,6 +189,7 @@ impl Connection {
     pub(crate) fn is_ready(&self) -> bool {
         match self {
             Connection::H1(c) => c.is_ready(),
+            Connection::H2(c) => c.is_ready(),
         }
     }
 
@@ -129,6 +198,7 @@ impl Connection {
     pub(crate) fn is_stale(&mut self) -> bool {
         match self {
             Connection::H1(c) => c.is_stale(),
+            Connection::H2(c) => !c.handle().is_usable(),
         }
     }
 }

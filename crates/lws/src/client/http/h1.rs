@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
 use super::super::socket::Transport;
 use super::super::ClientError;
-use super::connection::{ConnectOptions, Origin, PreparedRequest, ResponseStart};
+use super::connection::{ConnectOptions, PreparedRequest, ResponseStart};
 use super::response::{Headers, HttpVersion};
 
 /// Bytes read from the socket at a time.
@@ -36,36 +36,18 @@ impl std::fmt::Debug for H1Connection {
 }
 
 impl H1Connection {
-    /// Connects (TCP, then TLS offering ALPN `http/1.1` for `https`).
-    pub(crate) async fn open(
-        origin: &Origin,
-        opts: &ConnectOptions,
-    ) -> Result<H1Connection, ClientError> {
-        let tcp = super::super::builder::connect_tcp(&origin.host, origin.port).await?;
-        let io = if origin.tls {
-            #[cfg(feature = "tls")]
-            {
-                let tls = super::super::tls::handshake(tcp, &origin.host, &origin.trust).await?;
-                Transport::Tls(Box::new(tls))
-            }
-            #[cfg(not(feature = "tls"))]
-            {
-                drop(tcp);
-                return Err(ClientError::TlsUnavailable);
-            }
-        } else {
-            Transport::Plain(tcp)
-        };
+    /// An HTTP/1.1 connection over an established transport.
+    pub(crate) fn new(io: Transport, opts: &ConnectOptions) -> H1Connection {
         let cfg = H1ClientConfig {
             max_head: opts.max_response_head,
             ..H1ClientConfig::default()
         };
-        Ok(H1Connection {
+        H1Connection {
             io,
             engine: H1ClientConn::new(cfg),
             buf: vec![0u8; READ_SIZE].into_boxed_slice(),
             out: Vec::new(),
-        })
+        }
     }
 
     pub(crate) fn is_ready(&self) -> bool {

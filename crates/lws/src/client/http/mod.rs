@@ -3,12 +3,14 @@
 //!
 //! Layout: `builder` (request options, redirects, timeout), `redirect` (the redirect rules), `pool`
 //! ([`HttpClient`] and connection reuse), `connection` (the protocol-independent connection the pool holds),
-//! `h1` (HTTP/1.1 over the `lws_proto::http1::client` engine), `response`, `multipart`. HTTP/2 comes in as
-//! another variant of the connection type, chosen by ALPN; everything above it stays as it is.
+//! `h1` (HTTP/1.1 over the `lws_proto::http1::client` engine), `h2` (HTTP/2 over `lws_proto::h2`, a task
+//! per connection multiplexing requests and WebSocket streams), `response`, `multipart`. The protocol is
+//! chosen per connection by ALPN (or h2c prior knowledge); everything above the connection is the same.
 
 mod builder;
-mod connection;
+pub(crate) mod connection;
 mod h1;
+pub(crate) mod h2;
 mod multipart;
 mod pool;
 mod redirect;

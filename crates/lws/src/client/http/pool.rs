@@ -9,7 +9,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::super::ClientError;
 use super::builder::HttpRequestBuilder;
-use super::connection::{ConnectOptions, Connection, Origin};
+use super::connection::{ConnectOptions, Connection, H2Mode, Origin};
+use super::h2::{H2Connection, H2Handle};
 
 /// Default [`HttpClientBuilder::max_connections_per_origin`]: 6, as browsers do for HTTP/1.1.
 pub const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN: usize = 6;
@@ -22,6 +23,13 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 /// request) and reused by later requests; a connection found closed by the server is replaced. At most
 /// [`HttpClientBuilder::max_connections_per_origin`] connections to one origin are open at a time; further
 /// requests wait in line (first come, first served) until a connection is free.
+///
+/// HTTP/2 (ALPN `h2` on `https`, or [`HttpClientBuilder::http2_prior_knowledge`] on `http`): a live HTTP/2
+/// connection with room for another stream is shared by every request to its origin, concurrent ones
+/// included, and takes a single connection slot. While the first connection to such an origin is being
+/// opened, concurrent requests wait for it rather than opening their own. A connection that goes away
+/// (GOAWAY) or fails is no longer used; requests it refused are sent again once on a new connection when
+/// their method is idempotent.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), lws::client::ClientError> {
@@ -55,6 +63,8 @@ impl HttpClient {
         HttpClientBuilder {
             max_per_origin: DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            http1_only: false,
+            h2_prior_knowledge: false,
         }
     }
 
@@ -63,9 +73,30 @@ impl HttpClient {
         HttpRequestBuilder::new(Some(self.clone()), url)
     }
 
-    /// Number of idle connections currently kept, over all origins.
+    /// Starts building a WebSocket connection whose HTTP/2 connections (with
+    /// [`super::super::WsClientBuilder::http2`]) come from this client's pool: several WebSockets, and HTTP
+    /// requests, to one origin then share one HTTP/2 connection. HTTP/1.1 upgrades still use a connection of
+    /// their own.
+    pub fn ws(&self, url: &str) -> super::super::WsClientBuilder {
+        super::super::WsClientBuilder::new(url).with_client(self.clone())
+    }
+
+    /// Number of idle HTTP/1.1 connections currently kept, over all origins.
     pub fn idle_connections(&self) -> usize {
         self.pool.lock().values().map(|o| o.idle.len()).sum()
+    }
+
+    /// Number of live HTTP/2 connections currently kept, over all origins.
+    pub fn http2_connections(&self) -> usize {
+        self.pool
+            .lock()
+            .values()
+            .map(|o| o.h2.iter().filter(|h| h.is_usable()).count())
+            .sum()
+    }
+
+    pub(crate) fn defaults(&self) -> (bool, bool) {
+        (self.pool.http1_only, self.pool.h2_prior_knowledge)
     }
 }
 
@@ -74,6 +105,8 @@ impl HttpClient {
 pub struct HttpClientBuilder {
     max_per_origin: usize,
     idle_timeout: Duration,
+    http1_only: bool,
+    h2_prior_knowledge: bool,
 }
 
 impl HttpClientBuilder {
@@ -90,12 +123,28 @@ impl HttpClientBuilder {
         self
     }
 
+    /// Requests default to HTTP/1.1 only: `https` offers ALPN `http/1.1` alone (see
+    /// [`HttpRequestBuilder::http1_only`]).
+    pub fn http1_only(mut self) -> Self {
+        self.http1_only = true;
+        self
+    }
+
+    /// `http://` requests default to HTTP/2 with prior knowledge (h2c, see
+    /// [`HttpRequestBuilder::http2_prior_knowledge`]).
+    pub fn http2_prior_knowledge(mut self) -> Self {
+        self.h2_prior_knowledge = true;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> HttpClient {
         HttpClient {
             pool: Arc::new(Pool {
                 max_per_origin: self.max_per_origin,
                 idle_timeout: self.idle_timeout,
+                http1_only: self.http1_only,
+                h2_prior_knowledge: self.h2_prior_knowledge,
                 origins: Mutex::new(HashMap::new()),
             }),
         }
@@ -106,7 +155,9 @@ impl HttpClientBuilder {
 #[derive(Debug)]
 pub(crate) struct Pool {
     max_per_origin: usize,
-    idle_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    http1_only: bool,
+    h2_prior_knowledge: bool,
     origins: Mutex<HashMap<Origin, OriginSlots>>,
 }
 
@@ -117,6 +168,13 @@ struct OriginSlots {
     permits: Arc<Semaphore>,
     /// Idle connections and when they became idle, most recent last.
     idle: Vec<(Connection, Instant)>,
+    /// HTTP/2 connections, shared by concurrent requests.
+    h2: Vec<H2Handle>,
+    /// Held while a connection that may turn out to speak HTTP/2 is opened, so that concurrent requests
+    /// wait for it and share it instead of each opening one.
+    connecting: Arc<tokio::sync::Mutex<()>>,
+    /// The origin answered ALPN with HTTP/1.1: connections are opened in parallel again.
+    speaks_h1: bool,
 }
 
 impl Pool {
@@ -125,33 +183,57 @@ impl Pool {
         self.origins.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A connection to `origin`: waits for a free slot, then reuses the most recently idle live connection
-    /// or opens a new one.
+    /// A connection to `origin`: shares a live HTTP/2 connection with room for another stream, or waits for
+    /// a free slot, then reuses the most recently idle live connection or opens a new one. `fresh` skips
+    /// sharing and reuse (a retry after a refusal).
     pub(crate) async fn checkout(
         self: &Arc<Self>,
         origin: &Origin,
         opts: &ConnectOptions,
+        fresh: bool,
     ) -> Result<Checkout, ClientError> {
-        let permits = self
-            .lock()
-            .entry(origin.clone())
-            .or_insert_with(|| OriginSlots {
-                permits: Arc::new(Semaphore::new(self.max_per_origin)),
-                idle: Vec::new(),
-            })
-            .permits
-            .clone();
+        let (permits, connecting, speaks_h1) = {
+            let mut origins = self.lock();
+            let slots = origins
+                .entry(origin.clone())
+                .or_insert_with(|| OriginSlots {
+                    permits: Arc::new(Semaphore::new(self.max_per_origin)),
+                    idle: Vec::new(),
+                    h2: Vec::new(),
+                    connecting: Arc::default(),
+                    speaks_h1: false,
+                });
+            (
+                slots.permits.clone(),
+                slots.connecting.clone(),
+                slots.speaks_h1,
+            )
+        };
+        if !fresh {
+            if let Some(shared) = self.shared_h2(origin) {
+                return Ok(shared);
+            }
+        }
+        let _connecting = if origin.h2 != H2Mode::Off && !speaks_h1 {
+            let guard = connecting.lock_owned().await;
+            if !fresh {
+                if let Some(shared) = self.shared_h2(origin) {
+                    return Ok(shared);
+                }
+            }
+            Some(guard)
+        } else {
+            None
+        };
         // The semaphore is never closed.
         let permit = permits
             .acquire_owned()
             .await
             .map_err(|_| ClientError::Closed)?;
-        let lease = Lease {
-            pool: self.clone(),
-            origin: origin.clone(),
-            _permit: permit,
-        };
         loop {
+            if fresh {
+                break;
+            }
             let idle = self
                 .lock()
                 .get_mut(origin)
@@ -161,7 +243,11 @@ impl Pool {
                     if since.elapsed() < self.idle_timeout && !conn.is_stale() {
                         return Ok(Checkout {
                             conn: Some(conn),
-                            lease: Some(lease),
+                            lease: Some(Lease {
+                                pool: self.clone(),
+                                origin: origin.clone(),
+                                _permit: permit,
+                            }),
                             reused: true,
                         });
                     }
@@ -170,10 +256,63 @@ impl Pool {
             }
         }
         let conn = Connection::open(origin, opts).await?;
-        Ok(Checkout {
-            conn: Some(conn),
-            lease: Some(lease),
-            reused: false,
+        let mut origins = self.lock();
+        let slots = origins.get_mut(origin);
+        match conn {
+            Connection::H2(c) => {
+                // The connection holds its slot for as long as it lives.
+                c.handle().hold(permit);
+                if let Some(slots) = slots {
+                    slots.h2.retain(|h| h.is_usable());
+                    slots.h2.push(c.handle().clone());
+                }
+                Ok(Checkout {
+                    conn: Some(Connection::H2(c)),
+                    lease: None,
+                    reused: false,
+                })
+            }
+            h1 => {
+                if let Some(slots) = slots {
+                    slots.speaks_h1 |= origin.h2 == H2Mode::Alpn;
+                }
+                Ok(Checkout {
+                    conn: Some(h1),
+                    lease: Some(Lease {
+                        pool: self.clone(),
+                        origin: origin.clone(),
+                        _permit: permit,
+                    }),
+                    reused: false,
+                })
+            }
+        }
+    }
+
+    /// A stream on a live HTTP/2 connection to `origin` with room for it.
+    fn shared_h2(&self, origin: &Origin) -> Option<Checkout> {
+        let mut origins = self.lock();
+        let slots = origins.get_mut(origin)?;
+        slots.h2.retain(|h| h.is_usable());
+        let handle = slots.h2.iter().find(|h| h.has_room())?.clone();
+        Some(Checkout {
+            conn: Some(Connection::H2(H2Connection::new(handle))),
+            lease: None,
+            reused: true,
+        })
+    }
+
+    /// A live HTTP/2 connection to `origin` (for a WebSocket stream): a shared one, or a new one. `None` when
+    /// the new connection turned out to speak HTTP/1.1 (it is then kept for requests).
+    pub(crate) async fn h2_handle(
+        self: &Arc<Self>,
+        origin: &Origin,
+        opts: &ConnectOptions,
+    ) -> Result<Option<H2Handle>, ClientError> {
+        let mut checkout = self.checkout(origin, opts, false).await?;
+        Ok(match checkout.conn() {
+            Connection::H2(c) => Some(c.handle().clone()),
+            Connection::H1(_) => None,
         })
     }
 

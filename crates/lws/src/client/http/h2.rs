@@ -1,0 +1,909 @@
+//! HTTP/2 client connections: a background task owns the socket and the `lws_proto::h2::H2Conn` engine and
+//! multiplexes streams over it; requests and WebSocket tunnels (RFC 8441) reach it through a cloneable
+//! [`H2Handle`].
+//!
+//! Each request is a command over an mpsc channel; its response head comes back through a oneshot and its
+//! body pieces through a channel of its own. Every stream's receive window is under manual release: window
+//! is given back only as [`H2Connection::chunk`] hands pieces to the reader, so a slow reader throttles the
+//! server (libwebsockets' "h2 rx flow control"). Request bodies go to the engine in pieces, topped up while
+//! less than [`LOW_WATER`] is queued on the stream.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes};
+use lws_proto::h2::{Event, H2Config, H2Conn, HeaderBlock, Reason, RequestLine};
+use lws_proto::http1::client::RequestError;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+
+use super::super::socket::Transport;
+use super::super::ClientError;
+use super::connection::{PreparedRequest, ResponseStart};
+use super::response::{Headers, HttpVersion};
+
+/// Bytes read from the socket at a time.
+const READ_SIZE: usize = 16 * 1024;
+/// A request body or tunnel is topped up while less than this is queued in the engine for its stream.
+const LOW_WATER: usize = 64 * 1024;
+/// Largest piece of a request body handed to the engine at once.
+const BODY_PIECE: usize = 64 * 1024;
+/// Bytes in flight in each direction between a WebSocket stream and its [`super::super::WebSocket`].
+const TUNNEL_PIPE: usize = 64 * 1024;
+/// Time allowed to write a batch of frames before the connection is given up.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A piece of a response body as the connection task delivers it.
+#[derive(Debug)]
+pub(crate) enum Piece {
+    Data(Bytes),
+    End,
+    Failed(ClientError),
+}
+
+/// A response head and where its body comes from.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) start: ResponseStart,
+    pub(crate) stream: u32,
+    /// `None` for a response without a body.
+    pub(crate) body: Option<mpsc::UnboundedReceiver<Piece>>,
+}
+
+/// An accepted extended CONNECT: the server's 200 and the local end of the stream's pipe.
+pub(crate) type Tunnelled = (HeaderBlock, DuplexStream);
+
+enum Cmd {
+    Request {
+        req: PreparedRequest,
+        reply: oneshot::Sender<Result<Head, ClientError>>,
+    },
+    Connect {
+        authority: String,
+        path: String,
+        fields: Vec<(String, String)>,
+        reply: oneshot::Sender<Result<Tunnelled, ClientError>>,
+    },
+    Release(u32, usize),
+    Cancel(u32),
+}
+
+/// What the pool reads about a connection without asking its task.
+#[derive(Debug)]
+struct Shared {
+    /// Not failed, closed, or going away.
+    usable: AtomicBool,
+    /// Another stream may be opened now (`H2Conn::can_open_stream`).
+    room: AtomicBool,
+    /// The connection slot of its origin this connection occupies, released when the task ends.
+    permit: Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+/// A cloneable handle to one HTTP/2 connection's task. The task ends when the connection closes, or when
+/// every handle is gone and no stream is open.
+#[derive(Debug, Clone)]
+pub(crate) struct H2Handle {
+    tx: mpsc::UnboundedSender<Cmd>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cmd")
+    }
+}
+
+impl H2Handle {
+    /// Starts the connection task on `io`, where `h2` was agreed (ALPN) or is assumed (prior knowledge).
+    pub(crate) fn spawn(io: Transport, tls: bool, idle_timeout: Duration) -> H2Handle {
+        let config = H2Config {
+            idle_timeout,
+            ..H2Config::client()
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            usable: AtomicBool::new(true),
+            room: AtomicBool::new(true),
+            permit: Mutex::new(None),
+        });
+        let task = Task {
+            io,
+            conn: H2Conn::client(config, Instant::now()),
+            scheme: if tls { "https" } else { "http" },
+            streams: Vec::new(),
+            waiting: VecDeque::new(),
+            settled: false,
+            going_away: false,
+            shared: shared.clone(),
+            out: Vec::with_capacity(16 * 1024),
+        };
+        tokio::spawn(task.run(rx));
+        H2Handle { tx, shared }
+    }
+
+    /// Whether new streams may still be opened on this connection (it may be at its stream limit).
+    pub(crate) fn is_usable(&self) -> bool {
+        self.shared.usable.load(Ordering::Acquire) && !self.tx.is_closed()
+    }
+
+    /// Whether a new stream can be opened right now.
+    pub(crate) fn has_room(&self) -> bool {
+        self.is_usable() && self.shared.room.load(Ordering::Acquire)
+    }
+
+    /// Makes the connection hold its origin's connection slot until it ends.
+    pub(crate) fn hold(&self, permit: OwnedSemaphorePermit) {
+        if let Ok(mut p) = self.shared.permit.lock() {
+            *p = Some(permit);
+        }
+        if !self.is_usable() {
+            self.release_slot();
+        }
+    }
+
+    fn release_slot(&self) {
+        if let Ok(mut p) = self.shared.permit.lock() {
+            p.take();
+        }
+    }
+
+    /// Sends a request; waits for its response head.
+    pub(crate) async fn request(&self, req: PreparedRequest) -> Result<Head, ClientError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Request { req, reply })
+            .map_err(|_| ClientError::Http2Refused)?;
+        rx.await.unwrap_or(Err(ClientError::Http2Refused))
+    }
+
+    /// Opens an RFC 8441 WebSocket stream (`:protocol websocket`) once the server's SETTINGS are known. Fails
+    /// with [`ClientError::Http2ConnectUnsupported`] when the server did not enable extended CONNECT.
+    pub(crate) async fn websocket(
+        &self,
+        authority: String,
+        path: String,
+        fields: Vec<(String, String)>,
+    ) -> Result<Tunnelled, ClientError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Cmd::Connect {
+                authority,
+                path,
+                fields,
+                reply,
+            })
+            .map_err(|_| ClientError::Http2Refused)?;
+        rx.await.unwrap_or(Err(ClientError::Http2Refused))
+    }
+
+    fn release(&self, stream: u32, n: usize) {
+        let _ = self.tx.send(Cmd::Release(stream, n));
+    }
+
+    fn cancel(&self, stream: u32) {
+        let _ = self.tx.send(Cmd::Cancel(stream));
+    }
+}
+
+/// One request at a time over a shared HTTP/2 connection: what [`super::connection::Connection::H2`] holds.
+#[derive(Debug)]
+pub(crate) struct H2Connection {
+    handle: H2Handle,
+    current: Option<Current>,
+}
+
+#[derive(Debug)]
+struct Current {
+    stream: u32,
+    body: Option<mpsc::UnboundedReceiver<Piece>>,
+}
+
+impl H2Connection {
+    pub(crate) fn new(handle: H2Handle) -> H2Connection {
+        H2Connection {
+            handle,
+            current: None,
+        }
+    }
+
+    /// The connection this exchange rides.
+    pub(crate) fn handle(&self) -> &H2Handle {
+        &self.handle
+    }
+
+    /// Opens a stream with the request and waits for its response head.
+    pub(crate) async fn send(
+        &mut self,
+        req: &PreparedRequest,
+    ) -> Result<ResponseStart, ClientError> {
+        self.cancel_current();
+        let head = self.handle.request(req.clone()).await?;
+        self.current = Some(Current {
+            stream: head.stream,
+            body: head.body,
+        });
+        Ok(head.start)
+    }
+
+    /// The next piece of the response body (its window is given back to the server now).
+    pub(crate) async fn chunk(&mut self) -> Option<Result<Bytes, ClientError>> {
+        let current = self.current.as_mut()?;
+        let body = current.body.as_mut()?;
+        let piece = body.recv().await;
+        match piece {
+            Some(Piece::Data(d)) => {
+                self.handle.release(current.stream, d.len());
+                Some(Ok(d))
+            }
+            Some(Piece::End) => {
+                current.body = None;
+                None
+            }
+            Some(Piece::Failed(e)) => {
+                current.body = None;
+                Some(Err(e))
+            }
+            None => {
+                current.body = None;
+                Some(Err(ClientError::Http2("the connection closed".into())))
+            }
+        }
+    }
+
+    /// Whether the exchange is over and the connection can carry more.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.current.as_ref().is_none_or(|c| c.body.is_none()) && self.handle.is_usable()
+    }
+
+    fn cancel_current(&mut self) {
+        if let Some(c) = self.current.take() {
+            if c.body.is_some() {
+                self.handle.cancel(c.stream);
+            }
+        }
+    }
+}
+
+impl Drop for H2Connection {
+    fn drop(&mut self) {
+        self.cancel_current();
+    }
+}
+
+/// One open stream of the task.
+struct Active {
+    id: u32,
+    kind: Kind,
+}
+
+enum Kind {
+    /// A request: its head is awaited, then its body is read.
+    Request {
+        head: Option<oneshot::Sender<Result<Head, ClientError>>>,
+        body: Option<mpsc::UnboundedSender<Piece>>,
+        /// Request body not yet handed to the engine.
+        upload: Option<Bytes>,
+        head_only: bool,
+    },
+    /// An extended CONNECT waiting for its answer.
+    Connect {
+        reply: Option<oneshot::Sender<Result<Tunnelled, ClientError>>>,
+    },
+    /// An accepted WebSocket stream joined to its pipe.
+    Tunnel(Tunnel),
+}
+
+/// The task's side of a WebSocket stream's pipe.
+struct Tunnel {
+    pipe: DuplexStream,
+    inbound: VecDeque<Bytes>,
+    /// The server ended its half.
+    inbound_done: bool,
+    /// Our write half of the pipe is shut (after `inbound_done`).
+    shut: bool,
+    /// The WebSocket side ended: END_STREAM is queued.
+    outbound_done: bool,
+}
+
+struct Task {
+    io: Transport,
+    conn: H2Conn,
+    scheme: &'static str,
+    streams: Vec<Active>,
+    /// Commands opening streams that wait for the server's SETTINGS or for room under its stream limit.
+    waiting: VecDeque<Cmd>,
+    /// The server's first SETTINGS arrived.
+    settled: bool,
+    /// The server sent GOAWAY.
+    going_away: bool,
+    shared: Arc<Shared>,
+    out: Vec<u8>,
+}
+
+impl Task {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
+        let mut rbuf = vec![0u8; READ_SIZE];
+        let mut rx_open = true;
+        let timer = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(timer);
+        let why = loop {
+            self.drain_events();
+            self.start_waiting();
+            // Bodies are topped up again whenever framing made room, until the windows hold them back.
+            let mut failed = None;
+            self.feed_uploads();
+            loop {
+                if let Err(e) = self.transmit().await {
+                    failed = Some(e);
+                    break;
+                }
+                if !self.feed_uploads() {
+                    break;
+                }
+            }
+            if let Some(e) = failed {
+                break e;
+            }
+            self.publish();
+            if self.conn.is_closed() {
+                break self.closed_error();
+            }
+            if !rx_open && self.streams.is_empty() && self.waiting.is_empty() {
+                break ClientError::Closed;
+            }
+            let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
+            if let Some(d) = deadline {
+                timer.as_mut().reset(d);
+            }
+            let wants_input = self.conn.wants_input();
+            tokio::select! {
+                r = self.io.read(&mut rbuf), if wants_input => match r {
+                    Ok(0) => break ClientError::Http2("the server closed the connection".into()),
+                    Err(e) => break ClientError::Io(e),
+                    Ok(n) => self.conn.handle_input(Instant::now(), &rbuf[..n]),
+                },
+                c = rx.recv(), if rx_open => match c {
+                    Some(c) => self.command(c),
+                    None => rx_open = false,
+                },
+                _ = std::future::poll_fn(|cx| poll_tunnels(&mut self.streams, &mut self.conn, cx)) => {}
+                _ = &mut timer, if deadline.is_some() => self.conn.handle_timeout(Instant::now()),
+            }
+        };
+        self.shared.usable.store(false, Ordering::Release);
+        self.shared.room.store(false, Ordering::Release);
+        if let Ok(mut p) = self.shared.permit.lock() {
+            p.take();
+        }
+        // Requests not yet sent were never seen by the server: safe to retry.
+        for cmd in self.waiting.drain(..) {
+            refuse(cmd);
+        }
+        let detail = why.to_string();
+        for a in self.streams.drain(..) {
+            fail(a, || ClientError::Http2(detail.clone()));
+        }
+        rx.close();
+        while let Ok(cmd) = rx.try_recv() {
+            refuse(cmd);
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.io.shutdown()).await;
+    }
+
+    fn closed_error(&self) -> ClientError {
+        match self.conn.error() {
+            Some(e) => ClientError::Http2(e.to_string()),
+            None => ClientError::Http2("the connection went away".into()),
+        }
+    }
+
+    /// Tells the pool what it may do with this connection.
+    fn publish(&self) {
+        let open = self.conn.can_open_stream();
+        let usable = self.conn.error().is_none() && !self.going_away && (open || self.at_limit());
+        self.shared.usable.store(usable, Ordering::Release);
+        self.shared.room.store(usable && open, Ordering::Release);
+    }
+
+    /// Whether the server's SETTINGS_MAX_CONCURRENT_STREAMS is what keeps new streams from opening.
+    fn at_limit(&self) -> bool {
+        self.conn
+            .peer_settings()
+            .max_concurrent_streams
+            .is_some_and(|m| self.conn.active_streams() as u32 >= m)
+    }
+
+    async fn transmit(&mut self) -> Result<(), ClientError> {
+        loop {
+            self.conn.poll_transmit(&mut self.out);
+            if self.out.is_empty() {
+                return Ok(());
+            }
+            let r = tokio::time::timeout(WRITE_TIMEOUT, self.io.write_all(&self.out)).await;
+            self.out.clear();
+            match r {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(ClientError::Io(e)),
+                Err(_) => return Err(ClientError::Timeout),
+            }
+            if let Err(e) = self.io.flush().await {
+                return Err(ClientError::Io(e));
+            }
+        }
+    }
+
+    fn command(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Release(id, n) => self.conn.release_capacity(id, n),
+            Cmd::Cancel(id) => {
+                if let Some(i) = self.streams.iter().position(|a| a.id == id) {
+                    self.streams.swap_remove(i);
+                    self.conn.reset(id, Reason::CANCEL);
+                }
+            }
+            open => self.waiting.push_back(open),
+        }
+    }
+
+    /// Opens the waiting streams the connection has room for.
+    fn start_waiting(&mut self) {
+        while let Some(cmd) = self.waiting.front() {
+            if matches!(cmd, Cmd::Connect { .. }) && !self.settled {
+                return;
+            }
+            if !self.conn.can_open_stream() {
+                if self.going_away || !self.at_limit() {
+                    // Going away or failed: nothing waiting will be sent here.
+                    for cmd in self.waiting.drain(..) {
+                        refuse(cmd);
+                    }
+                }
+                return;
+            }
+            let Some(cmd) = self.waiting.pop_front() else {
+                return;
+            };
+            match cmd {
+                Cmd::Request { req, reply } => self.open_request(req, reply),
+                Cmd::Connect {
+                    authority,
+                    path,
+                    fields,
+                    reply,
+                } => self.open_connect(&authority, &path, &fields, reply),
+                _ => {}
+            }
+        }
+    }
+
+    fn open_request(
+        &mut self,
+        req: PreparedRequest,
+        reply: oneshot::Sender<Result<Head, ClientError>>,
+    ) {
+        if reply.is_closed() {
+            return;
+        }
+        if let Err(e) = check_request(&req) {
+            let _ = reply.send(Err(ClientError::Request(e)));
+            return;
+        }
+        let body = req.body.clone().filter(|b| !b.is_empty());
+        let length = match &req.body {
+            Some(b) => Some(b.len().to_string()),
+            None if ["POST", "PUT", "PATCH"]
+                .iter()
+                .any(|m| req.method.eq_ignore_ascii_case(m)) =>
+            {
+                Some("0".to_string())
+            }
+            None => None,
+        };
+        let mut fields: Vec<(&[u8], &[u8])> = req
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect();
+        if let Some(l) = &length {
+            fields.push((b"content-length", l.as_bytes()));
+        }
+        let line = RequestLine {
+            method: &req.method,
+            scheme: self.scheme,
+            authority: &req.host,
+            path: &req.target,
+            protocol: None,
+        };
+        match self.conn.send_request(line, fields, body.is_none()) {
+            Ok(id) => {
+                self.conn.set_manual_release(id);
+                self.streams.push(Active {
+                    id,
+                    kind: Kind::Request {
+                        head: Some(reply),
+                        body: None,
+                        upload: body,
+                        head_only: req.method.eq_ignore_ascii_case("HEAD"),
+                    },
+                });
+            }
+            Err(_) => {
+                let _ = reply.send(Err(ClientError::Http2Refused));
+            }
+        }
+    }
+
+    fn open_connect(
+        &mut self,
+        authority: &str,
+        path: &str,
+        fields: &[(String, String)],
+        reply: oneshot::Sender<Result<Tunnelled, ClientError>>,
+    ) {
+        if !self.conn.peer_settings().enable_connect_protocol {
+            let _ = reply.send(Err(ClientError::Http2ConnectUnsupported));
+            return;
+        }
+        let line = RequestLine {
+            method: "CONNECT",
+            scheme: self.scheme,
+            authority,
+            path,
+            protocol: Some("websocket"),
+        };
+        let fields = fields.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
+        match self.conn.send_request(line, fields, false) {
+            Ok(id) => {
+                self.conn.set_manual_release(id);
+                self.streams.push(Active {
+                    id,
+                    kind: Kind::Connect { reply: Some(reply) },
+                });
+            }
+            Err(lws_proto::h2::SendError::ConnectProtocolNotEnabled) => {
+                let _ = reply.send(Err(ClientError::Http2ConnectUnsupported));
+            }
+            Err(_) => {
+                let _ = reply.send(Err(ClientError::Http2Refused));
+            }
+        }
+    }
+
+    /// Hands request bodies to the engine while their streams have little queued; says whether it did.
+    fn feed_uploads(&mut self) -> bool {
+        let mut fed = false;
+        for a in &mut self.streams {
+            let Kind::Request { upload, .. } = &mut a.kind else {
+                continue;
+            };
+            while let Some(rest) = upload.as_mut() {
+                if self
+                    .conn
+                    .stream_backlog(a.id)
+                    .is_none_or(|b| b >= LOW_WATER)
+                {
+                    break;
+                }
+                let n = rest.len().min(BODY_PIECE);
+                let piece = rest.split_to(n);
+                let last = rest.is_empty();
+                if last {
+                    *upload = None;
+                }
+                fed = true;
+                if self.conn.send_data(a.id, piece, last).is_err() {
+                    *upload = None;
+                }
+            }
+        }
+        fed
+    }
+
+    fn drain_events(&mut self) {
+        while let Some(ev) = self.conn.poll_event() {
+            match ev {
+                Event::Headers {
+                    stream,
+                    block,
+                    end_stream,
+                } => self.on_headers(stream, block, end_stream),
+                Event::Data {
+                    stream,
+                    data,
+                    end_stream,
+                } => self.on_data(stream, data, end_stream),
+                Event::Trailers { stream, .. } => self.on_data(stream, Bytes::new(), true),
+                Event::Reset { stream, reason, .. } => {
+                    if let Some(i) = self.streams.iter().position(|a| a.id == stream) {
+                        let a = self.streams.swap_remove(i);
+                        fail(a, || {
+                            if reason == Reason::REFUSED_STREAM {
+                                ClientError::Http2Refused
+                            } else {
+                                ClientError::Http2Reset(reason.0)
+                            }
+                        });
+                    }
+                }
+                Event::Settings => self.settled = true,
+                Event::GoAway { .. } => {
+                    self.going_away = true;
+                    // Streams above `last_stream` came as REFUSED_STREAM resets; the rest finish.
+                    for cmd in self.waiting.drain(..) {
+                        refuse(cmd);
+                    }
+                }
+                Event::Error(e) => {
+                    tracing::debug!("http2 client: {e}");
+                    let detail = e.to_string();
+                    for a in self.streams.drain(..) {
+                        fail(a, || ClientError::Http2(detail.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_headers(&mut self, id: u32, block: HeaderBlock, end_stream: bool) {
+        let Some(i) = self.streams.iter().position(|a| a.id == id) else {
+            return;
+        };
+        let status = block.status().unwrap_or(0);
+        let mut remove = false;
+        match &mut self.streams[i].kind {
+            Kind::Request {
+                head,
+                body,
+                upload,
+                head_only,
+            } => {
+                let Some(reply) = head.take() else {
+                    return;
+                };
+                let bodiless = end_stream || *head_only || status == 204 || status == 304;
+                let (tx, rx) = if bodiless {
+                    (None, None)
+                } else {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    (Some(tx), Some(rx))
+                };
+                let start = ResponseStart {
+                    status,
+                    version: HttpVersion::Http2,
+                    headers: Headers::from_pairs(block.fields()),
+                    content_length: block.content_length().or(end_stream.then_some(0)),
+                    bodiless,
+                };
+                let delivered = reply
+                    .send(Ok(Head {
+                        start,
+                        stream: id,
+                        body: rx,
+                    }))
+                    .is_ok();
+                *body = tx;
+                if !delivered || (bodiless && !end_stream) {
+                    self.conn.reset(id, Reason::CANCEL);
+                    remove = true;
+                } else if end_stream {
+                    remove = upload.is_none() || {
+                        self.conn.reset(id, Reason::CANCEL);
+                        true
+                    };
+                }
+            }
+            Kind::Connect { reply } => {
+                let Some(reply) = reply.take() else {
+                    return;
+                };
+                if status != 200 || end_stream {
+                    let _ = reply.send(Err(ClientError::Status(status)));
+                    if !end_stream {
+                        self.conn.reset(id, Reason::CANCEL);
+                    }
+                    remove = true;
+                } else {
+                    let (ours, theirs) = tokio::io::duplex(TUNNEL_PIPE);
+                    if reply.send(Ok((block, theirs))).is_err() {
+                        self.conn.reset(id, Reason::CANCEL);
+                        remove = true;
+                    } else {
+                        self.streams[i].kind = Kind::Tunnel(Tunnel {
+                            pipe: ours,
+                            inbound: VecDeque::new(),
+                            inbound_done: false,
+                            shut: false,
+                            outbound_done: false,
+                        });
+                    }
+                }
+            }
+            Kind::Tunnel(_) => {}
+        }
+        if remove {
+            self.streams.swap_remove(i);
+        }
+    }
+
+    fn on_data(&mut self, id: u32, data: Bytes, end_stream: bool) {
+        let Some(i) = self.streams.iter().position(|a| a.id == id) else {
+            self.conn.release_capacity(id, data.len());
+            return;
+        };
+        let mut remove = false;
+        match &mut self.streams[i].kind {
+            Kind::Request { body, upload, .. } => match body {
+                Some(tx) => {
+                    let mut ok = data.is_empty() || tx.send(Piece::Data(data)).is_ok();
+                    if end_stream {
+                        ok &= tx.send(Piece::End).is_ok();
+                        remove = true;
+                        if upload.is_some() {
+                            self.conn.reset(id, Reason::CANCEL);
+                        }
+                    }
+                    if !ok && !end_stream {
+                        self.conn.reset(id, Reason::CANCEL);
+                        remove = true;
+                    }
+                }
+                None => self.conn.release_capacity(id, data.len()),
+            },
+            Kind::Tunnel(t) => {
+                if !data.is_empty() {
+                    t.inbound.push_back(data);
+                }
+                t.inbound_done |= end_stream;
+            }
+            Kind::Connect { .. } => self.conn.release_capacity(id, data.len()),
+        }
+        if remove {
+            self.streams.swap_remove(i);
+        }
+    }
+}
+
+/// Fails whatever waits on a stream.
+fn fail(a: Active, err: impl Fn() -> ClientError) {
+    match a.kind {
+        Kind::Request { head, body, .. } => {
+            if let Some(h) = head {
+                let _ = h.send(Err(err()));
+            }
+            if let Some(b) = body {
+                let _ = b.send(Piece::Failed(err()));
+            }
+        }
+        Kind::Connect { reply: Some(r) } => {
+            let _ = r.send(Err(err()));
+        }
+        Kind::Connect { reply: None } | Kind::Tunnel(_) => {}
+    }
+}
+
+/// Answers a command that never opened a stream: the server did not see it.
+fn refuse(cmd: Cmd) {
+    match cmd {
+        Cmd::Request { reply, .. } => {
+            let _ = reply.send(Err(ClientError::Http2Refused));
+        }
+        Cmd::Connect { reply, .. } => {
+            let _ = reply.send(Err(ClientError::Http2Refused));
+        }
+        Cmd::Release(..) | Cmd::Cancel(_) => {}
+    }
+}
+
+/// The checks the HTTP/1.1 engine makes on a request, so both protocols refuse the same requests.
+fn check_request(req: &PreparedRequest) -> Result<(), RequestError> {
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+    };
+    if !token(&req.method) {
+        return Err(RequestError::InvalidMethod);
+    }
+    if req.target.is_empty() || !req.target.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(RequestError::InvalidTarget);
+    }
+    for (n, v) in &req.headers {
+        if !token(n) || v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(RequestError::InvalidHeader(n.clone()));
+        }
+        if ["content-length", "transfer-encoding", "host"]
+            .iter()
+            .any(|r| n.eq_ignore_ascii_case(r))
+        {
+            return Err(RequestError::ReservedHeader(n.clone()));
+        }
+    }
+    if req.host.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(RequestError::InvalidHeader("host".into()));
+    }
+    Ok(())
+}
+
+/// Moves bytes between every WebSocket stream and its pipe; ready when anything moved.
+fn poll_tunnels(streams: &mut Vec<Active>, conn: &mut H2Conn, cx: &mut Context<'_>) -> Poll<()> {
+    let mut progress = false;
+    let mut i = 0;
+    while i < streams.len() {
+        let id = streams[i].id;
+        let Kind::Tunnel(t) = &mut streams[i].kind else {
+            i += 1;
+            continue;
+        };
+        let room = conn.stream_backlog(id).is_some_and(|b| b < LOW_WATER);
+        progress |= poll_tunnel(t, id, conn, room, cx);
+        let gone = conn.stream_backlog(id).is_none() && t.outbound_done;
+        if gone && t.inbound_done && t.inbound.is_empty() || t.shut && t.outbound_done {
+            streams.swap_remove(i);
+            progress = true;
+        } else {
+            i += 1;
+        }
+    }
+    if progress {
+        Poll::Ready(())
+    } else {
+        Poll::Pending
+    }
+}
+
+/// One tunnel's moves; says whether anything moved.
+fn poll_tunnel(
+    t: &mut Tunnel,
+    id: u32,
+    conn: &mut H2Conn,
+    room: bool,
+    cx: &mut Context<'_>,
+) -> bool {
+    let mut progress = false;
+    while let Some(front) = t.inbound.front_mut() {
+        match Pin::new(&mut t.pipe).poll_write(cx, front) {
+            Poll::Ready(Ok(n)) => {
+                front.advance(n);
+                conn.release_capacity(id, n);
+                if front.is_empty() {
+                    t.inbound.pop_front();
+                }
+                progress = true;
+            }
+            Poll::Ready(Err(_)) => {
+                t.inbound.clear();
+                break;
+            }
+            Poll::Pending => break,
+        }
+    }
+    if t.inbound.is_empty()
+        && t.inbound_done
+        && !t.shut
+        && Pin::new(&mut t.pipe).poll_shutdown(cx).is_ready()
+    {
+        t.shut = true;
+        progress = true;
+    }
+    if !room || t.outbound_done {
+        return progress;
+    }
+    let mut buf = [0u8; 16 * 1024];
+    let mut rb = ReadBuf::new(&mut buf);
+    match Pin::new(&mut t.pipe).poll_read(cx, &mut rb) {
+        Poll::Ready(Ok(())) if !rb.filled().is_empty() => {
+            let _ = conn.send_data(id, Bytes::copy_from_slice(rb.filled()), false);
+            true
+        }
+        Poll::Ready(_) => {
+            let _ = conn.send_data(id, Bytes::new(), true);
+            t.outbound_done = true;
+            true
+        }
+        Poll::Pending => progress,
+    }
+}
