@@ -642,7 +642,7 @@ impl H2Conn {
         if id == 0 {
             return conn_err(Reason::PROTOCOL_ERROR, "DATA on stream 0");
         }
-        let Some((start, end)) = frame::unpad(&head, &payload) else {
+        let Some((start, end)) = frame::unpad(&head, payload) else {
             return conn_err(Reason::PROTOCOL_ERROR, "DATA padding longer than the frame");
         };
         let len = payload.len();

@@ -168,7 +168,9 @@ struct Driver<S> {
     io_timeout: Duration,
     info: ConnInfo,
     port: Arc<PortShared>,
-    /// Boxed: a task is large, and finished ones leave from the middle of the list.
+    /// Boxed: a task is large, and finished ones leave from the middle of the list, which would move every
+    /// task behind them (measured: a tenth of the CPU time at 32 streams per connection).
+    #[allow(clippy::vec_box)]
     tasks: Vec<Box<Task>>,
     shutdown: watch::Receiver<bool>,
     out: Vec<u8>,
@@ -572,6 +574,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
 /// Polls what streams wait for: deferred answers, pieces of streamed bodies whose stream has room, and
 /// WebSocket tunnels.
+#[allow(clippy::vec_box)]
 fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) -> Poll<Wake> {
     for (i, t) in tasks.iter_mut().enumerate() {
         if let Reply::Deferred(rx) = &mut t.ex.reply {
