@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/conformance/install.sh [what...] — install the third-party tools the conformance scripts use.
 #   As root on Debian 12. Idempotent: a tool that is already there is skipped; apt-get update runs at most once.
-#   what: curl nghttp2 chromium python netcat cxx pyws pyh2 autobahn wrk openssl   (default: all but wrk)
+#   what: curl nghttp2 chromium python netcat cxx pyws pyh2 autobahn nginx h2o wrk openssl   (default: all but wrk)
 #   cxx = a C++ compiler: .ci/run builds the fuzz targets, and libfuzzer-sys compiles libFuzzer (C++).
 #   pyws = Python 3 venv $LWS_PEERS_HOME/venv with PyPI `websockets` (ws-peers.sh).
 #   pyh2 = the same venv with PyPI `h2` (pulls hpack, hyperframe) (h2-peers.sh); openssl makes its test cert.
@@ -82,6 +82,19 @@ do_netcat() {
 }
 do_cxx() {
   need c++ g++
+}
+do_nginx() {
+  command -v nginx >/dev/null 2>&1 && { log "nginx: already installed"; return 0; }
+  need nginx nginx
+  # Debian starts the packaged service on port 80; the scripts run their own instances on loopback ports.
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+  [ -s /run/nginx.pid ] && kill "$(cat /run/nginx.pid)" >/dev/null 2>&1 || true
+}
+do_h2o() {
+  command -v h2o >/dev/null 2>&1 && { log "h2o: already installed"; return 0; }
+  need h2o h2o
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now h2o >/dev/null 2>&1 || true; fi
+  [ -s /run/h2o.pid ] && kill "$(cat /run/h2o.pid)" >/dev/null 2>&1 || true
 }
 do_wrk() {
   need wrk wrk
@@ -186,11 +199,11 @@ run on Python 3. Set AUTOBAHN_PYTHON2=/path/to/python2.7."
   log "autobahn: $("$AB_ENV/bin/wstest" -a 2>&1 | tr '\n' ' ')"
 }
 
-DEFAULT=(curl nghttp2 openssl chromium python netcat cxx pyws pyh2 autobahn)
+DEFAULT=(curl nghttp2 openssl chromium python netcat cxx pyws pyh2 autobahn nginx h2o)
 [ $# -eq 0 ] && set -- "${DEFAULT[@]}"
 for w in "$@"; do
   case "$w" in
-    curl | nghttp2 | openssl | chromium | python | netcat | cxx | pyws | pyh2 | autobahn | wrk) "do_$w" ;;
+    curl | nghttp2 | openssl | chromium | python | netcat | cxx | pyws | pyh2 | autobahn | nginx | h2o | wrk) "do_$w" ;;
     all) for a in "${DEFAULT[@]}" wrk; do "do_$a"; done ;;
     *) die "unknown tool '$w' (known: ${DEFAULT[*]} wrk all)" ;;
   esac

@@ -22,6 +22,9 @@ struct Args {
     /// Use the local test server at https://localhost:<port>/ instead, accepting its self-signed certificate.
     #[arg(short = 'l', long)]
     localhost: bool,
+    /// Accept a self-signed server certificate (for test servers only; never for real traffic).
+    #[arg(short = 'k', long)]
+    insecure: bool,
     /// Port of the local test server for `-l`.
     #[arg(long, default_value_t = 7681)]
     port: u16,
@@ -70,7 +73,7 @@ async fn main() {
         }
         .timeout(Duration::from_secs(args.timeout))
         .header("x-request-index", &i.to_string());
-        if args.localhost {
+        if args.localhost || args.insecure {
             req = req.allow_self_signed_for_tests();
         }
         if args.h1 {

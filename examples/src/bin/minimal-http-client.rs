@@ -26,6 +26,9 @@ struct Args {
     /// certificate.
     #[arg(short = 'l', long)]
     localhost: bool,
+    /// Accept a self-signed server certificate (for test servers only; never for real traffic).
+    #[arg(short = 'k', long)]
+    insecure: bool,
     /// Port of the local test server for `-l`.
     #[arg(long, default_value_t = 7681)]
     port: u16,
@@ -56,7 +59,7 @@ async fn main() {
         }
     };
     let mut req = client::http(&url).timeout(Duration::from_secs(args.timeout));
-    if args.localhost {
+    if args.localhost || args.insecure {
         req = req.allow_self_signed_for_tests();
     }
     if args.h1 {
