@@ -400,10 +400,21 @@ async fn websocket_over_h2_echoes() {
     round_trip(&mut ws, Message::Binary(vec![9u8; 200_000].into())).await;
     bounded(ws.close(1000, "done")).await.expect("close");
 
-    // Default: the HTTP/1.1 upgrade.
+    // HTTP/2 is the default for wss:// when the server offers it.
     let mut ws = connect(
         client::ws(&url)
             .protocol("lws-echo")
+            .allow_self_signed_for_tests(),
+    )
+    .await;
+    assert!(ws.is_h2());
+    round_trip(&mut ws, Message::Text("over h2 by default".into())).await;
+
+    // Opting out: the HTTP/1.1 upgrade.
+    let mut ws = connect(
+        client::ws(&url)
+            .protocol("lws-echo")
+            .http2(false)
             .allow_self_signed_for_tests(),
     )
     .await;

@@ -62,7 +62,7 @@ impl WsClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             close_timeout: WsConfig::default().close_timeout,
             validity: crate::ws::ValidityPolicy::default(),
-            http2: false,
+            http2: true,
             h2_prior_knowledge: false,
             client: None,
             #[cfg(feature = "tls")]
@@ -76,9 +76,9 @@ impl WsClientBuilder {
         self
     }
 
-    /// Opens the WebSocket over HTTP/2 (RFC 8441) when possible; default `false` (the HTTP/1.1 upgrade
-    /// only, as before). When set, a `wss://` connection offers ALPN `h2, http/1.1` (and `ws://` speaks h2c
-    /// with [`WsClientBuilder::http2_prior_knowledge`]); if the server picks HTTP/2 and its SETTINGS enable
+    /// Opens the WebSocket over HTTP/2 (RFC 8441) when possible; default `true`. A `wss://` connection
+    /// then offers ALPN `h2, http/1.1` (and `ws://` speaks h2c only with
+    /// [`WsClientBuilder::http2_prior_knowledge`]); if the server picks HTTP/2 and its SETTINGS enable
     /// extended CONNECT, the WebSocket is an extended CONNECT stream (`:protocol websocket`, answered 200)
     /// of that connection — see [`WebSocket::is_h2`]. Otherwise it falls back to the HTTP/1.1 upgrade (on the
     /// same connection when ALPN picked `http/1.1`, else on a new one). Frames are masked and
@@ -89,7 +89,7 @@ impl WsClientBuilder {
         self
     }
 
-    /// For `ws://` with [`WsClientBuilder::http2`]: speaks HTTP/2 from the first byte (h2c with prior
+    /// For `ws://`: speaks HTTP/2 from the first byte (h2c with prior
     /// knowledge) instead of HTTP/1.1. For servers known to accept it.
     pub fn http2_prior_knowledge(mut self) -> Self {
         self.h2_prior_knowledge = true;
