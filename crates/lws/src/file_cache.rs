@@ -1,12 +1,15 @@
 //! A small per-thread cache of small files: their content, validators and content type, so that a hot file
 //! costs one `statx` per request instead of open, stat, read and close.
 //!
-//! Every hit is revalidated against the file system: the path is stat'ed and the entry is used only if the
+//! Hits are revalidated against the file system: the path is stat'ed and the entry is used only if the
 //! inode, size, modification and change times are all unchanged, so edits and replaced files (or a symlink
-//! swapped to point elsewhere) are seen at once. A changed or unknown file goes through the normal confined
-//! open, which refuses anything outside the origin.
+//! swapped to point elsewhere) are seen by the next request. Requests that arrived in the same read from one
+//! connection (pipelined HTTP/1.1, multiplexed HTTP/2 streams) share one check: the drivers call
+//! [`new_batch`] after every read, and an entry checked in the current batch is not stat'ed again — the
+//! requests of one batch see one version of a file, as with h2o's per-event-loop cache. A changed or unknown
+//! file goes through the normal confined open, which refuses anything outside the origin.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
@@ -28,6 +31,8 @@ pub(crate) struct Cached {
     pub(crate) body: Bytes,
     pub(crate) info: Arc<super::files::FileInfo>,
     stamp: Stamp,
+    /// The batch in which the stamp was last checked against the file system.
+    checked: u64,
 }
 
 /// The metadata that must be unchanged for a cached copy to be current.
@@ -54,12 +59,36 @@ impl Stamp {
 
 #[derive(Default)]
 struct Cache {
-    entries: HashMap<(u64, Box<str>), Cached>,
+    /// Per origin, entries by path below it (looked up by `&str`, so a lookup allocates nothing).
+    origins: Vec<(u64, HashMap<Box<str>, Cached>)>,
+    entries: usize,
     bytes: usize,
+}
+
+impl Cache {
+    fn origin(&mut self, id: u64) -> Option<&mut HashMap<Box<str>, Cached>> {
+        self.origins
+            .iter_mut()
+            .find(|(o, _)| *o == id)
+            .map(|(_, m)| m)
+    }
+
+    fn clear(&mut self) {
+        self.origins.clear();
+        self.entries = 0;
+        self.bytes = 0;
+    }
 }
 
 thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(Cache::default());
+    static BATCH: Cell<u64> = const { Cell::new(1) };
+}
+
+/// Starts a new batch on this thread: the next lookup of every entry checks the file system again. Called by
+/// the connection drivers after each read.
+pub(crate) fn new_batch() {
+    BATCH.with(|b| b.set(b.get().wrapping_add(1)));
 }
 
 /// The cached copy of `rel` in origin `origin_id`, if there is one and `full` still has the same metadata.
@@ -68,17 +97,22 @@ pub(crate) fn lookup(
     rel: &str,
     full: &Path,
 ) -> Option<(Bytes, Arc<super::files::FileInfo>)> {
+    let batch = BATCH.with(Cell::get);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        let key = (origin_id, Box::<str>::from(rel));
-        let stamp = c.entries.get(&key)?.stamp;
+        let entries = c.origin(origin_id)?;
+        let e = entries.get_mut(rel)?;
+        if e.checked == batch {
+            return Some((e.body.clone(), e.info.clone()));
+        }
         match std::fs::metadata(full) {
-            Ok(m) if Stamp::of(&m) == stamp => {
-                let e = c.entries.get(&key)?;
+            Ok(m) if Stamp::of(&m) == e.stamp => {
+                e.checked = batch;
                 Some((e.body.clone(), e.info.clone()))
             }
             _ => {
-                if let Some(old) = c.entries.remove(&key) {
+                if let Some(old) = entries.remove(rel) {
+                    c.entries -= 1;
                     c.bytes -= old.body.len();
                 }
                 None
@@ -97,18 +131,27 @@ pub(crate) fn insert(
 ) {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
-        if c.entries.len() >= MAX_ENTRIES || c.bytes + body.len() > MAX_BYTES {
+        if c.entries >= MAX_ENTRIES || c.bytes + body.len() > MAX_BYTES {
             // Full: start over rather than track recency; hot files come back on their next request.
-            c.entries.clear();
-            c.bytes = 0;
+            c.clear();
         }
-        c.bytes += body.len();
+        let len = body.len();
         let entry = Cached {
             body,
             info,
             stamp: Stamp::of(meta),
+            checked: BATCH.with(Cell::get),
         };
-        if let Some(old) = c.entries.insert((origin_id, rel.into()), entry) {
+        if c.origin(origin_id).is_none() {
+            c.origins.push((origin_id, HashMap::new()));
+        }
+        let old = c
+            .origin(origin_id)
+            .and_then(|m| m.insert(rel.into(), entry));
+        c.entries += 1;
+        c.bytes += len;
+        if let Some(old) = old {
+            c.entries -= 1;
             c.bytes -= old.body.len();
         }
     });
@@ -138,10 +181,15 @@ mod tests {
             lookup(8, "a.txt", &f).is_none(),
             "another origin never shares entries"
         );
-        // Replace the file (new inode, same size): the cached copy must not be served.
+        // Replace the file (new inode, same size): the next batch must not serve the cached copy.
         let tmp = dir.path().join("b.txt");
         std::fs::write(&tmp, "two").unwrap();
         std::fs::rename(&tmp, &f).unwrap();
+        assert!(
+            lookup(7, "a.txt", &f).is_some(),
+            "requests of one batch share one check"
+        );
+        new_batch();
         assert!(lookup(7, "a.txt", &f).is_none());
         assert!(lookup(7, "a.txt", &f).is_none(), "the stale entry is gone");
     }

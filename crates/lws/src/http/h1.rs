@@ -222,6 +222,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     }
                     Ok(n) => {
                         self.fresh = false;
+                        crate::file_cache::new_batch();
                         self.conn.handle_input(Instant::now(), &rbuf[..n]);
                     }
                     Err(_) => return None,

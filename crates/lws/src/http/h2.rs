@@ -222,7 +222,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             tokio::select! {
                 r = self.io.read(&mut rbuf), if wants_input => match r {
                     Ok(0) | Err(_) => return,
-                    Ok(n) => self.conn.handle_input(Instant::now(), &rbuf[..n]),
+                    Ok(n) => {
+                        crate::file_cache::new_batch();
+                        self.conn.handle_input(Instant::now(), &rbuf[..n]);
+                    }
                 },
                 w = std::future::poll_fn(|cx| poll_tasks(&mut self.tasks, &mut self.conn, cx)) => {
                     self.wake(w);
