@@ -1,8 +1,10 @@
 //! The HTTP/1.x connection driver: one task per connection feeding `lws_proto::http1::H1Conn`, dispatching
 //! its requests and writing what it frames.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,35 +51,58 @@ pub(crate) async fn serve<S>(
     let next_shutdown = shutdown.clone();
     // Each phase is its own allocation, freed when the phase ends: an idle WebSocket then keeps only its
     // own small state, not the larger HTTP driver's (a task's future is sized for its largest state).
-    let Some((io, leftover, handoff, info, port)) =
-        Box::pin(serve_http(io, info, port, shutdown)).await
-    else {
+    let Some((io, leftover, next)) = Box::pin(serve_http(io, info, port, shutdown)).await else {
         return;
     };
-    Box::pin(next_phase(io, leftover, handoff, info, port, next_shutdown)).await;
+    next_phase(io, leftover, next, next_shutdown).await;
 }
 
-/// Runs what the connection switched to, in an allocation of its own.
-async fn next_phase<S>(
+/// The phase after HTTP/1.x as a future in an allocation of its own, built outside any `async` body so that
+/// the parts it is made from take no room in the connection task's state.
+fn next_phase<S>(
     io: S,
     leftover: bytes::Bytes,
-    handoff: Handoff,
-    info: ConnInfo,
-    port: Arc<PortShared>,
+    next: Next,
     shutdown: watch::Receiver<bool>,
-) where
+) -> NextPhase<impl Future<Output = crate::ws::CloseInfo>, impl Future<Output = ()>>
+where
     S: crate::transport::Transport,
 {
-    match handoff {
-        Handoff::Ws(setup) => {
-            drop((info, port));
-            let _ = crate::ws::serve(io, leftover, setup, shutdown).await;
-        }
-        Handoff::H2(start) => {
-            let start = Box::new((*start).with_leftover(leftover));
-            Box::pin(super::h2::serve(io, info, port, shutdown, start)).await;
+    match next {
+        Next::Ws(setup) => NextPhase::Ws(Box::pin(crate::ws::serve(io, leftover, setup, shutdown))),
+        Next::H2(h2) => {
+            let (start, info, port) = *h2;
+            let start = Box::new(start.with_leftover(leftover));
+            NextPhase::H2(Box::pin(super::h2::serve(io, info, port, shutdown, start)))
         }
     }
+}
+
+/// Either next phase, polled in place.
+enum NextPhase<W, H> {
+    Ws(Pin<Box<W>>),
+    H2(Pin<Box<H>>),
+}
+
+impl<W: Future, H: Future<Output = ()>> Future for NextPhase<W, H> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        // Both variants hold pinned boxes, so the enum itself is Unpin.
+        match self.get_mut() {
+            NextPhase::Ws(f) => f.as_mut().poll(cx).map(drop),
+            NextPhase::H2(f) => f.as_mut().poll(cx),
+        }
+    }
+}
+
+/// What runs on the connection after HTTP/1.x. The HTTP/2 case carries the connection facts, boxed, so that
+/// a WebSocket's task does not keep room for them.
+// Moved once per connection; boxing the WebSocket setup would cost every upgrade an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Next {
+    Ws(crate::ws::driver::WsSetup),
+    H2(Box<(super::h2::Start, ConnInfo, Arc<PortShared>)>),
 }
 
 /// What the connection turns into when it stops speaking HTTP/1.x.
@@ -113,7 +138,7 @@ async fn serve_http<S>(
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-) -> Option<(S, bytes::Bytes, Handoff, ConnInfo, Arc<PortShared>)>
+) -> Option<(S, bytes::Bytes, Next)>
 where
     S: crate::transport::Transport,
 {
@@ -135,7 +160,11 @@ where
     let handoff = driver.run(shutdown).await?;
     let leftover = driver.conn.take_remaining();
     let (io, info, port) = driver.into_parts();
-    Some((io, leftover, handoff, info, port))
+    let next = match handoff {
+        Handoff::Ws(setup) => Next::Ws(setup),
+        Handoff::H2(start) => Next::H2(Box::new((*start, info, port))),
+    };
+    Some((io, leftover, next))
 }
 
 struct Driver<S> {
