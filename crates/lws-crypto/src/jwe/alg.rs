@@ -144,7 +144,12 @@ impl KeyAlg {
 
     /// Checks that `key` fits this algorithm with `enc`, and that its metadata allows `op`.
     pub fn check_key(self, enc: ContentEnc, key: &Jwk, op: KeyOp) -> Result<()> {
-        if key.meta.alg.as_deref().is_some_and(|a| a != self.name()) || !key.permits(op) {
+        // A key for `dir` may name the content encryption it is for instead (RFC 7520 §5.6).
+        let alg_ok = match key.meta.alg.as_deref() {
+            None => true,
+            Some(a) => a == self.name() || (self == KeyAlg::Dir && a == enc.name()),
+        };
+        if !alg_ok || !key.permits(op) {
             return Err(Error::KeyMismatch);
         }
         let fits = match &key.key {

@@ -238,7 +238,7 @@ pub fn decrypt_json(text: &str, key: &Jwk, opts: &DecryptOptions) -> Result<Decr
         Some(_) => return Err(Error::Malformed("recipients is not an array")),
         None => vec![obj],
     };
-    let mut last = Error::DecryptFailed;
+    let mut last = Error::KeyMismatch;
     for recipient in recipients {
         let mut header = shared.clone();
         if let Some(h) = recipient.get("header") {
@@ -251,6 +251,10 @@ pub fn decrypt_json(text: &str, key: &Jwk, opts: &DecryptOptions) -> Result<Decr
         };
         match open(header, &sealed, aad, &ek, key, opts) {
             Ok(d) => return Ok(d),
+            // The content decrypted but inflates past the limit: no other recipient changes that.
+            Err(e @ Error::InputTooLarge { .. }) => return Err(e),
+            // Report why a recipient meant for this key failed rather than that the others do not fit it.
+            Err(Error::KeyMismatch) if last != Error::KeyMismatch => {}
             Err(e) => last = e,
         }
     }
