@@ -25,6 +25,7 @@ pub mod jwt;
 pub mod keywrap;
 pub mod okp;
 pub mod rsa;
+pub mod x509;
 
 pub use error::{ClaimError, Error, Result};
 pub use hash::HashAlg;
