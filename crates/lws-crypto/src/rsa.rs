@@ -58,15 +58,26 @@ pub struct RsaKey {
 }
 
 /// The private components of an RSA key, big-endian without leading zeros, as in a JWK.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[allow(missing_docs)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct RsaPrivateParts {
+    /// Private exponent.
     pub d: Vec<u8>,
+    /// First prime.
     pub p: Vec<u8>,
+    /// Second prime.
     pub q: Vec<u8>,
+    /// d mod (p - 1).
     pub dp: Vec<u8>,
+    /// d mod (q - 1).
     pub dq: Vec<u8>,
+    /// q^-1 mod p.
     pub qi: Vec<u8>,
+}
+
+impl std::fmt::Debug for RsaPrivateParts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RsaPrivateParts(..)")
+    }
 }
 
 impl std::fmt::Debug for RsaKey {
