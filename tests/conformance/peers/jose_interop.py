@@ -68,10 +68,11 @@ def key_pair(spec, side):
         key = jwk.JWK.from_json(open(priv).read())
     else:
         key = jwk.JWK.generate(kty=kty, size=param) if kty in ("oct", "RSA") else jwk.JWK.generate(kty=kty, crv=param)
+        private = key.export_symmetric() if kty == "oct" else key.export_private()
         with open(priv, "w") as f:
-            f.write(key.export_private())
+            f.write(private)
         with open(pub, "w") as f:
-            f.write(key.export_private() if kty == "oct" else key.export_public())
+            f.write(private if kty == "oct" else key.export_public())
     _keys[(spec, side)] = (priv, pub, key)
     return _keys[(spec, side)]
 
