@@ -4,6 +4,9 @@
 //!
 //!     cargo bench -p lws-crypto --bench jose
 
+// `criterion_group!` generates an undocumented function.
+#![allow(missing_docs)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use jsonwebtoken as jwt_rs;
 use lws_crypto::ec::Curve;

@@ -236,12 +236,12 @@ impl Jwk {
 
     /// Whether `use` and `key_ops` (when present) allow `op`.
     pub fn permits(&self, op: KeyOp) -> bool {
-        let use_ok = match (self.meta.key_use.as_deref(), op) {
-            (None, _) => true,
-            (Some("sig"), KeyOp::Sign | KeyOp::Verify) => true,
-            (Some("enc"), KeyOp::Encrypt | KeyOp::Decrypt) => true,
-            _ => false,
-        };
+        let use_ok = matches!(
+            (self.meta.key_use.as_deref(), op),
+            (None, _)
+                | (Some("sig"), KeyOp::Sign | KeyOp::Verify)
+                | (Some("enc"), KeyOp::Encrypt | KeyOp::Decrypt)
+        );
         let ops_ok = match &self.meta.key_ops {
             None => true,
             Some(ops) => {

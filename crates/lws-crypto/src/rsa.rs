@@ -51,7 +51,8 @@ pub enum RsaScheme {
 #[derive(Clone)]
 pub struct RsaKey {
     public: RsaPublicKey,
-    private: Option<RsaPrivateKey>,
+    // Boxed: the private key is several times the size of everything else here.
+    private: Option<Box<RsaPrivateKey>>,
     n: Vec<u8>,
     e: Vec<u8>,
     signer: OnceLock<Option<std::sync::Arc<ring::rsa::KeyPair>>>,
@@ -136,10 +137,10 @@ impl RsaKey {
     /// Wraps an `rsa` crate private key.
     pub fn from_private(mut private: RsaPrivateKey) -> RsaKey {
         let _ = private.precompute();
-        RsaKey::from_parts(private.to_public_key(), Some(private))
+        RsaKey::from_parts(private.to_public_key(), Some(Box::new(private)))
     }
 
-    fn from_parts(public: RsaPublicKey, private: Option<RsaPrivateKey>) -> RsaKey {
+    fn from_parts(public: RsaPublicKey, private: Option<Box<RsaPrivateKey>>) -> RsaKey {
         RsaKey {
             n: public.n().to_bytes_be(),
             e: public.e().to_bytes_be(),
