@@ -34,7 +34,11 @@ fuzz_target!(|data: &[u8]| {
     for key in keys() {
         assert!(jws::verify_compact(text, key, &VerifyOptions::default()).is_err());
         assert!(jws::verify_json(text, key, &VerifyOptions::default()).is_err());
-        let opts = DecryptOptions { allow_rsa1_5: true, max_inflated: 1 << 16, ..DecryptOptions::default() };
+        let opts = DecryptOptions {
+            allow_rsa1_5: true,
+            max_inflated: 1 << 16,
+            ..DecryptOptions::default()
+        };
         if let Ok(d) = jwe::decrypt_compact(text, key, &opts) {
             assert!(d.plaintext.len() <= 1 << 16);
         }
