@@ -464,3 +464,53 @@ fn jwt_sign_and_validate_claims() {
         Err(Error::AlgorithmNotAllowed)
     );
 }
+
+#[test]
+fn oversized_fields_are_refused() {
+    // An RSA modulus above 4096 bits, a 2-byte exponent set to an even value, a key set over the count limit.
+    let big_n = b64::encode(&[0xffu8; 1024]);
+    let e = b64::encode(&[1, 0, 1]);
+    let huge = format!(r#"{{"kty":"RSA","n":"{big_n}","e":"{e}"}}"#);
+    assert!(matches!(Jwk::from_json(&huge), Err(Error::InvalidKey(_))));
+    let too_many = format!(
+        r#"{{"keys":[{}]}}"#,
+        vec![r#"{"kty":"oct","k":"AAAA"}"#; 300].join(",")
+    );
+    assert!(matches!(
+        lws_crypto::JwkSet::from_json(&too_many),
+        Err(Error::InputTooLarge { .. })
+    ));
+    let big_json = format!(r#"{{"kty":"oct","k":"{}"}}"#, "A".repeat(2 << 20));
+    assert!(matches!(
+        Jwk::from_json(&big_json),
+        Err(Error::InputTooLarge { .. })
+    ));
+    // A JWE whose encrypted key is far longer than any key wrap output, and one over the size limit.
+    let key = Jwk::generate(KeyGen::Oct(128)).unwrap();
+    let token = jwe::encrypt_compact(
+        &key,
+        KeyAlg::A128Kw,
+        ContentEnc::A128Gcm,
+        b"x",
+        &EncryptOptions::default(),
+    )
+    .unwrap();
+    let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+    parts[1] = b64::encode(&[7u8; 4096]);
+    assert_eq!(
+        jwe::decrypt_compact(&parts.join("."), &key, &DecryptOptions::default()),
+        Err(Error::DecryptFailed)
+    );
+    let long = format!("{token}{}", "A".repeat(1 << 20));
+    assert!(matches!(
+        jwe::decrypt_compact(&long, &key, &DecryptOptions::default()),
+        Err(Error::InputTooLarge { .. })
+    ));
+    // A JWS with more signatures than the limit.
+    let sig = json!({"protected": b64::encode(br#"{"alg":"HS256"}"#), "signature": "AAAA"});
+    let many = json!({"payload": "", "signatures": vec![sig; 40]}).to_string();
+    assert!(matches!(
+        jws::verify_json(&many, &key, &VerifyOptions::default()),
+        Err(Error::InputTooLarge { .. })
+    ));
+}
