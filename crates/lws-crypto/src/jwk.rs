@@ -27,9 +27,9 @@ pub struct Jwk {
     pub meta: JwkMeta,
 }
 
-/// The key inside a JWK.
+/// The key inside a JWK. Its `Debug` output never shows secret material.
 #[non_exhaustive]
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum KeyMaterial {
     /// `kty: "oct"`: a symmetric key.
     Oct(Vec<u8>),
@@ -39,6 +39,17 @@ pub enum KeyMaterial {
     Ec(EcKey),
     /// `kty: "OKP"`.
     Okp(OkpKey),
+}
+
+impl std::fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyMaterial::Oct(k) => write!(f, "Oct({} bytes)", k.len()),
+            KeyMaterial::Rsa(k) => k.fmt(f),
+            KeyMaterial::Ec(k) => k.fmt(f),
+            KeyMaterial::Okp(k) => k.fmt(f),
+        }
+    }
 }
 
 /// The JWK metadata members this crate understands.

@@ -514,3 +514,25 @@ fn oversized_fields_are_refused() {
         Err(Error::InputTooLarge { .. })
     ));
 }
+
+#[test]
+fn debug_output_hides_secrets() {
+    let secret = [0xabu8; 32];
+    let shown = format!("{:?}", Jwk::oct(&secret));
+    assert!(
+        !shown.contains("171") && !shown.to_lowercase().contains("ab, "),
+        "{shown}"
+    );
+    let ec = Jwk::generate(KeyGen::Ec(Curve::P256)).unwrap();
+    let lws_crypto::KeyMaterial::Ec(k) = &ec.key else {
+        panic!("EC")
+    };
+    let d = k
+        .d()
+        .unwrap()
+        .iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert!(!format!("{ec:?}").contains(&d));
+}
