@@ -475,3 +475,27 @@ fn header_alg(header: &Map<String, Value>) -> Result<JwsAlg> {
         .ok_or(Error::Malformed("JWS header without alg"))?;
     JwsAlg::from_name(alg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for alg in JwsAlg::SIGNING {
+            assert_eq!(JwsAlg::from_name(alg.name()), Ok(alg));
+        }
+        assert_eq!(JwsAlg::from_name("none"), Ok(JwsAlg::None));
+        assert!(JwsAlg::from_name("NONE").is_err());
+        assert!(JwsAlg::from_name("HS1").is_err());
+    }
+
+    #[test]
+    fn verify_bytes_never_accepts_none() {
+        let key = Jwk::oct(&[0u8; 32]);
+        assert_eq!(
+            verify_bytes(JwsAlg::None, &key, b"x", b""),
+            Err(Error::AlgorithmNotAllowed)
+        );
+    }
+}

@@ -352,3 +352,25 @@ fn optional_b64_member(header: &Map<String, Value>, name: &'static str) -> Resul
         Some(_) => Err(Error::Malformed("apu/apv is not a string")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for alg in KeyAlg::ALL {
+            assert_eq!(KeyAlg::from_name(alg.name()), Ok(alg));
+        }
+        assert!(KeyAlg::from_name("PBES2-HS256+A128KW").is_err());
+    }
+
+    #[test]
+    fn rsa1_5_cek_selection_keeps_the_fallback_unless_the_length_fits() {
+        let fallback = vec![9u8; 16];
+        assert_eq!(select_cek(fallback.clone(), &[1u8; 16]), vec![1u8; 16]);
+        assert_eq!(select_cek(fallback.clone(), &[1u8; 15]), fallback);
+        assert_eq!(select_cek(fallback.clone(), &[]), fallback);
+        assert_eq!(select_cek(fallback.clone(), &[1u8; 32]), fallback);
+    }
+}

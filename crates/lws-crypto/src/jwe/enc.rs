@@ -157,3 +157,27 @@ impl ContentEnc {
         tag
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_lengths_fit() {
+        for enc in ContentEnc::ALL {
+            assert_eq!(ContentEnc::from_name(enc.name()), Ok(enc));
+            let cek = vec![1u8; enc.key_len()];
+            let iv = vec![2u8; enc.iv_len()];
+            let (ct, tag) = enc.encrypt(&cek, &iv, b"aad", b"text").unwrap();
+            assert_eq!(enc.decrypt(&cek, &iv, b"aad", &ct, &tag).unwrap(), b"text");
+            assert_eq!(
+                enc.decrypt(&cek, &iv, b"aaD", &ct, &tag),
+                Err(Error::DecryptFailed)
+            );
+            assert_eq!(
+                enc.decrypt(&cek[1..], &iv, b"aad", &ct, &tag),
+                Err(Error::DecryptFailed)
+            );
+        }
+    }
+}
