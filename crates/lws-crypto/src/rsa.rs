@@ -124,13 +124,20 @@ impl RsaKey {
             .unwrap_or_default();
         // The public checks (size, exponent) first: the private constructor does not bound the modulus.
         RsaKey::from_public(n, e)?;
-        let private = RsaPrivateKey::from_components(
-            BigUint::from_bytes_be(n),
-            BigUint::from_bytes_be(e),
-            BigUint::from_bytes_be(d),
-            primes,
-        )
-        .map_err(|_| Error::InvalidKey("RSA private key components are inconsistent"))?;
+        let (n, d) = (BigUint::from_bytes_be(n), BigUint::from_bytes_be(d));
+        // The `rsa` crate's prime recovery and checks assume these ranges (it panics on d = 0).
+        let one = BigUint::from(1u8);
+        let inconsistent = Error::InvalidKey("RSA private key components are inconsistent");
+        if d <= one || d >= n {
+            return Err(inconsistent);
+        }
+        if !primes.is_empty()
+            && (primes.iter().any(|p| *p <= one || *p >= n) || &primes[0] * &primes[1] != n)
+        {
+            return Err(inconsistent);
+        }
+        let private = RsaPrivateKey::from_components(n, BigUint::from_bytes_be(e), d, primes)
+            .map_err(|_| Error::InvalidKey("RSA private key components are inconsistent"))?;
         Ok(RsaKey::from_private(private))
     }
 

@@ -536,3 +536,56 @@ fn debug_output_hides_secrets() {
         .join(", ");
     assert!(!format!("{ec:?}").contains(&d));
 }
+
+#[test]
+fn adversarial_rsa_private_parts_are_errors() {
+    let real = Jwk::generate(KeyGen::Rsa(2048)).unwrap().to_value(true);
+    let n = real["n"].as_str().unwrap();
+    let p = real["p"].as_str().unwrap();
+    for (d, primes) in [
+        (b64::encode(&[0]), None),
+        (b64::encode(&[1]), None),
+        (n.to_string(), None),
+        (b64::encode(&[0xff; 256]), None),
+        (real["d"].as_str().unwrap().to_string(), Some((p, p))),
+        (
+            real["d"].as_str().unwrap().to_string(),
+            Some((b64::encode(&[1]).leak() as &str, n)),
+        ),
+    ] {
+        let mut v = json!({"kty": "RSA", "n": n, "e": "AQAB", "d": d});
+        if let Some((p, q)) = primes {
+            v["p"] = json!(p);
+            v["q"] = json!(q);
+        }
+        assert!(Jwk::from_value(&v).is_err(), "{v}");
+    }
+}
+
+#[test]
+fn adversarial_rsa_public_keys_are_errors_or_harmless() {
+    let mut even = vec![0xc5u8; 256];
+    even[255] = 0x10;
+    let odd = vec![0xc5u8; 256];
+    for (n, e) in [
+        (odd.clone(), vec![1u8]),
+        (odd.clone(), vec![0u8]),
+        (odd.clone(), vec![0xff; 64]),
+        (even, vec![1, 0, 1]),
+        (odd, vec![2]),
+    ] {
+        let v = json!({"kty": "RSA", "n": b64::encode(&n), "e": b64::encode(&e)});
+        let Ok(key) = Jwk::from_value(&v) else {
+            continue;
+        };
+        // Whatever the key, using it must fail cleanly or work, never panic.
+        let _ = jwe::encrypt_compact(
+            &key,
+            KeyAlg::RsaOaep,
+            ContentEnc::A128Gcm,
+            b"x",
+            &EncryptOptions::default(),
+        );
+        let _ = jws::verify_compact("e30.e30.AAAA", &key, &VerifyOptions::default());
+    }
+}
