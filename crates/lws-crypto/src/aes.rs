@@ -38,6 +38,7 @@ pub enum Mode {
 }
 
 /// Padding for the block modes that need whole blocks (CBC and ECB); ignored by the others.
+#[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Padding {
     /// No padding: the data must be a whole number of blocks.

@@ -3,13 +3,20 @@
 //!
 //! # Timing (RUSTSEC-2023-0071, "Marvin")
 //! Private-key decryption goes through the `rsa` crate, always with blinding (`decrypt_blinded`). Blinding
-//! randomises the value being exponentiated, but the crate's big-integer arithmetic is not constant time, and the
-//! advisory has no fixed release: a local attacker who can time many decryptions precisely may still learn
-//! something. What we add on top: RSA1_5 in JWE is refused unless enabled, and when enabled uses the RFC 7516
-//! §11.5 countermeasure (a random CEK replaces a bad one, so every failure surfaces as one tag error); OAEP and
-//! PKCS#1 v1.5 padding failures map to one error; signing uses ring, whose RSA is constant time. The residual risk
-//! is a timing side channel in `rsa`'s modular exponentiation for decryption; deployments that decrypt RSA JWEs
-//! for untrusted senders at high volume should prefer ECDH-ES.
+//! randomises the value being exponentiated, but it does not fix the advisory: the crate's big-integer
+//! arithmetic (`num-bigint-dig`) is not constant time, and there is no fixed release. A local attacker who can
+//! time many decryptions precisely may still learn something about the key.
+//!
+//! What lws-crypto does on top:
+//! - JWE `RSA1_5` is refused in both directions unless the caller enables it, and when enabled decryption uses
+//!   the RFC 7516 §11.5 countermeasure: a random CEK of the right length is drawn first and used whenever the
+//!   decrypted key is invalid or of the wrong length (selected without branching), so a bad key surfaces as the
+//!   same content-tag failure as any other tampering.
+//! - OAEP and PKCS#1 v1.5 padding failures all map to one [`Error::DecryptFailed`].
+//! - Signing uses ring, whose RSA private-key operation is constant time; only decryption uses `rsa`.
+//!
+//! Residual risk: the timing of `rsa`'s modular exponentiation during decryption (RSA1_5 and RSA-OAEP alike).
+//! Deployments that decrypt RSA JWEs from untrusted senders at volume should prefer ECDH-ES.
 
 use std::sync::OnceLock;
 
