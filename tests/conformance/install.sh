@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # tests/conformance/install.sh [what...] — install the third-party tools the conformance scripts use.
 #   As root on Debian 12. Idempotent: a tool that is already there is skipped; apt-get update runs at most once.
-#   what: curl nghttp2 chromium python netcat cxx pyws pyh2 autobahn nginx h2o wrk openssl   (default: all but wrk)
+#   what: curl nghttp2 chromium python netcat cxx pyws pyh2 jwcrypto autobahn nginx h2o wrk openssl
+#     (default: all but wrk)
 #   cxx = a C++ compiler: .ci/run builds the fuzz targets, and libfuzzer-sys compiles libFuzzer (C++).
 #   pyws = Python 3 venv $LWS_PEERS_HOME/venv with PyPI `websockets` (ws-peers.sh).
 #   pyh2 = the same venv with PyPI `h2` (pulls hpack, hyperframe) (h2-peers.sh); openssl makes its test cert.
+#   jwcrypto = PyPI `jwcrypto` in the same venv (jose-interop.sh).
 #   autobahn = Python 2.7 env $LWS_PEERS_HOME/autobahn-py27 with Autobahn|Testsuite `wstest` (autobahn.sh);
 #     needs a CPython 2.7: $AUTOBAHN_PYTHON2, python2.7/python2 on PATH or ${PYENV_ROOT:-~/.pyenv}/versions/2.7*.
 #   State lives in ${LWS_PEERS_HOME:-~/.cache/lws-peers}.
@@ -153,6 +155,17 @@ do_pyh2() {
   "$VENV/bin/python" -c 'import h2, hpack, hyperframe' || die "pyh2: import h2 fails in $VENV"
 }
 
+do_jwcrypto() {
+  if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import jwcrypto' >/dev/null 2>&1; then
+    log "jwcrypto: $("$VENV/bin/python" -c 'import jwcrypto.version as v; print(v.__version__)') already installed"
+    return 0
+  fi
+  ensure_venv
+  log "jwcrypto: pip install jwcrypto"
+  pip3_install "jwcrypto>=1.5,<2"
+  "$VENV/bin/python" -c 'import jwcrypto' || die "jwcrypto: import jwcrypto fails in $VENV"
+}
+
 find_python27() {
   local c
   for c in "${AUTOBAHN_PYTHON2:-}" "$(command -v python2.7 2>/dev/null || true)" \
@@ -199,11 +212,11 @@ run on Python 3. Set AUTOBAHN_PYTHON2=/path/to/python2.7."
   log "autobahn: $("$AB_ENV/bin/wstest" -a 2>&1 | tr '\n' ' ')"
 }
 
-DEFAULT=(curl nghttp2 openssl chromium python netcat cxx pyws pyh2 autobahn nginx h2o)
+DEFAULT=(curl nghttp2 openssl chromium python netcat cxx pyws pyh2 jwcrypto autobahn nginx h2o)
 [ $# -eq 0 ] && set -- "${DEFAULT[@]}"
 for w in "$@"; do
   case "$w" in
-    curl | nghttp2 | openssl | chromium | python | netcat | cxx | pyws | pyh2 | autobahn | nginx | h2o | wrk) "do_$w" ;;
+    curl | nghttp2 | openssl | chromium | python | netcat | cxx | pyws | pyh2 | jwcrypto | autobahn | nginx | h2o | wrk) "do_$w" ;;
     all) for a in "${DEFAULT[@]}" wrk; do "do_$a"; done ;;
     *) die "unknown tool '$w' (known: ${DEFAULT[*]} wrk all)" ;;
   esac
