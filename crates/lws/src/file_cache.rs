@@ -13,7 +13,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -91,11 +91,12 @@ pub(crate) fn new_batch() {
     BATCH.with(|b| b.set(b.get().wrapping_add(1)));
 }
 
-/// The cached copy of `rel` in origin `origin_id`, if there is one and `full` still has the same metadata.
+/// The cached copy of `rel` in origin `origin_id`, if there is one and the file (at the path `full` builds,
+/// stat'ed at most once per batch) still has the same metadata.
 pub(crate) fn lookup(
     origin_id: u64,
     rel: &str,
-    full: &Path,
+    full: impl FnOnce() -> PathBuf,
 ) -> Option<(Bytes, Arc<super::files::FileInfo>)> {
     let batch = BATCH.with(Cell::get);
     CACHE.with(|c| {
@@ -105,7 +106,7 @@ pub(crate) fn lookup(
         if e.checked == batch {
             return Some((e.body.clone(), e.info.clone()));
         }
-        match std::fs::metadata(full) {
+        match std::fs::metadata(full()) {
             Ok(m) if Stamp::of(&m) == e.stamp => {
                 e.checked = batch;
                 Some((e.body.clone(), e.info.clone()))
@@ -174,11 +175,11 @@ mod tests {
         let meta = std::fs::metadata(&f).unwrap();
         insert(7, "a.txt", &meta, Bytes::from_static(b"one"), info());
         assert_eq!(
-            lookup(7, "a.txt", &f).map(|h| h.0),
+            lookup(7, "a.txt", || f.clone()).map(|h| h.0),
             Some(Bytes::from_static(b"one"))
         );
         assert!(
-            lookup(8, "a.txt", &f).is_none(),
+            lookup(8, "a.txt", || f.clone()).is_none(),
             "another origin never shares entries"
         );
         // Replace the file (new inode, same size): the next batch must not serve the cached copy.
@@ -186,11 +187,14 @@ mod tests {
         std::fs::write(&tmp, "two").unwrap();
         std::fs::rename(&tmp, &f).unwrap();
         assert!(
-            lookup(7, "a.txt", &f).is_some(),
+            lookup(7, "a.txt", || f.clone()).is_some(),
             "requests of one batch share one check"
         );
         new_batch();
-        assert!(lookup(7, "a.txt", &f).is_none());
-        assert!(lookup(7, "a.txt", &f).is_none(), "the stale entry is gone");
+        assert!(lookup(7, "a.txt", || f.clone()).is_none());
+        assert!(
+            lookup(7, "a.txt", || f.clone()).is_none(),
+            "the stale entry is gone"
+        );
     }
 }

@@ -149,12 +149,14 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
 /// The file's bytes and facts: from the per-thread cache when current, else through the confined open.
 fn open_cached(mount: &FileMount<'_>, rel: &str) -> Result<(Source, Arc<FileInfo>), FileOutcome> {
     let wants_dir = rel.is_empty() || rel.ends_with('/');
-    let mut key = rel.trim_start_matches('/').to_string();
-    if wants_dir {
-        key.push_str(mount.default_doc);
-    }
-    let full = mount.origin.path.join(&key);
-    if let Some((body, info)) = file_cache::lookup(mount.origin.id, &key, &full) {
+    let trimmed = rel.trim_start_matches('/');
+    let key: Cow<'_, str> = if wants_dir {
+        Cow::Owned(format!("{trimmed}{}", mount.default_doc))
+    } else {
+        Cow::Borrowed(trimmed)
+    };
+    let full = || mount.origin.path.join(&*key);
+    if let Some((body, info)) = file_cache::lookup(mount.origin.id, &key, full) {
         return Ok((Source::Memory(body), info));
     }
     let (file, meta) = locate(mount.origin, rel, mount.default_doc)?;

@@ -1455,15 +1455,15 @@ impl Flood {
 }
 
 fn is_connection_specific(name: &[u8]) -> bool {
-    [
-        &b"connection"[..],
-        b"keep-alive",
-        b"proxy-connection",
-        b"transfer-encoding",
-        b"upgrade",
-    ]
-    .iter()
-    .any(|c| name.eq_ignore_ascii_case(c))
+    // Runs for every response field: sort by length before comparing text.
+    let is = |c: &[u8]| name.eq_ignore_ascii_case(c);
+    match name.len() {
+        7 => is(b"upgrade"),
+        10 => is(b"connection") || is(b"keep-alive"),
+        16 => is(b"proxy-connection"),
+        17 => is(b"transfer-encoding"),
+        _ => false,
+    }
 }
 
 fn lowercase(name: &[u8]) -> Cow<'_, [u8]> {

@@ -386,15 +386,26 @@ fn hash(seed: u64, bytes: &[u8]) -> u64 {
     let mut h = seed;
     let mut words = bytes.chunks_exact(8);
     for w in &mut words {
-        let mut buf = [0u8; 8];
-        buf.copy_from_slice(w);
-        h = folded_multiply(h ^ u64::from_le_bytes(buf), K1);
+        let word = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        h = folded_multiply(h ^ word, K1);
     }
-    let rest = words.remainder();
-    let mut buf = [0u8; 8];
-    buf[..rest.len()].copy_from_slice(rest);
-    h = folded_multiply(h ^ u64::from_le_bytes(buf), K1);
+    h = folded_multiply(h ^ tail(words.remainder()), K1);
     folded_multiply(h ^ bytes.len() as u64, K2)
+}
+
+/// The last 0-7 bytes as one word, read with at most two fixed-size loads: a variable-length copy into a
+/// stack buffer followed by a word load stalls on store forwarding, and this runs for every field.
+fn tail(rest: &[u8]) -> u64 {
+    let n = rest.len();
+    if n >= 4 {
+        let lo = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as u64;
+        let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]) as u64;
+        lo | hi << 32
+    } else if n > 0 {
+        rest[0] as u64 | (rest[n / 2] as u64) << 8 | (rest[n - 1] as u64) << 16
+    } else {
+        0
+    }
 }
 
 /// The high and low halves of the full product, XORed.
