@@ -494,11 +494,9 @@ impl H2Conn {
         }
     }
 
+    /// Notes a closed stream. Runs for every stream, so it only appends; the rare lookups (frames arriving
+    /// for a closed stream) scan the whole list, where one identifier may appear twice.
     fn remember(&mut self, id: u32, reset: bool) {
-        if let Some(e) = self.recent.iter_mut().find(|(r, _)| *r == id) {
-            e.1 |= reset;
-            return;
-        }
         if self.recent.len() == RECENT_STREAMS {
             self.recent.pop_front();
         }

@@ -87,7 +87,12 @@ impl Target {
             None => (raw, None),
         };
         let decoded = percent::decode_path(raw_path)?;
-        let path = path::canonicalise(&decoded);
+        // Most paths are canonical already: keep the decoded string instead of building another.
+        let path = if path::is_canonical(&decoded) {
+            decoded
+        } else {
+            path::canonicalise(&decoded)
+        };
         let query = match raw_query {
             Some(query) => Some(
                 std::str::from_utf8(query)

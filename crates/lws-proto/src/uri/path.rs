@@ -32,9 +32,39 @@ pub(super) fn canonicalise(decoded: &str) -> String {
     out
 }
 
+/// Whether [`canonicalise`] would return `decoded` unchanged: it starts with `/`, has no empty segment
+/// before its end (`//`) and no `.` or `..` segment.
+pub(super) fn is_canonical(decoded: &str) -> bool {
+    let Some(rest) = decoded.strip_prefix('/') else {
+        return false;
+    };
+    let mut segments = rest.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        if segment == "." || segment == ".." || (segment.is_empty() && !last) {
+            return false;
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::canonicalise;
+
+    #[test]
+    fn canonical_paths_are_recognised_exactly() {
+        for p in [
+            "/", "/a", "/a/", "/a/b.c", "/a//b", "//", "/.", "/..", "/a/.", "/a/..", "/./a",
+            "/a/../b", "/.a", "/a..", "/...", "", "a", "/a/b/",
+        ] {
+            assert_eq!(
+                super::is_canonical(p),
+                !p.is_empty() && canonicalise(p) == p,
+                "{p:?}"
+            );
+        }
+    }
 
     #[test]
     fn rfc3986_examples() {

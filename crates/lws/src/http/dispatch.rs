@@ -200,8 +200,8 @@ impl Exchange {
     }
 
     fn route(&mut self) {
-        let path = self.req.path().to_string();
-        let Some((idx, how)) = mount::select(&self.vhost.mounts, &path, |m| &m.mount) else {
+        let found = mount::select(&self.vhost.mounts, self.req.path(), |m| &m.mount);
+        let Some((idx, how)) = found else {
             return self.not_found();
         };
         self.mount = Some(idx);
