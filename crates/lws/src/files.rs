@@ -21,8 +21,8 @@ use lws_proto::http1::RequestHead;
 pub(crate) enum FileOutcome {
     /// Send `len` bytes of `file` starting at `start`.
     Serve(FilePlan),
-    /// The client's copy is current: 304 with these headers.
-    NotModified(Vec<(Cow<'static, str>, Bytes)>),
+    /// The client's copy is current: 304 with the file's validators.
+    NotModified(FileHeaders),
     /// A directory was asked for without its trailing slash.
     AddSlash,
     /// Nothing there (or not a regular file).
@@ -40,7 +40,46 @@ pub(crate) struct FilePlan {
     pub(crate) status: u16,
     pub(crate) start: u64,
     pub(crate) len: u64,
+    /// The file's own headers (validators, type, ranges accepted).
+    pub(crate) file_headers: FileHeaders,
+    /// Headers of this one response (`content-range`).
     pub(crate) headers: Vec<(Cow<'static, str>, Bytes)>,
+}
+
+/// The headers a file response takes from the file and its mount, emitted by reference: a cache hit costs one
+/// reference count, not a copy (or a count) per header.
+#[derive(Debug, Clone)]
+pub(crate) struct FileHeaders {
+    info: Arc<FileInfo>,
+    cache_control: Bytes,
+    /// Content type and `accept-ranges` too (not on a 304).
+    with_body: bool,
+}
+
+impl FileHeaders {
+    /// Names this emits, for leaving out configured headers of the same name.
+    pub(crate) const NAMES: [&'static str; 5] = [
+        "etag",
+        "last-modified",
+        "cache-control",
+        "content-type",
+        "accept-ranges",
+    ];
+
+    /// Calls `f` with each header, in sending order.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &[u8])) {
+        f("etag", &self.info.etag);
+        if let Some(lm) = &self.info.last_modified {
+            f("last-modified", lm);
+        }
+        f("cache-control", &self.cache_control);
+        if self.with_body {
+            if let Some(ct) = &self.info.content_type {
+                f("content-type", ct);
+            }
+            f("accept-ranges", b"bytes");
+        }
+    }
 }
 
 /// Where the bytes of a file come from.
@@ -83,18 +122,6 @@ impl FileInfo {
             content_type: content_type.map(Bytes::from),
         }
     }
-
-    /// Validators and caching headers, sent with 200, 206 and 304 alike.
-    fn validators(&self, cache_control: &Bytes) -> Vec<(Cow<'static, str>, Bytes)> {
-        // Values are shared, not copied: a cache hit costs reference counts, not formatting.
-        let mut headers = Vec::with_capacity(7);
-        headers.push(("etag".into(), self.etag.clone()));
-        if let Some(lm) = &self.last_modified {
-            headers.push(("last-modified".into(), lm.clone()));
-        }
-        headers.push(("cache-control".into(), cache_control.clone()));
-        headers
-    }
 }
 
 /// Resolves `rel` (the canonical path below the mountpoint) and decides the response.
@@ -104,14 +131,16 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
         Err(outcome) => return outcome,
     };
     let size = info.size;
-    let mut headers = info.validators(mount.cache_control);
+    let mut file_headers = FileHeaders {
+        info,
+        cache_control: mount.cache_control.clone(),
+        with_body: false,
+    };
+    let info = &file_headers.info;
     if not_modified(head, text(&info.etag), info.mtime) {
-        return FileOutcome::NotModified(headers);
+        return FileOutcome::NotModified(file_headers);
     }
-    if let Some(ct) = &info.content_type {
-        headers.push(("content-type".into(), ct.clone()));
-    }
-    headers.push(("accept-ranges".into(), Bytes::from_static(b"bytes")));
+    let mut headers = Vec::new();
     let range = match head.header_str("range") {
         Some(r)
             if head.method() == "GET"
@@ -137,16 +166,21 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
         }
         None => (200, 0, size),
     };
+    file_headers.with_body = true;
     FileOutcome::Serve(FilePlan {
         source,
         status,
         start,
         len,
+        file_headers,
         headers,
     })
 }
 
 /// The file's bytes and facts: from the per-thread cache when current, else through the confined open.
+// The error is the request's outcome, moved once; boxing the served plan instead would cost every file an
+// allocation.
+#[allow(clippy::result_large_err)]
 fn open_cached(mount: &FileMount<'_>, rel: &str) -> Result<(Source, Arc<FileInfo>), FileOutcome> {
     let wants_dir = rel.is_empty() || rel.ends_with('/');
     let trimmed = rel.trim_start_matches('/');
@@ -179,6 +213,7 @@ fn open_cached(mount: &FileMount<'_>, rel: &str) -> Result<(Source, Arc<FileInfo
 }
 
 /// Opens the regular file that `rel` names under the origin (the default document for directory URLs).
+#[allow(clippy::result_large_err)] // See `open_cached`.
 pub(crate) fn locate(
     origin: &OriginDir,
     rel: &str,

@@ -22,6 +22,8 @@ use super::{Body, HttpCtx, Request, Response};
 pub(crate) struct Outgoing {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(std::borrow::Cow<'static, str>, Bytes)>,
+    /// A file's own headers, sent after `headers`.
+    pub(crate) file: Option<files::FileHeaders>,
     pub(crate) body: OutBody,
 }
 
@@ -61,6 +63,7 @@ impl Outgoing {
             }
         };
         Outgoing {
+            file: None,
             status: r.status,
             headers,
             body,
@@ -100,7 +103,17 @@ pub(crate) fn response_headers(
     for (n, v) in &o.headers {
         f(n, v);
     }
-    let in_response = |name: &str| o.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+    if let Some(file) = &o.file {
+        file.for_each(&mut f);
+    }
+    let from_file = |name: &str| {
+        o.file.is_some()
+            && files::FileHeaders::NAMES
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name))
+    };
+    let in_response =
+        |name: &str| from_file(name) || o.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     for (n, v) in mount_headers {
         if !in_response(n) {
             f(n, v);
@@ -264,25 +277,28 @@ impl Exchange {
         };
         match files::resolve(&fm, self.req.mount_path(), &self.req.head) {
             FileOutcome::Serve(plan) => {
-                let headers = plan.headers;
                 let (start, len) = (plan.start, plan.len);
                 let body = match plan.source {
                     files::Source::File(file) => OutBody::File { file, start, len },
+                    files::Source::Memory(b) if start == 0 && len == b.len() as u64 => {
+                        OutBody::Full(b)
+                    }
                     files::Source::Memory(b) => {
                         OutBody::Full(b.slice(start as usize..(start + len) as usize))
                     }
                 };
                 self.ready_out(Outgoing {
                     status: plan.status,
-                    headers,
+                    headers: plan.headers,
+                    file: Some(plan.file_headers),
                     body,
                 });
             }
-            FileOutcome::NotModified(h) => {
-                let headers = h;
+            FileOutcome::NotModified(file) => {
                 self.ready_out(Outgoing {
                     status: 304,
-                    headers,
+                    headers: Vec::new(),
+                    file: Some(file),
                     body: OutBody::Empty,
                 });
             }
@@ -313,6 +329,7 @@ impl Exchange {
                         let ct = crate::mime::content_type(doc, &m.mount.extra_mimetypes)
                             .unwrap_or("text/html");
                         return self.ready_out(Outgoing {
+                            file: None,
                             status: 404,
                             headers: vec![(
                                 "content-type".into(),

@@ -329,6 +329,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             None if self.h2c && !has_body => match h2c_upgrade(&req.head) {
                 Some(settings) => {
                     let switch = Outgoing {
+                        file: None,
                         status: 101,
                         headers: vec![("upgrade".into(), bytes::Bytes::from_static(b"h2c"))],
                         body: OutBody::Empty,

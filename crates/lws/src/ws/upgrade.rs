@@ -123,6 +123,7 @@ pub(crate) fn prepare(
     };
     Ok((
         Outgoing {
+            file: None,
             status: if over_h2 { 200 } else { 101 },
             headers,
             body: OutBody::Empty,
