@@ -309,15 +309,56 @@ pub(crate) fn parse_decimal(v: &[u8]) -> Option<u64> {
 
 fn valid_value(v: &[u8]) -> bool {
     let ws = |c: &u8| *c == b' ' || *c == b'\t';
-    !v.iter().any(|&c| c == 0 || c == b'\r' || c == b'\n')
+    !v.iter().any(|&c| CLASS[c as usize] & BAD_IN_VALUE != 0)
         && !v.first().is_some_and(ws)
         && !v.last().is_some_and(ws)
 }
 
 fn is_token(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
+    CLASS[c as usize] & TOKEN != 0
 }
 
 fn is_lower_token(c: u8) -> bool {
-    is_token(c) && !c.is_ascii_uppercase()
+    CLASS[c as usize] & LOWER_TOKEN != 0
 }
+
+/// Byte classes for the checks above, one table lookup per byte (they run over every field of every request).
+const TOKEN: u8 = 1;
+const LOWER_TOKEN: u8 = 2;
+const BAD_IN_VALUE: u8 = 4;
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let token = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        if token {
+            t[c] |= TOKEN;
+            if !b.is_ascii_uppercase() {
+                t[c] |= LOWER_TOKEN;
+            }
+        }
+        if b == 0 || b == b'\r' || b == b'\n' {
+            t[c] |= BAD_IN_VALUE;
+        }
+        c += 1;
+    }
+    t
+};

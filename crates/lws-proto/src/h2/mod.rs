@@ -542,19 +542,50 @@ impl H2Conn {
             return;
         }
         self.last_input = now;
-        // Whole frames are handled straight from the caller's bytes; only an incomplete tail is kept.
-        if self.rbuf.is_empty() {
-            let used = self.process(now, data);
-            if !matches!(self.state, State::Failed(_)) {
-                self.rbuf.extend_from_slice(&data[used..]);
+        // Whole frames are handled straight from the caller's bytes; only an incomplete frame is copied, and
+        // completed from the front of the next input before the rest is handled in place.
+        let mut data = data;
+        while !self.rbuf.is_empty() {
+            let need = match self.rbuf.len() {
+                n if n < HEADER_LEN => HEADER_LEN - n,
+                n => {
+                    let len = Head::parse(&self.rbuf).len;
+                    if len > self.config.max_frame_size as usize {
+                        // Let `process` fail the connection on it.
+                        let buf = std::mem::take(&mut self.rbuf);
+                        self.process(now, &buf);
+                        return;
+                    }
+                    HEADER_LEN + len - n
+                }
+            };
+            let take = need.min(data.len());
+            self.rbuf.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if take < need {
+                return;
             }
-            return;
+            if self.rbuf.len() >= HEADER_LEN
+                && self.rbuf.len() == HEADER_LEN + Head::parse(&self.rbuf).len
+            {
+                let mut buf = std::mem::take(&mut self.rbuf);
+                self.process(now, &buf);
+                buf.clear();
+                self.rbuf = buf;
+                if matches!(self.state, State::Failed(_)) {
+                    return;
+                }
+                // An emptied buffer keeps its capacity in `rbuf` only while it is small.
+                if self.rbuf.capacity() > 64 * 1024 {
+                    self.rbuf = Vec::new();
+                }
+                break;
+            }
         }
-        self.rbuf.extend_from_slice(data);
-        let buf = std::mem::take(&mut self.rbuf);
-        let used = self.process(now, &buf);
-        self.rbuf = buf;
-        self.rbuf.drain(..used);
+        let used = self.process(now, data);
+        if !matches!(self.state, State::Failed(_)) {
+            self.rbuf.extend_from_slice(&data[used..]);
+        }
     }
 
     /// Handles the preface and every complete frame at the start of `buf`; returns the bytes consumed.

@@ -1168,3 +1168,44 @@ fn writers_split_header_blocks() {
     assert_eq!(f.iter().map(|w| w.payload.len()).sum::<usize>(), 40_000);
     let _ = Kind::Data;
 }
+
+#[test]
+fn input_split_anywhere_gives_the_same_events() {
+    let now = Instant::now();
+    let mut c = H2Conn::client(H2Config::client(), now);
+    let id = c.send_request(line("POST", "/split"), [], false).unwrap();
+    c.send_data(id, Bytes::from(vec![3u8; 40_000]), true)
+        .unwrap();
+    let mut wire = Vec::new();
+    loop {
+        let before = wire.len();
+        c.poll_transmit(&mut wire);
+        if wire.len() == before {
+            break;
+        }
+    }
+    for piece in [1usize, 7, 9, 10, 4096, 16_393] {
+        let mut s = H2Conn::server(H2Config::default(), now);
+        for chunk in wire.chunks(piece) {
+            s.handle_input(now, chunk);
+        }
+        let mut body = 0;
+        let mut path = None;
+        let mut ended = false;
+        while let Some(ev) = s.poll_event() {
+            match ev {
+                Event::Headers { block, .. } => path = block.path().map(str::to_string),
+                Event::Data {
+                    data, end_stream, ..
+                } => {
+                    body += data.len();
+                    ended |= end_stream;
+                }
+                other => assert!(matches!(other, Event::Settings), "{other:?}"),
+            }
+        }
+        assert_eq!(path.as_deref(), Some("/split"), "pieces of {piece}");
+        assert!(ended && body == 40_000, "pieces of {piece}: {body} bytes");
+        assert!(s.error().is_none());
+    }
+}

@@ -128,7 +128,7 @@ struct Task {
     body_done: bool,
     response: Option<Sending>,
     /// An accepted RFC 8441 WebSocket, started once its 200 goes out.
-    tunnel: Option<WsSetup>,
+    tunnel: Option<Box<WsSetup>>,
 }
 
 /// A response whose head went out.
@@ -317,7 +317,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             Some(status) => Exchange::refused(req, vhost, status),
             None if websocket => match crate::ws::upgrade::prepare(&req, &vhost, true) {
                 Ok((answer, setup)) => {
-                    tunnel = Some(setup);
+                    tunnel = Some(Box::new(setup));
                     Exchange::answered(req, vhost, answer)
                 }
                 Err(refusal) => Exchange::answered(req, vhost, refusal),
@@ -442,7 +442,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             body: Source::Done,
         };
         if let Some(setup) = self.tasks[i].tunnel.take().filter(|_| tunnel) {
-            sending.body = Source::Tunnel(self.open_tunnel(id, setup));
+            sending.body = Source::Tunnel(self.open_tunnel(id, *setup));
         } else if !no_body {
             match o.body {
                 OutBody::Empty => {}
