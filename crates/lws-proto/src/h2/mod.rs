@@ -189,8 +189,11 @@ pub struct H2Conn {
     decoder: hpack::Decoder,
     encoder: hpack::Encoder,
     hpack_buf: Vec<u8>,
-    /// Scratch for a field name that had to be lowercased.
-    name_buf: Vec<u8>,
+    /// The fields of the head being sent, flattened (lowercased names).
+    list_buf: Vec<u8>,
+    /// The last head that encoded to indexed fields only: its flattened fields, its block, and the encoder
+    /// generation it is valid for.
+    last_head: Option<(Vec<u8>, Vec<u8>, u64)>,
     streams: Vec<Stream>,
     /// Highest stream identifier the peer opened.
     last_peer_stream: u32,
@@ -267,7 +270,8 @@ impl H2Conn {
             decoder: hpack::Decoder::new(config.header_table_size as usize),
             encoder,
             hpack_buf: Vec::new(),
-            name_buf: Vec::new(),
+            list_buf: Vec::new(),
+            last_head: None,
             ping_flood: FloodMeter::new(config.flood_limit, window),
             settings_flood: FloodMeter::new(config.flood_limit, window),
             empty_flood: FloodMeter::new(config.flood_limit, window),
@@ -1370,24 +1374,35 @@ impl H2Conn {
         fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         end_stream: bool,
     ) {
-        self.hpack_buf.clear();
-        self.encoder.start_block(&mut self.hpack_buf);
+        // The field list, flattened, to recognise a head identical to the previous one.
+        self.list_buf.clear();
+        let push = |buf: &mut Vec<u8>, n: &[u8], v: &[u8]| {
+            buf.extend_from_slice(&(n.len() as u32).to_le_bytes());
+            buf.extend(n.iter().map(u8::to_ascii_lowercase));
+            buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            buf.extend_from_slice(v);
+        };
         for &(n, v) in pseudo {
-            self.encoder.encode_field(n, v, &mut self.hpack_buf);
+            push(&mut self.list_buf, n, v);
         }
         for (n, v) in fields {
-            if is_connection_specific(n) {
-                continue;
-            }
-            if n.iter().any(u8::is_ascii_uppercase) {
-                self.name_buf.clear();
-                self.name_buf.extend(n.iter().map(u8::to_ascii_lowercase));
-                self.encoder
-                    .encode_field(&self.name_buf, v, &mut self.hpack_buf);
-            } else {
-                self.encoder.encode_field(n, v, &mut self.hpack_buf);
+            if !is_connection_specific(n) {
+                push(&mut self.list_buf, n, v);
             }
         }
+        let reuse = self
+            .last_head
+            .as_ref()
+            .is_some_and(|(list, _, generation)| {
+                *generation == self.encoder.generation() && *list == self.list_buf
+            });
+        if !reuse {
+            self.encode_list();
+        }
+        let block = match &self.last_head {
+            Some((_, block, _)) if reuse => block,
+            _ => &self.hpack_buf,
+        };
         let s = &mut self.streams[i];
         s.headers_sent = true;
         let id = s.id;
@@ -1395,7 +1410,33 @@ impl H2Conn {
             s.send_closed = true;
         }
         let max = self.remote.max_frame_size as usize;
-        frame::write_headers(&mut self.out, id, &self.hpack_buf, end_stream, max);
+        frame::write_headers(&mut self.out, id, block, end_stream, max);
+    }
+
+    /// HPACK-encodes the flattened list in `list_buf` into `hpack_buf`; remembers the result when it used the
+    /// table only by index, so an identical next head can be sent without encoding.
+    fn encode_list(&mut self) {
+        self.hpack_buf.clear();
+        self.encoder.start_block(&mut self.hpack_buf);
+        let before = self.encoder.generation();
+        let mut rest = &self.list_buf[..];
+        while !rest.is_empty() {
+            let (n, after) = split_field(rest);
+            let (v, after) = split_field(after);
+            rest = after;
+            self.encoder.encode_field(n, v, &mut self.hpack_buf);
+        }
+        if self.encoder.generation() == before {
+            let mut kept = self.last_head.take().unwrap_or_default();
+            kept.0.clear();
+            kept.0.extend_from_slice(&self.list_buf);
+            kept.1.clear();
+            kept.1.extend_from_slice(&self.hpack_buf);
+            kept.2 = before;
+            self.last_head = Some(kept);
+        } else {
+            self.last_head = None;
+        }
     }
 
     /// Queues body data on a stream (after its head); `end_stream` ends the body after it. The data is framed
@@ -1481,6 +1522,12 @@ impl Flood {
             Flood::Reset => "stream reset flood",
         }
     }
+}
+
+/// One length-prefixed item of a flattened field list, and the rest.
+fn split_field(b: &[u8]) -> (&[u8], &[u8]) {
+    let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
+    b[4..].split_at(len)
 }
 
 fn is_connection_specific(name: &[u8]) -> bool {

@@ -1209,3 +1209,52 @@ fn input_split_anywhere_gives_the_same_events() {
         assert!(s.error().is_none());
     }
 }
+
+#[test]
+fn repeated_response_heads_decode_correctly() {
+    let now = Instant::now();
+    let mut c = H2Conn::client(H2Config::client(), now);
+    let mut s = H2Conn::server(H2Config::default(), now);
+    let dates = [
+        "Thu, 26 Nov 2026 15:00:00 GMT",
+        "Thu, 26 Nov 2026 15:00:01 GMT",
+    ];
+    let mut seen = Vec::new();
+    for round in 0..12usize {
+        let id = c.send_request(line("GET", "/"), [], true).unwrap();
+        pump(&mut c, &mut s, now);
+        while s.poll_event().is_some() {}
+        let date = dates[usize::from(round >= 6)];
+        let fields = [
+            (&b"date"[..], date.as_bytes()),
+            (b"server", b"lws-rs"),
+            (b"etag", b"\"0000000A00000001\""),
+            (b"Content-Type", b"text/plain"),
+        ];
+        s.send_response(id, 200, fields, true).unwrap();
+        pump(&mut c, &mut s, now);
+        while let Some(ev) = c.poll_event() {
+            if let Event::Headers { block, .. } = ev {
+                let got: Vec<(String, String)> = block
+                    .fields()
+                    .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
+                    .collect();
+                seen.push((block.status(), got));
+            }
+        }
+    }
+    assert_eq!(seen.len(), 12);
+    for (i, (status, fields)) in seen.iter().enumerate() {
+        assert_eq!(*status, Some(200));
+        let date = dates[usize::from(i >= 6)];
+        assert_eq!(
+            fields[0],
+            ("date".to_string(), date.to_string()),
+            "response {i}"
+        );
+        assert_eq!(
+            fields[3],
+            ("content-type".to_string(), "text/plain".to_string())
+        );
+    }
+}

@@ -104,6 +104,9 @@ pub struct Encoder {
     names: Cache,
     /// Volatile fields sent once without indexing: the low bits of their hash, in their bucket.
     seen: Box<[u32; BUCKETS]>,
+    /// Bumped whenever the next block could come out differently for the same fields: a table insert, a
+    /// size change, or a literal that may be indexed when seen again.
+    generation: u64,
 }
 
 impl Encoder {
@@ -123,6 +126,7 @@ impl Encoder {
             fields: Cache::new(),
             names: Cache::new(),
             seen: Box::new([0; BUCKETS]),
+            generation: 0,
         };
         if options.max_table_size < DEFAULT_TABLE_SIZE {
             e.set_peer_max_table_size(DEFAULT_TABLE_SIZE);
@@ -138,6 +142,7 @@ impl Encoder {
         let current = self.table.max_size();
         let smallest = self.pending.map_or(current, |(m, _)| m);
         self.pending = Some((smallest.min(size), size));
+        self.generation += 1;
     }
 
     /// The dynamic table's current size (sum of name + value + 32 over its entries).
@@ -205,6 +210,14 @@ impl Encoder {
     fn size_update(&mut self, n: usize, dst: &mut Vec<u8>) {
         integer::encode(n, 5, 0x20, dst);
         self.table.set_max_size(n);
+        self.generation += 1;
+    }
+
+    /// Changes whenever encoding the same fields again could give different bytes. While it stays equal, a
+    /// block made only of indexed fields encodes to the same bytes again (indexing changes nothing), so a
+    /// caller may reuse them: a server answering the same response headers over and over skips the encoder.
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     fn field(&mut self, name: &[u8], value: &[u8], never_indexed: bool, dst: &mut Vec<u8>) {
@@ -247,6 +260,7 @@ impl Encoder {
                 }
             }
         };
+        self.generation += 1;
         let (flags, prefix) = if index {
             (0x40, 6)
         } else if sensitive {
