@@ -1378,7 +1378,9 @@ impl H2Conn {
         self.list_buf.clear();
         let push = |buf: &mut Vec<u8>, n: &[u8], v: &[u8]| {
             buf.extend_from_slice(&(n.len() as u32).to_le_bytes());
-            buf.extend(n.iter().map(u8::to_ascii_lowercase));
+            let at = buf.len();
+            buf.extend_from_slice(n);
+            buf[at..].make_ascii_lowercase();
             buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
             buf.extend_from_slice(v);
         };
