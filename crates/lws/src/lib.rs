@@ -20,6 +20,7 @@ mod auth;
 mod context;
 mod file_cache;
 mod files;
+mod h2_tunnel;
 mod listen;
 mod mime;
 mod mount;

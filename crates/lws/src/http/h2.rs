@@ -2,6 +2,7 @@
 //! [`Exchange`] per stream, so mounts, files, forms, handlers, redirects, error pages and the access log
 //! behave as they do over HTTP/1.1.
 
+use crate::h2_tunnel::{Tunnel, TUNNEL_PIPE};
 use std::future::Future;
 use std::os::unix::fs::FileExt;
 use std::pin::Pin;
@@ -13,10 +14,8 @@ use bytes::Bytes;
 use lws_proto::h2::{Event, H2Conn, HeaderBlock};
 use lws_proto::http1::{BodyKind, RequestHead};
 use lws_proto::uri::Target;
-use std::collections::VecDeque;
 
-use bytes::Buf;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
 use crate::listen::PortShared;
@@ -34,8 +33,6 @@ const READ_SIZE: usize = 16 * 1024;
 const LOW_WATER: usize = 64 * 1024;
 /// Size of one file read for a body.
 const FILE_PIECE: usize = 64 * 1024;
-/// Bytes in flight in each direction between a WebSocket stream and its WebSocket task.
-const TUNNEL_PIPE: usize = 64 * 1024;
 
 /// How the connection became HTTP/2.
 pub(crate) enum Start {
@@ -150,16 +147,6 @@ enum Source {
     Stream(mpsc::Receiver<Bytes>),
     /// The stream carries a WebSocket run by its own task at the other end of a pipe.
     Tunnel(Tunnel),
-}
-
-/// The h2 side of a WebSocket stream's pipe: DATA from the peer goes in, the WebSocket's bytes come out.
-struct Tunnel {
-    pipe: DuplexStream,
-    inbound: VecDeque<Bytes>,
-    /// The peer ended its half of the stream.
-    inbound_done: bool,
-    /// Our write half of the pipe is shut (after `inbound_done`).
-    shut: bool,
 }
 
 struct Driver<S> {
@@ -351,10 +338,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             ..
         }) = &mut t.response
         {
-            if !data.is_empty() {
-                tunnel.inbound.push_back(Bytes::copy_from_slice(data));
-            }
-            tunnel.inbound_done |= end_stream;
+            tunnel.push(Bytes::copy_from_slice(data), end_stream);
             return;
         }
         if t.ex.wants_body() {
@@ -474,12 +458,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             setup,
             self.shutdown.clone(),
         ));
-        Tunnel {
-            pipe: ours,
-            inbound: VecDeque::new(),
-            inbound_done: false,
-            shut: false,
-        }
+        Tunnel::new(ours)
     }
 
     /// Collects the response's header fields (plus `content-length` when known) into `hbuf`/`hranges`.
@@ -596,7 +575,8 @@ fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) 
                 }
             }
             Source::Tunnel(tunnel) => {
-                let (progress, ended) = poll_tunnel(tunnel, t.id, conn, room, cx);
+                let progress = tunnel.poll(t.id, conn, room, cx);
+                let ended = tunnel.outbound_done();
                 if ended {
                     sending.body = Source::Done;
                 }
@@ -608,54 +588,4 @@ fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) 
         }
     }
     Poll::Pending
-}
-
-/// Moves bytes between a WebSocket stream and its pipe; says whether anything moved and whether the
-/// WebSocket side has ended (END_STREAM is then queued).
-fn poll_tunnel(
-    t: &mut Tunnel,
-    id: u32,
-    conn: &mut H2Conn,
-    room: bool,
-    cx: &mut Context<'_>,
-) -> (bool, bool) {
-    let mut progress = false;
-    while let Some(front) = t.inbound.front_mut() {
-        match Pin::new(&mut t.pipe).poll_write(cx, front) {
-            Poll::Ready(Ok(n)) => {
-                front.advance(n);
-                conn.release_capacity(id, n);
-                if front.is_empty() {
-                    t.inbound.pop_front();
-                }
-                progress = true;
-            }
-            Poll::Ready(Err(_)) => {
-                t.inbound.clear();
-                break;
-            }
-            Poll::Pending => break,
-        }
-    }
-    let drained = t.inbound.is_empty() && t.inbound_done && !t.shut;
-    if drained && Pin::new(&mut t.pipe).poll_shutdown(cx).is_ready() {
-        t.shut = true;
-        progress = true;
-    }
-    if !room {
-        return (progress, false);
-    }
-    let mut buf = [0u8; 16 * 1024];
-    let mut rb = ReadBuf::new(&mut buf);
-    match Pin::new(&mut t.pipe).poll_read(cx, &mut rb) {
-        Poll::Ready(Ok(())) if !rb.filled().is_empty() => {
-            let _ = conn.send_data(id, Bytes::copy_from_slice(rb.filled()), false);
-            (true, false)
-        }
-        Poll::Ready(_) => {
-            let _ = conn.send_data(id, Bytes::new(), true);
-            (true, true)
-        }
-        Poll::Pending => (progress, false),
-    }
 }

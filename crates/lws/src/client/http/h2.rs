@@ -8,17 +8,17 @@
 //! server (libwebsockets' "h2 rx flow control"). Request bodies go to the engine in pieces, topped up while
 //! less than [`LOW_WATER`] is queued on the stream.
 
+use crate::h2_tunnel::{Tunnel, TUNNEL_PIPE};
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use lws_proto::h2::{Event, H2Config, H2Conn, HeaderBlock, Reason, RequestLine};
 use lws_proto::http1::client::RequestError;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 use super::super::socket::Transport;
@@ -32,8 +32,6 @@ const READ_SIZE: usize = 16 * 1024;
 const LOW_WATER: usize = 64 * 1024;
 /// Largest piece of a request body handed to the engine at once.
 const BODY_PIECE: usize = 64 * 1024;
-/// Bytes in flight in each direction between a WebSocket stream and its [`super::super::WebSocket`].
-const TUNNEL_PIPE: usize = 64 * 1024;
 /// Time allowed to write a batch of frames before the connection is given up.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -295,18 +293,6 @@ enum Kind {
     },
     /// An accepted WebSocket stream joined to its pipe.
     Tunnel(Tunnel),
-}
-
-/// The task's side of a WebSocket stream's pipe.
-struct Tunnel {
-    pipe: DuplexStream,
-    inbound: VecDeque<Bytes>,
-    /// The server ended its half.
-    inbound_done: bool,
-    /// Our write half of the pipe is shut (after `inbound_done`).
-    shut: bool,
-    /// The WebSocket side ended: END_STREAM is queued.
-    outbound_done: bool,
 }
 
 struct Task {
@@ -712,13 +698,7 @@ impl Task {
                         self.conn.reset(id, Reason::CANCEL);
                         remove = true;
                     } else {
-                        self.streams[i].kind = Kind::Tunnel(Tunnel {
-                            pipe: ours,
-                            inbound: VecDeque::new(),
-                            inbound_done: false,
-                            shut: false,
-                            outbound_done: false,
-                        });
+                        self.streams[i].kind = Kind::Tunnel(Tunnel::new(ours));
                     }
                 }
             }
@@ -753,12 +733,7 @@ impl Task {
                 }
                 None => self.conn.release_capacity(id, data.len()),
             },
-            Kind::Tunnel(t) => {
-                if !data.is_empty() {
-                    t.inbound.push_back(data);
-                }
-                t.inbound_done |= end_stream;
-            }
+            Kind::Tunnel(t) => t.push(data, end_stream),
             Kind::Connect { .. } => self.conn.release_capacity(id, data.len()),
         }
         if remove {
@@ -839,9 +814,8 @@ fn poll_tunnels(streams: &mut Vec<Active>, conn: &mut H2Conn, cx: &mut Context<'
             continue;
         };
         let room = conn.stream_backlog(id).is_some_and(|b| b < LOW_WATER);
-        progress |= poll_tunnel(t, id, conn, room, cx);
-        let gone = conn.stream_backlog(id).is_none() && t.outbound_done;
-        if gone && t.inbound_done && t.inbound.is_empty() || t.shut && t.outbound_done {
+        progress |= t.poll(id, conn, room, cx);
+        if t.finished(conn.stream_backlog(id).is_none()) {
             streams.swap_remove(i);
             progress = true;
         } else {
@@ -852,58 +826,5 @@ fn poll_tunnels(streams: &mut Vec<Active>, conn: &mut H2Conn, cx: &mut Context<'
         Poll::Ready(())
     } else {
         Poll::Pending
-    }
-}
-
-/// One tunnel's moves; says whether anything moved.
-fn poll_tunnel(
-    t: &mut Tunnel,
-    id: u32,
-    conn: &mut H2Conn,
-    room: bool,
-    cx: &mut Context<'_>,
-) -> bool {
-    let mut progress = false;
-    while let Some(front) = t.inbound.front_mut() {
-        match Pin::new(&mut t.pipe).poll_write(cx, front) {
-            Poll::Ready(Ok(n)) => {
-                front.advance(n);
-                conn.release_capacity(id, n);
-                if front.is_empty() {
-                    t.inbound.pop_front();
-                }
-                progress = true;
-            }
-            Poll::Ready(Err(_)) => {
-                t.inbound.clear();
-                break;
-            }
-            Poll::Pending => break,
-        }
-    }
-    if t.inbound.is_empty()
-        && t.inbound_done
-        && !t.shut
-        && Pin::new(&mut t.pipe).poll_shutdown(cx).is_ready()
-    {
-        t.shut = true;
-        progress = true;
-    }
-    if !room || t.outbound_done {
-        return progress;
-    }
-    let mut buf = [0u8; 16 * 1024];
-    let mut rb = ReadBuf::new(&mut buf);
-    match Pin::new(&mut t.pipe).poll_read(cx, &mut rb) {
-        Poll::Ready(Ok(())) if !rb.filled().is_empty() => {
-            let _ = conn.send_data(id, Bytes::copy_from_slice(rb.filled()), false);
-            true
-        }
-        Poll::Ready(_) => {
-            let _ = conn.send_data(id, Bytes::new(), true);
-            t.outbound_done = true;
-            true
-        }
-        Poll::Pending => progress,
     }
 }
