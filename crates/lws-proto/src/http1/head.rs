@@ -127,10 +127,7 @@ impl RequestHead {
 
     /// First value of the named header (case-insensitive name), as bytes.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| self.buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| &self.buf[v.clone()])
+        self.fields().first(name)
     }
 
     /// First value of the named header if it is valid UTF-8.
@@ -140,22 +137,24 @@ impl RequestHead {
 
     /// Every value of the named header, in order.
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| self.buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(move |(_, v)| &self.buf[v.clone()])
+        self.fields().named(name)
     }
 
     /// All header lines as (name, value) pairs in the order received.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.headers
-            .iter()
-            .map(move |(n, v)| (self.text(n), &self.buf[v.clone()]))
+        self.fields().all()
     }
 
     /// Whether a comma-separated header (e.g. Connection) contains `token`, case-insensitively.
     pub fn header_has_token(&self, name: &str, token: &str) -> bool {
         self.headers_named(name).any(|v| has_token(v, token))
+    }
+
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            buf: &self.buf,
+            lines: &self.headers,
+        }
     }
 
     /// Whether the request asks to switch protocols (`Connection: upgrade` plus an `Upgrade` header).
@@ -166,6 +165,40 @@ impl RequestHead {
     fn text(&self, r: &Range<usize>) -> &str {
         // Ranges only ever cover bytes that `parse` checked to be UTF-8 (method, target, header names).
         std::str::from_utf8(&self.buf[r.clone()]).unwrap_or("")
+    }
+}
+
+/// Header lines kept as ranges into one buffer: the lookups request and response heads share. Names are
+/// ASCII tokens (httparse checked them, or HTTP/2 validation did).
+#[derive(Clone, Copy)]
+pub(crate) struct Fields<'a> {
+    pub(crate) buf: &'a [u8],
+    pub(crate) lines: &'a [(Range<usize>, Range<usize>)],
+}
+
+impl<'a> Fields<'a> {
+    /// The first value of the named header (case-insensitive name).
+    pub(crate) fn first(self, name: &str) -> Option<&'a [u8]> {
+        self.lines
+            .iter()
+            .find(|(n, _)| self.buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| &self.buf[v.clone()])
+    }
+
+    /// Every value of the named header (case-insensitive name), in order.
+    pub(crate) fn named(self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.lines
+            .iter()
+            .filter(move |(n, _)| self.buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(move |(_, v)| &self.buf[v.clone()])
+    }
+
+    /// All lines as (name, value) in the order received.
+    pub(crate) fn all(self) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
+        self.lines.iter().map(move |(n, v)| {
+            let name = std::str::from_utf8(&self.buf[n.clone()]).unwrap_or("");
+            (name, &self.buf[v.clone()])
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use super::super::head::has_token;
+use super::super::head::{has_token, Fields};
 use super::super::Version;
 use super::{H1ClientConfig, ResponseError};
 
@@ -62,10 +62,7 @@ impl ResponseHead {
 
     /// First value of the named header (case-insensitive name), as bytes.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| self.buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(|(_, v)| &self.buf[v.clone()])
+        self.fields().first(name)
     }
 
     /// First value of the named header if it is valid UTF-8.
@@ -75,24 +72,24 @@ impl ResponseHead {
 
     /// Every value of the named header, in order.
     pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.headers
-            .iter()
-            .filter(move |(n, _)| self.buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
-            .map(move |(_, v)| &self.buf[v.clone()])
+        self.fields().named(name)
     }
 
     /// All header lines as (name, value) pairs in the order received.
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.headers.iter().map(move |(n, v)| {
-            // Names are httparse tokens: ASCII.
-            let name = std::str::from_utf8(&self.buf[n.clone()]).unwrap_or("");
-            (name, &self.buf[v.clone()])
-        })
+        self.fields().all()
     }
 
     /// Whether a comma-separated header (e.g. Connection) contains `token`, case-insensitively.
     pub fn header_has_token(&self, name: &str, token: &str) -> bool {
         self.headers_named(name).any(|v| has_token(v, token))
+    }
+
+    fn fields(&self) -> Fields<'_> {
+        Fields {
+            buf: &self.buf,
+            lines: &self.headers,
+        }
     }
 }
 
