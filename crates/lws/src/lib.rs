@@ -18,6 +18,7 @@
 mod access_log;
 mod auth;
 mod context;
+mod deadline;
 mod file_cache;
 mod files;
 mod h2_tunnel;

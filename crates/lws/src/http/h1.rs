@@ -202,13 +202,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if draining {
             self.conn.close_after_response();
         }
-        // One timer per connection, re-armed only when the engine's deadline moves earlier or the timer fires:
-        // keep-alive deadlines move later with every request, and touching the timer wheel per request costs.
         let timer = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(timer);
         let shutdown_signal = shutdown.changed();
         tokio::pin!(shutdown_signal);
-        let mut armed: Option<tokio::time::Instant> = None;
+        let mut armed: Option<Instant> = None;
         loop {
             self.drain_events();
             let Ok(sent) = self.send_ready().await else {
@@ -228,13 +226,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.conn.is_closed() || (draining && self.conn.is_idle()) {
                 break;
             }
-            let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
-            if let Some(d) = deadline {
-                if armed.is_none_or(|a| d < a) {
-                    timer.as_mut().reset(d);
-                    armed = Some(d);
-                }
-            }
+            let deadline = self.conn.poll_timeout();
+            crate::deadline::arm_earlier(timer.as_mut(), &mut armed, deadline);
             let wants_input = self.conn.wants_input();
             let deferred = self.ex.as_mut().and_then(|ex| match &mut ex.reply {
                 Reply::Deferred(rx) => Some(rx),

@@ -185,7 +185,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         tokio::pin!(timer);
         let shutdown_signal = shutdown.changed();
         tokio::pin!(shutdown_signal);
-        let mut armed: Option<tokio::time::Instant> = None;
+        let mut armed: Option<Instant> = None;
         loop {
             self.drain_events();
             self.start_responses();
@@ -196,15 +196,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.conn.is_closed() {
                 break;
             }
-            // Re-armed only when the engine's deadline moves earlier or the timer fired: the idle deadline moves
-            // later with every read, and touching the timer wheel per read costs.
-            let deadline = self.conn.poll_timeout().map(tokio::time::Instant::from_std);
-            if let Some(d) = deadline {
-                if armed.is_none_or(|a| d < a) {
-                    timer.as_mut().reset(d);
-                    armed = Some(d);
-                }
-            }
+            crate::deadline::arm_earlier(timer.as_mut(), &mut armed, self.conn.poll_timeout());
             let wants_input = self.conn.wants_input();
             tokio::select! {
                 r = self.io.read(&mut rbuf), if wants_input => match r {

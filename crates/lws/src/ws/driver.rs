@@ -206,12 +206,7 @@ where
             .into_iter()
             .flatten()
             .min();
-            if let Some(d) = deadline {
-                if armed.is_none_or(|a| d < a) {
-                    timer.as_mut().reset(d.into());
-                    armed = Some(d);
-                }
-            }
+            crate::deadline::arm_earlier(timer.as_mut(), &mut armed, deadline);
             let want_write = sent < out.len();
             let want_read = !shared.rx_paused() && out.len() - sent < HIGH_WATER && reading(&conn);
             let io_ready = std::future::poll_fn(|cx| {
