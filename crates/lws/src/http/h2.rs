@@ -121,8 +121,6 @@ struct Task {
     ex: Exchange,
     /// Request body bytes received.
     received: u64,
-    /// Whether the request body has ended.
-    body_done: bool,
     response: Option<Sending>,
     /// An accepted RFC 8441 WebSocket, started once its 200 goes out.
     tunnel: Option<Box<WsSetup>>,
@@ -310,7 +308,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             id,
             ex,
             received: 0,
-            body_done: end_stream,
             response: None,
             tunnel,
         };
@@ -341,7 +338,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             }
         }
         if end_stream {
-            t.body_done = true;
             t.ex.body_complete();
         }
     }
