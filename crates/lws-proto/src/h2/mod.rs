@@ -956,10 +956,10 @@ impl H2Conn {
 
     /// Answers a request the engine refuses itself with a bare status (e.g. 431 for oversized headers).
     fn refuse_with_status(&mut self, id: u32, status: u16, request_complete: bool) {
-        let code = status.to_string();
+        let code = status_digits(status);
         self.hpack_buf.clear();
         self.encoder
-            .encode([(&b":status"[..], code.as_bytes())], &mut self.hpack_buf);
+            .encode([(&b":status"[..], &code[..])], &mut self.hpack_buf);
         let max = self.remote.max_frame_size as usize;
         frame::write_headers(&mut self.out, id, &self.hpack_buf, true, max);
         if !request_complete {
@@ -1302,11 +1302,7 @@ impl H2Conn {
             return Err(SendError::WrongRole);
         }
         let i = self.open_for_headers(stream)?;
-        let mut code = [0u8; 3];
-        let status = status.clamp(100, 999);
-        code[0] = b'0' + (status / 100) as u8;
-        code[1] = b'0' + (status / 10 % 10) as u8;
-        code[2] = b'0' + (status % 10) as u8;
+        let code = status_digits(status);
         let pseudo = [(&b":status"[..], &code[..])];
         self.encode_head(i, &pseudo, fields, end_stream);
         Ok(())
@@ -1524,6 +1520,16 @@ impl Flood {
             Flood::Reset => "stream reset flood",
         }
     }
+}
+
+/// The three digits of a `:status` value (clamped to 100-999).
+fn status_digits(status: u16) -> [u8; 3] {
+    let status = status.clamp(100, 999);
+    [
+        b'0' + (status / 100) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ]
 }
 
 /// One length-prefixed item of a flattened field list, and the rest.
