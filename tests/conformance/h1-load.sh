@@ -31,26 +31,8 @@ fetch d-index "$B1/"
 if [ "$(code_of d-index)" = 200 ] && grep -q 'docroot index' "$WORK/d-index.body"; then pass docroot-default-index
 else fail docroot-default-index "GET / -> status $(code_of d-index)"; fi
 
-# h2load_check NAME CLIENTS: N requests for /1k.txt; all must succeed with 2xx
-h2load_check() {
-  local name="$1" c="$2" out req codes
-  out="$WORK/$name.h2load"
-  if ! timeout 300 h2load --h1 -n "$N" -c "$c" "$B1/1k.txt" >"$out" 2>&1; then
-    fail "$name" "h2load exited non-zero: $(tail -3 "$out" | tr '\n' ' ')"
-    return
-  fi
-  req="$(grep -m1 '^requests:' "$out" || true)"
-  codes="$(grep -m1 '^status codes:' "$out" || true)"
-  if [[ "$req" =~ ^requests:\ ([0-9]+)\ total,\ ([0-9]+)\ started,\ ([0-9]+)\ done,\ ([0-9]+)\ succeeded,\ ([0-9]+)\ failed,\ ([0-9]+)\ errored ]] &&
-    [ "${BASH_REMATCH[4]}" = "$N" ] && [ "${BASH_REMATCH[5]}" = 0 ] && [ "${BASH_REMATCH[6]}" = 0 ] &&
-    [[ "$codes" =~ ^status\ codes:\ ([0-9]+)\ 2xx ]] && [ "${BASH_REMATCH[1]}" = "$N" ]; then
-    pass "$name ($(grep -m1 '^finished in' "$out" | sed 's/^finished in //'))"
-  else
-    fail "$name" "${req:-no requests line}; ${codes:-no status line}"
-  fi
-}
-h2load_check "h2load-h1-c100-n$N" 100
-h2load_check "h2load-h1-c1-n$N" 1
+H2LOAD_TIMEOUT=300 h2load_expect "h2load-h1-c100-n$N" "$N" --h1 -c 100 "$B1/1k.txt"
+H2LOAD_TIMEOUT=300 h2load_expect "h2load-h1-c1-n$N" "$N" --h1 -c 1 "$B1/1k.txt"
 alive_check docroot docroot-alive-after-load
 
 # the file mount must never serve files outside its root

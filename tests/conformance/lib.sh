@@ -231,3 +231,31 @@ make_test_cert() {
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >"$WORK/openssl.log" 2>&1 ||
     die "openssl could not make a test certificate: $(tail -3 "$WORK/openssl.log" | tr '\n' ' ')"
 }
+
+# [H2LOAD_TIMEOUT=S] h2load_expect NAME N H2LOAD_ARGS...: N requests with h2load (-n N plus the arguments,
+# killed after S s, default 600); all N must succeed with 2xx, none fail or error; without --h1 the protocol
+# must be h2 or h2c, and the HPACK savings are reported.
+h2load_expect() {
+  local name="$1" n="$2" out req codes
+  shift 2
+  out="$WORK/$name.h2load"
+  if ! timeout "${H2LOAD_TIMEOUT:-600}" h2load -n "$n" "$@" >"$out" 2>&1; then
+    fail "$name" "h2load exited non-zero: $(tail -3 "$out" | tr '\n' ' ')"
+    return
+  fi
+  if [[ " $* " != *" --h1 "* ]] && ! grep -q '^Application protocol: h2c\?$' "$out"; then
+    fail "$name" "not HTTP/2: $(grep -m1 '^Application protocol' "$out" || echo 'no protocol line')"
+    return
+  fi
+  req="$(grep -m1 '^requests:' "$out" || true)"
+  codes="$(grep -m1 '^status codes:' "$out" || true)"
+  if [[ "$req" =~ ^requests:\ ([0-9]+)\ total,\ ([0-9]+)\ started,\ ([0-9]+)\ done,\ ([0-9]+)\ succeeded,\ ([0-9]+)\ failed,\ ([0-9]+)\ errored ]] &&
+    [ "${BASH_REMATCH[4]}" = "$n" ] && [ "${BASH_REMATCH[5]}" = 0 ] && [ "${BASH_REMATCH[6]}" = 0 ] &&
+    [[ "$codes" =~ ^status\ codes:\ ([0-9]+)\ 2xx ]] && [ "${BASH_REMATCH[1]}" = "$n" ]; then
+    local savings=
+    [[ " $* " == *" --h1 "* ]] || savings="$(grep -o 'space savings [0-9.]*%' "$out" || true)"
+    pass "$name ($(grep -m1 '^finished in' "$out" | sed 's/^finished in //')${savings:+; $savings})"
+  else
+    fail "$name" "${req:-no requests line}; ${codes:-no status line}"
+  fi
+}
