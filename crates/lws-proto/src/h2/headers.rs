@@ -5,6 +5,8 @@ use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
+use crate::http1::TCHAR;
+
 /// What a header block is expected to be, which decides the pseudo-headers it may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BlockKind {
@@ -331,24 +333,7 @@ const CLASS: [u8; 256] = {
     let mut c = 0;
     while c < 256 {
         let b = c as u8;
-        let token = b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
+        let token = TCHAR[c];
         if token {
             t[c] |= TOKEN;
             if !b.is_ascii_uppercase() {

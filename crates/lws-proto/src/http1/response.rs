@@ -131,11 +131,11 @@ pub fn is_valid_header(name: &str, value: &[u8]) -> bool {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.bytes().all(|b| TOKEN[b as usize])
+    !name.is_empty() && name.bytes().all(|b| TCHAR[b as usize])
 }
 
-/// RFC 9110 `tchar`, as a table: header names are checked on every response.
-static TOKEN: [bool; 256] = {
+/// RFC 9110 `tchar`, as a table: header names are checked on every response (and every HTTP/2 field).
+pub(crate) const TCHAR: [bool; 256] = {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
