@@ -154,16 +154,7 @@ impl Exchange {
 
     /// Routes a new request; afterwards either `reply` is set or a handler waits for the body.
     pub(crate) fn start(req: Request, vhost: Arc<VhostInner>, plain_on_tls: bool) -> Exchange {
-        let body_limit = vhost.limits.max_body;
-        let mut ex = Exchange {
-            req,
-            vhost,
-            mount: None,
-            handler: None,
-            reply: Reply::Pending,
-            body_limit,
-            unlogged: false,
-        };
+        let mut ex = Exchange::with_reply(req, vhost, Reply::Pending);
         if plain_on_tls {
             let host = ex.req.header("host").unwrap_or(&ex.vhost.name).to_string();
             let location = format!("https://{}{}", host, ex.req.raw_target());
@@ -176,23 +167,17 @@ impl Exchange {
 
     /// A request refused before routing (bad target, unreadable head) with this status.
     pub(crate) fn refused(req: Request, vhost: Arc<VhostInner>, status: u16) -> Exchange {
-        let body_limit = vhost.limits.max_body;
-        let reply = Reply::Ready(Response::error(status));
-        Exchange {
-            req,
-            vhost,
-            mount: None,
-            handler: None,
-            reply,
-            body_limit,
-            unlogged: false,
-        }
+        Exchange::with_reply(req, vhost, Reply::Ready(Response::error(status)))
     }
 
     /// A request the runtime answered itself in wire form (e.g. a WebSocket 101 or its refusal).
     pub(crate) fn answered(req: Request, vhost: Arc<VhostInner>, out: Outgoing) -> Exchange {
+        Exchange::with_reply(req, vhost, Reply::Wire(out))
+    }
+
+    /// An exchange not yet routed, with the vhost's default body limit.
+    fn with_reply(req: Request, vhost: Arc<VhostInner>, reply: Reply) -> Exchange {
         let body_limit = vhost.limits.max_body;
-        let reply = Reply::Wire(out);
         Exchange {
             req,
             vhost,
