@@ -438,8 +438,24 @@ pub(crate) fn select_vhost<'a>(
     vhosts: &'a [Arc<VhostInner>],
     host: Option<&str>,
 ) -> &'a Arc<VhostInner> {
+    if vhosts.len() == 1 {
+        return &vhosts[0];
+    }
     let idx = select_name(vhosts.iter().map(|v| &*v.name), host.unwrap_or(""));
     &vhosts[idx]
+}
+
+/// The vhost taking a request: by the TLS server name when there is one, else by its `Host` (a single
+/// vhost takes everything without looking).
+pub(crate) fn vhost_for_request<'a>(
+    vhosts: &'a [Arc<VhostInner>],
+    sni: Option<&str>,
+    head: &lws_proto::http1::RequestHead,
+) -> &'a Arc<VhostInner> {
+    if vhosts.len() == 1 {
+        return &vhosts[0];
+    }
+    select_vhost(vhosts, sni.or_else(|| head.header_str("host")))
 }
 
 /// Index of the name matching `host` (port stripped): exact, then a parent domain, else 0.

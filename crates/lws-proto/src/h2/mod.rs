@@ -17,6 +17,7 @@
 
 mod config;
 mod error;
+mod field_list;
 mod flood;
 pub mod frame;
 mod headers;
@@ -35,6 +36,7 @@ use crate::hpack;
 
 pub use config::H2Config;
 pub use error::{H2Error, Reason};
+pub use field_list::FieldList;
 pub use headers::{HeaderBlock, RequestParts};
 pub use settings::{Settings, DEFAULT_MAX_FRAME, MAX_MAX_FRAME, MAX_WINDOW};
 
@@ -191,6 +193,8 @@ pub struct H2Conn {
     hpack_buf: Vec<u8>,
     /// The fields of the head being sent, flattened (lowercased names).
     list_buf: Vec<u8>,
+    /// Fields of a head sent through the iterator API, collected for the common path.
+    scratch_fields: FieldList,
     /// The last head that encoded to indexed fields only: its flattened fields, its block, and the encoder
     /// generation it is valid for.
     last_head: Option<(Vec<u8>, Vec<u8>, u64)>,
@@ -271,6 +275,7 @@ impl H2Conn {
             encoder,
             hpack_buf: Vec::new(),
             list_buf: Vec::new(),
+            scratch_fields: FieldList::new(),
             last_head: None,
             ping_flood: FloodMeter::new(config.flood_limit, window),
             settings_flood: FloodMeter::new(config.flood_limit, window),
@@ -1298,6 +1303,25 @@ impl H2Conn {
         fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
         end_stream: bool,
     ) -> Result<(), SendError> {
+        let mut list = std::mem::take(&mut self.scratch_fields);
+        list.clear();
+        for (n, v) in fields {
+            list.push(n, v);
+        }
+        let sent = self.send_response_fields(stream, status, &list, end_stream);
+        self.scratch_fields = list;
+        sent
+    }
+
+    /// [`H2Conn::send_response`] with the fields already collected: a head equal to the previous one is then
+    /// recognised by one comparison and sent without encoding it again.
+    pub fn send_response_fields(
+        &mut self,
+        stream: u32,
+        status: u16,
+        fields: &FieldList,
+        end_stream: bool,
+    ) -> Result<(), SendError> {
         if self.role != Role::Server {
             return Err(SendError::WrongRole);
         }
@@ -1347,7 +1371,13 @@ impl H2Conn {
             pseudo.push((b":path", line.path.as_bytes()));
         }
         pseudo.push((b":authority", line.authority.as_bytes()));
-        self.encode_head(i, &pseudo, fields, end_stream);
+        let mut list = std::mem::take(&mut self.scratch_fields);
+        list.clear();
+        for (n, v) in fields {
+            list.push(n, v);
+        }
+        self.encode_head(i, &pseudo, &list, end_stream);
+        self.scratch_fields = list;
         Ok(id)
     }
 
@@ -1363,39 +1393,37 @@ impl H2Conn {
         Ok(i)
     }
 
-    fn encode_head<'a>(
+    fn encode_head(
         &mut self,
         i: usize,
         pseudo: &[(&[u8], &[u8])],
-        fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+        fields: &FieldList,
         end_stream: bool,
     ) {
-        // The field list, flattened, to recognise a head identical to the previous one.
+        // A head is remembered by its pseudo-headers and its fields exactly as given.
         self.list_buf.clear();
-        let push = |buf: &mut Vec<u8>, n: &[u8], v: &[u8]| {
-            buf.extend_from_slice(&(n.len() as u32).to_le_bytes());
-            let at = buf.len();
-            buf.extend_from_slice(n);
-            buf[at..].make_ascii_lowercase();
-            buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
-            buf.extend_from_slice(v);
-        };
         for &(n, v) in pseudo {
-            push(&mut self.list_buf, n, v);
+            field_list::push_raw(&mut self.list_buf, n, v);
         }
-        for (n, v) in fields {
-            if !is_connection_specific(n) {
-                push(&mut self.list_buf, n, v);
-            }
-        }
-        let reuse = self
-            .last_head
-            .as_ref()
-            .is_some_and(|(list, _, generation)| {
-                *generation == self.encoder.generation() && *list == self.list_buf
-            });
+        let (p, raw) = (self.list_buf.len(), fields.as_bytes());
+        let reuse = self.last_head.as_ref().is_some_and(|(key, _, generation)| {
+            *generation == self.encoder.generation()
+                && key.len() == p + raw.len()
+                && key[..p] == self.list_buf[..]
+                && key[p..] == *raw
+        });
         if !reuse {
-            self.encode_list();
+            let mut key = Vec::with_capacity(p + raw.len());
+            key.extend_from_slice(&self.list_buf);
+            key.extend_from_slice(raw);
+            for (n, v) in fields.iter() {
+                if !is_connection_specific(n) {
+                    let at = self.list_buf.len() + 4;
+                    field_list::push_raw(&mut self.list_buf, n, v);
+                    self.list_buf[at..at + n.len()].make_ascii_lowercase();
+                }
+            }
+            self.encode_list(key);
         }
         let block = match &self.last_head {
             Some((_, block, _)) if reuse => block,
@@ -1411,23 +1439,22 @@ impl H2Conn {
         frame::write_headers(&mut self.out, id, block, end_stream, max);
     }
 
-    /// HPACK-encodes the flattened list in `list_buf` into `hpack_buf`; remembers the result when it used the
-    /// table only by index, so an identical next head can be sent without encoding.
-    fn encode_list(&mut self) {
+    /// HPACK-encodes the flattened list in `list_buf` into `hpack_buf`; remembers the result under `key` (the
+    /// head as given) when it used the table only by index, so an identical next head is sent without encoding.
+    fn encode_list(&mut self, key: Vec<u8>) {
         self.hpack_buf.clear();
         self.encoder.start_block(&mut self.hpack_buf);
         let before = self.encoder.generation();
         let mut rest = &self.list_buf[..];
         while !rest.is_empty() {
-            let (n, after) = split_field(rest);
-            let (v, after) = split_field(after);
+            let (n, after) = field_list::split(rest);
+            let (v, after) = field_list::split(after);
             rest = after;
             self.encoder.encode_field(n, v, &mut self.hpack_buf);
         }
         if self.encoder.generation() == before {
             let mut kept = self.last_head.take().unwrap_or_default();
-            kept.0.clear();
-            kept.0.extend_from_slice(&self.list_buf);
+            kept.0 = key;
             kept.1.clear();
             kept.1.extend_from_slice(&self.hpack_buf);
             kept.2 = before;
@@ -1530,12 +1557,6 @@ fn status_digits(status: u16) -> [u8; 3] {
         b'0' + (status / 10 % 10) as u8,
         b'0' + (status % 10) as u8,
     ]
-}
-
-/// One length-prefixed item of a flattened field list, and the rest.
-fn split_field(b: &[u8]) -> (&[u8], &[u8]) {
-    let len = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize;
-    b[4..].split_at(len)
 }
 
 fn is_connection_specific(name: &[u8]) -> bool {

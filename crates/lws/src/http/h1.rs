@@ -15,7 +15,7 @@ use tokio::sync::watch;
 
 use crate::access_log::LogEntry;
 use crate::listen::PortShared;
-use crate::vhost::select_vhost;
+use crate::vhost::{select_vhost, vhost_for_request};
 
 use super::ctx::Reply;
 use super::dispatch::{response_headers, Exchange, OutBody, Outgoing};
@@ -290,12 +290,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     fn on_request(&mut self, head: RequestHead) {
-        let host = self
-            .info
-            .sni
-            .clone()
-            .or_else(|| head.header_str("host").map(str::to_string));
-        let vhost = select_vhost(&self.port.vhosts, host.as_deref()).clone();
+        let vhost = vhost_for_request(&self.port.vhosts, self.info.sni.as_deref(), &head).clone();
         let has_body = head.body_kind() != BodyKind::Empty;
         let parsed = Target::parse_with_limit(head.target().as_bytes(), vhost.h1.max_head);
         let refused = parsed.as_ref().err().map(|e| e.status());

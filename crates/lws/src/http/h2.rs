@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use lws_proto::h2::{Event, H2Conn, HeaderBlock};
+use lws_proto::h2::{Event, FieldList, H2Conn, HeaderBlock};
 use lws_proto::http1::{BodyKind, RequestHead};
 use lws_proto::uri::Target;
 
@@ -19,7 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
 use crate::listen::PortShared;
-use crate::vhost::select_vhost;
+use crate::vhost::{select_vhost, vhost_for_request};
 use crate::ws::driver::WsSetup;
 
 use super::ctx::Reply;
@@ -103,8 +103,7 @@ pub(crate) async fn serve<S>(
         tasks: Vec::new(),
         shutdown: shutdown.clone(),
         out: Vec::with_capacity(16 * 1024),
-        hbuf: Vec::new(),
-        hranges: Vec::new(),
+        head_fields: FieldList::new(),
     };
     if let Some(head) = upgraded {
         d.start_exchange(1, head, true, None);
@@ -159,9 +158,8 @@ struct Driver<S> {
     tasks: Vec<Box<Task>>,
     shutdown: watch::Receiver<bool>,
     out: Vec<u8>,
-    /// Response header names and values of the head being encoded, and their ranges.
-    hbuf: Vec<u8>,
-    hranges: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    /// Response header fields of the head being sent.
+    head_fields: FieldList,
 }
 
 /// Something a stream waited for became ready.
@@ -261,12 +259,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         end_stream: bool,
         protocol: Option<String>,
     ) {
-        let host = self
-            .info
-            .sni
-            .clone()
-            .or_else(|| head.header_str("host").map(str::to_string));
-        let vhost = select_vhost(&self.port.vhosts, host.as_deref()).clone();
+        let vhost = vhost_for_request(&self.port.vhosts, self.info.sni.as_deref(), &head).clone();
         let parsed = Target::parse_with_limit(head.target().as_bytes(), vhost.h1.max_head);
         let websocket = protocol.as_deref() == Some("websocket");
         let refused = match &parsed {
@@ -396,14 +389,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let tunnel = o.status == 200 && self.tasks[i].tunnel.is_some();
         let no_body =
             !tunnel && (head_only || matches!(o.body, OutBody::Empty) || length == Some(0));
-        self.encode_fields(i, &o, length);
-        let fields = self
-            .hranges
-            .iter()
-            .map(|(n, v)| (&self.hbuf[n.clone()], &self.hbuf[v.clone()]));
+        self.collect_fields(i, &o, length);
         if self
             .conn
-            .send_response(id, o.status, fields, no_body)
+            .send_response_fields(id, o.status, &self.head_fields, no_body)
             .is_err()
         {
             return;
@@ -449,18 +438,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         Tunnel::new(ours)
     }
 
-    /// Collects the response's header fields (plus `content-length` when known) into `hbuf`/`hranges`.
-    fn encode_fields(&mut self, i: usize, o: &Outgoing, length: Option<u64>) {
-        self.hbuf.clear();
-        self.hranges.clear();
-        let (buf, ranges) = (&mut self.hbuf, &mut self.hranges);
-        let mut push = |n: &str, v: &[u8]| {
-            let a = buf.len();
-            buf.extend_from_slice(n.as_bytes());
-            let b = buf.len();
-            buf.extend_from_slice(v);
-            ranges.push((a..b, b..buf.len()));
-        };
+    /// Collects the response's header fields (plus `content-length` when known) into `head_fields`.
+    fn collect_fields(&mut self, i: usize, o: &Outgoing, length: Option<u64>) {
+        self.head_fields.clear();
+        let fields = &mut self.head_fields;
+        let mut push = |n: &str, v: &[u8]| fields.push(n.as_bytes(), v);
         let server = self.port.server.server_string.as_bytes();
         let fallback = &self.port.vhosts[0];
         response_headers(o, Some(&self.tasks[i].ex), fallback, server, &mut push);
@@ -470,7 +452,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 .iter()
                 .any(|(h, _)| h.eq_ignore_ascii_case("content-length"))
             {
-                push("content-length", n.to_string().as_bytes());
+                let mut digits = [0u8; 20];
+                push("content-length", decimal(n, &mut digits));
             }
         }
     }
@@ -542,6 +525,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 }
 
+/// `n` in decimal, written into `buf` (20 digits hold any u64) without allocating.
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
 /// Polls what streams wait for: deferred answers, pieces of streamed bodies whose stream has room, and
 /// WebSocket tunnels.
 #[allow(clippy::vec_box)]
@@ -576,4 +572,15 @@ fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) 
         }
     }
     Poll::Pending
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn decimal_writes_every_digit() {
+        let mut buf = [0u8; 20];
+        for n in [0, 7, 10, 1024, 4_294_967_296, u64::MAX] {
+            assert_eq!(super::decimal(n, &mut buf), n.to_string().as_bytes());
+        }
+    }
 }
