@@ -31,6 +31,8 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 #   tls : HTTP/2 over TLS (ALPN h2), same files
 #   h2c : HTTP/2 cleartext, prior knowledge, same files
 #   ws  : WebSocket echo at ws://127.0.0.1:PORT{ws_path}
+#   wspmd : the same echo with permessage-deflate (RFC 7692) accepted, in its own process so that its
+#         memory test starts from a fresh server (only servers that implement the extension have it)
 # cmd placeholders: {port_<role>} {www} {cert} {key} {run} {bench}
 # ---------------------------------------------------------------------------
 ANCHORS = [
@@ -40,6 +42,10 @@ ANCHORS = [
          cmd="{bench}/c/lws-bench-server -p {port_tls} -r {www} --h2-streams 128 --tls {cert} {key}"),
     dict(name="lws-c", roles={"h2c": 7683},
          cmd="{bench}/c/lws-bench-server -p {port_h2c} -r {www} --h2-streams 128 --h2-prior-knowledge"),
+    # --pmd-rx-buf 4096: with its stock 1 KiB inflate buffer lws 4.1.6 aborts on compressed messages over
+    # 2 KiB (see c/lws-bench-server.c); 4096 lets the 4 KiB ws_pmd_echo messages inflate in one step
+    dict(name="lws-c", roles={"wspmd": 7684}, ws_path="/echo",
+         cmd="{bench}/c/lws-bench-server -p {port_wspmd} -r {www} --pmd --pmd-rx-buf 4096"),
     dict(name="nginx", roles={"h1": 8080, "tls": 8443, "h2c": 8081},
          conf="nginx.conf.in", cmd="nginx -c {run}/nginx.conf -e {run}/nginx-error.log"),
     dict(name="h2o", roles={"h1": 8090, "tls": 8453, "h2c": 8090},
@@ -64,12 +70,21 @@ TESTS = {
     "ws_echo_32":  ("ws",  "WebSocket echo round trip, 64 conns, 32 B binary"),
     "ws_echo_16k": ("ws",  "WebSocket echo round trip, 64 conns, 16 KiB binary"),
     "ws_connect":  ("ws",  "WebSocket connect+handshake+close rate, 16 workers"),
+    "ws_pmd_idle": ("wspmd", "idle WebSocket connections with permessage-deflate, one compressed echo each: "
+                             "server RSS delta per connection"),
+    "ws_pmd_echo": ("wspmd", "WebSocket echo round trip with permessage-deflate, 64 conns, 4 KiB of JSON-ish "
+                             "text lines (~1 KiB deflated) in binary messages, echo content verified"),
 }
-TEST_ORDER = list(TESTS)  # ws_idle first: servers are fresh at the start of a round
+# ws_idle / ws_pmd_idle first on their role: servers are fresh at the start of a round
+TEST_ORDER = list(TESTS)
+# run only when asked for (--tests): not in the default list
+OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo"}
+IDLE_TESTS = {"ws_idle", "ws_pmd_idle"}
 
 UNITS = {"ws_idle": "KiB/conn", "h1_1k": "req/s", "h1_1m": "MiB/s", "h2_tls": "req/s",
-         "h2c": "req/s", "ws_echo_32": "msg/s", "ws_echo_16k": "msg/s", "ws_connect": "conn/s"}
-LOWER_IS_BETTER = {"ws_idle"}
+         "h2c": "req/s", "ws_echo_32": "msg/s", "ws_echo_16k": "msg/s", "ws_connect": "conn/s",
+         "ws_pmd_idle": "KiB/conn", "ws_pmd_echo": "msg/s"}
+LOWER_IS_BETTER = IDLE_TESTS
 
 
 def log(*a):
@@ -81,8 +96,11 @@ def loadavg():
         return f.read().split()[:3]
 
 
+ROLES = ("h1", "tls", "h2c", "ws", "wspmd")
+
+
 def parse_sut(spec):
-    """name=lws-rs;h1=7781;ws=7781;tls=7782;h2c=7781;ws_path=/echo;ws_proto=lws-echo;cmd=..."""
+    """name=lws-rs;h1=7781;ws=7781;tls=7782;h2c=7781;wspmd=7783;ws_path=/echo;ws_proto=lws-echo;cmd=..."""
     d = {"roles": {}}
     if "cmd=" not in spec:
         raise SystemExit(f"--sut needs cmd=...: {spec}")
@@ -90,7 +108,7 @@ def parse_sut(spec):
     d["cmd"] = cmd.strip()
     for kv in filter(None, (x.strip() for x in head.split(";"))):
         k, _, v = kv.partition("=")
-        if k in ("h1", "tls", "h2c", "ws"):
+        if k in ROLES:
             d["roles"][k] = int(v)
         elif k in ("name", "ws_path", "ws_proto"):
             d[k] = v
@@ -173,7 +191,7 @@ class Instance:
         self.args = args
         ports = {f"port_{r}": p for r, p in self.roles.items()}
         first = next(iter(self.roles.values()))
-        for r in ("h1", "tls", "h2c", "ws"):
+        for r in ROLES:
             ports.setdefault(f"port_{r}", first)
         self.fmt = dict(ports, port=first, www=args.www, cert=args.cert, key=args.key,
                         run=args.run, bench=BENCH)
@@ -309,8 +327,8 @@ def t_h2load(inst, args, role):
     return res
 
 
-def ws_url(inst):
-    return f"ws://127.0.0.1:{inst.roles['ws']}{inst.spec.get('ws_path', '/')}"
+def ws_url(inst, role="ws"):
+    return f"ws://127.0.0.1:{inst.roles[role]}{inst.spec.get('ws_path', '/')}"
 
 
 def ws_extra(inst):
@@ -318,10 +336,20 @@ def ws_extra(inst):
     return ["--protocol", p] if p else []
 
 
-def t_ws_echo(inst, args, size):
+def pmd_result(j, res, stderr):
+    """wsload --pmd: keep what the server negotiated; fail the run if wsload has no pmd report."""
+    if "pmd" not in j:
+        res["error"] = "no permessage-deflate report from wsload: " + stderr[-300:]
+        return res
+    res.update(pmd=j["pmd"], pmd_wire_bytes=j["pmd_wire_bytes"], pmd_plain_replies=j["pmd_plain_replies"])
+    return res
+
+
+def t_ws_echo(inst, args, size, pmd=False):
     d = args.duration
-    argv = [args.wsload, "--url", ws_url(inst), "--mode", "echo", "--conns", "64", "--size", str(size),
-            "--duration", str(d), "--warmup", "1"] + ws_extra(inst)
+    role = "wspmd" if pmd else "ws"
+    argv = [args.wsload, "--url", ws_url(inst, role), "--mode", "echo", "--conns", "64", "--size", str(size),
+            "--duration", str(d), "--warmup", "1"] + ws_extra(inst) + (["--pmd"] if pmd else [])
     r, err = run_client(argv, d + 30, args)
     if err:
         return {"error": err}
@@ -329,8 +357,9 @@ def t_ws_echo(inst, args, size):
         j = json.loads(r.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         return {"error": "wsload: " + r.stdout[-300:] + r.stderr[-300:]}
-    return {"msg_s": j["msgs_per_s"], "p50_us": j["p50_us"], "p99_us": j["p99_us"], "errors": j["errors"],
-            "cmd": " ".join(argv)}
+    res = {"msg_s": j["msgs_per_s"], "p50_us": j["p50_us"], "p99_us": j["p99_us"], "errors": j["errors"],
+           "cmd": " ".join(argv)}
+    return pmd_result(j, res, r.stderr) if pmd else res
 
 
 def t_ws_connect(inst, args):
@@ -348,11 +377,12 @@ def t_ws_connect(inst, args):
             "cmd": " ".join(argv)}
 
 
-def t_ws_idle(inst, args):
-    n = args.idle_conns
+def t_ws_idle(inst, args, pmd=False):
+    n = args.pmd_idle_conns if pmd else args.idle_conns
     rss0 = rss_kib(inst.pid)
-    argv = ["taskset", "-c", args.client_cpu, args.wsload, "--url", ws_url(inst), "--mode", "idle",
-            "--conns", str(n), "--parallel", "64", "--hold", "4", "--src-ips", "32"] + ws_extra(inst)
+    argv = ["taskset", "-c", args.client_cpu, args.wsload, "--url", ws_url(inst, "wspmd" if pmd else "ws"),
+            "--mode", "idle", "--conns", str(n), "--parallel", "64", "--hold", "4", "--src-ips", "32"] \
+        + ws_extra(inst) + (["--pmd"] if pmd else [])
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     ready = None
@@ -376,6 +406,7 @@ def t_ws_idle(inst, args):
         rest, errout = p.communicate()
     opened = int(ready[1])
     closed = 0
+    j = {}
     try:
         j = json.loads(rest.strip().splitlines()[-1])
         closed = j.get("closed_during_hold", 0)
@@ -384,6 +415,8 @@ def t_ws_idle(inst, args):
     time.sleep(1.0)
     res = {"kib_per_conn": (rss1 - rss0) / max(opened, 1), "rss0_kib": rss0, "rss1_kib": rss1,
            "open": opened, "errors": int(ready[2]) + closed, "cmd": " ".join(argv[3:])}
+    if pmd:
+        pmd_result(j, res, errout)
     if opened < n * 0.99:
         res["error"] = f"only {opened}/{n} connections opened"
     return res
@@ -414,10 +447,16 @@ def run_test(test, inst, args):
     elif test == "ws_idle":
         r = t_ws_idle(inst, args)
         val = r.get("kib_per_conn")
+    elif test == "ws_pmd_idle":
+        r = t_ws_idle(inst, args, pmd=True)
+        val = r.get("kib_per_conn")
+    elif test == "ws_pmd_echo":
+        r = t_ws_echo(inst, args, 4096, pmd=True)
+        val = r.get("msg_s")
     else:
         raise ValueError(test)
     r["value"] = val
-    if not r.get("error") and not val and test != "ws_idle":
+    if not r.get("error") and not val and test not in IDLE_TESTS:
         r["error"] = "zero throughput"
     return r
 
@@ -439,7 +478,7 @@ def fmt_num(v):
 
 def summarize(records, servers, tests, baseline, meta):
     for r in records:  # older raw files: a zero-throughput run is a failed run
-        if r["test"] != "ws_idle" and not r.get("value") and not r.get("error"):
+        if r["test"] not in IDLE_TESTS and not r.get("value") and not r.get("error"):
             r["error"] = "zero throughput"
 
     def med(test, srv, key="value"):
@@ -480,7 +519,7 @@ def summarize(records, servers, tests, baseline, meta):
         if any_val:
             lines.append(f"| {t} | {UNITS[t]} | " + " | ".join(cells) + " |")
     # latency rows
-    for t in ("ws_echo_32", "ws_echo_16k", "h1_1k", "ws_connect"):
+    for t in ("ws_echo_32", "ws_echo_16k", "ws_pmd_echo", "h1_1k", "ws_connect"):
         if t not in tests:
             continue
         cells = []
@@ -501,7 +540,7 @@ def summarize(records, servers, tests, baseline, meta):
     lines.append(hdr)
     lines.append("|" + "---|" * (len(servers) + 2))
     for t in tests:
-        if t == "ws_idle":
+        if t in IDLE_TESTS:
             continue
         cells, any_val = [], False
         for s in servers:
@@ -516,7 +555,7 @@ def summarize(records, servers, tests, baseline, meta):
     lines.append(hdr)
     lines.append("|" + "---|" * (len(servers) + 2))
     for t in tests:
-        if t == "ws_idle":
+        if t in IDLE_TESTS:
             continue
         cells, any_val = [], False
         for s in servers:
@@ -532,7 +571,7 @@ def summarize(records, servers, tests, baseline, meta):
     lines.append(hdr)
     lines.append("|" + "---|" * (len(servers) + 2))
     for t in tests:
-        if t == "ws_idle":
+        if t in IDLE_TESTS:
             continue
         cells, any_val = [], False
         for r in records:
@@ -551,7 +590,7 @@ def summarize(records, servers, tests, baseline, meta):
             cells.append(c)
         if any_val:
             lines.append(f"| {t} | {UNITS[t]}·cpu⁻¹ | " + " | ".join(cells) + " |")
-    stalls = [r for r in records if r["test"] != "ws_idle" and not r.get("error")
+    stalls = [r for r in records if r["test"] not in IDLE_TESTS and not r.get("error")
               and (r.get("server_cpu_pct") or 0) < 50 and (r.get("client_cpu_pct") or 0) < 50
               and r.get("load1", 99) < 2.5]
     if stalls:
@@ -562,6 +601,18 @@ def summarize(records, servers, tests, baseline, meta):
         for r in stalls:
             lines.append(f"- round {r['round']} {r['test']} {r['server']}: value={fmt_num(r.get('value'))} "
                          f"server={r.get('server_cpu_pct')}% client={r.get('client_cpu_pct')}% load1={r.get('load1')}")
+    pmd = {}
+    for r in records:
+        if r.get("pmd") is not None:
+            pmd.setdefault((r["server"], r["test"]), set()).add(
+                f"answer `{r['pmd']}`, {r['pmd_wire_bytes']} B deflated per message, "
+                f"{r['pmd_plain_replies']} uncompressed replies")
+    if pmd:
+        lines.append("")
+        lines.append("permessage-deflate as negotiated and seen by wsload (every echo inflated and compared):")
+        lines.append("")
+        for (srv, t), seen in sorted(pmd.items()):
+            lines.append(f"- {t} {srv}: " + "; ".join(sorted(seen)))
     errs = [r for r in records if r.get("error") or r.get("errors")]
     if errs:
         lines.append("")
@@ -607,7 +658,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=10, help="seconds per load run (<=20)")
     ap.add_argument("--idle-conns", type=int, default=10000)
-    ap.add_argument("--tests", default=",".join(TEST_ORDER))
+    ap.add_argument("--pmd-idle-conns", type=int, default=1000,
+                    help="connections for ws_pmd_idle (each holds a compressor and an inflater on the server)")
+    ap.add_argument("--tests", default=",".join(t for t in TEST_ORDER if t not in OPT_IN_TESTS),
+                    help=f"comma list (default all but {', '.join(sorted(OPT_IN_TESTS))}): {', '.join(TEST_ORDER)}")
     ap.add_argument("--only", default="", help="comma list of server names to run (default all)")
     ap.add_argument("--skip", default="", help="comma list of server names to skip")
     ap.add_argument("--sut", action="append", default=[],
@@ -628,6 +682,11 @@ def main():
         return
     if args.duration > 20:
         raise SystemExit("--duration must be <= 20")
+    tests = [t for t in TEST_ORDER if t in args.tests.split(",")]
+    unknown = set(filter(None, args.tests.split(","))) - set(TESTS)
+    if unknown:
+        raise SystemExit(f"unknown tests {sorted(unknown)}; known: {', '.join(TEST_ORDER)}")
+    roles = {TESTS[t][0] for t in tests}
 
     # fd limit for 10k idle connections (client and server are separate processes)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -666,8 +725,10 @@ def main():
             continue
         if s["name"] in skip:
             continue
+        if not roles & set(s["roles"]):  # e.g. the pmd instances when no pmd test runs
+            continue
         binpath = shlex.split(s["cmd"].format(bench=BENCH, **{k: 0 for k in
-                              ("port", "port_h1", "port_tls", "port_h2c", "port_ws", "www", "cert", "key", "run")}))[0]
+                              ("port", "www", "cert", "key", "run") + tuple(f"port_{r}" for r in ROLES)}))[0]
         if not (shutil.which(binpath) or os.path.exists(binpath)):
             if s.get("optional"):
                 log(f"skipping {s['name']}: {binpath} not built")
@@ -679,9 +740,9 @@ def main():
     for s in specs:
         if s["name"] not in servers:
             servers.append(s["name"])
-    tests = [t for t in TEST_ORDER if t in args.tests.split(",")]
 
     meta = {"stamp": stamp, "rounds": args.rounds, "duration": args.duration, "idle_conns": args.idle_conns,
+            "pmd_idle_conns": args.pmd_idle_conns,
             "server_cpu": args.server_cpu, "client_cpu": args.client_cpu, "servers": servers, "tests": tests,
             "nginx_workers": nginx_workers(),
             "versions": versions(args), "uptime_start": subprocess.run(["uptime"], capture_output=True,
@@ -741,7 +802,9 @@ def main():
 def write_summary(outdir, records, meta, baseline):
     md = [f"# bench run {meta['stamp']}", ""]
     md.append(f"server pinned to CPU {meta['server_cpu']}, load generators pinned to CPU {meta['client_cpu']}; "
-              f"{meta['duration']} s per load run; {meta['idle_conns']} idle conns.")
+              f"{meta['duration']} s per load run; {meta['idle_conns']} idle conns"
+              + (f", {meta['pmd_idle_conns']} with permessage-deflate" if "ws_pmd_idle" in meta["tests"] else "")
+              + ".")
     md.append("")
     md.append(summarize(records, meta["servers"], meta["tests"], baseline, meta))
     md.append("Load (uptime):")

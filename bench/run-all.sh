@@ -31,8 +31,9 @@ fi
 
 if [ -z "${NO_BUILD:-}" ]; then
   gcc -O2 -Wall -o c/lws-bench-server c/lws-bench-server.c $(pkg-config --cflags --libs libwebsockets)
-  (cd peers-rs && cargo build --release -q)
-  (cd wsload && cargo build --release -q)
+  # bench.py runs the binaries from each crate's own target/ (so ignore a CARGO_TARGET_DIR from the caller)
+  (cd peers-rs && CARGO_TARGET_DIR=target cargo build --release -q)
+  (cd wsload && CARGO_TARGET_DIR=target cargo build --release -q)
 fi
 
 exec python3 "$BENCH/bench.py" "$@"

@@ -4,7 +4,9 @@
 #   server under test "lws-rs" next to the anchors.
 #   default:    lwsws --threads 1 vs all anchors (each one thread), server pinned to CPU 0, load on CPU 1,
 #               --tests h1_1k,h1_1m,h2_tls,h2c,ws_echo_32,ws_echo_16k,ws_connect,ws_idle (BENCH_TESTS
-#               overrides). lwsws runs through lwsws-sut.sh: one cleartext port (h1, h2c, ws) and one TLS port.
+#               overrides). lwsws runs through lwsws-sut.sh: one cleartext port (h1, h2c, ws) and one TLS port;
+#               a second lwsws (ports +2, +3) serves the permessage-deflate tests ws_pmd_idle,ws_pmd_echo, which
+#               are not in the default list (--tests ws_pmd_idle,ws_pmd_echo) and start it only when selected.
 #   --threads2: lwsws --threads 2 vs nginx with 2 worker processes (baseline nginx), servers not pinned
 #               (allowed on CPUs 0,1), load generators still on CPU 1.
 #   Extra args go to bench.py (later ones win), e.g. --rounds 1 --duration 2, or --tests h1_1k.
@@ -33,6 +35,7 @@ export BENCH_OUT="${BENCH_OUT:-$PWD/bench-results}"
 if [ "$mode" = threads1 ]; then
   exec "$HERE/run-all.sh" \
     --sut "name=lws-rs;h1=$PORT;h2c=$PORT;tls=$((PORT + 1));ws=$PORT;ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_h1} {port_tls} {www} {cert} {key} 1" \
+    --sut "name=lws-rs;wspmd=$((PORT + 2));ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_wspmd} $((PORT + 3)) {www} {cert} {key} 1" \
     --tests "${BENCH_TESTS:-h1_1k,h1_1m,h2_tls,h2c,ws_echo_32,ws_echo_16k,ws_connect,ws_idle}" "$@"
 else
   export NGINX_WORKERS=2
