@@ -419,7 +419,12 @@ impl H2Conn {
     /// Appends to `dst` the frames ready to send: control frames and header blocks first, then DATA as the
     /// windows allow (at most about 256 KiB per call; call again while it appends).
     pub fn poll_transmit(&mut self, dst: &mut Vec<u8>) {
-        dst.extend_from_slice(&self.out);
+        if dst.is_empty() {
+            // Hand over the frames written so far without copying them; the caller's buffer becomes ours.
+            std::mem::swap(dst, &mut self.out);
+        } else {
+            dst.extend_from_slice(&self.out);
+        }
         self.out.clear();
         if matches!(self.state, State::Failed(_)) {
             return;
@@ -1473,7 +1478,21 @@ impl H2Conn {
         end_stream: bool,
     ) -> Result<(), SendError> {
         let i = self.open_for_data(stream)?;
+        let max_frame = self.remote.max_frame_size as i64;
         let s = &mut self.streams[i];
+        let len = data.len() as i64;
+        if s.queued == 0
+            && len > 0
+            && len <= s.send_window.min(self.conn_send_window).min(max_frame)
+        {
+            // Fits the windows and one frame with nothing queued before it (a typical small response): framed
+            // at once, behind its HEADERS, instead of queued and taken apart again.
+            frame::write_data(&mut self.out, s.id, &data, end_stream);
+            s.send_window -= len;
+            s.send_closed = end_stream;
+            self.conn_send_window -= len;
+            return Ok(());
+        }
         if !data.is_empty() {
             s.queued += data.len();
             s.queue.push_back(data);

@@ -24,6 +24,9 @@ pub struct Decoder {
     pending_shrink: Option<usize>,
     name_buf: Vec<u8>,
     value_buf: Vec<u8>,
+    /// The Huffman string `value_buf` was decoded from. Peers send some values as literals on every request
+    /// (`:path` is never indexed by common encoders), so the same string is often decoded again and again.
+    value_src: Vec<u8>,
 }
 
 /// Where a literal's name comes from.
@@ -61,6 +64,7 @@ impl Decoder {
             pending_shrink: None,
             name_buf: Vec::new(),
             value_buf: Vec::new(),
+            value_src: Vec::new(),
         }
     }
 
@@ -243,13 +247,21 @@ impl Decoder {
         if !huffman {
             return Ok(Name::Block(start, end));
         }
-        let buf = if is_name {
-            &mut self.name_buf
-        } else {
-            &mut self.value_buf
-        };
-        buf.clear();
-        huffman::decode(&block[start..end], buf)?;
+        let src = &block[start..end];
+        if is_name {
+            self.name_buf.clear();
+            huffman::decode(src, &mut self.name_buf)?;
+            return Ok(Name::Scratch);
+        }
+        if self.value_src != src {
+            self.value_src.clear();
+            self.value_buf.clear();
+            if let Err(e) = huffman::decode(src, &mut self.value_buf) {
+                self.value_buf.clear();
+                return Err(e);
+            }
+            self.value_src.extend_from_slice(src);
+        }
         Ok(Name::Scratch)
     }
 }

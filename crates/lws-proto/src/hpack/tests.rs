@@ -633,3 +633,33 @@ proptest! {
         let _ = r;
     }
 }
+
+/// A literal without indexing, name from static index `name_index`, Huffman-coded value.
+fn huffman_literal(name_index: u8, value: &str) -> Vec<u8> {
+    let mut coded = Vec::new();
+    super::huffman::encode(value.as_bytes(), &mut coded);
+    let mut block = vec![name_index];
+    super::integer::encode(coded.len(), 7, 0x80, &mut block);
+    block.extend_from_slice(&coded);
+    block
+}
+
+#[test]
+fn repeated_huffman_values_decode_the_same_each_time() {
+    let mut d = Decoder::default();
+    // :path (static 4) sent as a literal on every request, as common encoders do.
+    let paths = [
+        "/1k.txt",
+        "/1k.txt",
+        "/index.html",
+        "/1k.txt",
+        "",
+        "/1k.txt",
+    ];
+    for path in paths {
+        let mut block = huffman_literal(4, path);
+        block.extend(huffman_literal(4, "/second"));
+        let got = decode(&mut d, &block, 4096).unwrap();
+        assert_eq!(got, owned(&[(":path", path), (":path", "/second")]));
+    }
+}
