@@ -129,10 +129,12 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    pub(crate) fn new(kind: BlockKind, capacity: usize) -> Collector {
+    /// A collector writing the block's names and values at the end of `buf`, an arena shared by the blocks
+    /// of a connection (each block then costs no allocation of its own); `finish` hands it back.
+    pub(crate) fn new(kind: BlockKind, buf: BytesMut) -> Collector {
         Collector {
             kind,
-            buf: BytesMut::with_capacity(capacity),
+            buf,
             block: HeaderBlock {
                 buf: Bytes::new(),
                 method: None,
@@ -233,18 +235,30 @@ impl Collector {
         start..self.buf.len()
     }
 
-    /// The block, or why it is malformed (a stream error of type PROTOCOL_ERROR for the caller).
-    pub(crate) fn finish(mut self) -> Result<HeaderBlock, &'static str> {
-        if let Some(why) = self.malformed {
-            return Err(why);
+    /// The block, or why it is malformed (a stream error of type PROTOCOL_ERROR for the caller), and the
+    /// arena for the next block.
+    pub(crate) fn finish(mut self) -> (Result<HeaderBlock, &'static str>, BytesMut) {
+        let checked = match self.malformed {
+            Some(why) => Err(why),
+            None => match self.kind {
+                BlockKind::Request { .. } => self.check_request(),
+                BlockKind::Response if self.block.status.is_none() => Err("missing :status"),
+                _ => Ok(()),
+            },
+        };
+        let written = self.buf.split();
+        match checked {
+            Ok(()) => {
+                self.block.buf = written.freeze();
+                (Ok(self.block), self.buf)
+            }
+            Err(why) => {
+                // Nothing refers to what this block wrote: let the arena have the space back.
+                drop(written);
+                self.buf.reserve(0);
+                (Err(why), self.buf)
+            }
         }
-        match self.kind {
-            BlockKind::Request { .. } => self.check_request()?,
-            BlockKind::Response if self.block.status.is_none() => return Err("missing :status"),
-            _ => {}
-        }
-        self.block.buf = self.buf.freeze();
-        Ok(self.block)
     }
 
     fn check_request(&mut self) -> Result<(), &'static str> {

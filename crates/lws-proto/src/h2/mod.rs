@@ -172,6 +172,9 @@ struct PendingBlock {
 
 /// How many identifiers of streams we reset or closed are remembered, to tell late frames from misbehaviour.
 const RECENT_STREAMS: usize = 64;
+/// Size of the buffers decoded header blocks share: a block still in use keeps its whole buffer alive, so
+/// this stays small (a request block is typically under 200 bytes).
+const BLOCK_ARENA: usize = 4096;
 /// Bytes of DATA one `poll_transmit` call frames at most.
 const TRANSMIT_BUDGET: usize = 256 * 1024;
 
@@ -193,6 +196,8 @@ pub struct H2Conn {
     hpack_buf: Vec<u8>,
     /// The fields of the head being sent, flattened (lowercased names).
     list_buf: Vec<u8>,
+    /// Where decoded header blocks are written; see `Collector::new`.
+    block_arena: bytes::BytesMut,
     /// Fields of a head sent through the iterator API, collected for the common path.
     scratch_fields: FieldList,
     /// The last head that encoded to indexed fields only: its flattened fields, its block, and the encoder
@@ -275,6 +280,7 @@ impl H2Conn {
             encoder,
             hpack_buf: Vec::new(),
             list_buf: Vec::new(),
+            block_arena: bytes::BytesMut::new(),
             scratch_fields: FieldList::new(),
             last_head: None,
             ping_flood: FloodMeter::new(config.flood_limit, window),
@@ -1037,13 +1043,20 @@ impl H2Conn {
 
     /// Runs the HPACK decoder over a block (always, to keep the table in sync) and validates the result.
     fn decode(&mut self, kind: BlockKind, block: &[u8]) -> Result<Decoded, FrameError> {
-        let mut c = Collector::new(kind, block.len() * 2);
+        let mut arena = std::mem::take(&mut self.block_arena);
+        if arena.capacity() < block.len() * 2 {
+            // A fresh buffer when the blocks still alive hold the old one, or the old one when none does.
+            arena.reserve(BLOCK_ARENA.max(block.len() * 2));
+        }
+        let mut c = Collector::new(kind, arena);
         let limit = self.config.max_header_list_size as usize;
         let r = self
             .decoder
             .decode(block, limit, &mut |n: &[u8], v: &[u8], _| c.field(n, v));
+        let (finished, arena) = c.finish();
+        self.block_arena = arena;
         match r {
-            Ok(()) => Ok(c.finish().map_or(Decoded::Malformed, Decoded::Block)),
+            Ok(()) => Ok(finished.map_or(Decoded::Malformed, Decoded::Block)),
             Err(hpack::DecoderError::HeaderListTooLarge) => Ok(Decoded::TooLarge),
             Err(_) => conn_err(Reason::COMPRESSION_ERROR, "HPACK decoding failed"),
         }

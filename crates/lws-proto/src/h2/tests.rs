@@ -1261,3 +1261,41 @@ fn repeated_response_heads_decode_correctly() {
         assert_eq!(got, Some((Some(status), expected)));
     }
 }
+
+#[test]
+fn header_blocks_kept_alive_stay_intact() {
+    // Decoded blocks share buffers: keep many alive (and interleave a malformed one and a large one) and
+    // check every block still says what its request said.
+    let mut p = Peer::with(H2Config {
+        max_concurrent_streams: 1000,
+        ..H2Config::default()
+    });
+    let mut kept = Vec::new();
+    for i in 0..400u32 {
+        let id = 2 * i + 1;
+        let path = format!("/file-{i}-{}", "x".repeat((i as usize * 37) % 700));
+        if i == 150 {
+            let b = p.block(&[(":method", "GET"), (":path", "/no-scheme")]);
+            p.send(&raw(
+                HEADERS,
+                flags::END_HEADERS | flags::END_STREAM,
+                id,
+                &b,
+            ));
+            continue;
+        }
+        let frame = p.get(id, &path);
+        p.send(&frame);
+        for ev in p.events() {
+            if let Event::Headers { stream, block, .. } = ev {
+                kept.push((stream, path.clone(), block));
+            }
+        }
+    }
+    assert_eq!(kept.len(), 399);
+    for (stream, path, block) in &kept {
+        assert_eq!(block.path(), Some(path.as_str()), "stream {stream}");
+        assert_eq!(block.get("host"), Some(&b"example.com"[..]));
+        assert_eq!(block.method(), Some("GET"));
+    }
+}
