@@ -661,8 +661,8 @@ fn a_message_in_parts_keeps_its_inflater_while_another_inflates() {
 fn past_the_pool_limit_messages_go_without_context() {
     let (pool, config) = pooled(1);
     let message = random_bytes(3000, 5);
-    let alone = reference_deflate(15, &[message.clone()], true).remove(0);
-    let (mut first, mut first_peer) = pair(PmdParams::default(), &config);
+    let alone = reference_deflate(15, std::slice::from_ref(&message), true).remove(0);
+    let (mut first, first_peer) = pair(PmdParams::default(), &config);
     let (mut second, mut second_peer) = pair(PmdParams::default(), &config);
     assert_eq!(compress(&mut first, &message), alone);
     assert!(compress(&mut first, &message).len() < 64);
