@@ -5,7 +5,7 @@ use std::path::Path;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use lws_proto::ws::pmd::{
-    client_accept, client_offer, server_negotiate, CompressorPool, PermessageDeflate, PmdConfig,
+    client_accept, client_offer, server_negotiate, ContextPool, PermessageDeflate, PmdConfig,
     PmdParams,
 };
 use lws_proto::ws::{MessageCodec, WsError};
@@ -597,8 +597,8 @@ fn compress_appends_to_out() {
 }
 
 /// A config with a pool of its own, so that other tests running at the same time cannot take its compressors.
-fn pooled(limit: usize) -> (CompressorPool, PmdConfig) {
-    let pool = CompressorPool::new(limit);
+fn pooled(limit: usize) -> (ContextPool, PmdConfig) {
+    let pool = ContextPool::new(limit);
     let config = PmdConfig {
         pool: pool.clone(),
         ..PmdConfig::default()
@@ -633,10 +633,10 @@ fn interleaved_connections_keep_their_own_context() {
             assert_eq!(decompress(server, &[&up], MIB).as_ref(), Ok(message));
         }
     }
-    assert_eq!(pool.kept(), 8);
+    assert_eq!(pool.kept(), (8, 8));
     drop(pairs);
-    // Closed connections leave their compressors to the next ones, up to the limit.
-    assert_eq!(pool.kept(), 8);
+    // Closed connections leave their states to the next ones, up to the limit.
+    assert_eq!(pool.kept(), (8, 8));
 }
 
 #[test]
@@ -676,7 +676,7 @@ fn past_the_pool_limit_messages_go_without_context() {
             Ok(message.clone())
         );
     }
-    assert_eq!(pool.kept(), 1);
+    assert_eq!(pool.kept(), (1, 1));
     // Once the first connection closes, the second one gets the compressor and its context from then on.
     drop((first, first_peer));
     assert_eq!(compress(&mut second, &message), alone);
@@ -704,11 +704,11 @@ fn a_pool_of_zero_compresses_each_message_on_its_own() {
         sent.push(compressed);
     }
     assert!(sent == reference_deflate(15, &messages, true));
-    assert_eq!(pool.kept(), 0);
+    assert_eq!(pool.kept(), (0, 0));
 }
 
 #[test]
-fn no_context_takeover_takes_no_kept_compressor() {
+fn no_context_takeover_keeps_nothing_in_the_pool() {
     let (pool, config) = pooled(4);
     let params = PmdParams {
         server_no_context_takeover: true,
@@ -724,7 +724,8 @@ fn no_context_takeover_takes_no_kept_compressor() {
         assert_eq!(up, down);
         assert_eq!(decompress(&mut server, &[&up], MIB), Ok(message.clone()));
     }
-    assert_eq!(pool.kept(), 0);
+    // Neither side keeps a window, so nothing is kept for either.
+    assert_eq!(pool.kept(), (0, 0));
 }
 
 #[test]
@@ -757,4 +758,39 @@ fn a_smaller_window_decodes_with_a_full_window_inflater() {
             .unwrap();
         assert_eq!(&out, message);
     }
+}
+
+#[test]
+fn a_primed_inflater_decodes_what_refers_to_earlier_messages() {
+    // The receiving side's pool keeps one inflater, so of three connections two inflate each message with a
+    // per-thread inflater primed from the window they kept; the senders keep their context, so every repeat
+    // is a back-reference into the previous message.
+    let senders = pooled(8).1;
+    let (receiving_pool, receivers) = pooled(1);
+    let params = PmdParams::default();
+    let mut conns: Vec<_> = (0..3)
+        .map(|_| {
+            (
+                PermessageDeflate::new(params, true, &senders),
+                PermessageDeflate::new(params, false, &receivers),
+            )
+        })
+        .collect();
+    let messages: Vec<Vec<u8>> = (0..3).map(|i| random_bytes(20_000, 40 + i)).collect();
+    for round in 0..3 {
+        for (i, (server, client)) in conns.iter_mut().enumerate() {
+            let compressed = compress(server, &messages[i]);
+            if round > 0 {
+                // 20 000 bytes as back-references of at most 258 bytes each.
+                assert!(compressed.len() < 1000, "{}", compressed.len());
+            }
+            // Split, so the primed inflater is also carried over from one part to the next.
+            let (head, tail) = compressed.split_at(compressed.len() / 2);
+            assert_eq!(
+                decompress(client, &[head, tail], MIB).as_ref(),
+                Ok(&messages[i])
+            );
+        }
+    }
+    assert_eq!(receiving_pool.kept(), (0, 1));
 }

@@ -640,14 +640,14 @@ async fn a_client_protocol_gives_up_on_a_silent_server() {
 
 #[tokio::test]
 async fn a_vhost_permessage_deflate_config_shapes_the_answer_and_still_echoes() {
-    use lws::ws::{CompressorPool, PmdConfig};
+    use lws::ws::{ContextPool, PmdConfig};
     use lws_proto::ws::pmd::{self, PermessageDeflate};
     // Smaller windows for our compressor, the client told to reset, no compressor kept between messages:
     // the settings that use the least memory per connection.
     let config = PmdConfig {
         server_max_window_bits: 10,
         client_no_context_takeover: true,
-        pool: CompressorPool::new(0),
+        pool: ContextPool::new(0),
         ..PmdConfig::default()
     };
     let server = start(vec![echo_vhost().permessage_deflate_config(config)]);

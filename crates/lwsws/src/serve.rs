@@ -297,8 +297,8 @@ fn pmd_config(c: &crate::config::PmdConf) -> lws::ws::PmdConfig {
             .unwrap_or(d.client_no_context_takeover),
         level: c.level.unwrap_or(d.level),
         pool: c
-            .compressors
-            .map_or(d.pool.clone(), |n| lws::ws::CompressorPool::new(n as usize)),
+            .pool
+            .map_or(d.pool.clone(), |n| lws::ws::ContextPool::new(n as usize)),
         ..d
     }
 }

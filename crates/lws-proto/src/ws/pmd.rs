@@ -13,9 +13,10 @@
 //!   zlib-rs allocates the full 32 KiB window whatever the size asked for, and a 15-bit inflater resets
 //!   without reallocating, which lets one per thread serve every connection.
 //!
-//! Memory: a connection holds no zlib state between messages. Compressors that keep a connection's context
-//! come from a bounded [`CompressorPool`], inflaters are per thread and primed with the peer's window, which
-//! the connection keeps as plain bytes (see the `state` module for why and what it costs).
+//! Memory: a connection owns no zlib state. It keeps the peer's window as plain bytes; compressors and
+//! inflaters that keep a connection's context come from a bounded [`ContextPool`], and past its limit
+//! messages are compressed from an empty window and inflated by a per-thread inflater primed with the
+//! peer's window (see the `state` module for why and what it costs).
 //!
 //! Inflating is bounded: output grows in steps that never pass the caller's limit by more than one byte, so
 //! a deflate bomb fails with [`WsError::MessageTooBig`] after at most `limit + 1` bytes of output, and `out`
@@ -31,7 +32,7 @@ use super::{MessageCodec, WsError};
 mod state;
 
 use state::{Checkout, DeflateKey, History};
-pub use state::{CompressorPool, DEFAULT_POOL_LIMIT};
+pub use state::{ContextPool, DEFAULT_POOL_LIMIT};
 
 /// The extension token, compared case-insensitively.
 const EXTENSION_NAME: &str = "permessage-deflate";
@@ -105,9 +106,10 @@ pub struct PmdConfig {
     /// Messages shorter than this are sent uncompressed (see [`PermessageDeflate::should_compress`]):
     /// below it the deflate block overhead and the CPU cost outweigh any saving. Default 16 bytes.
     pub min_size: usize,
-    /// Where our compressor keeps its context between messages when context takeover is allowed; default
-    /// the process-wide [`CompressorPool::global`]. A pool with limit 0 compresses every message on its own.
-    pub pool: CompressorPool,
+    /// Where connections keep their compressor and inflater between messages; default the process-wide
+    /// [`ContextPool::global`]. With a pool of limit 0 every message is compressed on its own and inflated
+    /// by a per-thread inflater.
+    pub pool: ContextPool,
 }
 
 impl Default for PmdConfig {
@@ -121,7 +123,7 @@ impl Default for PmdConfig {
             client_max_window_bits: MAX_WINDOW_BITS,
             level: 1,
             min_size: 16,
-            pool: CompressorPool::global(),
+            pool: ContextPool::global(),
         }
     }
 }
@@ -281,20 +283,25 @@ impl std::error::Error for PmdNegotiationError {}
 /// The permessage-deflate codec of one connection: compresses what we send and inflates what we receive,
 /// taking over the LZ77 window between messages as negotiated.
 ///
-/// It holds no zlib state between messages (see the module notes): our compressor's context lives in the
-/// config's [`CompressorPool`] while there is room, the peer's window in a buffer that grows with what the
-/// peer sent, up to its window size. Nothing is allocated before the first compressed message.
+/// It owns no zlib state (see the module notes): its compressor and inflater live in the config's
+/// [`ContextPool`] while there is room, the peer's window in a buffer that grows with what the peer sent,
+/// up to its window size. Nothing is allocated before the first compressed message.
 pub struct PermessageDeflate {
-    pool: CompressorPool,
-    /// This codec's id in `pool`, and the pool entry it last had.
+    pool: ContextPool,
+    /// This codec's id in `pool`, and the pool entries it last had.
     owner: u64,
-    slot: Option<usize>,
+    deflate_slot: Option<usize>,
+    inflate_slot: Option<usize>,
     deflate_key: DeflateKey,
     /// Every message starts from an empty window (our `*_no_context_takeover`): no pool entry is needed.
     deflate_reset: bool,
     /// The inflater of the message being received, held only from its first part to its last.
     inflate: Option<Decompress>,
-    /// The peer's window, when it takes over context (`None` under its `*_no_context_takeover`).
+    /// `inflate` came from the pool (else from this thread's spare). Once a connection has a kept inflater,
+    /// that holds the peer's window and `history` stays empty.
+    inflate_kept: bool,
+    /// The peer's window, when it takes over context (`None` under its `*_no_context_takeover`), while no
+    /// kept inflater holds it.
     history: Option<History>,
     /// The current incoming message held a final (BFINAL) block: the rest of it is ignored and the inflater
     /// starts a new stream with the next message (RFC 7692 §7.2.3.4).
@@ -328,14 +335,16 @@ impl PermessageDeflate {
         let history_bits = own_window(peer_bits);
         Self {
             pool: config.pool.clone(),
-            owner: CompressorPool::new_owner(),
-            slot: None,
+            owner: ContextPool::new_owner(),
+            deflate_slot: None,
+            inflate_slot: None,
             deflate_key: DeflateKey {
                 window_bits: own_window(own_bits),
                 level: config.level.min(Compression::best().level()),
             },
             deflate_reset: own_reset,
             inflate: None,
+            inflate_kept: false,
             history: (!peer_reset).then(|| History::new(1 << history_bits)),
             stream_ended: false,
             min_size: config.min_size,
@@ -348,28 +357,61 @@ impl PermessageDeflate {
         len >= self.min_size
     }
 
-    /// The inflater for a new incoming message, holding the peer's window when it takes over context.
-    fn start_inflate(&self) -> Result<Decompress, WsError> {
-        let mut inflater = state::take_inflater();
-        if let Some(history) = &self.history {
-            let (older, newer) = history.parts();
-            for part in [older, newer] {
-                if !part.is_empty() && inflater.set_dictionary(part).is_err() {
-                    state::put_inflater(inflater);
-                    return Err(WsError::BadCompressedData);
+    /// The inflater for a new incoming message, holding the peer's window when it takes over context: the
+    /// one kept for this connection, else a kept or per-thread one primed with the window. `None` in `inflate`
+    /// on error (the caller finishes the message as failed).
+    fn start_inflate(&mut self) -> Result<(), WsError> {
+        let Some(history) = &mut self.history else {
+            self.inflate = Some(state::take_inflater());
+            self.inflate_kept = false;
+            return Ok(());
+        };
+        let mut inflater =
+            match self
+                .pool
+                .acquire::<Decompress>(self.owner, &mut self.inflate_slot, ())
+            {
+                Some(Checkout { state, context }) => {
+                    self.inflate_kept = true;
+                    if context {
+                        self.inflate = Some(state);
+                        return Ok(());
+                    }
+                    state
                 }
-            }
+                None => {
+                    self.inflate_kept = false;
+                    state::take_inflater()
+                }
+            };
+        let (older, newer) = history.parts();
+        let primed = [older, newer]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .try_for_each(|part| inflater.set_dictionary(part).map(drop));
+        if self.inflate_kept {
+            // The kept inflater holds the window from now on, for as long as this connection lives.
+            history.free();
         }
-        Ok(inflater)
+        self.inflate = Some(inflater);
+        primed.map_err(|_| WsError::BadCompressedData)
     }
 
     /// The incoming message is complete (or failed): hand the inflater back, and forget the peer's window
     /// when its stream ended (BFINAL) or the data was bad.
     fn finish_inflate(&mut self, failed: bool) {
-        if let Some(inflater) = self.inflate.take() {
-            state::put_inflater(inflater);
+        let forget_window = failed || self.stream_ended;
+        if let Some(mut inflater) = self.inflate.take() {
+            if !self.inflate_kept {
+                state::put_inflater(inflater);
+            } else if let Some(slot) = self.inflate_slot {
+                if forget_window {
+                    inflater.reset(false);
+                }
+                self.pool.release(self.owner, slot, inflater);
+            }
         }
-        if failed || self.stream_ended {
+        if forget_window {
             if let Some(history) = &mut self.history {
                 history.clear();
             }
@@ -425,8 +467,11 @@ impl PermessageDeflate {
 
 impl Drop for PermessageDeflate {
     fn drop(&mut self) {
-        self.pool.forget(self.owner, self.slot);
-        if let Some(inflater) = self.inflate.take() {
+        self.pool.forget::<Compress>(self.owner, self.deflate_slot);
+        self.pool
+            .forget::<Decompress>(self.owner, self.inflate_slot);
+        // An inflater in the middle of a message: a kept one is simply dropped (its entry is free now).
+        if let Some(inflater) = self.inflate.take().filter(|_| !self.inflate_kept) {
             state::put_inflater(inflater);
         }
     }
@@ -496,14 +541,17 @@ impl MessageCodec for PermessageDeflate {
                 deflate_message(deflate, payload, out)
             });
         }
-        match self.pool.acquire(self.owner, &mut self.slot, key) {
+        match self
+            .pool
+            .acquire::<Compress>(self.owner, &mut self.deflate_slot, key)
+        {
             Some(Checkout { mut state, .. }) => {
                 let result = deflate_message(&mut state, payload, out);
                 if result.is_err() {
                     // The peer did not get this message: continue from an empty window.
                     state.reset();
                 }
-                if let Some(slot) = self.slot {
+                if let Some(slot) = self.deflate_slot {
                     self.pool.release(self.owner, slot, state);
                 }
                 result
@@ -523,15 +571,14 @@ impl MessageCodec for PermessageDeflate {
         limit: usize,
     ) -> Result<(), WsError> {
         let start = out.len();
-        let mut inflate = match self.inflate.take() {
-            Some(inflate) => inflate,
-            None => match self.start_inflate() {
-                Ok(inflate) => inflate,
-                Err(e) => {
-                    self.finish_inflate(true);
-                    return Err(e);
-                }
-            },
+        if self.inflate.is_none() {
+            if let Err(e) = self.start_inflate() {
+                self.finish_inflate(true);
+                return Err(e);
+            }
+        }
+        let Some(mut inflate) = self.inflate.take() else {
+            return Err(WsError::BadCompressedData);
         };
         let mut result =
             Self::inflate_part(&mut inflate, &mut self.stream_ended, input, out, limit);
@@ -539,7 +586,7 @@ impl MessageCodec for PermessageDeflate {
             result = Self::inflate_part(&mut inflate, &mut self.stream_ended, &TAIL, out, limit);
         }
         self.inflate = Some(inflate);
-        if result.is_ok() {
+        if result.is_ok() && !self.inflate_kept {
             if let Some(history) = &mut self.history {
                 history.append(&out[start..]);
             }

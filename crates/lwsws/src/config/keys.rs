@@ -429,7 +429,7 @@ impl Mapper<'_> {
                     vh.pmd.client_no_context_takeover = Some(self.boolean(v, k)?)
                 }
                 "ws-pmd-level" => vh.pmd.level = Some(self.u32(v, k, 0, 9)?),
-                "ws-pmd-compressors" => vh.pmd.compressors = Some(self.u32(v, k, 0, 65_536)?),
+                "ws-pmd-pool" => vh.pmd.pool = Some(self.u32(v, k, 0, 65_536)?),
                 "mounts" => {
                     for (i, item) in self.array(v, k)?.iter().enumerate() {
                         let mount = self.mount(item, &format!("{k}[{i}]"))?;

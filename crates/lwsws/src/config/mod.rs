@@ -295,7 +295,7 @@ mod tests {
             r#"{"vhosts": [{"port": 7681, "ws-pmd": "on", "ws-pmd-server-max-window-bits": "12",
                 "ws-pmd-client-max-window-bits": 10, "ws-pmd-server-no-context-takeover": "1",
                 "ws-pmd-client-no-context-takeover": "0", "ws-pmd-level": "6",
-                "ws-pmd-compressors": "16"}]}"#,
+                "ws-pmd-pool": "16"}]}"#,
         )
         .unwrap();
         assert_eq!(
@@ -307,7 +307,7 @@ mod tests {
                 server_no_context_takeover: Some(true),
                 client_no_context_takeover: Some(false),
                 level: Some(6),
-                compressors: Some(16),
+                pool: Some(16),
             }
         );
         assert_eq!(parse(&vhost("")).unwrap().vhosts[0].pmd, PmdConf::default());

@@ -214,9 +214,9 @@ pub struct PmdConf {
     pub client_no_context_takeover: Option<bool>,
     /// `ws-pmd-level`: zlib level 0..9 of our compressor (default 1).
     pub level: Option<u32>,
-    /// `ws-pmd-compressors`: the most compressors kept with their connection's context between messages,
+    /// `ws-pmd-pool`: how many compressors, and inflaters, are kept with their connection between messages,
     /// in a pool of this vhost's own (default: the process-wide pool of 64).
-    pub compressors: Option<u32>,
+    pub pool: Option<u32>,
 }
 
 /// HTTP/2 settings of a vhost (`h2-*` keys, added by lws-rs); unset keys keep the defaults.

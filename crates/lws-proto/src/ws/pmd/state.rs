@@ -8,13 +8,21 @@
 //! What a connection must keep between messages is much smaller:
 //! - Compressing, nothing: taking over the previous message's window is only an option for a sender (RFC 7692
 //!   §7.2.1, "MAY take over the LZ77 sliding window"), so a message compressed from an empty window is always
-//!   valid. Connections that keep sending still want their context (a repeated or similar message costs a
-//!   fraction to compress and send), so a [`CompressorPool`] keeps a bounded number of compressors together
-//!   with their connection's context; any other message is compressed by a per-thread scratch compressor.
+//!   valid.
 //! - Inflating, the peer's window: the last up to 2^window_bits bytes the peer's messages inflated to, unless
-//!   it resets per message. [`History`] keeps exactly that, and a per-thread scratch inflater is primed with it
-//!   (`set_dictionary`, a copy) at the start of each message, so an idle connection holds only what it has
-//!   received, never an inflate state.
+//!   it resets per message. [`History`] keeps exactly that, as plain bytes that grow with what arrived.
+//!
+//! Connections that exchange messages still want live states: a compressor with context makes a repeated or
+//! similar message cheap to compress and send, and an inflater that holds the window saves priming a fresh
+//! one with the history (`set_dictionary`, a copy of up to 32 KiB from memory that is usually cold) and
+//! appending every message to it, together a microsecond or more per 4 KiB message. So a [`ContextPool`]
+//! keeps a bounded number of each with their connection; any other message is compressed from an empty
+//! window by a per-thread scratch compressor, or inflated by a per-thread inflater primed with the history.
+//!
+//! A kept compressor can be taken over by another connection once it has been idle a while, since losing
+//! its context is allowed. A kept inflater cannot: it then holds the only copy of the peer's window (the
+//! connection drops its history when it gets one, so that the window is not kept twice), which flate2
+//! offers no way to read back. It stays with its connection until that closes.
 
 use std::cell::RefCell;
 use std::fmt;
@@ -24,13 +32,14 @@ use std::time::{Duration, Instant};
 
 use flate2::{Compress, Compression, Decompress};
 
-/// How many compressors the process-wide pool keeps with their connections' context by default: at about
-/// 310 KiB each for a 32 KiB window, 64 of them are about 20 MiB at most, whatever the number of connections.
+/// How many compressors, and how many inflaters, the process-wide pool keeps with their connections by
+/// default: at about 310 KiB per compressor (32 KiB window) and 50 KiB per inflater, 64 of each are about
+/// 23 MiB at most, whatever the number of connections.
 pub const DEFAULT_POOL_LIMIT: usize = 64;
 
-/// How long a kept compressor must have gone unused before another connection may take it over. Shorter
-/// would let connections beyond the limit take turns and all lose their context on every message; longer
-/// would keep compressors with connections that went quiet.
+/// How long a kept state must have gone unused before another connection may take it over. Shorter would
+/// let connections beyond the limit take turns and all lose their state on every message; longer would keep
+/// states with connections that went quiet.
 const MIN_IDLE: Duration = Duration::from_secs(1);
 
 /// Scratch compressors kept per thread: one per (window, level) in use, a handful at most in practice.
@@ -49,62 +58,122 @@ impl DeflateKey {
     }
 }
 
-/// A bounded set of compressors that keep their connection's LZ77 context between messages (RFC 7692 context
-/// takeover), shared by the connections built from [`PmdConfig`](super::PmdConfig)s that hold a clone of it.
+/// A zlib state the pool can keep: how to make one and how to empty one for another connection.
+pub(super) trait Kept: Sized {
+    /// What a state was created with; a state is only reused for the same key.
+    type Key: Copy + Eq;
+    fn create(key: Self::Key) -> Self;
+    fn clear(&mut self);
+}
+
+impl Kept for Compress {
+    type Key = DeflateKey;
+    fn create(key: DeflateKey) -> Self {
+        key.create()
+    }
+    fn clear(&mut self) {
+        self.reset();
+    }
+}
+
+/// Inflaters always have a 15-bit window (see the module notes of `pmd`), so they need no key.
+impl Kept for Decompress {
+    type Key = ();
+    fn create(_: ()) -> Self {
+        Decompress::new(false)
+    }
+    fn clear(&mut self) {
+        self.reset(false);
+    }
+}
+
+/// A bounded set of compressors and inflaters kept with their connection's LZ77 context between messages,
+/// shared by the connections built from [`PmdConfig`](super::PmdConfig)s that hold a clone of it.
 ///
-/// A connection gets a compressor on its first compressed message, while fewer than the limit are kept or
-/// when one has gone unused for a second (that connection's next message then starts from an empty window,
-/// which RFC 7692 allows); otherwise it compresses each message from an empty window with a per-thread
-/// scratch compressor until a kept one frees up. Closing a connection frees its compressor for another.
-/// So compressor memory is bounded by the limit, not by the number of connections. Limit 0 never keeps
-/// context: every message is compressed on its own, like `server_no_context_takeover`.
+/// A connection gets a compressor on its first compressed message while fewer than the limit are kept, or
+/// takes over one that has gone unused for a second (whose connection then compresses its next message from
+/// an empty window, which RFC 7692 allows). It gets an inflater on its first compressed message from the
+/// peer (when the peer takes over context) while fewer than the limit are kept, and keeps it until it
+/// closes. Otherwise its messages are compressed from an empty window and inflated by per-thread states
+/// primed with the peer's window. Closing a connection frees its states for another. So the memory of zlib
+/// states is bounded by the limit, not by the number of connections. Limit 0 keeps nothing: every message
+/// is compressed on its own, like `server_no_context_takeover`, and every inflater is primed.
 ///
-/// Cloning is cheap (one `Arc`); [`CompressorPool::global`] is the process-wide pool that
+/// Cloning is cheap (one `Arc`); [`ContextPool::global`] is the process-wide pool that
 /// [`PmdConfig::default`](super::PmdConfig) uses.
 #[derive(Clone)]
-pub struct CompressorPool {
-    slots: Arc<Mutex<Slots>>,
+pub struct ContextPool {
+    shared: Arc<Mutex<Shared>>,
 }
 
-struct Slots {
+pub(super) struct Shared {
     limit: usize,
-    entries: Vec<Entry>,
+    deflate: Slots<Compress>,
+    inflate: Slots<Decompress>,
 }
 
-/// One kept compressor. `state` is `None` while its owner compresses with it (taken out so that compressing
-/// runs without the lock) or when creating it failed to complete.
-struct Entry {
-    /// The connection's [`Owner`] id, or [`FREE`].
+pub(super) struct Slots<S: Kept> {
+    entries: Vec<Entry<S>>,
+}
+
+/// One kept state. `state` is `None` while its owner uses it (taken out so that compressing and inflating
+/// run without the lock) or after the owner closed in the middle of using it.
+struct Entry<S: Kept> {
+    /// The connection's owner id, or [`FREE`].
     owner: u64,
-    key: DeflateKey,
+    key: S::Key,
     last_use: Instant,
-    state: Option<Compress>,
+    state: Option<S>,
 }
 
 const FREE: u64 = 0;
 
-/// Owner ids: never reused, so a connection whose compressor was taken over cannot mistake another
-/// connection's entry for its own.
+/// Owner ids: never reused, so a connection whose state was taken over cannot mistake another connection's
+/// entry for its own.
 static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
 
-static GLOBAL: LazyLock<CompressorPool> = LazyLock::new(|| CompressorPool::new(DEFAULT_POOL_LIMIT));
+static GLOBAL: LazyLock<ContextPool> = LazyLock::new(|| ContextPool::new(DEFAULT_POOL_LIMIT));
 
-/// A compressor checked out of a pool for one message.
-pub(super) struct Checkout {
-    pub(super) state: Compress,
-    /// The state continues this connection's previous message (false: it starts from an empty window).
-    /// The codec does not need to know (either is valid to compress with); the pool's tests check it.
-    #[cfg_attr(not(test), allow(dead_code))]
+/// A state checked out of a pool for one message.
+pub(super) struct Checkout<S> {
+    pub(super) state: S,
+    /// The state continues this connection's previous message (false: it is empty).
     pub(super) context: bool,
 }
 
-impl CompressorPool {
-    /// A pool of its own that keeps at most `limit` compressors.
+/// Which of the pool's two kinds of state a call is about.
+pub(super) trait Kind: Kept {
+    /// Whether an idle state may be taken from its connection (see the module notes).
+    const TAKEN_OVER: bool;
+    fn slots(shared: &mut Shared) -> &mut Slots<Self>;
+}
+
+impl Kind for Compress {
+    const TAKEN_OVER: bool = true;
+    fn slots(shared: &mut Shared) -> &mut Slots<Self> {
+        &mut shared.deflate
+    }
+}
+
+impl Kind for Decompress {
+    const TAKEN_OVER: bool = false;
+    fn slots(shared: &mut Shared) -> &mut Slots<Self> {
+        &mut shared.inflate
+    }
+}
+
+impl ContextPool {
+    /// A pool of its own that keeps at most `limit` compressors and `limit` inflaters.
     pub fn new(limit: usize) -> Self {
         Self {
-            slots: Arc::new(Mutex::new(Slots {
+            shared: Arc::new(Mutex::new(Shared {
                 limit,
-                entries: Vec::new(),
+                deflate: Slots {
+                    entries: Vec::new(),
+                },
+                inflate: Slots {
+                    entries: Vec::new(),
+                },
             })),
         }
     }
@@ -114,26 +183,24 @@ impl CompressorPool {
         GLOBAL.clone()
     }
 
-    /// How many compressors this pool keeps at most.
+    /// How many states of each kind this pool keeps at most.
     pub fn limit(&self) -> usize {
         self.lock().limit
     }
 
     /// Change the limit. Lowering it frees the kept compressors beyond the new limit as their connections
-    /// next use them or close; free ones go at once.
+    /// next use them, and kept inflaters beyond it as their connections close; free ones go at once.
     pub fn set_limit(&self, limit: usize) {
-        let mut slots = self.lock();
-        slots.limit = limit;
-        slots.trim();
+        let mut shared = self.lock();
+        shared.limit = limit;
+        shared.deflate.trim(limit);
+        shared.inflate.trim(limit);
     }
 
-    /// How many compressors the pool holds now (with a connection or free for the next one).
-    pub fn kept(&self) -> usize {
-        self.lock()
-            .entries
-            .iter()
-            .filter(|entry| entry.state.is_some() || entry.owner != FREE)
-            .count()
+    /// How many (compressors, inflaters) the pool holds now, with a connection or free for the next one.
+    pub fn kept(&self) -> (usize, usize) {
+        let shared = self.lock();
+        (shared.deflate.kept(), shared.inflate.kept())
     }
 
     /// A fresh owner id for one connection's codec.
@@ -141,17 +208,19 @@ impl CompressorPool {
         NEXT_OWNER.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// The compressor for `owner`'s next message: its own with its context when it still has it, else a
-    /// free, new or taken-over one (reset), or `None` when every kept compressor is busy or recently used.
-    /// `slot` remembers which entry is the owner's.
-    pub(super) fn acquire(
+    /// The state for `owner`'s next message: its own with its context when it still has it, else a free,
+    /// new or taken-over one (emptied), or `None` when every kept state is busy or recently used. `slot`
+    /// remembers which entry is the owner's.
+    pub(super) fn acquire<S: Kind>(
         &self,
         owner: u64,
         slot: &mut Option<usize>,
-        key: DeflateKey,
-    ) -> Option<Checkout> {
+        key: S::Key,
+    ) -> Option<Checkout<S>> {
         let now = Instant::now();
-        let mut slots = self.lock();
+        let mut shared = self.lock();
+        let limit = shared.limit;
+        let slots = S::slots(&mut shared);
         if let Some(entry) = slot.and_then(|i| slots.entries.get_mut(i)) {
             if entry.owner == owner {
                 if let Some(state) = entry.state.take() {
@@ -163,21 +232,21 @@ impl CompressorPool {
             }
         }
         *slot = None;
-        let index = slots.pick(key, now)?;
+        let index = slots.pick(limit, key, now, S::TAKEN_OVER)?;
         let entry = &mut slots.entries[index];
         entry.owner = owner;
         let previous = entry.state.take().filter(|_| entry.key == key);
         entry.key = key;
         entry.last_use = now;
-        drop(slots);
+        drop(shared);
         *slot = Some(index);
-        // Resetting (clearing the 128 KiB hash table) or creating happens outside the lock.
+        // Emptying (for a compressor, clearing its 128 KiB hash table) or creating happens outside the lock.
         let state = match previous {
             Some(mut state) => {
-                state.reset();
+                state.clear();
                 state
             }
-            None => key.create(),
+            None => S::create(key),
         };
         Some(Checkout {
             state,
@@ -185,48 +254,59 @@ impl CompressorPool {
         })
     }
 
-    /// Give back the compressor `acquire` handed out for `slot`, now holding `owner`'s context.
-    pub(super) fn release(&self, owner: u64, slot: usize, state: Compress) {
-        let mut slots = self.lock();
-        let limit = slots.limit;
+    /// Give back the state `acquire` handed out for `slot`, now holding `owner`'s context.
+    pub(super) fn release<S: Kind>(&self, owner: u64, slot: usize, state: S) {
+        let mut shared = self.lock();
+        let limit = shared.limit;
+        let slots = S::slots(&mut shared);
         match slots.entries.get_mut(slot) {
-            Some(entry) if entry.owner == owner && slot < limit => {
+            Some(entry) if entry.owner == owner && (slot < limit || !S::TAKEN_OVER) => {
                 entry.state = Some(state);
                 entry.last_use = Instant::now();
             }
             Some(entry) if entry.owner == owner => {
-                // Beyond a lowered limit: drop it, the owner compresses without context from now on.
+                // A compressor beyond a lowered limit: drop it, the owner goes without context from now on.
                 entry.owner = FREE;
-                slots.trim();
+                slots.trim(limit);
             }
             _ => {}
         }
     }
 
-    /// `owner` is gone: its compressor, if it still has one, is free for another connection.
-    pub(super) fn forget(&self, owner: u64, slot: Option<usize>) {
+    /// `owner` is gone: its state of this kind, if it still has one, is free for another connection.
+    pub(super) fn forget<S: Kind>(&self, owner: u64, slot: Option<usize>) {
         let Some(slot) = slot else { return };
-        let mut slots = self.lock();
+        let mut shared = self.lock();
+        let limit = shared.limit;
+        let slots = S::slots(&mut shared);
         if let Some(entry) = slots.entries.get_mut(slot) {
             if entry.owner == owner {
                 entry.owner = FREE;
-                slots.trim();
+                slots.trim(limit);
             }
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Slots> {
-        // The entries stay consistent at every await-free step, so a panic elsewhere leaves them usable.
-        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        // Every update under the lock completes before the lock is released, so a panic elsewhere leaves the
+        // entries usable.
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
-impl Slots {
-    /// The entry a connection without a compressor gets: a free one (of the same settings first), a new one
-    /// while below the limit, else the least recently used one idle for at least [`MIN_IDLE`].
-    fn pick(&mut self, key: DeflateKey, now: Instant) -> Option<usize> {
-        let usable = self.entries.len().min(self.limit);
-        let free = |entry: &Entry| entry.owner == FREE;
+impl<S: Kept> Slots<S> {
+    fn kept(&self) -> usize {
+        self.entries
+            .iter()
+            .filter(|entry| entry.state.is_some() || entry.owner != FREE)
+            .count()
+    }
+
+    /// The entry a connection without a state gets: a free one (of the same key first), a new one while
+    /// below the limit, else, when `take_over`, the least recently used one idle for at least [`MIN_IDLE`].
+    fn pick(&mut self, limit: usize, key: S::Key, now: Instant, take_over: bool) -> Option<usize> {
+        let usable = self.entries.len().min(limit);
+        let free = |entry: &Entry<S>| entry.owner == FREE;
         if let Some(i) = self.entries[..usable]
             .iter()
             .position(|entry| free(entry) && entry.key == key && entry.state.is_some())
@@ -234,7 +314,7 @@ impl Slots {
         {
             return Some(i);
         }
-        if self.entries.len() < self.limit {
+        if self.entries.len() < limit {
             self.entries.push(Entry {
                 owner: FREE,
                 key,
@@ -242,6 +322,9 @@ impl Slots {
                 state: None,
             });
             return Some(self.entries.len() - 1);
+        }
+        if !take_over {
+            return None;
         }
         self.entries[..usable]
             .iter()
@@ -253,14 +336,14 @@ impl Slots {
             .map(|(i, _)| i)
     }
 
-    /// Drop free entries past the limit from the end, so a lowered limit returns their memory.
-    fn trim(&mut self) {
-        while self.entries.len() > self.limit
+    /// Drop free entries past the limit from the end, and the states of free ones past it elsewhere, so a
+    /// lowered limit returns their memory.
+    fn trim(&mut self, limit: usize) {
+        while self.entries.len() > limit
             && self.entries.last().is_some_and(|entry| entry.owner == FREE)
         {
             self.entries.pop();
         }
-        let limit = self.limit;
         for entry in self.entries.iter_mut().skip(limit) {
             if entry.owner == FREE {
                 entry.state = None;
@@ -269,12 +352,13 @@ impl Slots {
     }
 }
 
-impl fmt::Debug for CompressorPool {
+impl fmt::Debug for ContextPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let slots = self.lock();
-        f.debug_struct("CompressorPool")
-            .field("limit", &slots.limit)
-            .field("entries", &slots.entries.len())
+        let shared = self.lock();
+        f.debug_struct("ContextPool")
+            .field("limit", &shared.limit)
+            .field("compressors", &shared.deflate.entries.len())
+            .field("inflaters", &shared.inflate.entries.len())
             .finish()
     }
 }
@@ -357,6 +441,12 @@ impl History {
         self.head = 0;
     }
 
+    /// Forget everything and return the memory: a kept inflater holds the window from now on.
+    pub(super) fn free(&mut self) {
+        self.buf = Vec::new();
+        self.head = 0;
+    }
+
     /// Append what a message inflated to, keeping the last `cap` bytes.
     pub(super) fn append(&mut self, data: &[u8]) {
         let mut data = &data[data.len().saturating_sub(self.cap)..];
@@ -427,47 +517,71 @@ mod tests {
 
     #[test]
     fn pool_keeps_context_until_limit() {
-        let pool = CompressorPool::new(2);
+        let pool = ContextPool::new(2);
         let (a, b, c) = (
-            CompressorPool::new_owner(),
-            CompressorPool::new_owner(),
-            CompressorPool::new_owner(),
+            ContextPool::new_owner(),
+            ContextPool::new_owner(),
+            ContextPool::new_owner(),
         );
         let (mut slot_a, mut slot_b, mut slot_c) = (None, None, None);
-        let first = pool.acquire(a, &mut slot_a, key()).unwrap();
+        let first = pool.acquire::<Compress>(a, &mut slot_a, key()).unwrap();
         assert!(!first.context);
         pool.release(a, slot_a.unwrap(), first.state);
-        let again = pool.acquire(a, &mut slot_a, key()).unwrap();
+        let again = pool.acquire::<Compress>(a, &mut slot_a, key()).unwrap();
         assert!(again.context);
         pool.release(a, slot_a.unwrap(), again.state);
-        let other = pool.acquire(b, &mut slot_b, key()).unwrap();
+        let other = pool.acquire::<Compress>(b, &mut slot_b, key()).unwrap();
         pool.release(b, slot_b.unwrap(), other.state);
         // Both kept compressors were used just now: the third connection gets none.
-        assert!(pool.acquire(c, &mut slot_c, key()).is_none());
-        assert_eq!(pool.kept(), 2);
+        assert!(pool.acquire::<Compress>(c, &mut slot_c, key()).is_none());
+        assert_eq!(pool.kept().0, 2);
         // A closed connection's compressor goes to the next one, without context.
-        pool.forget(a, slot_a);
-        let reused = pool.acquire(c, &mut slot_c, key()).unwrap();
+        pool.forget::<Compress>(a, slot_a);
+        let reused = pool.acquire::<Compress>(c, &mut slot_c, key()).unwrap();
         assert!(!reused.context);
         assert_eq!(slot_c, slot_a);
         pool.release(c, slot_c.unwrap(), reused.state);
-        assert_eq!(pool.kept(), 2);
+        assert_eq!(pool.kept().0, 2);
+    }
+
+    #[test]
+    fn kept_inflaters_stay_with_their_connection() {
+        let pool = ContextPool::new(1);
+        let (a, b) = (ContextPool::new_owner(), ContextPool::new_owner());
+        let (mut slot_a, mut slot_b) = (None, None);
+        let inflater = pool.acquire::<Decompress>(a, &mut slot_a, ()).unwrap();
+        pool.release(a, slot_a.unwrap(), inflater.state);
+        // However long a's inflater goes unused, b does not get it: it holds a's only copy of the window.
+        assert!(pool.acquire::<Decompress>(b, &mut slot_b, ()).is_none());
+        pool.set_limit(0);
+        let again = pool.acquire::<Decompress>(a, &mut slot_a, ()).unwrap();
+        assert!(again.context);
+        pool.release(a, slot_a.unwrap(), again.state);
+        assert_eq!(pool.kept(), (0, 1));
+        pool.forget::<Decompress>(a, slot_a);
+        assert_eq!(pool.kept(), (0, 0));
     }
 
     #[test]
     fn lowering_the_limit_frees_compressors() {
-        let pool = CompressorPool::new(2);
-        let (a, b) = (CompressorPool::new_owner(), CompressorPool::new_owner());
+        let pool = ContextPool::new(2);
+        let (a, b) = (ContextPool::new_owner(), ContextPool::new_owner());
         let (mut slot_a, mut slot_b) = (None, None);
-        let state_a = pool.acquire(a, &mut slot_a, key()).unwrap().state;
+        let state_a = pool
+            .acquire::<Compress>(a, &mut slot_a, key())
+            .unwrap()
+            .state;
         pool.release(a, slot_a.unwrap(), state_a);
-        let state_b = pool.acquire(b, &mut slot_b, key()).unwrap().state;
+        let state_b = pool
+            .acquire::<Compress>(b, &mut slot_b, key())
+            .unwrap()
+            .state;
         pool.set_limit(1);
         pool.release(b, slot_b.unwrap(), state_b);
-        assert_eq!(pool.kept(), 1);
+        assert_eq!(pool.kept().0, 1);
         pool.set_limit(0);
-        pool.forget(a, slot_a);
-        assert_eq!(pool.kept(), 0);
-        assert!(pool.acquire(a, &mut slot_a, key()).is_none());
+        pool.forget::<Compress>(a, slot_a);
+        assert_eq!(pool.kept().0, 0);
+        assert!(pool.acquire::<Compress>(a, &mut slot_a, key()).is_none());
     }
 }
