@@ -89,10 +89,11 @@ impl Default for PmdParams {
 /// the `server_max_window_bits` a client asks for, which may be 8 (our inflater decodes any window).
 #[derive(Debug, Clone)]
 pub struct PmdConfig {
-    /// Server: always reset our compressor per message (saves memory per idle connection, costs ratio).
-    /// Client: ask the server to reset its compressor per message.
+    /// Server: always reset our compressor per message (costs ratio; our connections then never take a
+    /// compressor from the [`pool`](Self::pool)). Client: ask the server to reset its compressor per message.
     pub server_no_context_takeover: bool,
-    /// Server: require the client to reset its compressor per message. Client: announce that we reset ours.
+    /// Server: require the client to reset its compressor per message, so that we keep neither its window nor
+    /// an inflater per connection. Client: announce that we reset ours.
     pub client_no_context_takeover: bool,
     /// Server: largest window our compressor uses. Client: largest window we ask the server to use.
     pub server_max_window_bits: u8,
