@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use flate2::{Compress, Compression, FlushCompress};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress};
 use lws_proto::ws::pmd::{
-    client_accept, client_offer, server_negotiate, PermessageDeflate, PmdConfig, PmdParams,
+    client_accept, client_offer, server_negotiate, ContextPool, PermessageDeflate, PmdConfig,
+    PmdParams,
 };
 use lws_proto::ws::{MessageCodec, WsError};
 
@@ -593,4 +594,203 @@ fn compress_appends_to_out() {
     let mut plain = b"prefix".to_vec();
     client.decompress(&out[6..], true, &mut plain, 11).unwrap();
     assert_eq!(plain, b"prefixHello");
+}
+
+/// A config with a pool of its own, so that other tests running at the same time cannot take its compressors.
+fn pooled(limit: usize) -> (ContextPool, PmdConfig) {
+    let pool = ContextPool::new(limit);
+    let config = PmdConfig {
+        pool: pool.clone(),
+        ..PmdConfig::default()
+    };
+    (pool, config)
+}
+
+#[test]
+fn interleaved_connections_keep_their_own_context() {
+    // Connections on one thread share its scratch inflater and take turns with the pool; each must still
+    // compress against and inflate with its own history only. Incompressible messages repeated once make
+    // that visible: with context the repeat is one back-reference, a few bytes.
+    let (pool, config) = pooled(8);
+    let mut pairs: Vec<_> = (0..4)
+        .map(|_| pair(PmdParams::default(), &config))
+        .collect();
+    let messages: Vec<Vec<u8>> = (0..4).map(|i| random_bytes(3000, 100 + i)).collect();
+    for round in 0..3 {
+        for (i, (server, client)) in pairs.iter_mut().enumerate() {
+            let message = &messages[i];
+            let down = compress(server, message);
+            let up = compress(client, message);
+            if round > 0 {
+                assert!(
+                    down.len() < 64 && up.len() < 64,
+                    "{} {}",
+                    down.len(),
+                    up.len()
+                );
+            }
+            assert_eq!(decompress(client, &[&down], MIB).as_ref(), Ok(message));
+            assert_eq!(decompress(server, &[&up], MIB).as_ref(), Ok(message));
+        }
+    }
+    assert_eq!(pool.kept(), (8, 8));
+    drop(pairs);
+    // Closed connections leave their states to the next ones, up to the limit.
+    assert_eq!(pool.kept(), (8, 8));
+}
+
+#[test]
+fn a_message_in_parts_keeps_its_inflater_while_another_inflates() {
+    let config = pooled(4).1;
+    let (mut server_a, mut client_a) = pair(PmdParams::default(), &config);
+    let (mut server_b, mut client_b) = pair(PmdParams::default(), &config);
+    let (message_a, message_b) = (text(20_000), random_bytes(5000, 9));
+    for _ in 0..2 {
+        let a = compress(&mut server_a, &message_a);
+        let b = compress(&mut server_b, &message_b);
+        let (head, tail) = a.split_at(a.len() / 2);
+        let mut out_a = Vec::new();
+        client_a.decompress(head, false, &mut out_a, MIB).unwrap();
+        assert_eq!(decompress(&mut client_b, &[&b], MIB), Ok(message_b.clone()));
+        client_a.decompress(tail, true, &mut out_a, MIB).unwrap();
+        assert_eq!(out_a, message_a);
+    }
+}
+
+#[test]
+fn past_the_pool_limit_messages_go_without_context() {
+    let (pool, config) = pooled(1);
+    let message = random_bytes(3000, 5);
+    let alone = reference_deflate(15, std::slice::from_ref(&message), true).remove(0);
+    let (mut first, first_peer) = pair(PmdParams::default(), &config);
+    let (mut second, mut second_peer) = pair(PmdParams::default(), &config);
+    assert_eq!(compress(&mut first, &message), alone);
+    assert!(compress(&mut first, &message).len() < 64);
+    // The only compressor was used just now: the second connection compresses each message on its own,
+    // which its peer, keeping its window all along, decodes all the same.
+    for _ in 0..2 {
+        let compressed = compress(&mut second, &message);
+        assert_eq!(compressed, alone);
+        assert_eq!(
+            decompress(&mut second_peer, &[&compressed], MIB),
+            Ok(message.clone())
+        );
+    }
+    assert_eq!(pool.kept(), (1, 1));
+    // Once the first connection closes, the second one gets the compressor and its context from then on.
+    drop((first, first_peer));
+    assert_eq!(compress(&mut second, &message), alone);
+    let repeat = compress(&mut second, &message);
+    assert!(repeat.len() < 64);
+    assert_eq!(
+        decompress(&mut second_peer, &[&alone], MIB),
+        Ok(message.clone())
+    );
+    assert_eq!(decompress(&mut second_peer, &[&repeat], MIB), Ok(message));
+}
+
+#[test]
+fn a_pool_of_zero_compresses_each_message_on_its_own() {
+    let (pool, config) = pooled(0);
+    let messages = [text(10_000), text(10_000), b"Hello".to_vec(), text(3000)];
+    let (mut server, mut client) = pair(PmdParams::default(), &config);
+    let mut sent = Vec::new();
+    for message in &messages {
+        let compressed = compress(&mut server, message);
+        assert_eq!(
+            decompress(&mut client, &[&compressed], MIB).as_ref(),
+            Ok(message)
+        );
+        sent.push(compressed);
+    }
+    assert!(sent == reference_deflate(15, &messages, true));
+    assert_eq!(pool.kept(), (0, 0));
+}
+
+#[test]
+fn no_context_takeover_keeps_nothing_in_the_pool() {
+    let (pool, config) = pooled(4);
+    let params = PmdParams {
+        server_no_context_takeover: true,
+        client_no_context_takeover: true,
+        ..PmdParams::default()
+    };
+    let (mut server, mut client) = pair(params, &config);
+    let message = text(5000);
+    for _ in 0..3 {
+        let down = compress(&mut server, &message);
+        assert_eq!(decompress(&mut client, &[&down], MIB), Ok(message.clone()));
+        let up = compress(&mut client, &message);
+        assert_eq!(up, down);
+        assert_eq!(decompress(&mut server, &[&up], MIB), Ok(message.clone()));
+    }
+    // Neither side keeps a window, so nothing is kept for either.
+    assert_eq!(pool.kept(), (0, 0));
+}
+
+#[test]
+fn a_smaller_window_decodes_with_a_full_window_inflater() {
+    // A server configured to compress with 1 KiB windows while the client allowed the default 15: the answer
+    // announces it (RFC 7692 7.1.2.1 lets a server add server_max_window_bits), and a plain 15-bit raw
+    // inflater, as any client has, decodes what it sends with context takeover.
+    let config = PmdConfig {
+        server_max_window_bits: 10,
+        ..pooled(2).1
+    };
+    let (params, answer) =
+        server_negotiate(&["permessage-deflate; client_max_window_bits"], &config).unwrap();
+    assert_eq!(params.server_max_window_bits, 10);
+    assert!(answer.contains("server_max_window_bits=10"), "{answer}");
+    let mut server = PermessageDeflate::new(params, true, &config);
+    let mut inflater = Decompress::new(false);
+    let messages = [text(4000), text(4000), random_bytes(2000, 1), text(100)];
+    let encoded = messages
+        .iter()
+        .map(|m| compress(&mut server, m))
+        .collect::<Vec<_>>();
+    assert!(encoded == reference_deflate(10, &messages, false));
+    for (message, compressed) in messages.iter().zip(&encoded) {
+        let mut input = compressed.clone();
+        input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        let mut out = Vec::with_capacity(message.len() + 64);
+        inflater
+            .decompress_vec(&input, &mut out, FlushDecompress::Sync)
+            .unwrap();
+        assert_eq!(&out, message);
+    }
+}
+
+#[test]
+fn a_primed_inflater_decodes_what_refers_to_earlier_messages() {
+    // The receiving side's pool keeps one inflater, so of three connections two inflate each message with a
+    // per-thread inflater primed from the window they kept; the senders keep their context, so every repeat
+    // is a back-reference into the previous message.
+    let senders = pooled(8).1;
+    let (receiving_pool, receivers) = pooled(1);
+    let params = PmdParams::default();
+    let mut conns: Vec<_> = (0..3)
+        .map(|_| {
+            (
+                PermessageDeflate::new(params, true, &senders),
+                PermessageDeflate::new(params, false, &receivers),
+            )
+        })
+        .collect();
+    let messages: Vec<Vec<u8>> = (0..3).map(|i| random_bytes(20_000, 40 + i)).collect();
+    for round in 0..3 {
+        for (i, (server, client)) in conns.iter_mut().enumerate() {
+            let compressed = compress(server, &messages[i]);
+            if round > 0 {
+                // 20 000 bytes as back-references of at most 258 bytes each.
+                assert!(compressed.len() < 1000, "{}", compressed.len());
+            }
+            // Split, so the primed inflater is also carried over from one part to the next.
+            let (head, tail) = compressed.split_at(compressed.len() / 2);
+            assert_eq!(
+                decompress(client, &[head, tail], MIB).as_ref(),
+                Ok(&messages[i])
+            );
+        }
+    }
+    assert_eq!(receiving_pool.kept(), (0, 1));
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use lws_proto::h2::H2Config;
 use lws_proto::http1::H1Config;
+use lws_proto::ws::pmd::PmdConfig;
 
 use crate::access_log::AccessLog;
 use crate::mount::{Mount, MountKind};
@@ -99,6 +100,7 @@ pub struct Vhost {
     pub(crate) disable_no_protocol_ws_upgrades: bool,
     pub(crate) ws_validity: crate::ws::ValidityPolicy,
     pub(crate) permessage_deflate: bool,
+    pub(crate) pmd: PmdConfig,
 }
 
 impl Vhost {
@@ -123,6 +125,7 @@ impl Vhost {
             disable_no_protocol_ws_upgrades: false,
             ws_validity: crate::ws::ValidityPolicy::default(),
             permessage_deflate: true,
+            pmd: PmdConfig::default(),
         }
     }
 
@@ -248,6 +251,15 @@ impl Vhost {
         self
     }
 
+    /// What this vhost accepts and how it compresses when permessage-deflate is negotiated: windows,
+    /// context takeover, level, minimum size, and the [`ContextPool`](crate::ws::ContextPool)
+    /// that bounds the memory of compressors kept between messages (default [`PmdConfig::default`]: 32 KiB
+    /// windows, context takeover, level 1, the process-wide pool).
+    pub fn permessage_deflate_config(mut self, config: PmdConfig) -> Self {
+        self.pmd = config;
+        self
+    }
+
     /// The vhost's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -289,6 +301,7 @@ pub(crate) struct VhostInner {
     pub(crate) disable_no_protocol_ws_upgrades: bool,
     pub(crate) ws_validity: crate::ws::ValidityPolicy,
     pub(crate) permessage_deflate: bool,
+    pub(crate) pmd: PmdConfig,
 }
 
 impl VhostInner {
@@ -349,6 +362,7 @@ impl VhostInner {
             disable_no_protocol_ws_upgrades: v.disable_no_protocol_ws_upgrades,
             ws_validity: v.ws_validity,
             permessage_deflate: v.permessage_deflate,
+            pmd: v.pmd,
             name: v.name.as_str().into(),
             mounts,
             headers,

@@ -637,3 +637,59 @@ async fn a_client_protocol_gives_up_on_a_silent_server() {
         "no closing handshake with a silent server: {close:?}"
     );
 }
+
+#[tokio::test]
+async fn a_vhost_permessage_deflate_config_shapes_the_answer_and_still_echoes() {
+    use lws::ws::{ContextPool, PmdConfig};
+    use lws_proto::ws::pmd::{self, PermessageDeflate};
+    // Smaller windows for our compressor, the client told to reset, no compressor kept between messages:
+    // the settings that use the least memory per connection.
+    let config = PmdConfig {
+        server_max_window_bits: 10,
+        client_no_context_takeover: true,
+        pool: ContextPool::new(0),
+        ..PmdConfig::default()
+    };
+    let server = start(vec![echo_vhost().permessage_deflate_config(config)]);
+    let offered = PmdConfig::default();
+    let offer = pmd::client_offer(&offered);
+    let mut io = TcpStream::connect(server.addr).await.unwrap();
+    let key = handshake::client_key(*b"0123456789abcdef");
+    let mut req = Vec::new();
+    let extra = [("Sec-WebSocket-Extensions", offer.as_str())];
+    handshake::client_request(
+        &server.addr.to_string(),
+        "/",
+        &key,
+        &["echo"],
+        None,
+        &extra,
+        &mut req,
+    );
+    io.write_all(&req).await.unwrap();
+    let (status, head, rest) = read_head(&mut io).await;
+    assert_eq!(status, 101, "{head}");
+    let answer = head
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-extensions")
+                .then(|| value.trim().to_string())
+        })
+        .expect("permessage-deflate accepted");
+    assert_eq!(
+        answer,
+        "permessage-deflate; client_no_context_takeover; server_max_window_bits=10"
+    );
+    let params = pmd::client_accept(&answer, &offered).unwrap();
+    let mut conn = WsConn::new(Role::Client, WsConfig::default(), Instant::now());
+    conn.set_mask_source(Box::new(|| [1, 2, 3, 4]));
+    conn.set_extension(Box::new(PermessageDeflate::new(params, false, &offered)));
+    conn.handle_input(Instant::now(), &rest);
+    let mut c = WsClient { io, conn };
+    let text = "a compressible line of text\n".repeat(400);
+    for _ in 0..3 {
+        c.send(MessageKind::Text, text.as_bytes()).await;
+        assert_eq!(c.next_text().await, text);
+    }
+}

@@ -76,6 +76,9 @@ fn vhost(config: &Config, v: &VhostConf, registry: &Registry) -> Result<Vhost, C
     }
     out = out.http2(h2_config(&v.h2));
     out = out
+        .permessage_deflate(v.pmd.enabled.unwrap_or(true))
+        .permessage_deflate_config(pmd_config(&v.pmd));
+    out = out
         .limits(limits)
         .redirect_http(v.redirect_http)
         .allow_http_on_https(v.allow_http_on_https)
@@ -278,6 +281,26 @@ fn mount(
         out.exact_match(m.exact_match).append_path(m.append_path),
         protocol,
     ))
+}
+
+/// The permessage-deflate settings of a vhost: the `ws-pmd-*` keys over the defaults.
+fn pmd_config(c: &crate::config::PmdConf) -> lws::ws::PmdConfig {
+    let d = lws::ws::PmdConfig::default();
+    lws::ws::PmdConfig {
+        server_max_window_bits: c.server_max_window_bits.unwrap_or(d.server_max_window_bits),
+        client_max_window_bits: c.client_max_window_bits.unwrap_or(d.client_max_window_bits),
+        server_no_context_takeover: c
+            .server_no_context_takeover
+            .unwrap_or(d.server_no_context_takeover),
+        client_no_context_takeover: c
+            .client_no_context_takeover
+            .unwrap_or(d.client_no_context_takeover),
+        level: c.level.unwrap_or(d.level),
+        pool: c
+            .pool
+            .map_or(d.pool.clone(), |n| lws::ws::ContextPool::new(n as usize)),
+        ..d
+    }
 }
 
 /// The HTTP/2 settings of a vhost: the `h2-*` keys over the defaults.

@@ -11,7 +11,12 @@
 //!   `client_max_window_bits=8`. We do decode data from peers that compress with 8.
 //! - The inflater always runs with a 15-bit window. A larger window decodes everything a smaller one does,
 //!   zlib-rs allocates the full 32 KiB window whatever the size asked for, and a 15-bit inflater resets
-//!   without reallocating, which keeps `*_no_context_takeover` free of per-message allocation.
+//!   without reallocating, which lets one per thread serve every connection.
+//!
+//! Memory: a connection owns no zlib state. It keeps the peer's window as plain bytes; compressors and
+//! inflaters that keep a connection's context come from a bounded [`ContextPool`], and past its limit
+//! messages are compressed from an empty window and inflated by a per-thread inflater primed with the
+//! peer's window (see the `state` module for why and what it costs).
 //!
 //! Inflating is bounded: output grows in steps that never pass the caller's limit by more than one byte, so
 //! a deflate bomb fails with [`WsError::MessageTooBig`] after at most `limit + 1` bytes of output, and `out`
@@ -23,6 +28,11 @@ use std::fmt;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
 use super::{MessageCodec, WsError};
+
+mod state;
+
+use state::{Checkout, DeflateKey, History};
+pub use state::{ContextPool, DEFAULT_POOL_LIMIT};
 
 /// The extension token, compared case-insensitively.
 const EXTENSION_NAME: &str = "permessage-deflate";
@@ -79,10 +89,11 @@ impl Default for PmdParams {
 /// the `server_max_window_bits` a client asks for, which may be 8 (our inflater decodes any window).
 #[derive(Debug, Clone)]
 pub struct PmdConfig {
-    /// Server: always reset our compressor per message (saves memory per idle connection, costs ratio).
-    /// Client: ask the server to reset its compressor per message.
+    /// Server: always reset our compressor per message (costs ratio; our connections then never take a
+    /// compressor from the [`pool`](Self::pool)). Client: ask the server to reset its compressor per message.
     pub server_no_context_takeover: bool,
-    /// Server: require the client to reset its compressor per message. Client: announce that we reset ours.
+    /// Server: require the client to reset its compressor per message, so that we keep neither its window nor
+    /// an inflater per connection. Client: announce that we reset ours.
     pub client_no_context_takeover: bool,
     /// Server: largest window our compressor uses. Client: largest window we ask the server to use.
     pub server_max_window_bits: u8,
@@ -96,10 +107,15 @@ pub struct PmdConfig {
     /// Messages shorter than this are sent uncompressed (see [`PermessageDeflate::should_compress`]):
     /// below it the deflate block overhead and the CPU cost outweigh any saving. Default 16 bytes.
     pub min_size: usize,
+    /// Where connections keep their compressor and inflater between messages; default the process-wide
+    /// [`ContextPool::global`]. With a pool of limit 0 every message is compressed on its own and inflated
+    /// by a per-thread inflater.
+    pub pool: ContextPool,
 }
 
 impl Default for PmdConfig {
-    /// Context takeover both ways, 32 KiB windows, level 1, compress messages of 16 bytes or more.
+    /// Context takeover both ways, 32 KiB windows, level 1, compress messages of 16 bytes or more, the
+    /// process-wide compressor pool.
     fn default() -> Self {
         Self {
             server_no_context_takeover: false,
@@ -108,6 +124,7 @@ impl Default for PmdConfig {
             client_max_window_bits: MAX_WINDOW_BITS,
             level: 1,
             min_size: 16,
+            pool: ContextPool::global(),
         }
     }
 }
@@ -264,18 +281,29 @@ impl fmt::Display for PmdNegotiationError {
 
 impl std::error::Error for PmdNegotiationError {}
 
-/// The permessage-deflate codec of one connection: a compressor for what we send and an inflater for what
-/// we receive, each keeping or dropping its LZ77 window between messages as negotiated.
+/// The permessage-deflate codec of one connection: compresses what we send and inflates what we receive,
+/// taking over the LZ77 window between messages as negotiated.
 ///
-/// Both streams and their buffers live as long as the connection, so a message costs no allocation beyond
-/// the growth of the caller's `out`.
+/// It owns no zlib state (see the module notes): its compressor and inflater live in the config's
+/// [`ContextPool`] while there is room, the peer's window in a buffer that grows with what the peer sent,
+/// up to its window size. Nothing is allocated before the first compressed message.
 pub struct PermessageDeflate {
-    deflate: Compress,
-    /// Reset `deflate` after each message (our `*_no_context_takeover`).
+    pool: ContextPool,
+    /// This codec's id in `pool`, and the pool entries it last had.
+    owner: u64,
+    deflate_slot: Option<usize>,
+    inflate_slot: Option<usize>,
+    deflate_key: DeflateKey,
+    /// Every message starts from an empty window (our `*_no_context_takeover`): no pool entry is needed.
     deflate_reset: bool,
-    inflate: Decompress,
-    /// Reset `inflate` after each message (the peer's `*_no_context_takeover`).
-    inflate_reset: bool,
+    /// The inflater of the message being received, held only from its first part to its last.
+    inflate: Option<Decompress>,
+    /// `inflate` came from the pool (else from this thread's spare). Once a connection has a kept inflater,
+    /// that holds the peer's window and `history` stays empty.
+    inflate_kept: bool,
+    /// The peer's window, when it takes over context (`None` under its `*_no_context_takeover`), while no
+    /// kept inflater holds it.
+    history: Option<History>,
     /// The current incoming message held a final (BFINAL) block: the rest of it is ignored and the inflater
     /// starts a new stream with the next message (RFC 7692 §7.2.3.4).
     stream_ended: bool,
@@ -284,29 +312,41 @@ pub struct PermessageDeflate {
 
 impl PermessageDeflate {
     /// The codec for one connection in the given role, after negotiation produced `params`; `config` gives
-    /// the compression level and [`min_size`](PmdConfig::min_size).
+    /// the compression level, [`min_size`](PmdConfig::min_size) and the [`pool`](PmdConfig::pool).
     ///
     /// Our compressor's window is clamped to 9..=15: negotiation never agrees to 8 for it.
     pub fn new(params: PmdParams, is_server: bool, config: &PmdConfig) -> Self {
-        let (own_bits, own_reset, peer_reset) = if is_server {
+        let (own_bits, own_reset, peer_bits, peer_reset) = if is_server {
             (
                 params.server_max_window_bits,
                 params.server_no_context_takeover,
+                params.client_max_window_bits,
                 params.client_no_context_takeover,
             )
         } else {
             (
                 params.client_max_window_bits,
                 params.client_no_context_takeover,
+                params.server_max_window_bits,
                 params.server_no_context_takeover,
             )
         };
-        let level = Compression::new(config.level.min(Compression::best().level()));
+        // A zlib-based peer asked for 8 bits compresses with 9 (see the module notes), so keep at least 512
+        // bytes of its window.
+        let history_bits = own_window(peer_bits);
         Self {
-            deflate: Compress::new_with_window_bits(level, false, own_window(own_bits)),
+            pool: config.pool.clone(),
+            owner: ContextPool::new_owner(),
+            deflate_slot: None,
+            inflate_slot: None,
+            deflate_key: DeflateKey {
+                window_bits: own_window(own_bits),
+                level: config.level.min(Compression::best().level()),
+            },
             deflate_reset: own_reset,
-            inflate: Decompress::new(false),
-            inflate_reset: peer_reset,
+            inflate: None,
+            inflate_kept: false,
+            history: (!peer_reset).then(|| History::new(1 << history_bits)),
             stream_ended: false,
             min_size: config.min_size,
         }
@@ -318,21 +358,78 @@ impl PermessageDeflate {
         len >= self.min_size
     }
 
-    /// Drop the current incoming message's state after an error, so a reused codec starts clean.
-    fn abort_inflate(&mut self) {
-        self.inflate.reset(false);
+    /// The inflater for a new incoming message, holding the peer's window when it takes over context: the
+    /// one kept for this connection, else a kept or per-thread one primed with the window. `None` in `inflate`
+    /// on error (the caller finishes the message as failed).
+    fn start_inflate(&mut self) -> Result<(), WsError> {
+        let Some(history) = &mut self.history else {
+            self.inflate = Some(state::take_inflater());
+            self.inflate_kept = false;
+            return Ok(());
+        };
+        let mut inflater =
+            match self
+                .pool
+                .acquire::<Decompress>(self.owner, &mut self.inflate_slot, ())
+            {
+                Some(Checkout { state, context }) => {
+                    self.inflate_kept = true;
+                    if context {
+                        self.inflate = Some(state);
+                        return Ok(());
+                    }
+                    state
+                }
+                None => {
+                    self.inflate_kept = false;
+                    state::take_inflater()
+                }
+            };
+        let (older, newer) = history.parts();
+        let primed = [older, newer]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .try_for_each(|part| inflater.set_dictionary(part).map(drop));
+        if self.inflate_kept {
+            // The kept inflater holds the window from now on, for as long as this connection lives.
+            history.free();
+        }
+        self.inflate = Some(inflater);
+        primed.map_err(|_| WsError::BadCompressedData)
+    }
+
+    /// The incoming message is complete (or failed): hand the inflater back, and forget the peer's window
+    /// when its stream ended (BFINAL) or the data was bad.
+    fn finish_inflate(&mut self, failed: bool) {
+        let forget_window = failed || self.stream_ended;
+        if let Some(mut inflater) = self.inflate.take() {
+            if !self.inflate_kept {
+                state::put_inflater(inflater);
+            } else if let Some(slot) = self.inflate_slot {
+                if forget_window {
+                    inflater.reset(false);
+                }
+                self.pool.release(self.owner, slot, inflater);
+            }
+        }
+        if forget_window {
+            if let Some(history) = &mut self.history {
+                history.clear();
+            }
+        }
         self.stream_ended = false;
     }
 
     /// Inflate `input` into `out` without letting `out.len()` pass `limit`.
     fn inflate_part(
-        &mut self,
+        inflate: &mut Decompress,
+        stream_ended: &mut bool,
         input: &[u8],
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), WsError> {
         let mut input = input;
-        while !self.stream_ended {
+        while !*stream_ended {
             // Room for what the limit still allows plus one byte, so that exceeding it is detected without
             // producing more; at least the step minimum keeps calls few for small inputs.
             let allowed = limit.saturating_sub(out.len()).saturating_add(1);
@@ -343,14 +440,12 @@ impl PermessageDeflate {
                 .min(allowed);
             let start = out.len();
             out.resize(start + step, 0);
-            let before_in = self.inflate.total_in();
-            let before_out = self.inflate.total_out();
-            let status = self
-                .inflate
-                .decompress(input, &mut out[start..], FlushDecompress::None);
+            let before_in = inflate.total_in();
+            let before_out = inflate.total_out();
+            let status = inflate.decompress(input, &mut out[start..], FlushDecompress::None);
             // Both counters advance by at most the slice lengths given, so they fit in usize.
-            let consumed = (self.inflate.total_in() - before_in) as usize;
-            let produced = (self.inflate.total_out() - before_out) as usize;
+            let consumed = (inflate.total_in() - before_in) as usize;
+            let produced = (inflate.total_out() - before_out) as usize;
             out.truncate(start + produced);
             input = &input[consumed..];
             if produced == allowed {
@@ -358,7 +453,7 @@ impl PermessageDeflate {
                 return Err(WsError::MessageTooBig);
             }
             match status {
-                Ok(Status::StreamEnd) => self.stream_ended = true,
+                Ok(Status::StreamEnd) => *stream_ended = true,
                 // Output room left over means the inflater has nothing pending: done once input is used up.
                 Ok(Status::Ok) if produced < step && input.is_empty() => break,
                 Ok(Status::Ok) => {}
@@ -371,14 +466,65 @@ impl PermessageDeflate {
     }
 }
 
+impl Drop for PermessageDeflate {
+    fn drop(&mut self) {
+        self.pool.forget::<Compress>(self.owner, self.deflate_slot);
+        self.pool
+            .forget::<Decompress>(self.owner, self.inflate_slot);
+        // An inflater in the middle of a message: a kept one is simply dropped (its entry is free now).
+        if let Some(inflater) = self.inflate.take().filter(|_| !self.inflate_kept) {
+            state::put_inflater(inflater);
+        }
+    }
+}
+
 impl fmt::Debug for PermessageDeflate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PermessageDeflate")
+            .field("deflate_key", &self.deflate_key)
             .field("deflate_reset", &self.deflate_reset)
-            .field("inflate_reset", &self.inflate_reset)
+            .field("inflate_reset", &self.history.is_none())
             .field("min_size", &self.min_size)
             .finish_non_exhaustive()
     }
+}
+
+/// Compress one whole message into `out` with a sync flush and remove the flush's empty stored block
+/// (RFC 7692 §7.2.1). On error `out` is as it was and the caller resets `deflate`.
+fn deflate_message(
+    deflate: &mut Compress,
+    payload: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), WsError> {
+    let start = out.len();
+    let mut input = payload;
+    loop {
+        if out.capacity() - out.len() < MIN_DEFLATE_STEP {
+            out.reserve(MIN_DEFLATE_STEP.max(input.len() / 2 + 64));
+        }
+        let before = deflate.total_in();
+        let status = deflate.compress_vec(input, out, FlushCompress::Sync);
+        // The counter advances by at most `input.len()`, so it fits in usize.
+        input = &input[(deflate.total_in() - before) as usize..];
+        match status {
+            // zlib's contract: the flush is complete once all input is taken and output room is left.
+            Ok(_) if input.is_empty() && out.len() < out.capacity() => break,
+            Ok(_) => {}
+            // Only a corrupted stream state fails, which safe code cannot produce: report it as a bad
+            // stream rather than panic.
+            Err(_) => {
+                out.truncate(start);
+                return Err(WsError::BadCompressedData);
+            }
+        }
+    }
+    // A sync flush always ends with the empty stored block, which RFC 7692 §7.2.1 removes.
+    if !out[start..].ends_with(&TAIL) {
+        out.truncate(start);
+        return Err(WsError::BadCompressedData);
+    }
+    out.truncate(out.len() - TAIL.len());
+    Ok(())
 }
 
 impl MessageCodec for PermessageDeflate {
@@ -386,47 +532,36 @@ impl MessageCodec for PermessageDeflate {
         if payload.is_empty() {
             // zlib refuses a second flush without input, so write the empty message itself: an empty stored
             // block without its tail (RFC 7692 §7.2.3.6). After a sync flush the stream is byte-aligned, so
-            // the receiver sees a harmless extra block and the compressor's state is unaffected.
+            // the receiver sees a harmless extra block, and no compressor is involved.
             out.push(0x00);
-            if self.deflate_reset {
-                self.deflate.reset();
-            }
             return Ok(());
         }
-        let start = out.len();
-        let mut input = payload;
-        loop {
-            if out.capacity() - out.len() < MIN_DEFLATE_STEP {
-                out.reserve(MIN_DEFLATE_STEP.max(input.len() / 2 + 64));
-            }
-            let before = self.deflate.total_in();
-            let status = self.deflate.compress_vec(input, out, FlushCompress::Sync);
-            // The counter advances by at most `input.len()`, so it fits in usize.
-            input = &input[(self.deflate.total_in() - before) as usize..];
-            match status {
-                // zlib's contract: the flush is complete once all input is taken and output room is left.
-                Ok(_) if input.is_empty() && out.len() < out.capacity() => break,
-                Ok(_) => {}
-                // Only a corrupted stream state fails, which safe code cannot produce: report it as a bad
-                // stream rather than panic, and start the next message from a clean state.
-                Err(_) => {
-                    self.deflate.reset();
-                    out.truncate(start);
-                    return Err(WsError::BadCompressedData);
-                }
-            }
-        }
-        // A sync flush always ends with the empty stored block, which RFC 7692 §7.2.1 removes.
-        if !out[start..].ends_with(&TAIL) {
-            self.deflate.reset();
-            out.truncate(start);
-            return Err(WsError::BadCompressedData);
-        }
-        out.truncate(out.len() - TAIL.len());
+        let key = self.deflate_key;
         if self.deflate_reset {
-            self.deflate.reset();
+            return state::with_scratch_deflate(key, |deflate| {
+                deflate_message(deflate, payload, out)
+            });
         }
-        Ok(())
+        match self
+            .pool
+            .acquire::<Compress>(self.owner, &mut self.deflate_slot, key)
+        {
+            Some(Checkout { mut state, .. }) => {
+                let result = deflate_message(&mut state, payload, out);
+                if result.is_err() {
+                    // The peer did not get this message: continue from an empty window.
+                    state.reset();
+                }
+                if let Some(slot) = self.deflate_slot {
+                    self.pool.release(self.owner, slot, state);
+                }
+                result
+            }
+            // Every kept compressor is in use: this message goes without context, which is always allowed.
+            None => {
+                state::with_scratch_deflate(key, |deflate| deflate_message(deflate, payload, out))
+            }
+        }
     }
 
     fn decompress(
@@ -436,18 +571,29 @@ impl MessageCodec for PermessageDeflate {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), WsError> {
-        let mut result = self.inflate_part(input, out, limit);
-        if fin && result.is_ok() {
-            result = self.inflate_part(&TAIL, out, limit);
-            if result.is_ok() {
-                if self.inflate_reset || self.stream_ended {
-                    self.inflate.reset(false);
-                }
-                self.stream_ended = false;
+        let start = out.len();
+        if self.inflate.is_none() {
+            if let Err(e) = self.start_inflate() {
+                self.finish_inflate(true);
+                return Err(e);
             }
         }
-        if result.is_err() {
-            self.abort_inflate();
+        let Some(mut inflate) = self.inflate.take() else {
+            return Err(WsError::BadCompressedData);
+        };
+        let mut result =
+            Self::inflate_part(&mut inflate, &mut self.stream_ended, input, out, limit);
+        if fin && result.is_ok() {
+            result = Self::inflate_part(&mut inflate, &mut self.stream_ended, &TAIL, out, limit);
+        }
+        self.inflate = Some(inflate);
+        if result.is_ok() && !self.inflate_kept {
+            if let Some(history) = &mut self.history {
+                history.append(&out[start..]);
+            }
+        }
+        if fin || result.is_err() {
+            self.finish_inflate(result.is_err());
         }
         result
     }

@@ -15,6 +15,8 @@ use lws_proto::ws::{MessageKind, WsConn};
 use tokio::sync::mpsc;
 
 pub(crate) use driver::serve;
+/// permessage-deflate settings of a vhost ([`crate::Vhost::permessage_deflate_config`]).
+pub use lws_proto::ws::pmd::{ContextPool, PmdConfig};
 pub(crate) use members::{ConnShared, Members};
 
 /// How a protocol wants its WebSocket connections run.

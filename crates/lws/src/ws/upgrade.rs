@@ -8,7 +8,7 @@ use bytes::Bytes;
 use std::time::SystemTime;
 
 use lws_proto::http1::RequestHead;
-use lws_proto::ws::pmd::{self, PermessageDeflate, PmdConfig};
+use lws_proto::ws::pmd::{self, PermessageDeflate};
 use lws_proto::ws::{handshake, MessageCodec, WsConfig};
 
 use super::driver::WsSetup;
@@ -86,10 +86,10 @@ pub(crate) fn prepare(
     let mut codec: Option<Box<dyn MessageCodec + Send>> = None;
     if options.permessage_deflate && vhost.permessage_deflate {
         let offers: Vec<&str> = upgrade.extensions.iter().map(String::as_str).collect();
-        let config = PmdConfig::default();
-        if let Some((params, answer)) = pmd::server_negotiate(&offers, &config) {
+        let config = &vhost.pmd;
+        if let Some((params, answer)) = pmd::server_negotiate(&offers, config) {
             headers.push(("sec-websocket-extensions".into(), answer.into()));
-            codec = Some(Box::new(PermessageDeflate::new(params, true, &config)));
+            codec = Some(Box::new(PermessageDeflate::new(params, true, config)));
         }
     }
     let members = vhost.ws_members(&protocol.name);

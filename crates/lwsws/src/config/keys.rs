@@ -415,6 +415,21 @@ impl Mapper<'_> {
                     vh.h2.enable_connect_protocol = Some(self.boolean(v, k)?)
                 }
                 "h2-idle-timeout" => vh.h2.idle_timeout = Some(self.u32(v, k, 1, 86_400)?),
+                "ws-pmd" => vh.pmd.enabled = Some(self.boolean(v, k)?),
+                "ws-pmd-server-max-window-bits" => {
+                    vh.pmd.server_max_window_bits = Some(self.u32(v, k, 9, 15)? as u8)
+                }
+                "ws-pmd-client-max-window-bits" => {
+                    vh.pmd.client_max_window_bits = Some(self.u32(v, k, 9, 15)? as u8)
+                }
+                "ws-pmd-server-no-context-takeover" => {
+                    vh.pmd.server_no_context_takeover = Some(self.boolean(v, k)?)
+                }
+                "ws-pmd-client-no-context-takeover" => {
+                    vh.pmd.client_no_context_takeover = Some(self.boolean(v, k)?)
+                }
+                "ws-pmd-level" => vh.pmd.level = Some(self.u32(v, k, 0, 9)?),
+                "ws-pmd-pool" => vh.pmd.pool = Some(self.u32(v, k, 0, 65_536)?),
                 "mounts" => {
                     for (i, item) in self.array(v, k)?.iter().enumerate() {
                         let mount = self.mount(item, &format!("{k}[{i}]"))?;

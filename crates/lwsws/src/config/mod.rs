@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 // The server names only some of these types; they are re-exported as the module's API.
 #[allow(unused_imports)]
 pub use model::{
-    Config, Global, H2Conf, Location, MountConf, Origin, Pvo, VhostConf, DEFAULT_DATA_DIR,
+    Config, Global, H2Conf, Location, MountConf, Origin, PmdConf, Pvo, VhostConf, DEFAULT_DATA_DIR,
 };
 
 /// Largest config file accepted; real configs are a few KiB, this only stops runaway input.
@@ -287,6 +287,38 @@ mod tests {
         assert!(e.to_string().contains("h2-max-frame-size"), "{e}");
         let e = parse_err(&vhost(", \"h2-initial-window-size\": \"2147483648\""));
         assert!(e.to_string().contains("h2-initial-window-size"), "{e}");
+    }
+
+    #[test]
+    fn permessage_deflate_settings() {
+        let cfg = parse(
+            r#"{"vhosts": [{"port": 7681, "ws-pmd": "on", "ws-pmd-server-max-window-bits": "12",
+                "ws-pmd-client-max-window-bits": 10, "ws-pmd-server-no-context-takeover": "1",
+                "ws-pmd-client-no-context-takeover": "0", "ws-pmd-level": "6",
+                "ws-pmd-pool": "16"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.vhosts[0].pmd,
+            PmdConf {
+                enabled: Some(true),
+                server_max_window_bits: Some(12),
+                client_max_window_bits: Some(10),
+                server_no_context_takeover: Some(true),
+                client_no_context_takeover: Some(false),
+                level: Some(6),
+                pool: Some(16),
+            }
+        );
+        assert_eq!(parse(&vhost("")).unwrap().vhosts[0].pmd, PmdConf::default());
+        // zlib cannot compress with an 8-bit window, so neither side may be limited to it.
+        let e = parse_err(&vhost(", \"ws-pmd-server-max-window-bits\": \"8\""));
+        assert!(
+            e.to_string().contains("ws-pmd-server-max-window-bits"),
+            "{e}"
+        );
+        let e = parse_err(&vhost(", \"ws-pmd-level\": \"10\""));
+        assert!(e.to_string().contains("ws-pmd-level"), "{e}");
     }
 
     #[test]

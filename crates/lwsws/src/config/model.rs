@@ -100,6 +100,8 @@ pub struct VhostConf {
     pub keepalive_timeout: Option<u32>,
     /// `h2-*` keys (lws-rs): HTTP/2 settings for connections on this vhost's listeners.
     pub h2: H2Conf,
+    /// `ws-pmd*` keys (lws-rs): permessage-deflate on this vhost's WebSocket connections.
+    pub pmd: PmdConf,
     /// `mounts`: URL space of the vhost, in declaration order.
     pub mounts: Vec<MountConf>,
     /// `error-document-404`: URL path served for 404s.
@@ -192,6 +194,29 @@ pub enum Origin {
     Proxy(String),
     /// `>http://...` / `>https://...`: 301 redirect to this URL (kept with its scheme, without '>').
     Redirect(String),
+}
+
+/// permessage-deflate settings of a vhost (`ws-pmd*` keys, added by lws-rs); unset keys keep the defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PmdConf {
+    /// `ws-pmd`: accept permessage-deflate when a client offers it (default on).
+    pub enabled: Option<bool>,
+    /// `ws-pmd-server-max-window-bits`: largest window our compressor uses, 9..15 (default 15); below 15 it
+    /// is announced in the answer.
+    pub server_max_window_bits: Option<u8>,
+    /// `ws-pmd-client-max-window-bits`: largest window a client that can limit its own may use, 9..15
+    /// (default 15).
+    pub client_max_window_bits: Option<u8>,
+    /// `ws-pmd-server-no-context-takeover`: compress every message on its own (default off).
+    pub server_no_context_takeover: Option<bool>,
+    /// `ws-pmd-client-no-context-takeover`: tell clients to compress every message on their own, so that no
+    /// window of theirs is kept per connection (default off).
+    pub client_no_context_takeover: Option<bool>,
+    /// `ws-pmd-level`: zlib level 0..9 of our compressor (default 1).
+    pub level: Option<u32>,
+    /// `ws-pmd-pool`: how many compressors, and inflaters, are kept with their connection between messages,
+    /// in a pool of this vhost's own (default: the process-wide pool of 64).
+    pub pool: Option<u32>,
 }
 
 /// HTTP/2 settings of a vhost (`h2-*` keys, added by lws-rs); unset keys keep the defaults.
