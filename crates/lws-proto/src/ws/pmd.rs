@@ -527,6 +527,22 @@ fn deflate_message(
     Ok(())
 }
 
+/// Messages shorter than this are sent as stored blocks when no compressor with context is free.
+const STORE_BELOW: usize = 1024;
+
+/// `payload` as stored (uncompressed) deflate blocks, which need no compressor. The peer's inflater is at a
+/// byte boundary at the start of every message (each ends with a sync flush), so the block header is one
+/// zero byte (not final, stored, padding) followed by LEN and its complement.
+fn store_message(payload: &[u8], out: &mut Vec<u8>) {
+    for chunk in payload.chunks(usize::from(u16::MAX)) {
+        let len = chunk.len() as u16;
+        out.push(0x00);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+}
+
 impl MessageCodec for PermessageDeflate {
     fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), WsError> {
         if payload.is_empty() {
@@ -557,7 +573,12 @@ impl MessageCodec for PermessageDeflate {
                 }
                 result
             }
-            // Every kept compressor is in use: this message goes without context, which is always allowed.
+            // Every kept compressor is in use: this message goes without context, which is always allowed. A
+            // short one is not worth resetting a compressor for (zlib-rs clears a 128 KiB table each time).
+            None if payload.len() < STORE_BELOW => {
+                store_message(payload, out);
+                Ok(())
+            }
             None => {
                 state::with_scratch_deflate(key, |deflate| deflate_message(deflate, payload, out))
             }
