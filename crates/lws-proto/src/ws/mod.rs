@@ -293,9 +293,10 @@ pub struct WsConn {
     /// A message sent with `send_fragment` is open.
     sending_fragmented: bool,
     deflate_out: Vec<u8>,
-    mask_source: MaskSource,
+    /// Made on the first masked frame: a server never needs one.
+    mask_source: Option<MaskSource>,
     ext: Option<Box<dyn MessageCodec + Send>>,
-    events: VecDeque<WsEvent>,
+    events: Events,
     close_sent: bool,
     close_received: bool,
     /// No more exchange will happen: failed, timed out, or the transport ended.
@@ -334,9 +335,9 @@ impl WsConn {
             tx: Vec::new(),
             sending_fragmented: false,
             deflate_out: Vec::new(),
-            mask_source: default_mask_source(),
+            mask_source: None,
             ext: None,
-            events: VecDeque::new(),
+            events: Events::default(),
             close_sent: false,
             close_received: false,
             finished: false,
@@ -348,7 +349,7 @@ impl WsConn {
     /// Client role only: where masking keys come from (the runtime passes a CSPRNG-backed source). Without
     /// one, keys come from the operating system's random generator through `ring`.
     pub fn set_mask_source(&mut self, f: Box<dyn FnMut() -> [u8; 4] + Send>) {
-        self.mask_source = f;
+        self.mask_source = Some(f);
     }
 
     /// Installs the negotiated per-message compression codec; call once, right after the handshake. It makes
@@ -542,7 +543,7 @@ impl WsConn {
 
     fn next_mask(&mut self) -> Option<[u8; 4]> {
         match self.role {
-            Role::Client => Some((self.mask_source)()),
+            Role::Client => Some(self.mask_source.get_or_insert_with(default_mask_source)()),
             Role::Server => None,
         }
     }
@@ -834,6 +835,37 @@ fn inflate(
         return Err(WsError::MessageTooBig);
     }
     Ok(())
+}
+
+/// Events waiting for the application, in arrival order. Input almost always yields at most one event before
+/// it is drained, so the first waits in place and only a backlog takes a heap queue: an idle connection then
+/// keeps no queue allocation.
+#[derive(Debug, Default)]
+struct Events {
+    first: Option<WsEvent>,
+    rest: VecDeque<WsEvent>,
+}
+
+impl Events {
+    fn push_back(&mut self, ev: WsEvent) {
+        if self.first.is_none() && self.rest.is_empty() {
+            self.first = Some(ev);
+        } else {
+            self.rest.push_back(ev);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<WsEvent> {
+        if let Some(ev) = self.first.take() {
+            return Some(ev);
+        }
+        let ev = self.rest.pop_front();
+        if self.rest.is_empty() && self.rest.capacity() > 0 {
+            // A burst is over: do not keep its queue for the idle time that follows.
+            self.rest = VecDeque::new();
+        }
+        ev
+    }
 }
 
 /// Appends one frame to `tx`: header built on the stack, payload copied and masked in place.
