@@ -8,16 +8,19 @@ use std::time::Instant;
 use tokio::time::Sleep;
 
 /// Arms `timer` for `deadline` if nothing is armed (`armed` is `None`, cleared by the caller when the timer
-/// fires) or the deadline is earlier than the armed one.
+/// fires) or the deadline is earlier than the armed one; tells whether it did (the timer must then be polled
+/// before it can wake the task).
 pub(crate) fn arm_earlier(
     timer: Pin<&mut Sleep>,
     armed: &mut Option<Instant>,
     deadline: Option<Instant>,
-) {
+) -> bool {
     if let Some(d) = deadline {
         if armed.is_none_or(|a| d < a) {
             timer.reset(d.into());
             *armed = Some(d);
+            return true;
         }
     }
+    false
 }

@@ -136,7 +136,10 @@ pub(crate) async fn accept_loop(
                         Ok((stream, peer)) => spawn_tcp(stream, peer, l.port.clone(), shutdown.clone()),
                         Err(e) => accept_error(e).await,
                     },
-                    _ = shutdown.changed() => return Ok(()),
+                    _ = shutdown.changed() => {
+                        wake_websockets(&l.port);
+                        return Ok(());
+                    }
                 }
             }
         }
@@ -150,19 +153,27 @@ pub(crate) async fn accept_loop(
                             let guard = ConnGuard::new(&port.server, None);
                             let shutdown = shutdown.clone();
                             tokio::spawn(async move {
-                                let _guard = guard;
-                                serve_maybe_tls(stream, None, port, shutdown).await;
+                                serve_maybe_tls(stream, None, port, shutdown, &guard).await;
                             });
                         }
                         Err(e) => accept_error(e).await,
                     },
-                    _ = shutdown.changed() => break Ok(()),
+                    _ = shutdown.changed() => {
+                        wake_websockets(&l.port);
+                        break Ok(());
+                    }
                 }
             };
             let _ = std::fs::remove_file(&path);
             result
         }
     }
+}
+
+/// WebSocket connections do not wait on the shutdown signal (that would cost every one of them a wake-up
+/// future polled on each turn); they look at it whenever woken, so wake them all once it changed.
+fn wake_websockets(port: &PortShared) {
+    port.vhosts.iter().for_each(|v| v.wake_ws_members());
 }
 
 /// Running out of descriptors must not spin the loop: pause briefly before accepting again.
@@ -183,7 +194,6 @@ fn spawn_tcp(
     };
     let _ = stream.set_nodelay(true);
     tokio::spawn(async move {
-        let _guard = guard;
         #[cfg(feature = "tls")]
         if port.tls.is_some() {
             if let Some(redirect) = port.plain_on_tls() {
@@ -197,14 +207,14 @@ fn spawn_tcp(
                             sni: None,
                             plain_on_tls: redirect,
                         };
-                        return h1::serve(stream, info, port, shutdown).await;
+                        return h1::serve(stream, info, port, shutdown, &guard).await;
                     }
                     Some(_) => {}
                     None => return,
                 }
             }
         }
-        serve_maybe_tls(stream, Some(peer), port, shutdown).await;
+        serve_maybe_tls(stream, Some(peer), port, shutdown, &guard).await;
     });
 }
 
@@ -223,8 +233,9 @@ async fn serve_maybe_tls<S>(
     peer: Option<SocketAddr>,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
+    guard: &ConnGuard,
 ) where
-    S: crate::transport::Transport,
+    S: crate::transport::Transport + Send + 'static,
 {
     #[cfg(feature = "tls")]
     if let Some(acceptor) = port.tls.clone() {
@@ -250,7 +261,7 @@ async fn serve_maybe_tls<S>(
         if h2 {
             return Box::pin(h1::serve_h2(tls, info, port, shutdown)).await;
         }
-        let session = Box::pin(h1::serve(tls, info, port, shutdown));
+        let session = Box::pin(h1::serve(tls, info, port, shutdown, guard));
         return session.await;
     }
     let info = ConnInfo {
@@ -259,7 +270,7 @@ async fn serve_maybe_tls<S>(
         sni: None,
         plain_on_tls: false,
     };
-    h1::serve(stream, info, port, shutdown).await;
+    h1::serve(stream, info, port, shutdown, guard).await;
 }
 
 #[cfg(feature = "tls")]
@@ -298,6 +309,17 @@ impl ConnGuard {
             server: server.clone(),
             ip,
         }
+    }
+
+    /// Another guard for the same connection, for a phase that outlives the task holding this one (the
+    /// counts never drop to zero in between).
+    pub(crate) fn handoff(&self) -> ConnGuard {
+        if let Some(ip) = self.ip {
+            if let Ok(mut map) = self.server.per_ip.lock() {
+                *map.entry(ip).or_insert(0) += 1;
+            }
+        }
+        ConnGuard::new(&self.server, self.ip)
     }
 
     /// Admits a connection from `ip` unless that address already has `ip-limit-wsi` connections.
@@ -344,7 +366,8 @@ mod tests {
     }
 
     /// Idle connections must stay small: every task is allocated at the size of its largest state, so
-    /// the HTTP driver, TLS sessions and the WebSocket driver each live in allocations of their own.
+    /// the HTTP driver and TLS sessions live in allocations of their own, and a WebSocket in a task of its
+    /// own whose allocation is little more than the driver's state.
     #[tokio::test]
     async fn connection_task_state_stays_small() {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -364,7 +387,8 @@ mod tests {
         });
         let (_tx, rx) = tokio::sync::watch::channel(false);
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let conn = super::serve_maybe_tls(stream, None, port, rx.clone());
+        let guard = super::ConnGuard::new(&port.server, None);
+        let conn = super::serve_maybe_tls(stream, None, port.clone(), rx.clone(), &guard);
         assert!(size(&conn) <= 512, "connection task: {} bytes", size(&conn));
         drop(conn);
 
@@ -374,7 +398,7 @@ mod tests {
         }
         let setup = crate::ws::driver::WsSetup {
             role: lws_proto::ws::Role::Server,
-            protocol: crate::ProtocolHandle::new("p", P),
+            protocol: crate::ProtocolHandle::new("p", P).inner,
             info: Arc::new(crate::ws::WsInfo {
                 path: String::new(),
                 query: None,
@@ -394,7 +418,8 @@ mod tests {
             validity: Default::default(),
         };
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let ws = crate::ws::serve(stream, bytes::Bytes::new(), setup, rx);
-        assert!(size(&ws) <= 1536, "WebSocket driver: {} bytes", size(&ws));
+        let guard = super::ConnGuard::new(&port.server, None);
+        let ws = crate::ws::driver::serve_keeping(stream, bytes::Bytes::new(), setup, rx, guard);
+        assert!(size(&ws) <= 896, "WebSocket task: {} bytes", size(&ws));
     }
 }

@@ -309,6 +309,11 @@ impl VhostInner {
     pub(crate) fn ws_members(&self, protocol: &str) -> Arc<crate::ws::Members> {
         self.ws_members.get(protocol).cloned().unwrap_or_default()
     }
+
+    /// Wakes every WebSocket connection of this vhost, so that each notices the shutdown signal.
+    pub(crate) fn wake_ws_members(&self) {
+        self.ws_members.values().for_each(|m| m.wake_all());
+    }
 }
 
 impl VhostInner {

@@ -224,7 +224,7 @@ impl WsClientBuilder {
         });
         let setup = crate::ws::driver::WsSetup {
             role: Role::Client,
-            protocol,
+            protocol: protocol.inner,
             info,
             config: self.engine_config(),
             codec: opened

@@ -14,7 +14,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::access_log::LogEntry;
-use crate::listen::PortShared;
+use crate::listen::{ConnGuard, PortShared};
 use crate::vhost::{select_vhost, vhost_for_request};
 
 use super::ctx::Reply;
@@ -39,14 +39,16 @@ const FILE_PIECE: usize = 256 * 1024;
 /// Read size per socket read.
 const READ_SIZE: usize = 16 * 1024;
 
-/// Serves HTTP/1.x on `io` until the peer leaves, an error ends it, or shutdown drains it.
+/// Serves HTTP/1.x on `io` until the peer leaves, an error ends it, or shutdown drains it. `guard` counts the
+/// connection as live; a WebSocket, which runs on as a task of its own, takes another.
 pub(crate) async fn serve<S>(
     io: S,
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
+    guard: &ConnGuard,
 ) where
-    S: crate::transport::Transport,
+    S: crate::transport::Transport + Send + 'static,
 {
     let next_shutdown = shutdown.clone();
     // Each phase is its own allocation, freed when the phase ends: an idle WebSocket then keeps only its
@@ -54,50 +56,42 @@ pub(crate) async fn serve<S>(
     let Some((io, leftover, next)) = Box::pin(serve_http(io, info, port, shutdown)).await else {
         return;
     };
-    next_phase(io, leftover, next, next_shutdown).await;
+    if let Some(h2) = next_phase(io, leftover, next, next_shutdown, guard) {
+        h2.await;
+    }
 }
 
-/// The phase after HTTP/1.x as a future in an allocation of its own, built outside any `async` body so that
-/// the parts it is made from take no room in the connection task's state.
+/// Starts the phase after HTTP/1.x, outside any `async` body so that the parts it is made from take no room
+/// in the connection task's state. A WebSocket runs as a task of its own, with its own guard: this task (and
+/// its allocation, sized for the HTTP/1.x phase's bookkeeping) then ends, and the WebSocket's state lives in
+/// the new task's allocation. HTTP/2 is returned, in an allocation of its own, to be run in place.
 fn next_phase<S>(
     io: S,
     leftover: bytes::Bytes,
     next: Next,
     shutdown: watch::Receiver<bool>,
-) -> NextPhase<impl Future<Output = crate::ws::CloseInfo>, impl Future<Output = ()>>
+    guard: &ConnGuard,
+) -> Option<Pin<Box<impl Future<Output = ()>>>>
 where
-    S: crate::transport::Transport,
+    S: crate::transport::Transport + Send + 'static,
 {
     match next {
-        Next::Ws(setup) => NextPhase::Ws(Box::pin(crate::ws::serve(io, leftover, setup, shutdown))),
+        Next::Ws(setup) => {
+            let ws =
+                crate::ws::driver::serve_keeping(io, leftover, setup, shutdown, guard.handoff());
+            tokio::spawn(ws);
+            None
+        }
         Next::H2(h2) => {
             let (start, info, port) = *h2;
             let start = Box::new(start.with_leftover(leftover));
-            NextPhase::H2(Box::pin(super::h2::serve(io, info, port, shutdown, start)))
-        }
-    }
-}
-
-/// Either next phase, polled in place.
-enum NextPhase<W, H> {
-    Ws(Pin<Box<W>>),
-    H2(Pin<Box<H>>),
-}
-
-impl<W: Future, H: Future<Output = ()>> Future for NextPhase<W, H> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        // Both variants hold pinned boxes, so the enum itself is Unpin.
-        match self.get_mut() {
-            NextPhase::Ws(f) => f.as_mut().poll(cx).map(drop),
-            NextPhase::H2(f) => f.as_mut().poll(cx),
+            Some(Box::pin(super::h2::serve(io, info, port, shutdown, start)))
         }
     }
 }
 
 /// What runs on the connection after HTTP/1.x. The HTTP/2 case carries the connection facts, boxed, so that
-/// a WebSocket's task does not keep room for them.
+/// the WebSocket case does not carry room for them.
 // Moved once per connection; boxing the WebSocket setup would cost every upgrade an allocation.
 #[allow(clippy::large_enum_variant)]
 enum Next {

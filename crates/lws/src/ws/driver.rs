@@ -3,21 +3,31 @@
 //!
 //! While idle, a connection owns no read buffer: reads go through one buffer per service thread, borrowed
 //! only for the duration of a poll.
+//!
+//! The driver is polled by hand rather than through `select!`: every wake-up runs the sources in a fixed
+//! order (engine, commands, socket, timer) and reads the clock once. Requests from other tasks
+//! (`request_writable`, `rx_flow`, shutdown) are flags in [`ConnShared`] next to the task's waker, so no
+//! wake-up future has to be polled on each turn, and the timer is polled only when it was re-armed or is due.
 
+use std::any::Any;
 use std::cell::RefCell;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lws_proto::ws::{MessageCodec, Role, WsConfig, WsConn, WsEvent, WsState};
 use tokio::io::ReadBuf;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Sleep;
 
-use super::{CloseInfo, Command, CtxRequests, Members, ValidityPolicy, WsCtx, WsInfo, WsMessage};
-use crate::protocol::ProtocolHandle;
+use super::{
+    CloseInfo, Command, ConnShared, CtxRequests, Members, ValidityPolicy, WsCtx, WsInfo, WsMessage,
+};
+use crate::protocol::DynProtocol;
 use crate::transport::Transport;
 
 /// Stop reading from a peer while this much is queued for it.
@@ -28,6 +38,8 @@ const LOW_WATER: usize = 64 * 1024;
 const READ_SIZE: usize = 64 * 1024;
 /// A send queue buffer larger than this is released once drained, so idle connections stay small.
 const KEEP_OUT_CAPACITY: usize = 16 * 1024;
+/// How long the write side's shutdown may take once the connection is over.
+const SHUTDOWN_LIMIT: Duration = Duration::from_secs(1);
 
 thread_local! {
     static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_SIZE].into_boxed_slice());
@@ -37,7 +49,7 @@ thread_local! {
 pub(crate) struct WsSetup {
     /// Server for accepted upgrades, client for connections we opened.
     pub(crate) role: Role,
-    pub(crate) protocol: ProtocolHandle,
+    pub(crate) protocol: Arc<dyn DynProtocol>,
     pub(crate) info: Arc<WsInfo>,
     pub(crate) config: WsConfig,
     pub(crate) codec: Option<Box<dyn MessageCodec + Send>>,
@@ -45,244 +57,434 @@ pub(crate) struct WsSetup {
     pub(crate) validity: ValidityPolicy,
 }
 
-/// What one poll of the socket produced.
-enum IoEvent {
-    Read,
-    Wrote(usize),
-    Flushed,
-    Eof,
-    Failed,
-}
-
 /// Runs a WebSocket connection on `io` with its protocol until it ends, and says how it ended; `leftover`
-/// are bytes read past the handshake.
-pub(crate) async fn serve<S>(
-    mut io: S,
+/// are bytes read past the handshake. The protocol's `established` runs before this returns.
+pub(crate) fn serve<S>(
+    io: S,
     leftover: Bytes,
     setup: WsSetup,
-    mut shutdown: watch::Receiver<bool>,
-) -> CloseInfo
+    shutdown: watch::Receiver<bool>,
+) -> impl Future<Output = CloseInfo>
 where
     S: Transport,
 {
-    let WsSetup {
-        role,
-        protocol,
-        info,
-        config,
-        codec,
-        members,
-        validity,
-    } = setup;
-    let start = Instant::now();
-    let mut conn = WsConn::new(role, config, start);
-    if let Some(codec) = codec {
-        conn.set_extension(codec);
-    }
-    let shared = members.join();
-    let mut commands = CommandQueue::default();
-    // Only the protocol itself is needed from here on; its name and options stay behind.
-    let protocol = protocol.inner;
-    let mut session = protocol.new_session();
-    let mut requests = CtxRequests::default();
-    macro_rules! cx {
-        () => {
-            WsCtx {
-                conn: &mut conn,
-                info: &info,
-                requests: &mut requests,
-                shared: &shared,
-                members: &members,
-                commands: &mut commands,
-            }
-        };
-    }
-    protocol.established(session.as_mut(), &mut cx!());
-    if !leftover.is_empty() {
-        conn.handle_input(start, &leftover);
-    }
-    // The leftover may share the HTTP read buffer's allocation: let it go before the connection idles.
-    drop(leftover);
-    let mut out: Vec<u8> = Vec::new();
-    let mut sent = 0usize;
-    let mut needs_flush = false;
-    let mut last_rx = start;
-    let mut pinged = false;
-    let mut user_timer: Option<Instant> = None;
-    let mut close: Option<CloseInfo> = None;
-    let mut draining = *shutdown.borrow_and_update();
-    if draining {
-        requests.closed = true;
-        conn.close(1001, "server shutting down");
-    }
-    // The loop's timer and wake-up futures end with it, before the final flush waits on its own timer.
-    {
+    serve_keeping(io, leftover, setup, shutdown, ())
+}
+
+/// [`serve`], holding `keep` (the connection's admission guard) until the connection is over, so that the
+/// WebSocket can run as a task of its own.
+pub(crate) fn serve_keeping<S, K>(
+    io: S,
+    leftover: Bytes,
+    setup: WsSetup,
+    shutdown: watch::Receiver<bool>,
+    keep: K,
+) -> impl Future<Output = CloseInfo>
+where
+    S: Transport,
+{
+    let mut driver = Driver::new(io, leftover, setup, shutdown, keep);
+    // The driver is only borrowed below: moving it into a local would give the future two copies of it.
+    async move {
         let timer = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(timer);
-        // Long-lived wake-up futures, polled again rather than re-created on every turn of the loop.
-        let mut woken = Box::pin(shared.wake.notified());
-        let shutdown_signal = shutdown.changed();
-        tokio::pin!(shutdown_signal);
-        let mut armed: Option<Instant> = None;
+        std::future::poll_fn(|cx| driver.poll(cx, timer.as_mut())).await
+    }
+}
+
+/// One connection's state between polls.
+struct Driver<S, K> {
+    io: S,
+    conn: WsConn,
+    /// Bytes taken from the engine; `out[sent..]` is not written yet.
+    out: Vec<u8>,
+    sent: usize,
+    protocol: Arc<dyn DynProtocol>,
+    session: Box<dyn Any + Send>,
+    info: Arc<WsInfo>,
+    members: Arc<Members>,
+    shared: Arc<ConnShared>,
+    commands: CommandQueue,
+    requests: CtxRequests,
+    shutdown: watch::Receiver<bool>,
+    validity: ValidityPolicy,
+    last_rx: Instant,
+    user_timer: Option<Instant>,
+    /// The deadline the timer is set for, if it is armed.
+    armed: Option<Instant>,
+    close: Option<CloseInfo>,
+    /// The waker last registered in `shared`.
+    waker: Option<Waker>,
+    needs_flush: bool,
+    pinged: bool,
+    draining: bool,
+    /// The timer was re-armed and has not been polled since, so it may not hold the task's waker.
+    timer_unpolled: bool,
+    /// The connection is over: `closed` was called and the write side is being shut down.
+    over: bool,
+    _keep: K,
+}
+
+/// What the socket did in one turn.
+enum Io {
+    /// Nothing: wait for a wake-up.
+    Idle,
+    /// Input arrived (or the peer's side ended) and was given to the engine, or output drained while the
+    /// protocol waits for `writable`: the engine has something new.
+    Progress,
+    /// The connection cannot go on.
+    Over,
+}
+
+/// What one read did.
+enum Read {
+    Data,
+    Eof,
+    Failed,
+    Pending,
+}
+
+macro_rules! cx {
+    ($d:expr) => {
+        WsCtx {
+            conn: &mut $d.conn,
+            info: &$d.info,
+            requests: &mut $d.requests,
+            shared: &$d.shared,
+            members: &$d.members,
+            commands: &mut $d.commands,
+        }
+    };
+}
+
+impl<S: Transport, K> Driver<S, K> {
+    fn new(
+        io: S,
+        leftover: Bytes,
+        setup: WsSetup,
+        mut shutdown: watch::Receiver<bool>,
+        keep: K,
+    ) -> Self {
+        let WsSetup {
+            role,
+            protocol,
+            info,
+            config,
+            codec,
+            members,
+            validity,
+        } = setup;
+        let start = Instant::now();
+        let mut conn = WsConn::new(role, config, start);
+        if let Some(codec) = codec {
+            conn.set_extension(codec);
+        }
+        let shared = members.join();
+        let session = protocol.new_session();
+        let draining = *shutdown.borrow_and_update();
+        let mut d = Driver {
+            io,
+            conn,
+            out: Vec::new(),
+            sent: 0,
+            protocol,
+            session,
+            info,
+            members,
+            shared,
+            commands: CommandQueue::default(),
+            requests: CtxRequests::default(),
+            shutdown,
+            validity,
+            last_rx: start,
+            user_timer: None,
+            armed: None,
+            close: None,
+            waker: None,
+            needs_flush: false,
+            pinged: false,
+            draining,
+            timer_unpolled: false,
+            over: false,
+            _keep: keep,
+        };
+        d.protocol.established(d.session.as_mut(), &mut cx!(d));
+        if !leftover.is_empty() {
+            d.conn.handle_input(start, &leftover);
+        }
+        if d.draining {
+            d.requests.closed = true;
+            d.conn.close(1001, "server shutting down");
+        }
+        d
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>, mut timer: Pin<&mut Sleep>) -> Poll<CloseInfo> {
+        if !self.over {
+            if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                self.shared.register(cx.waker());
+                self.waker = Some(cx.waker().clone());
+            }
+            if self.run(cx, timer.as_mut()).is_pending() {
+                return Poll::Pending;
+            }
+            self.end();
+            timer
+                .as_mut()
+                .reset((Instant::now() + SHUTDOWN_LIMIT).into());
+        }
+        if Pin::new(&mut self.io).poll_shutdown(cx).is_pending() && timer.poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        Poll::Ready(self.close.take().unwrap_or_else(unknown_close))
+    }
+
+    /// Drives the connection until it is over (Ready) or has to wait (Pending, with every source that can
+    /// move it registered for a wake-up).
+    fn run(&mut self, cx: &mut Context<'_>, mut timer: Pin<&mut Sleep>) -> Poll<()> {
+        let now = Instant::now();
         loop {
-            let now = Instant::now();
-            while let Some(ev) = conn.poll_event() {
-                match ev {
-                    WsEvent::Message { kind, data } => {
-                        let msg = WsMessage {
-                            kind,
-                            data: &data,
-                            first: true,
-                            fin: true,
-                        };
-                        protocol.message(session.as_mut(), &mut cx!(), msg);
-                    }
-                    WsEvent::Fragment {
-                        kind,
-                        data,
-                        first,
-                        fin,
-                    } => {
-                        let msg = WsMessage {
-                            kind,
-                            data: &data,
-                            first,
-                            fin,
-                        };
-                        protocol.message(session.as_mut(), &mut cx!(), msg);
-                    }
-                    WsEvent::Ping(_) | WsEvent::Pong(_) => {}
-                    WsEvent::Close { code, reason } => {
-                        // The peer's Close answers ours when we (protocol, handle or shutdown) spoke first.
-                        close = Some(CloseInfo {
-                            code,
-                            reason,
-                            by_peer: !requests.closed,
-                        });
-                    }
-                    WsEvent::Error(e) => {
-                        tracing::debug!(peer = ?info.peer, "websocket: {e}");
-                        close.get_or_insert(CloseInfo {
-                            code: Some(e.close_code()),
-                            reason: e.to_string(),
-                            by_peer: false,
-                        });
-                    }
-                    _ => {}
+            // Any change of the signal, or its sender going away, means shutdown.
+            if !self.draining && self.shutdown.has_changed().unwrap_or(true) {
+                self.draining = true;
+                self.requests.closed = true;
+                self.conn.close(1001, "server shutting down");
+            }
+            self.deliver();
+            if let Some(rx) = self.commands.rx.as_mut() {
+                while let Poll::Ready(Some(cmd)) = rx.poll_recv(cx) {
+                    apply(&mut self.conn, &mut self.requests, cmd);
                 }
             }
-            while let Some(cmd) = commands.try_recv() {
-                apply(&mut conn, &mut requests, cmd);
-            }
-            let queued = conn.pending_transmit() + (out.len() - sent);
+            let queued = self.conn.pending_transmit() + (self.out.len() - self.sent);
             if queued < LOW_WATER
-                && (requests.writable | shared.take_writable())
-                && conn.state() == WsState::Open
+                && (self.requests.writable | self.shared.take_writable())
+                && self.conn.state() == WsState::Open
             {
-                requests.writable = false;
-                protocol.writable(session.as_mut(), &mut cx!());
+                self.requests.writable = false;
+                self.protocol
+                    .writable(self.session.as_mut(), &mut cx!(self));
             }
-            if let Some(t) = requests.timer.take() {
-                user_timer = t.map(|d| now + d);
+            if let Some(t) = self.requests.timer.take() {
+                self.user_timer = t.map(|d| now + d);
             }
-            if sent == out.len() {
-                sent = 0;
-                out.clear();
-                if out.capacity() > KEEP_OUT_CAPACITY {
-                    out = Vec::new();
+            if self.sent == self.out.len() {
+                self.sent = 0;
+                self.out.clear();
+                if self.out.capacity() > KEEP_OUT_CAPACITY {
+                    self.out = Vec::new();
                 }
             }
-            conn.poll_transmit(&mut out);
-            shared.unsent.store(out.len() - sent, Ordering::Relaxed);
-            if conn.is_closed() && sent == out.len() && !needs_flush {
-                break;
+            self.conn.poll_transmit(&mut self.out);
+            if self.finished() {
+                return Poll::Ready(());
             }
             let deadline = [
-                conn.poll_timeout(),
-                user_timer,
-                (!pinged).then(|| last_rx + validity.ping_after),
-                Some(last_rx + validity.hangup_after),
+                self.conn.poll_timeout(),
+                self.user_timer,
+                (!self.pinged).then(|| self.last_rx + self.validity.ping_after),
+                Some(self.last_rx + self.validity.hangup_after),
             ]
             .into_iter()
             .flatten()
             .min();
-            crate::deadline::arm_earlier(timer.as_mut(), &mut armed, deadline);
-            let want_write = sent < out.len();
-            let want_read = !shared.rx_paused() && out.len() - sent < HIGH_WATER && reading(&conn);
-            let io_ready = std::future::poll_fn(|cx| {
-                poll_io(
-                    &mut io,
-                    cx,
-                    &mut conn,
-                    &out[sent..],
-                    want_read,
-                    want_write,
-                    needs_flush,
-                )
-            });
-            tokio::select! {
-                ev = io_ready => match ev {
-                    IoEvent::Read => {
-                        last_rx = Instant::now();
-                        pinged = false;
+            if crate::deadline::arm_earlier(timer.as_mut(), &mut self.armed, deadline) {
+                self.timer_unpolled = true;
+            }
+            let io = self.poll_io(cx, now);
+            self.shared
+                .unsent
+                .store(self.out.len() - self.sent, Ordering::Relaxed);
+            match io {
+                Io::Progress => continue,
+                Io::Over => return Poll::Ready(()),
+                Io::Idle if self.finished() => return Poll::Ready(()),
+                Io::Idle => {}
+            }
+            if let Some(at) = self.armed {
+                // A timer still holding our waker wakes us when due: poll it only then, or right after it was
+                // re-armed.
+                if (self.timer_unpolled || now >= at) && {
+                    self.timer_unpolled = false;
+                    timer.as_mut().poll(cx).is_ready()
+                } {
+                    self.armed = None;
+                    if self.on_timer() {
+                        return Poll::Ready(());
                     }
-                    IoEvent::Wrote(n) => {
-                        sent += n;
-                        needs_flush = true;
-                    }
-                    IoEvent::Flushed => needs_flush = false,
-                    IoEvent::Eof => {
-                        conn.handle_eof(Instant::now());
-                        if conn.is_closed() || !reading(&conn) {
-                            break;
-                        }
-                    }
-                    IoEvent::Failed => break,
-                },
-                _ = &mut timer, if armed.is_some() => {
-                    armed = None;
-                    let now = Instant::now();
-                    conn.handle_timeout(now);
-                    if user_timer.is_some_and(|t| t <= now) {
-                        user_timer = None;
-                        protocol.timer(session.as_mut(), &mut cx!());
-                    }
-                    if now >= last_rx + validity.hangup_after {
-                        tracing::debug!(peer = ?info.peer, "websocket: no traffic, hanging up");
-                        break;
-                    }
-                    if !pinged && now >= last_rx + validity.ping_after {
-                        pinged = true;
-                        let _ = conn.send_ping(b"");
-                    }
+                    continue;
                 }
-                _ = woken.as_mut() => woken.set(shared.wake.notified()),
-                cmd = commands.recv(), if commands.active() => {
-                    if let Some(cmd) = cmd {
-                        apply(&mut conn, &mut requests, cmd);
-                    }
+            }
+            return Poll::Pending;
+        }
+    }
+
+    /// The engine is closed and everything it produced is written and flushed.
+    fn finished(&self) -> bool {
+        self.conn.is_closed() && self.sent == self.out.len() && !self.needs_flush
+    }
+
+    /// Hands the engine's events to the protocol.
+    fn deliver(&mut self) {
+        while let Some(ev) = self.conn.poll_event() {
+            match ev {
+                WsEvent::Message { kind, data } => {
+                    let msg = WsMessage {
+                        kind,
+                        data: &data,
+                        first: true,
+                        fin: true,
+                    };
+                    self.protocol
+                        .message(self.session.as_mut(), &mut cx!(self), msg);
                 }
-                _ = &mut shutdown_signal, if !draining => {
-                    draining = true;
-                    requests.closed = true;
-                    conn.close(1001, "server shutting down");
+                WsEvent::Fragment {
+                    kind,
+                    data,
+                    first,
+                    fin,
+                } => {
+                    let msg = WsMessage {
+                        kind,
+                        data: &data,
+                        first,
+                        fin,
+                    };
+                    self.protocol
+                        .message(self.session.as_mut(), &mut cx!(self), msg);
                 }
+                WsEvent::Ping(_) | WsEvent::Pong(_) => {}
+                WsEvent::Close { code, reason } => {
+                    // The peer's Close answers ours when we (protocol, handle or shutdown) spoke first.
+                    self.close = Some(CloseInfo {
+                        code,
+                        reason,
+                        by_peer: !self.requests.closed,
+                    });
+                }
+                WsEvent::Error(e) => {
+                    tracing::debug!(peer = ?self.info.peer, "websocket: {e}");
+                    self.close.get_or_insert(CloseInfo {
+                        code: Some(e.close_code()),
+                        reason: e.to_string(),
+                        by_peer: false,
+                    });
+                }
+                _ => {}
             }
         }
     }
-    members.leave(shared.id);
-    let close = close.unwrap_or(CloseInfo {
+
+    /// Writes (and flushes) what is queued, then reads into the per-thread buffer and feeds the engine.
+    fn poll_io(&mut self, cx: &mut Context<'_>, now: Instant) -> Io {
+        let mut wrote = false;
+        while self.sent < self.out.len() {
+            match Pin::new(&mut self.io).poll_write(cx, &self.out[self.sent..]) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Io::Over,
+                Poll::Ready(Ok(n)) => {
+                    self.sent += n;
+                    self.needs_flush = true;
+                    wrote = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if self.needs_flush && self.sent == self.out.len() {
+            match Pin::new(&mut self.io).poll_flush(cx) {
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(_)) => return Io::Over,
+                Poll::Pending => {}
+            }
+        }
+        let want_read = !self.shared.rx_paused()
+            && self.out.len() - self.sent < HIGH_WATER
+            && reading(&self.conn);
+        if want_read {
+            let read = READ_BUF.with(|buf| {
+                let mut buf = buf.borrow_mut();
+                let mut rb = ReadBuf::new(&mut buf[..]);
+                match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
+                    Poll::Ready(Ok(())) if rb.filled().is_empty() => Read::Eof,
+                    Poll::Ready(Ok(())) => {
+                        if rb.remaining() > 0 {
+                            self.io.read_drained();
+                        }
+                        self.conn.handle_input(now, rb.filled());
+                        Read::Data
+                    }
+                    Poll::Ready(Err(_)) => Read::Failed,
+                    Poll::Pending => Read::Pending,
+                }
+            });
+            match read {
+                Read::Data => {
+                    self.last_rx = now;
+                    self.pinged = false;
+                    return Io::Progress;
+                }
+                Read::Eof => {
+                    self.conn.handle_eof(now);
+                    if self.conn.is_closed() || !reading(&self.conn) {
+                        return Io::Over;
+                    }
+                    return Io::Progress;
+                }
+                Read::Failed => return Io::Over,
+                Read::Pending => {}
+            }
+        }
+        // Draining below the low-water mark is news only to a protocol waiting for `writable`.
+        if wrote && (self.requests.writable || self.shared.writable_requested()) {
+            return Io::Progress;
+        }
+        Io::Idle
+    }
+
+    /// The timer fired: the engine's close timeout, the protocol's timer, the validity policy. True when the
+    /// peer is to be dropped.
+    fn on_timer(&mut self) -> bool {
+        let now = Instant::now();
+        self.conn.handle_timeout(now);
+        if self.user_timer.is_some_and(|t| t <= now) {
+            self.user_timer = None;
+            self.protocol.timer(self.session.as_mut(), &mut cx!(self));
+        }
+        if now >= self.last_rx + self.validity.hangup_after {
+            tracing::debug!(peer = ?self.info.peer, "websocket: no traffic, hanging up");
+            return true;
+        }
+        if !self.pinged && now >= self.last_rx + self.validity.ping_after {
+            self.pinged = true;
+            let _ = self.conn.send_ping(b"");
+        }
+        false
+    }
+
+    /// The connection is over: leave the members and tell the protocol.
+    fn end(&mut self) {
+        self.over = true;
+        self.members.leave(self.shared.id);
+        let close = self.close.take().unwrap_or_else(unknown_close);
+        self.protocol.closed(self.session.as_mut(), &close);
+        self.close = Some(close);
+    }
+}
+
+impl<S, K> Drop for Driver<S, K> {
+    fn drop(&mut self) {
+        // A task dropped before its connection was over (runtime teardown) must not stay a member.
+        if !self.over {
+            self.members.leave(self.shared.id);
+        }
+    }
+}
+
+fn unknown_close() -> CloseInfo {
+    CloseInfo {
         code: None,
         reason: String::new(),
         by_peer: false,
-    });
-    protocol.closed(session.as_mut(), &close);
-    let _ = tokio::time::timeout(
-        Duration::from_secs(1),
-        tokio::io::AsyncWriteExt::shutdown(&mut io),
-    )
-    .await;
-    close
+    }
 }
 
 /// Whether the peer may still send us anything worth reading (frames, or its Close).
@@ -309,21 +511,6 @@ impl CommandQueue {
         self.tx = Some(tx.clone());
         tx
     }
-
-    fn active(&self) -> bool {
-        self.rx.is_some()
-    }
-
-    fn try_recv(&mut self) -> Option<Command> {
-        self.rx.as_mut()?.try_recv().ok()
-    }
-
-    async fn recv(&mut self) -> Option<Command> {
-        match self.rx.as_mut() {
-            Some(rx) => rx.recv().await,
-            None => std::future::pending().await,
-        }
-    }
 }
 
 fn apply(conn: &mut WsConn, requests: &mut CtxRequests, cmd: Command) {
@@ -334,49 +521,4 @@ fn apply(conn: &mut WsConn, requests: &mut CtxRequests, cmd: Command) {
             conn.close(code, &reason);
         }
     }
-}
-
-/// Polls the socket for whatever the connection needs: writing queued bytes (or flushing them), and
-/// reading into the per-thread buffer, which is fed to the engine at once.
-fn poll_io<S: Transport>(
-    io: &mut S,
-    cx: &mut std::task::Context<'_>,
-    conn: &mut WsConn,
-    pending: &[u8],
-    want_read: bool,
-    want_write: bool,
-    needs_flush: bool,
-) -> Poll<IoEvent> {
-    if want_write {
-        match Pin::new(&mut *io).poll_write(cx, pending) {
-            Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Poll::Ready(IoEvent::Failed),
-            Poll::Ready(Ok(n)) => return Poll::Ready(IoEvent::Wrote(n)),
-            Poll::Pending => {}
-        }
-    } else if needs_flush {
-        match Pin::new(&mut *io).poll_flush(cx) {
-            Poll::Ready(Ok(())) => return Poll::Ready(IoEvent::Flushed),
-            Poll::Ready(Err(_)) => return Poll::Ready(IoEvent::Failed),
-            Poll::Pending => {}
-        }
-    }
-    if want_read {
-        return READ_BUF.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            let mut rb = ReadBuf::new(&mut buf[..]);
-            match Pin::new(&mut *io).poll_read(cx, &mut rb) {
-                Poll::Ready(Ok(())) if rb.filled().is_empty() => Poll::Ready(IoEvent::Eof),
-                Poll::Ready(Ok(())) => {
-                    if rb.remaining() > 0 {
-                        io.read_drained();
-                    }
-                    conn.handle_input(Instant::now(), rb.filled());
-                    Poll::Ready(IoEvent::Read)
-                }
-                Poll::Ready(Err(_)) => Poll::Ready(IoEvent::Failed),
-                Poll::Pending => Poll::Pending,
-            }
-        });
-    }
-    Poll::Pending
 }

@@ -4,8 +4,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-
-use tokio::sync::Notify;
+use std::task::Waker;
 
 /// What other tasks may ask of one connection's task.
 #[derive(Debug, Default)]
@@ -15,7 +14,10 @@ pub(crate) struct ConnShared {
     rx_paused: AtomicBool,
     /// Bytes written by the protocol but not yet accepted by the socket (kept by the driver).
     pub(crate) unsent: AtomicUsize,
-    pub(crate) wake: Notify,
+    /// The connection task's waker. The flags above are set before it is woken and read after it was
+    /// registered, so a request is never missed; the driver reads them on every turn instead of polling a
+    /// wake-up future.
+    waker: Mutex<Option<Waker>>,
 }
 
 impl ConnShared {
@@ -28,17 +30,39 @@ impl ConnShared {
 
     pub(crate) fn request_writable(&self) {
         self.writable.store(true, Ordering::Release);
-        self.wake.notify_one();
+        self.wake();
+    }
+
+    /// Wakes the connection's task, which then looks at the flags (and at the shutdown signal).
+    pub(crate) fn wake(&self) {
+        if let Ok(w) = self.waker.lock() {
+            if let Some(w) = w.as_ref() {
+                w.wake_by_ref();
+            }
+        }
+    }
+
+    /// Makes `waker` the one `wake` uses.
+    pub(crate) fn register(&self, waker: &Waker) {
+        if let Ok(mut w) = self.waker.lock() {
+            *w = Some(waker.clone());
+        }
     }
 
     /// Takes a pending writable request.
     pub(crate) fn take_writable(&self) -> bool {
-        self.writable.swap(false, Ordering::AcqRel)
+        // Asked on every turn of the driver: a load keeps the common answer free of a read-modify-write.
+        self.writable_requested() && self.writable.swap(false, Ordering::AcqRel)
+    }
+
+    /// Whether a writable request is pending, without taking it.
+    pub(crate) fn writable_requested(&self) -> bool {
+        self.writable.load(Ordering::Acquire)
     }
 
     pub(crate) fn set_rx_paused(&self, paused: bool) {
         if self.rx_paused.swap(paused, Ordering::AcqRel) != paused {
-            self.wake.notify_one();
+            self.wake();
         }
     }
 
@@ -77,6 +101,11 @@ impl Members {
 
     pub(crate) fn rx_flow_all(&self, allow: bool) {
         self.for_each(|c| c.set_rx_paused(!allow));
+    }
+
+    /// Wakes every member, so that each notices the shutdown signal without waiting on it.
+    pub(crate) fn wake_all(&self) {
+        self.for_each(ConnShared::wake);
     }
 
     fn for_each(&self, f: impl Fn(&ConnShared)) {

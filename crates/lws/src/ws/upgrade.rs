@@ -114,7 +114,7 @@ pub(crate) fn prepare(
     };
     let setup = WsSetup {
         role: lws_proto::ws::Role::Server,
-        protocol,
+        protocol: protocol.inner.clone(),
         info,
         config,
         codec,
@@ -134,12 +134,11 @@ pub(crate) fn prepare(
 
 /// The protocol for this upgrade: the first requested subprotocol this vhost has, else (no subprotocol
 /// asked) the one whose options say `default`, else the vhost's first protocol.
-fn choose(vhost: &VhostInner, requested: &[String]) -> Result<ProtocolHandle, Outgoing> {
+fn choose<'v>(vhost: &'v VhostInner, requested: &[String]) -> Result<&'v ProtocolHandle, Outgoing> {
     if !requested.is_empty() {
         return requested
             .iter()
             .find_map(|name| vhost.protocols.iter().find(|p| &*p.name == name.as_str()))
-            .cloned()
             .ok_or_else(|| Outgoing::error(400));
     }
     if vhost.disable_no_protocol_ws_upgrades {
@@ -151,6 +150,5 @@ fn choose(vhost: &VhostInner, requested: &[String]) -> Result<ProtocolHandle, Ou
         .find(|p| p.options.get("default").is_some_and(crate::truthy));
     default
         .or(vhost.protocols.first())
-        .cloned()
         .ok_or_else(|| Outgoing::error(404))
 }
