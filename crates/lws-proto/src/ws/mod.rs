@@ -223,6 +223,15 @@ pub trait MessageCodec {
     ) -> Result<(), WsError>;
 }
 
+/// The negotiated per-message extension and its scratch buffers, boxed: most connections have none.
+struct Extension {
+    codec: Box<dyn MessageCodec + Send>,
+    /// Unmasked compressed input on its way to the codec.
+    inflate_in: Vec<u8>,
+    /// Compressed output on its way into a frame.
+    deflate_out: Vec<u8>,
+}
+
 /// Where masking keys come from (client role).
 type MaskSource = Box<dyn FnMut() -> [u8; 4] + Send>;
 
@@ -282,20 +291,17 @@ pub struct WsConn {
     reading: Reading,
     /// A frame header split across reads.
     hdr: [u8; MAX_HEADER],
-    hdr_len: usize,
+    hdr_len: u8,
     incoming: Option<Incoming>,
     /// The payload of the control frame being read (<= 125 bytes).
     ctrl: Vec<u8>,
-    /// Unmasked compressed input on its way to the codec.
-    inflate_in: Vec<u8>,
     utf8: Utf8Validator,
     tx: Vec<u8>,
     /// A message sent with `send_fragment` is open.
     sending_fragmented: bool,
-    deflate_out: Vec<u8>,
     /// Made on the first masked frame: a server never needs one.
     mask_source: Option<MaskSource>,
-    ext: Option<Box<dyn MessageCodec + Send>>,
+    ext: Option<Box<Extension>>,
     events: Events,
     close_sent: bool,
     close_received: bool,
@@ -330,11 +336,9 @@ impl WsConn {
             hdr_len: 0,
             incoming: None,
             ctrl: Vec::new(),
-            inflate_in: Vec::new(),
             utf8: Utf8Validator::new(),
             tx: Vec::new(),
             sending_fragmented: false,
-            deflate_out: Vec::new(),
             mask_source: None,
             ext: None,
             events: Events::default(),
@@ -355,7 +359,11 @@ impl WsConn {
     /// Installs the negotiated per-message compression codec; call once, right after the handshake. It makes
     /// RSV1 legal on the first frame of incoming messages.
     pub fn set_extension(&mut self, ext: Box<dyn MessageCodec + Send>) {
-        self.ext = Some(ext);
+        self.ext = Some(Box::new(Extension {
+            codec: ext,
+            inflate_in: Vec::new(),
+            deflate_out: Vec::new(),
+        }));
     }
 
     /// This end's role.
@@ -450,23 +458,23 @@ impl WsConn {
         }
         let mask = self.next_mask();
         let opcode = kind.opcode();
-        let Some(codec) = self
+        let Some(ext) = self
             .ext
-            .as_mut()
+            .as_deref_mut()
             .filter(|_| payload.len() > COMPRESS_THRESHOLD)
         else {
             write_frame(&mut self.tx, mask, opcode, true, false, payload);
             return;
         };
-        let mut out = std::mem::take(&mut self.deflate_out);
+        let out = &mut ext.deflate_out;
         out.clear();
-        let result = codec.compress(payload, &mut out);
+        let result = ext.codec.compress(payload, out);
         if result.is_ok() {
-            write_frame(&mut self.tx, mask, opcode, true, true, &out);
+            write_frame(&mut self.tx, mask, opcode, true, true, out);
         }
         // Keep the scratch buffer for the next message unless one huge message inflated it.
-        if out.capacity() <= 1024 * 1024 {
-            self.deflate_out = out;
+        if out.capacity() > 1024 * 1024 {
+            *out = Vec::new();
         }
         if let Err(e) = result {
             self.fail(e);
@@ -584,11 +592,12 @@ impl WsConn {
                 if data.is_empty() {
                     return Ok(false);
                 }
-                let old = self.hdr_len;
+                let old = usize::from(self.hdr_len);
                 let take = (MAX_HEADER - old).min(data.len());
                 self.hdr[old..old + take].copy_from_slice(&data[..take]);
-                self.hdr_len += take;
-                match FrameHeader::decode(&self.hdr[..self.hdr_len])? {
+                // At most MAX_HEADER (14) bytes are ever held.
+                self.hdr_len += take as u8;
+                match FrameHeader::decode(&self.hdr[..usize::from(self.hdr_len)])? {
                     // Any 14 bytes hold a whole header, so `take > 0` here and the loop progresses.
                     None => {
                         *data = &data[take..];
@@ -710,21 +719,18 @@ impl WsConn {
         };
         let start = inc.buf.len();
         if inc.compressed {
-            self.inflate_in.clear();
-            self.inflate_in.extend_from_slice(chunk);
+            // RSV1 is only accepted with an extension installed, so a compressed message always has one.
+            let ext = self.ext.as_deref_mut().ok_or(WsError::ReservedBits)?;
+            let input = &mut ext.inflate_in;
+            input.clear();
+            input.extend_from_slice(chunk);
             if let Some(key) = f.mask {
-                apply_mask(&mut self.inflate_in, key, f.offset);
+                apply_mask(input, key, f.offset);
             }
-            inflate(
-                self.ext.as_deref_mut(),
-                inc,
-                &self.inflate_in,
-                false,
-                self.cfg.max_message,
-            )?;
+            inflate(&mut *ext.codec, inc, input, false, self.cfg.max_message)?;
             // Do not keep a large input scratch around between frames.
-            if self.inflate_in.capacity() > 64 * 1024 {
-                self.inflate_in = Vec::new();
+            if input.capacity() > 64 * 1024 {
+                *input = Vec::new();
             }
         } else {
             // Grows with what actually arrived, not with what the header announced.
@@ -781,13 +787,8 @@ impl WsConn {
         };
         if f.fin && inc.compressed {
             let start = inc.buf.len();
-            inflate(
-                self.ext.as_deref_mut(),
-                inc,
-                &[],
-                true,
-                self.cfg.max_message,
-            )?;
+            let ext = self.ext.as_deref_mut().ok_or(WsError::ReservedBits)?;
+            inflate(&mut *ext.codec, inc, &[], true, self.cfg.max_message)?;
             if inc.kind == MessageKind::Text && self.cfg.validate_utf8 {
                 self.utf8.feed(&inc.buf[start..])?;
             }
@@ -821,14 +822,12 @@ impl WsConn {
 
 /// Runs decompressed input through the codec into the message, enforcing the message limit.
 fn inflate(
-    codec: Option<&mut (dyn MessageCodec + Send + '_)>,
+    codec: &mut (dyn MessageCodec + Send + '_),
     inc: &mut Incoming,
     input: &[u8],
     fin: bool,
     max_message: usize,
 ) -> Result<(), WsError> {
-    // RSV1 is only accepted with an extension installed, so a compressed message always has a codec.
-    let codec = codec.ok_or(WsError::ReservedBits)?;
     let limit = max_message.saturating_sub(inc.delivered);
     codec.decompress(input, fin, &mut inc.buf, limit)?;
     if inc.buf.len() > limit {

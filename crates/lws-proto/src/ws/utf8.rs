@@ -12,7 +12,8 @@ use super::WsError;
 pub struct Utf8Validator {
     /// The start of a code point whose remaining bytes have not arrived yet.
     pending: [u8; 4],
-    pending_len: usize,
+    /// At most 3: a byte, not a word, since every connection holds a validator.
+    pending_len: u8,
 }
 
 impl Utf8Validator {
@@ -29,10 +30,10 @@ impl Utf8Validator {
             let Some((&b, rest)) = data.split_first() else {
                 return Ok(());
             };
-            self.pending[self.pending_len] = b;
+            self.pending[usize::from(self.pending_len)] = b;
             self.pending_len += 1;
             data = rest;
-            match std::str::from_utf8(&self.pending[..self.pending_len]) {
+            match std::str::from_utf8(&self.pending[..usize::from(self.pending_len)]) {
                 Ok(_) => self.pending_len = 0,
                 Err(e) if e.error_len().is_some() => return Err(WsError::InvalidUtf8),
                 // Still a valid prefix; a prefix is at most 3 bytes, so there is room for the next byte.
@@ -46,7 +47,8 @@ impl Utf8Validator {
                 // `error_len() == None`: the tail after `valid_up_to` is a valid but incomplete prefix (< 4 bytes).
                 let tail = &data[e.valid_up_to()..];
                 self.pending[..tail.len()].copy_from_slice(tail);
-                self.pending_len = tail.len();
+                // Shorter than 4 bytes, see above.
+                self.pending_len = tail.len() as u8;
                 Ok(())
             }
         }
