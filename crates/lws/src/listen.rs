@@ -415,11 +415,10 @@ mod tests {
             config: Default::default(),
             codec: None,
             members: Default::default(),
-            validity: Default::default(),
         };
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let guard = super::ConnGuard::new(&port.server, None);
         let ws = crate::ws::driver::serve_keeping(stream, bytes::Bytes::new(), setup, rx, guard);
-        assert!(size(&ws) <= 896, "WebSocket task: {} bytes", size(&ws));
+        assert!(size(&ws) <= 768, "WebSocket task: {} bytes", size(&ws));
     }
 }

@@ -299,7 +299,8 @@ pub(crate) struct VhostInner {
     /// Live WebSocket connections per protocol name.
     ws_members: std::collections::HashMap<Arc<str>, Arc<crate::ws::Members>>,
     pub(crate) disable_no_protocol_ws_upgrades: bool,
-    pub(crate) ws_validity: crate::ws::ValidityPolicy,
+    /// For a member list made on the spot (every protocol of the vhost has one already).
+    ws_validity: crate::ws::ValidityPolicy,
     pub(crate) permessage_deflate: bool,
     pub(crate) pmd: PmdConfig,
 }
@@ -307,7 +308,10 @@ pub(crate) struct VhostInner {
 impl VhostInner {
     /// The member list of a protocol on this vhost.
     pub(crate) fn ws_members(&self, protocol: &str) -> Arc<crate::ws::Members> {
-        self.ws_members.get(protocol).cloned().unwrap_or_default()
+        match self.ws_members.get(protocol) {
+            Some(m) => m.clone(),
+            None => Arc::new(crate::ws::Members::new(self.ws_validity)),
+        }
     }
 
     /// Wakes every WebSocket connection of this vhost, so that each notices the shutdown signal.
@@ -359,7 +363,12 @@ impl VhostInner {
         let ws_members = v
             .protocols
             .iter()
-            .map(|p| (p.name.clone(), Arc::new(crate::ws::Members::default())))
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    Arc::new(crate::ws::Members::new(v.ws_validity)),
+                )
+            })
             .collect();
         Ok(VhostInner {
             protocols: v.protocols,

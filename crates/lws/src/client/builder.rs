@@ -230,8 +230,7 @@ impl WsClientBuilder {
             codec: opened
                 .codec
                 .map(|c| Box::new(c) as Box<dyn lws_proto::ws::MessageCodec + Send>),
-            members: Default::default(),
-            validity: self.validity,
+            members: std::sync::Arc::new(crate::ws::Members::new(self.validity)),
         };
         // Nothing shuts a client connection down from outside but its own protocol and handles; the
         // sender stays alive so the driver never sees a shutdown.

@@ -24,9 +24,7 @@ use tokio::io::ReadBuf;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Sleep;
 
-use super::{
-    CloseInfo, Command, ConnShared, CtxRequests, Members, ValidityPolicy, WsCtx, WsInfo, WsMessage,
-};
+use super::{CloseInfo, Command, ConnShared, CtxRequests, Members, WsCtx, WsInfo, WsMessage};
 use crate::protocol::DynProtocol;
 use crate::transport::Transport;
 
@@ -53,8 +51,8 @@ pub(crate) struct WsSetup {
     pub(crate) info: Arc<WsInfo>,
     pub(crate) config: WsConfig,
     pub(crate) codec: Option<Box<dyn MessageCodec + Send>>,
+    /// The member list to join; it also holds the validity policy.
     pub(crate) members: Arc<Members>,
-    pub(crate) validity: ValidityPolicy,
 }
 
 /// Runs a WebSocket connection on `io` with its protocol until it ends, and says how it ended; `leftover`
@@ -107,7 +105,6 @@ struct Driver<S, K> {
     commands: CommandQueue,
     requests: CtxRequests,
     shutdown: watch::Receiver<bool>,
-    validity: ValidityPolicy,
     last_rx: Instant,
     user_timer: Option<Instant>,
     /// The deadline the timer is set for, if it is armed.
@@ -172,7 +169,6 @@ impl<S: Transport, K> Driver<S, K> {
             config,
             codec,
             members,
-            validity,
         } = setup;
         let start = Instant::now();
         let mut conn = WsConn::new(role, config, start);
@@ -195,7 +191,6 @@ impl<S: Transport, K> Driver<S, K> {
             commands: CommandQueue::default(),
             requests: CtxRequests::default(),
             shutdown,
-            validity,
             last_rx: start,
             user_timer: None,
             armed: None,
@@ -251,7 +246,7 @@ impl<S: Transport, K> Driver<S, K> {
                 self.conn.close(1001, "server shutting down");
             }
             self.deliver();
-            if let Some(rx) = self.commands.rx.as_mut() {
+            if let Some(rx) = self.commands.receiver() {
                 while let Poll::Ready(Some(cmd)) = rx.poll_recv(cx) {
                     apply(&mut self.conn, &mut self.requests, cmd);
                 }
@@ -279,11 +274,12 @@ impl<S: Transport, K> Driver<S, K> {
             if self.finished() {
                 return Poll::Ready(());
             }
+            let validity = &self.members.validity;
             let deadline = [
                 self.conn.poll_timeout(),
                 self.user_timer,
-                (!self.pinged).then(|| self.last_rx + self.validity.ping_after),
-                Some(self.last_rx + self.validity.hangup_after),
+                (!self.pinged).then(|| self.last_rx + validity.ping_after),
+                Some(self.last_rx + validity.hangup_after),
             ]
             .into_iter()
             .flatten()
@@ -449,11 +445,12 @@ impl<S: Transport, K> Driver<S, K> {
             self.user_timer = None;
             self.protocol.timer(self.session.as_mut(), &mut cx!(self));
         }
-        if now >= self.last_rx + self.validity.hangup_after {
+        let validity = self.members.validity;
+        if now >= self.last_rx + validity.hangup_after {
             tracing::debug!(peer = ?self.info.peer, "websocket: no traffic, hanging up");
             return true;
         }
-        if !self.pinged && now >= self.last_rx + self.validity.ping_after {
+        if !self.pinged && now >= self.last_rx + validity.ping_after {
             self.pinged = true;
             let _ = self.conn.send_ping(b"");
         }
@@ -496,20 +493,19 @@ fn reading(conn: &WsConn) -> bool {
 /// nobody sends to from elsewhere pay nothing for it.
 #[derive(Debug, Default)]
 pub(crate) struct CommandQueue {
-    tx: Option<mpsc::Sender<Command>>,
-    rx: Option<mpsc::Receiver<Command>>,
+    /// Boxed: a pointer is all that connections without handles keep.
+    chan: Option<Box<(mpsc::Sender<Command>, mpsc::Receiver<Command>)>>,
 }
 
 impl CommandQueue {
     /// A sender, creating the channel on first use.
     pub(crate) fn sender(&mut self) -> mpsc::Sender<Command> {
-        if let Some(tx) = &self.tx {
-            return tx.clone();
-        }
-        let (tx, rx) = mpsc::channel(64);
-        self.rx = Some(rx);
-        self.tx = Some(tx.clone());
-        tx
+        let chan = self.chan.get_or_insert_with(|| Box::new(mpsc::channel(64)));
+        chan.0.clone()
+    }
+
+    fn receiver(&mut self) -> Option<&mut mpsc::Receiver<Command>> {
+        self.chan.as_mut().map(|c| &mut c.1)
     }
 }
 

@@ -1,10 +1,12 @@
 //! The live connections of one protocol on one vhost, for broadcast (`request_writable_all`) and shared
-//! flow control (`rx_flow_all`).
+//! flow control (`rx_flow_all`), with the validity policy they run under.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
+
+use super::ValidityPolicy;
 
 /// What other tasks may ask of one connection's task.
 #[derive(Debug, Default)]
@@ -76,9 +78,19 @@ impl ConnShared {
 pub(crate) struct Members {
     conns: Mutex<HashMap<u64, Arc<ConnShared>>>,
     next_id: AtomicU64,
+    /// Kept here, once for all of them, rather than in every connection's state.
+    pub(crate) validity: ValidityPolicy,
 }
 
 impl Members {
+    /// An empty list whose connections run under `validity`.
+    pub(crate) fn new(validity: ValidityPolicy) -> Members {
+        Members {
+            validity,
+            ..Members::default()
+        }
+    }
+
     /// Registers a new connection and returns its shared state.
     pub(crate) fn join(&self) -> Arc<ConnShared> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);

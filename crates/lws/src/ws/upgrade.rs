@@ -119,7 +119,6 @@ pub(crate) fn prepare(
         config,
         codec,
         members,
-        validity: vhost.ws_validity,
     };
     Ok((
         Outgoing {
