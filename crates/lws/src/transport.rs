@@ -1,10 +1,26 @@
 //! The byte streams connections run on (TCP, unix sockets, TLS over either), with the one thing the
 //! drivers need beyond reading and writing.
 
+use std::cell::RefCell;
 use std::io;
 
 use tokio::io::{AsyncRead, AsyncWrite, Interest};
 use tokio::net::{TcpStream, UnixStream};
+
+/// Size of the per-thread read buffer.
+const READ_BUF_SIZE: usize = 64 * 1024;
+
+thread_local! {
+    // One read buffer per thread for all its connections, borrowed only while one read is polled and its
+    // bytes handed to an engine: no connection, idle or busy, keeps (or zeroes) a read buffer of its own.
+    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_BUF_SIZE].into_boxed_slice());
+}
+
+/// Runs `f` with this thread's read buffer (64 KiB). `f` hands the bytes on and must not read again through
+/// this function.
+pub(crate) fn with_read_buf<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
+    READ_BUF.with(|buf| f(&mut buf.borrow_mut()))
+}
 
 /// A connection's byte stream.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin {

@@ -2,7 +2,6 @@
 //! methods (no background task): reads feed the engine, the engine's output is written whenever the
 //! connection is polled, one timer carries the engine's close timeout.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
@@ -21,18 +20,10 @@ use tokio::time::Sleep;
 
 use super::{ClientError, Message};
 
-/// Size of the per-thread read buffer.
-const READ_SIZE: usize = 64 * 1024;
 /// A write buffer larger than this is released once drained, so idle connections stay small.
 const KEEP_OUT_CAPACITY: usize = 64 * 1024;
 /// Socket reads per poll before yielding to other tasks (a fast server must not starve them).
 const MAX_READS_PER_POLL: usize = 16;
-
-thread_local! {
-    // While idle, a connection owns no read buffer: reads go through one buffer per thread, borrowed only
-    // for the duration of a poll (as in the server runtime).
-    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_SIZE].into_boxed_slice());
-}
 
 /// An open WebSocket client connection: a `Stream` of received [`Message`]s and a `Sink` of messages to
 /// send, plus the plain async methods [`WebSocket::recv`], [`WebSocket::send`] and [`WebSocket::close`].
@@ -260,9 +251,9 @@ impl WebSocket {
 
     /// Reads once into the engine: `Ready` when something happened (data, end of stream, failure).
     fn poll_read_in(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let polled = READ_BUF.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            let mut rb = ReadBuf::new(&mut buf[..]);
+        // While idle, a connection owns no read buffer: reads go through the thread's (as in the server).
+        let polled = crate::transport::with_read_buf(|buf| {
+            let mut rb = ReadBuf::new(buf);
             match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
                 Poll::Ready(Ok(())) => {
                     let now = Instant::now();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lws_proto::http1::{BodyKind, Event, H1Conn, H1Error, RequestHead, ResponseLength};
 use lws_proto::uri::Target;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::access_log::LogEntry;
@@ -144,7 +144,7 @@ where
         conn: H1Conn::new(first.h1.clone(), Instant::now()),
         io_timeout: first.limits.io_timeout,
         io,
-        out: Vec::with_capacity(4096),
+        out: Vec::new(),
         filebuf: Vec::new(),
         info,
         port,
@@ -191,7 +191,6 @@ impl<S> Driver<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     /// Serves requests; returns what to run next when the connection switches protocol.
     async fn run(&mut self, mut shutdown: watch::Receiver<bool>) -> Option<Handoff> {
-        let mut rbuf = vec![0u8; READ_SIZE];
         let mut draining = *shutdown.borrow_and_update();
         if draining {
             self.conn.close_after_response();
@@ -228,20 +227,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 _ => None,
             });
             let has_deferred = deferred.is_some();
+            let (io, conn, fresh) = (&mut self.io, &mut self.conn, &mut self.fresh);
             tokio::select! {
-                r = self.io.read(&mut rbuf), if wants_input => match r {
-                    Ok(0) => self.conn.handle_eof(Instant::now()),
-                    Ok(n) if self.fresh && rbuf[..n].starts_with(b"PRI ") => {
-                        let initial = bytes::Bytes::copy_from_slice(&rbuf[..n]);
+                r = std::future::poll_fn(|cx| poll_input(cx, io, conn, fresh)), if wants_input => match r {
+                    Input::Read => {}
+                    Input::Eof => self.conn.handle_eof(Instant::now()),
+                    Input::H2(initial) => {
                         let start = super::h2::Start::Direct { initial };
                         return Some(Handoff::H2(Box::new(start)));
                     }
-                    Ok(n) => {
-                        self.fresh = false;
-                        crate::file_cache::new_batch();
-                        self.conn.handle_input(Instant::now(), &rbuf[..n]);
-                    }
-                    Err(_) => return None,
+                    Input::Failed => return None,
                 },
                 r = async { deferred.expect("guarded by has_deferred").await }, if has_deferred => {
                     if let Some(ex) = self.ex.as_mut() {
@@ -475,19 +470,67 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     async fn close(&mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.io.shutdown()).await;
         if self.conn.needs_linger() {
-            let mut sink = [0u8; 4096];
             let mut budget = 256 * 1024usize;
-            let linger = async {
+            let io = &mut self.io;
+            // The discarded input goes through the thread's read buffer: a buffer kept across this await
+            // would be part of every connection task's state.
+            let linger = std::future::poll_fn(|cx| {
                 while budget > 0 {
-                    match self.io.read(&mut sink).await {
+                    let read = crate::transport::with_read_buf(|buf| {
+                        let mut rb = tokio::io::ReadBuf::new(&mut buf[..4096]);
+                        Pin::new(&mut *io)
+                            .poll_read(cx, &mut rb)
+                            .map_ok(|()| rb.filled().len())
+                    });
+                    match std::task::ready!(read) {
                         Ok(0) | Err(_) => break,
                         Ok(n) => budget = budget.saturating_sub(n),
                     }
                 }
-            };
+                std::task::Poll::Ready(())
+            });
             let _ = tokio::time::timeout(Duration::from_secs(2), linger).await;
         }
     }
+}
+
+/// What one read of the connection did.
+enum Input {
+    /// Bytes were read and given to the engine.
+    Read,
+    Eof,
+    /// The client spoke first with the HTTP/2 preface: these bytes belong to HTTP/2.
+    H2(bytes::Bytes),
+    Failed,
+}
+
+/// Reads once through the thread's read buffer and hands the bytes to the engine at once.
+fn poll_input<S: AsyncRead + Unpin>(
+    cx: &mut std::task::Context<'_>,
+    io: &mut S,
+    conn: &mut H1Conn,
+    fresh: &mut bool,
+) -> std::task::Poll<Input> {
+    crate::transport::with_read_buf(|buf| {
+        let mut rb = tokio::io::ReadBuf::new(&mut buf[..READ_SIZE]);
+        match Pin::new(io).poll_read(cx, &mut rb) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(Err(_)) => std::task::Poll::Ready(Input::Failed),
+            std::task::Poll::Ready(Ok(())) => {
+                let data = rb.filled();
+                std::task::Poll::Ready(if data.is_empty() {
+                    Input::Eof
+                } else if *fresh && data.starts_with(b"PRI ") {
+                    Input::H2(bytes::Bytes::copy_from_slice(data))
+                } else {
+                    *fresh = false;
+                    crate::file_cache::new_batch();
+                    conn.handle_input(Instant::now(), data);
+                    Input::Read
+                })
+            }
+        }
+    })
 }
 
 pub(crate) async fn write_timeout<S: AsyncWrite + Unpin>(

@@ -10,7 +10,6 @@
 //! wake-up future has to be polled on each turn, and the timer is polled only when it was re-armed or is due.
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -32,16 +31,10 @@ use crate::transport::Transport;
 pub(crate) const HIGH_WATER: usize = 256 * 1024;
 /// `writable` is delivered once the queue is below this.
 const LOW_WATER: usize = 64 * 1024;
-/// Size of the per-thread read buffer.
-const READ_SIZE: usize = 64 * 1024;
 /// A send queue buffer larger than this is released once drained, so idle connections stay small.
 const KEEP_OUT_CAPACITY: usize = 16 * 1024;
 /// How long the write side's shutdown may take once the connection is over.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(1);
-
-thread_local! {
-    static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_SIZE].into_boxed_slice());
-}
 
 /// Everything decided at the upgrade that the connection needs.
 pub(crate) struct WsSetup {
@@ -396,9 +389,8 @@ impl<S: Transport, K> Driver<S, K> {
             && self.out.len() - self.sent < HIGH_WATER
             && reading(&self.conn);
         if want_read {
-            let read = READ_BUF.with(|buf| {
-                let mut buf = buf.borrow_mut();
-                let mut rb = ReadBuf::new(&mut buf[..]);
+            let read = crate::transport::with_read_buf(|buf| {
+                let mut rb = ReadBuf::new(buf);
                 match Pin::new(&mut self.io).poll_read(cx, &mut rb) {
                     Poll::Ready(Ok(())) if rb.filled().is_empty() => Read::Eof,
                     Poll::Ready(Ok(())) => {
