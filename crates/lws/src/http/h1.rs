@@ -220,7 +220,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 break;
             }
             let deadline = self.conn.poll_timeout();
-            crate::deadline::arm_earlier(timer.as_mut(), &mut armed, deadline);
             let wants_input = self.conn.wants_input();
             let deferred = self.ex.as_mut().and_then(|ex| match &mut ex.reply {
                 Reply::Deferred(rx) => Some(rx),
@@ -228,7 +227,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             });
             let has_deferred = deferred.is_some();
             let (io, conn, fresh) = (&mut self.io, &mut self.conn, &mut self.fresh);
+            // In this order, and the timer armed only when it is polled: a request already waiting is served
+            // without the head timer ever being registered (arming a timer earlier than the runtime's next
+            // wake-up costs that wake-up a write to its eventfd).
+            let timed_out = std::future::poll_fn(|cx| {
+                crate::deadline::arm_earlier(timer.as_mut(), &mut armed, deadline);
+                timer.as_mut().poll(cx)
+            });
             tokio::select! {
+                biased;
                 r = std::future::poll_fn(|cx| poll_input(cx, io, conn, fresh)), if wants_input => match r {
                     Input::Read => {}
                     Input::Eof => self.conn.handle_eof(Instant::now()),
@@ -243,13 +250,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         ex.reply = Reply::Ready(r.unwrap_or_else(|_| Response::error(500)));
                     }
                 }
-                _ = &mut timer, if deadline.is_some() && armed.is_some() => {
-                    armed = None;
-                    self.conn.handle_timeout(Instant::now());
-                }
                 _ = &mut shutdown_signal, if !draining => {
                     draining = true;
                     self.conn.close_after_response();
+                }
+                _ = timed_out, if deadline.is_some() => {
+                    armed = None;
+                    self.conn.handle_timeout(Instant::now());
                 }
                 else => break,
             }

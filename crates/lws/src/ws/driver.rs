@@ -217,6 +217,11 @@ impl<S: Transport, K> Driver<S, K> {
                 return Poll::Pending;
             }
             self.end();
+            // Most shutdowns complete at once: the limit is only armed for one that has to wait (arming a
+            // timer earlier than the runtime's next wake-up costs a wake-up write).
+            if Pin::new(&mut self.io).poll_shutdown(cx).is_ready() {
+                return Poll::Ready(self.close.take().unwrap_or_else(unknown_close));
+            }
             timer
                 .as_mut()
                 .reset((Instant::now() + SHUTDOWN_LIMIT).into());
@@ -267,6 +272,19 @@ impl<S: Transport, K> Driver<S, K> {
             if self.finished() {
                 return Poll::Ready(());
             }
+            let io = self.poll_io(cx, now);
+            self.shared
+                .unsent
+                .store(self.out.len() - self.sent, Ordering::Relaxed);
+            match io {
+                Io::Progress => continue,
+                Io::Over => return Poll::Ready(()),
+                Io::Idle if self.finished() => return Poll::Ready(()),
+                Io::Idle => {}
+            }
+            // Armed only now that the task is about to wait: a connection that ends without waiting never
+            // registers its timer (arming a timer earlier than the runtime's next wake-up costs that wake-up a
+            // write to its eventfd).
             let validity = &self.members.validity;
             let deadline = [
                 self.conn.poll_timeout(),
@@ -279,16 +297,6 @@ impl<S: Transport, K> Driver<S, K> {
             .min();
             if crate::deadline::arm_earlier(timer.as_mut(), &mut self.armed, deadline) {
                 self.timer_unpolled = true;
-            }
-            let io = self.poll_io(cx, now);
-            self.shared
-                .unsent
-                .store(self.out.len() - self.sent, Ordering::Relaxed);
-            match io {
-                Io::Progress => continue,
-                Io::Over => return Poll::Ready(()),
-                Io::Idle if self.finished() => return Poll::Ready(()),
-                Io::Idle => {}
             }
             if let Some(at) = self.armed {
                 // A timer still holding our waker wakes us when due: poll it only then, or right after it was
