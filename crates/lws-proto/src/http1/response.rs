@@ -50,8 +50,23 @@ impl<'a> ResponseWriter<'a> {
         framing: Framing,
         connection: ConnectionHeader,
     ) -> Self {
+        // One allocation for a typical head rather than a growth step per header line.
+        out.reserve(256);
         out.extend_from_slice(b"HTTP/1.1 ");
-        let _ = write!(out, "{status} {}\r\n", reason(status));
+        if (100..1000).contains(&status) {
+            // Every status a server sends has three digits; spares the formatting machinery.
+            let digits = [
+                b'0' + (status / 100) as u8,
+                b'0' + (status / 10 % 10) as u8,
+                b'0' + (status % 10) as u8,
+                b' ',
+            ];
+            out.extend_from_slice(&digits);
+        } else {
+            let _ = write!(out, "{status} ");
+        }
+        out.extend_from_slice(reason(status).as_bytes());
+        out.extend_from_slice(b"\r\n");
         ResponseWriter {
             out,
             framing,

@@ -126,8 +126,11 @@ pub fn parse_upgrade(head: &RequestHead) -> Result<UpgradeRequest, HandshakeErro
         return Err(HandshakeError::BadKey);
     }
     let key = std::str::from_utf8(key.trim_ascii()).map_err(|_| HandshakeError::BadKey)?;
-    match BASE64.decode(key) {
-        Ok(raw) if raw.len() == 16 => {}
+    // Decoded on the stack: only the length matters. Room for any key up to 24 characters (18 bytes); a
+    // longer one does not fit and is no 16-byte key either.
+    let mut raw = [0u8; 18];
+    match BASE64.decode_slice(key, &mut raw) {
+        Ok(16) => {}
         _ => return Err(HandshakeError::BadKey),
     }
     Ok(offers(head, key.to_owned()))
