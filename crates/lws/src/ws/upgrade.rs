@@ -71,7 +71,8 @@ pub(crate) fn prepare(
         .accept_upgrade(req)
         .map_err(Outgoing::error)?;
     let options = protocol.inner.ws_options();
-    let mut headers: Vec<(std::borrow::Cow<'static, str>, Bytes)> = Vec::new();
+    // upgrade, accept, protocol, extensions: at most four, in one allocation.
+    let mut headers: Vec<(std::borrow::Cow<'static, str>, Bytes)> = Vec::with_capacity(4);
     if !over_h2 {
         headers.push(("upgrade".into(), Bytes::from_static(b"websocket")));
         let accept = handshake::accept_key(&upgrade.key);
@@ -97,7 +98,7 @@ pub(crate) fn prepare(
         path: req.path().to_string(),
         query: req.query().map(str::to_string),
         protocol: protocol.name.clone(),
-        origin: upgrade.origin.clone(),
+        origin: upgrade.origin,
         user_agent: req.header("user-agent").map(str::to_string),
         peer: req.peer_addr(),
         vhost: vhost.name.clone(),
