@@ -180,6 +180,32 @@ async fn echo_text_and_binary_and_a_big_message() {
 }
 
 #[tokio::test]
+async fn shutdown_closes_idle_websockets_with_1001_and_drains() {
+    let mut server = start(vec![echo_vhost()]);
+    let mut idle = WsClient::connect(server.addr, "/", &["echo"], &[])
+        .await
+        .unwrap();
+    let mut busy = WsClient::connect(server.addr, "/", &["echo"], &[])
+        .await
+        .unwrap();
+    // Both connections are past their handshake and waiting for input when the signal comes: the idle one
+    // sees no traffic at all, so only the shutdown wake-up can make it close.
+    busy.send(MessageKind::Text, b"hi").await;
+    assert_eq!(busy.next_text().await, "hi");
+    server.handle.shutdown();
+    for c in [&mut idle, &mut busy] {
+        let (code, reason) = c.close_from_server().await;
+        assert_eq!(
+            (code, reason.as_str()),
+            (Some(1001), "server shutting down")
+        );
+        // Our answer to the server's Close; the connection then ends and the drain can finish.
+        c.flush().await;
+    }
+    server.shutdown_and_wait().await;
+}
+
+#[tokio::test]
 async fn upgrade_refusals_have_the_right_status_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("index.html"), "still here").unwrap();
