@@ -8,8 +8,8 @@ use std::time::Instant;
 use tokio::time::Sleep;
 
 /// Arms `timer` for `deadline` if nothing is armed (`armed` is `None`, cleared by the caller when the timer
-/// fires) or the deadline is earlier than the armed one; tells whether it did (the timer must then be polled
-/// before it can wake the task).
+/// fires) or the deadline is earlier than the armed one; tells whether it did (a re-armed timer that had fired,
+/// or was never polled, holds no waker until it is polled).
 pub(crate) fn arm_earlier(
     timer: Pin<&mut Sleep>,
     armed: &mut Option<Instant>,

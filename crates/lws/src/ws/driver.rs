@@ -298,21 +298,22 @@ impl<S: Transport, K> Driver<S, K> {
             if crate::deadline::arm_earlier(timer.as_mut(), &mut self.armed, deadline) {
                 self.timer_unpolled = true;
             }
-            if let Some(at) = self.armed {
-                // A timer still holding our waker wakes us when due: poll it only then, or right after it was
-                // re-armed.
-                if (self.timer_unpolled || now >= at) && {
-                    self.timer_unpolled = false;
-                    timer.as_mut().poll(cx).is_ready()
-                } {
-                    self.armed = None;
-                    if self.on_timer() {
-                        return Poll::Ready(());
-                    }
-                    continue;
-                }
+            // A timer still holding our waker wakes us when due: poll it only then, or right after it was
+            // re-armed.
+            let Some(at) = self.armed else {
+                return Poll::Pending;
+            };
+            if !self.timer_unpolled && now < at {
+                return Poll::Pending;
             }
-            return Poll::Pending;
+            self.timer_unpolled = false;
+            if timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.armed = None;
+            if self.on_timer() {
+                return Poll::Ready(());
+            }
         }
     }
 
