@@ -78,8 +78,9 @@ pub struct WsConfig {
 /// Default [`WsConfig::max_message`]: 16 MiB.
 pub const DEFAULT_MAX_MESSAGE: usize = 16 * 1024 * 1024;
 
-/// Messages of at most this many bytes are sent uncompressed even when an extension is active: deflate
-/// cannot make them meaningfully smaller and the codec call would cost more than it saves.
+/// Messages of at most this many bytes are sent uncompressed by codecs that keep the default
+/// [`MessageCodec::should_compress`]: deflate cannot make them meaningfully smaller and the codec call would
+/// cost more than it saves.
 pub const COMPRESS_THRESHOLD: usize = 16;
 
 impl Default for WsConfig {
@@ -202,9 +203,15 @@ pub enum WsState {
 /// A per-message compression extension (permessage-deflate implements it in [`pmd`]).
 ///
 /// The engine calls it only for messages whose first frame has RSV1 set (incoming), and for whole messages
-/// sent with [`WsConn::send_message`] above [`COMPRESS_THRESHOLD`] bytes (outgoing). Fragments sent with
+/// sent with [`WsConn::send_message`] that [`MessageCodec::should_compress`] accepts (outgoing). Fragments sent with
 /// [`WsConn::send_fragment`] are sent uncompressed.
 pub trait MessageCodec {
+    /// Whether an outgoing message of `len` bytes is worth compressing; one that is not goes as it is (no
+    /// RSV1), which RFC 7692 §6 allows message by message. Default: longer than [`COMPRESS_THRESHOLD`].
+    fn should_compress(&self, len: usize) -> bool {
+        len > COMPRESS_THRESHOLD
+    }
+
     /// Compress one whole outgoing message payload into `out` (the trailing 00 00 ff ff already removed).
     fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), WsError>;
 
@@ -449,8 +456,8 @@ impl WsConn {
         }
     }
 
-    /// Sends a whole message as one frame, compressed when an extension is active and the payload is longer
-    /// than [`COMPRESS_THRESHOLD`] (RSV1 marks it). Ignored after a Close was sent or received, and while a
+    /// Sends a whole message as one frame, compressed when an extension is active and its
+    /// [`MessageCodec::should_compress`] accepts the length (RSV1 marks it). Ignored after a Close was sent or received, and while a
     /// message sent with [`WsConn::send_fragment`] is still open (its frames cannot be interleaved).
     pub fn send_message(&mut self, kind: MessageKind, payload: &[u8]) {
         if !self.can_send() || self.sending_fragmented {
@@ -461,7 +468,7 @@ impl WsConn {
         let Some(ext) = self
             .ext
             .as_deref_mut()
-            .filter(|_| payload.len() > COMPRESS_THRESHOLD)
+            .filter(|ext| ext.codec.should_compress(payload.len()))
         else {
             write_frame(&mut self.tx, mask, opcode, true, false, payload);
             return;

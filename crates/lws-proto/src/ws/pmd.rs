@@ -544,6 +544,10 @@ fn store_message(payload: &[u8], out: &mut Vec<u8>) {
 }
 
 impl MessageCodec for PermessageDeflate {
+    fn should_compress(&self, len: usize) -> bool {
+        PermessageDeflate::should_compress(self, len)
+    }
+
     fn compress(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), WsError> {
         if payload.is_empty() {
             // zlib refuses a second flush without input, so write the empty message itself: an empty stored

@@ -1313,3 +1313,40 @@ fn client_handshake_round_trip() {
         Err(HandshakeError::NotUpgrade)
     );
 }
+
+#[test]
+fn pmd_min_size_decides_what_is_compressed() {
+    let config = pmd::PmdConfig {
+        min_size: 100,
+        ..pmd::PmdConfig::default()
+    };
+    let cfg = WsConfig::default();
+    let mut p = Pair::with(cfg.clone(), cfg);
+    let params = pmd::PmdParams::default();
+    p.client.set_extension(Box::new(pmd::PermessageDeflate::new(
+        params.clone(),
+        false,
+        &config,
+    )));
+    p.server
+        .set_extension(Box::new(pmd::PermessageDeflate::new(params, true, &config)));
+    let short = [b'a'; 99];
+    let long = [b'a'; 100];
+    p.client.send_message(MessageKind::Binary, &short);
+    p.client.send_message(MessageKind::Binary, &long);
+    p.drive();
+    let frames = read_frames(&p.to_server);
+    assert_eq!(
+        frames.iter().map(|f| f.rsv1).collect::<Vec<_>>(),
+        [false, true]
+    );
+    let (_, s) = p.take_events();
+    let data: Vec<Bytes> = s
+        .into_iter()
+        .map(|e| match e {
+            WsEvent::Message { data, .. } => data,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(data, [&short[..], &long[..]]);
+}
