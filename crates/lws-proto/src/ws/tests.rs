@@ -1324,9 +1324,7 @@ fn pmd_min_size_decides_what_is_compressed() {
     let mut p = Pair::with(cfg.clone(), cfg);
     let params = pmd::PmdParams::default();
     p.client.set_extension(Box::new(pmd::PermessageDeflate::new(
-        params.clone(),
-        false,
-        &config,
+        params, false, &config,
     )));
     p.server
         .set_extension(Box::new(pmd::PermessageDeflate::new(params, true, &config)));
