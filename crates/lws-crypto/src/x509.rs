@@ -300,6 +300,31 @@ pub fn attach_private_key_pem(jwk: &mut Jwk, pem: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The private scalar of an EC key on `curve`, from PKCS#8 or SEC1 DER.
+fn ec_private_scalar(der: &PrivateKeyDer<'_>, curve: Curve) -> Result<Vec<u8>> {
+    use p256::pkcs8::DecodePrivateKey;
+    macro_rules! scalar {
+        ($curve:ident) => {
+            match der {
+                PrivateKeyDer::Sec1(k) => {
+                    $curve::SecretKey::from_sec1_der(k.secret_sec1_der()).ok()
+                }
+                PrivateKeyDer::Pkcs8(k) => {
+                    $curve::SecretKey::from_pkcs8_der(k.secret_pkcs8_der()).ok()
+                }
+                _ => None,
+            }
+            .map(|s| s.to_bytes().to_vec())
+        };
+    }
+    let d = match curve {
+        Curve::P256 => scalar!(p256),
+        Curve::P384 => scalar!(p384),
+        Curve::P521 => scalar!(p521),
+    };
+    d.ok_or(Error::InvalidKey("private key DER"))
+}
+
 fn private_key_from_der(der: &PrivateKeyDer<'_>, public: &KeyMaterial) -> Result<KeyMaterial> {
     use p256::pkcs8::DecodePrivateKey;
     use rsa::pkcs1::DecodeRsaPrivateKey;
@@ -314,33 +339,8 @@ fn private_key_from_der(der: &PrivateKeyDer<'_>, public: &KeyMaterial) -> Result
                     .map_err(|_| Error::InvalidKey("private key DER"))?,
             )))
         }
-        (PrivateKeyDer::Pkcs8(k), KeyMaterial::Ec(pub_key)) => {
-            let d = match pub_key.curve() {
-                Curve::P256 => p256::SecretKey::from_pkcs8_der(k.secret_pkcs8_der())
-                    .map(|s| s.to_bytes().to_vec()),
-                Curve::P384 => p384::SecretKey::from_pkcs8_der(k.secret_pkcs8_der())
-                    .map(|s| s.to_bytes().to_vec()),
-                Curve::P521 => p521::SecretKey::from_pkcs8_der(k.secret_pkcs8_der())
-                    .map(|s| s.to_bytes().to_vec()),
-            }
-            .map_err(|_| Error::InvalidKey("private key DER"))?;
-            Ok(KeyMaterial::Ec(EcKey::from_coordinates(
-                pub_key.curve(),
-                pub_key.x(),
-                pub_key.y(),
-                Some(&d),
-            )?))
-        }
-        (PrivateKeyDer::Sec1(k), KeyMaterial::Ec(pub_key)) => {
-            let d = match pub_key.curve() {
-                Curve::P256 => p256::SecretKey::from_sec1_der(k.secret_sec1_der())
-                    .map(|s| s.to_bytes().to_vec()),
-                Curve::P384 => p384::SecretKey::from_sec1_der(k.secret_sec1_der())
-                    .map(|s| s.to_bytes().to_vec()),
-                Curve::P521 => p521::SecretKey::from_sec1_der(k.secret_sec1_der())
-                    .map(|s| s.to_bytes().to_vec()),
-            }
-            .map_err(|_| Error::InvalidKey("private key DER"))?;
+        (PrivateKeyDer::Pkcs8(_) | PrivateKeyDer::Sec1(_), KeyMaterial::Ec(pub_key)) => {
+            let d = ec_private_scalar(der, pub_key.curve())?;
             Ok(KeyMaterial::Ec(EcKey::from_coordinates(
                 pub_key.curve(),
                 pub_key.x(),

@@ -65,6 +65,7 @@ fn verification_against_trusted_roots_and_names() {
 fn certificate_keys_become_jwks_and_take_their_private_keys() {
     for (cert, key, alg) in [
         ("leaf-ec.pem", "leaf-ec.key.pem", JwsAlg::Es384),
+        ("leaf-ec.pem", "leaf-ec.sec1.key.pem", JwsAlg::Es384),
         ("leaf-rsa.pem", "leaf-rsa.key.pem", JwsAlg::Rs256),
     ] {
         let chain = CertChain::from_pem(&pem(cert)).unwrap();
