@@ -33,6 +33,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::hpack;
+use crate::http1::status_digits;
 
 pub use config::H2Config;
 pub use error::{H2Error, Reason};
@@ -1579,16 +1580,6 @@ impl Flood {
             Flood::Reset => "stream reset flood",
         }
     }
-}
-
-/// The three digits of a `:status` value (clamped to 100-999).
-fn status_digits(status: u16) -> [u8; 3] {
-    let status = status.clamp(100, 999);
-    [
-        b'0' + (status / 100) as u8,
-        b'0' + (status / 10 % 10) as u8,
-        b'0' + (status % 10) as u8,
-    ]
 }
 
 fn is_connection_specific(name: &[u8]) -> bool {

@@ -585,5 +585,16 @@ impl H1Conn {
     }
 }
 
+/// The three digits of a status code (clamped to 100-999), written without the formatting machinery: every
+/// response head of both HTTP versions needs them.
+pub(crate) fn status_digits(status: u16) -> [u8; 3] {
+    let status = status.clamp(100, 999);
+    [
+        b'0' + (status / 100) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ]
+}
+
 #[cfg(test)]
 mod tests;

@@ -55,13 +55,8 @@ impl<'a> ResponseWriter<'a> {
         out.extend_from_slice(b"HTTP/1.1 ");
         if (100..1000).contains(&status) {
             // Every status a server sends has three digits; spares the formatting machinery.
-            let digits = [
-                b'0' + (status / 100) as u8,
-                b'0' + (status / 10 % 10) as u8,
-                b'0' + (status % 10) as u8,
-                b' ',
-            ];
-            out.extend_from_slice(&digits);
+            out.extend_from_slice(&super::status_digits(status));
+            out.push(b' ');
         } else {
             let _ = write!(out, "{status} ");
         }
