@@ -16,10 +16,14 @@ thread_local! {
     static READ_BUF: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_BUF_SIZE].into_boxed_slice());
 }
 
-/// Runs `f` with this thread's read buffer (64 KiB). `f` hands the bytes on and must not read again through
-/// this function.
+/// Runs `f` with this thread's read buffer (64 KiB). A WebSocket protocol's `message` runs inside `f` (it
+/// reads the message where it arrived), so a nested call, should a callback ever read a socket itself, gets a
+/// buffer of its own instead of a panic.
 pub(crate) fn with_read_buf<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
-    READ_BUF.with(|buf| f(&mut buf.borrow_mut()))
+    READ_BUF.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => f(&mut buf),
+        Err(_) => f(&mut vec![0u8; READ_BUF_SIZE]),
+    })
 }
 
 /// A connection's byte stream.
@@ -53,3 +57,20 @@ impl Transport for tokio::io::DuplexStream {}
 /// session is large and most connections are not TLS.
 #[cfg(feature = "tls")]
 impl<S: AsyncRead + AsyncWrite + Unpin> Transport for Box<tokio_rustls::server::TlsStream<S>> {}
+
+#[cfg(test)]
+mod tests {
+    use super::with_read_buf;
+
+    #[test]
+    fn nested_read_buffer_use_gets_its_own_buffer() {
+        with_read_buf(|outer| {
+            outer[0] = 1;
+            with_read_buf(|inner| {
+                inner[0] = 2;
+                assert_eq!(inner.len(), outer.len());
+            });
+            assert_eq!(outer[0], 1, "the nested call wrote into the outer buffer");
+        });
+    }
+}

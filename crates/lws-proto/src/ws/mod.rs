@@ -284,6 +284,15 @@ impl Incoming {
     }
 }
 
+/// What [`WsConn::handle_input_in_place`] did with its input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InPlace {
+    /// How many bytes of the input were used; the rest is to be passed again.
+    pub consumed: usize,
+    /// A whole message, unmasked and validated where it lies: its kind and its payload's range in the input.
+    pub message: Option<(MessageKind, std::ops::Range<usize>)>,
+}
+
 /// One WebSocket connection's protocol state, either role, without any IO.
 ///
 /// Like every lws-proto engine it has four groups of methods: getters (`state`, `is_closed`,
@@ -423,6 +432,92 @@ impl WsConn {
                 }
             }
         }
+    }
+
+    /// [`WsConn::handle_input`] that hands over the first whole message found in `data` without copying it,
+    /// when that message is a single uncompressed frame lying entirely inside `data` (the common case for
+    /// small and medium messages): its payload is unmasked and checked in place, and
+    /// [`InPlace::message`] says where it is. Input up to the end of that frame is consumed
+    /// ([`InPlace::consumed`]); call again with the rest. Events from input before the message are queued as
+    /// usual and come first: drain [`WsConn::poll_event`] before using the message. Anything else (fragments,
+    /// control frames, compressed messages, frames split across reads) goes the usual way through events.
+    pub fn handle_input_in_place(&mut self, now: Instant, data: &mut [u8]) -> InPlace {
+        self.now = now;
+        let mut pos = 0;
+        loop {
+            match self.message_in_place(&mut data[pos..]) {
+                Ok(Some((kind, range, end))) => {
+                    return InPlace {
+                        consumed: pos + end,
+                        message: Some((kind, pos + range.start..pos + range.end)),
+                    };
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.fail(e);
+                    break;
+                }
+            }
+            let mut rest: &[u8] = &data[pos..];
+            let progressed = self.step(&mut rest);
+            pos = data.len() - rest.len();
+            match progressed {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    self.fail(e);
+                    break;
+                }
+            }
+        }
+        InPlace {
+            consumed: data.len(),
+            message: None,
+        }
+    }
+
+    /// The fast path of [`WsConn::handle_input_in_place`]: a whole single-frame message at the start of
+    /// `data`, as (kind, payload range, end of frame). `None` when the input is anything else; the checks of
+    /// the usual path (`start_frame`) apply to the frame either way.
+    #[allow(clippy::type_complexity)]
+    fn message_in_place(
+        &mut self,
+        data: &mut [u8],
+    ) -> Result<Option<(MessageKind, std::ops::Range<usize>, usize)>, WsError> {
+        if !matches!(self.reading, Reading::Header) || self.hdr_len != 0 || self.incoming.is_some()
+        {
+            return Ok(None);
+        }
+        let Some((header, size)) = FrameHeader::decode(data)? else {
+            return Ok(None);
+        };
+        let whole = header.fin
+            && !header.rsv1
+            && matches!(header.opcode, OpCode::Text | OpCode::Binary)
+            && header.len <= (data.len() - size) as u64;
+        if !whole {
+            return Ok(None);
+        }
+        self.start_frame(header)?;
+        let end = size + header.len as usize;
+        let payload = &mut data[size..end];
+        if let Some(key) = header.mask {
+            apply_mask(payload, key, 0);
+        }
+        let kind = if header.opcode == OpCode::Text {
+            MessageKind::Text
+        } else {
+            MessageKind::Binary
+        };
+        if kind == MessageKind::Text
+            && self.cfg.validate_utf8
+            && std::str::from_utf8(payload).is_err()
+        {
+            return Err(WsError::InvalidUtf8);
+        }
+        self.incoming = None;
+        self.reading = Reading::Header;
+        Ok(Some((kind, size..end, end)))
     }
 
     /// The peer closed its sending side. Without a Close from it first, this is reported as

@@ -170,6 +170,37 @@ impl Harness {
     fn events(&mut self) -> Vec<WsEvent> {
         std::iter::from_fn(|| self.conn.poll_event()).collect()
     }
+    /// [`Harness::input`] through `handle_input_in_place`, with each message handed over in place turned into
+    /// the event the usual path gives for it (a one-frame `Fragment` when fragments are streamed).
+    fn input_in_place(&mut self, data: &[u8]) -> Vec<WsEvent> {
+        let mut buf = data.to_vec();
+        let mut pos = 0;
+        let mut events = Vec::new();
+        while pos < buf.len() {
+            let got = self.conn.handle_input_in_place(self.now, &mut buf[pos..]);
+            assert!(
+                got.consumed > 0 && got.consumed <= buf.len() - pos,
+                "{got:?}"
+            );
+            events.extend(self.events());
+            if let Some((kind, range)) = got.message {
+                assert!(range.end <= got.consumed);
+                let data = Bytes::copy_from_slice(&buf[pos + range.start..pos + range.end]);
+                events.push(if self.conn.cfg.stream_fragments {
+                    WsEvent::Fragment {
+                        kind,
+                        data,
+                        first: true,
+                        fin: true,
+                    }
+                } else {
+                    WsEvent::Message { kind, data }
+                });
+            }
+            pos += got.consumed;
+        }
+        events
+    }
     fn output(&mut self) -> Vec<Out> {
         let mut buf = Vec::new();
         self.conn.poll_transmit(&mut buf);
@@ -198,8 +229,27 @@ fn error_of(events: &[WsEvent]) -> Option<WsError> {
 
 /// Feeds `bytes` to a fresh engine and checks that it fails with `expected`, sending back a Close with the
 /// error's close code, and that the connection is closed once that Close is taken.
-fn assert_fails(mut h: Harness, bytes: &[u8], expected: WsError, code: u16) {
-    let events = h.input(bytes);
+fn assert_fails(h: Harness, bytes: &[u8], expected: WsError, code: u16) {
+    let role = h.conn.role();
+    let cfg = h.conn.cfg.clone();
+    assert_fails_with(h, bytes, expected, code, Harness::input);
+    assert_fails_with(
+        Harness::with(role, cfg),
+        bytes,
+        expected,
+        code,
+        Harness::input_in_place,
+    );
+}
+
+fn assert_fails_with(
+    mut h: Harness,
+    bytes: &[u8],
+    expected: WsError,
+    code: u16,
+    feed: fn(&mut Harness, &[u8]) -> Vec<WsEvent>,
+) {
+    let events = feed(&mut h, bytes);
     assert_eq!(error_of(&events), Some(expected), "events {events:?}");
     assert_eq!(expected.close_code(), code);
     assert_eq!(h.conn.error(), Some(expected));
@@ -208,7 +258,7 @@ fn assert_fails(mut h: Harness, bytes: &[u8], expected: WsError, code: u16) {
     assert_eq!(close_code_of(&out), Some(code), "{out:?}");
     assert!(h.conn.is_closed());
     // Sticky: nothing further is processed or reported.
-    assert!(h.input(&text(b"more").wire()).is_empty());
+    assert!(feed(&mut h, &text(b"more").wire()).is_empty());
     assert!(h.output().is_empty());
 }
 
@@ -905,6 +955,87 @@ fn byte_at_a_time_gives_the_same_events() {
         }
         assert_eq!(got, expected);
         assert_eq!(bytewise.raw_output(), expected_out);
+        // In place: whole, and cut at every 7th byte (frames split across reads take the usual path).
+        let mut in_place = Harness::with(Role::Server, cfg.clone());
+        assert_eq!(in_place.input_in_place(&script), expected);
+        assert_eq!(in_place.raw_output(), expected_out);
+        let mut cut = Harness::with(Role::Server, cfg.clone());
+        let got: Vec<WsEvent> = script
+            .chunks(7)
+            .flat_map(|piece| cut.input_in_place(piece))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(cut.raw_output(), expected_out);
+    }
+}
+
+#[test]
+fn whole_frames_are_handed_over_in_place() {
+    let mut h = Harness::server();
+    let mut buf = wire(&[ping(b"p"), binary(&[7; 300]), text("€uro".as_bytes())]);
+    let total = buf.len();
+    let first = h.conn.handle_input_in_place(h.now, &mut buf);
+    // The Ping before the message is an event to drain first; the message itself is unmasked where it lies.
+    assert_eq!(h.events(), vec![WsEvent::Ping(Bytes::from_static(b"p"))]);
+    let (kind, range) = first.message.clone().expect("a message in place");
+    assert_eq!(kind, MessageKind::Binary);
+    assert_eq!(&buf[range.clone()], &[7; 300][..]);
+    assert_eq!(first.consumed, range.end);
+    let rest = &mut buf[first.consumed..];
+    let second = h.conn.handle_input_in_place(h.now, rest);
+    let (kind, range) = second.message.expect("a second message in place");
+    assert_eq!(kind, MessageKind::Text);
+    assert_eq!(&rest[range], "€uro".as_bytes());
+    assert_eq!(first.consumed + second.consumed, total);
+    assert!(h.events().is_empty());
+    // A client gets unmasked frames from the server, in place as well.
+    let mut c = Harness::client();
+    let mut buf = text(b"hello").unmasked().wire();
+    let got = c.conn.handle_input_in_place(c.now, &mut buf);
+    assert_eq!(got.message, Some((MessageKind::Text, 2..7)));
+    assert_eq!(&buf[2..7], b"hello");
+}
+
+proptest::proptest! {
+    /// Any script of frames, cut into reads anywhere, gives the same events and output in place as through
+    /// `handle_input`.
+    #[test]
+    fn in_place_equals_the_usual_path(
+        frames in proptest::collection::vec((0u8..7, 0usize..300, proptest::bool::ANY), 1..12),
+        cuts in proptest::collection::vec(1usize..400, 0..6),
+        stream in proptest::bool::ANY,
+    ) {
+        // Sequences that break the rules (a continuation with no message open, say) are welcome: both paths
+        // must then fail the same way.
+        let mut built = Vec::new();
+        for (i, (what, len, fin)) in frames.iter().enumerate() {
+            let payload: Vec<u8> = (0..*len).map(|b| ((b * 31 + i) % 128) as u8).collect();
+            let f = match what {
+                0 => text(&payload),
+                1 => binary(&payload),
+                2 => ping(&payload[..payload.len().min(125)]),
+                3 => pong(&payload[..payload.len().min(20)]),
+                4 => text(b"\xff\xfe"),
+                5 => cont(&payload),
+                _ => binary(&payload).nofin(),
+            };
+            built.push(if *what == 5 && !fin { f.nofin() } else { f });
+        }
+        let script = wire(&built);
+        let cfg = WsConfig::default().stream_fragments(stream);
+        let mut usual = Harness::with(Role::Server, cfg.clone());
+        let expected = usual.input(&script);
+        let mut in_place = Harness::with(Role::Server, cfg);
+        let mut got = Vec::new();
+        let mut rest = &script[..];
+        for cut in cuts {
+            let (piece, tail) = rest.split_at(cut.min(rest.len()));
+            got.extend(in_place.input_in_place(piece));
+            rest = tail;
+        }
+        got.extend(in_place.input_in_place(rest));
+        proptest::prop_assert_eq!(got, expected);
+        proptest::prop_assert_eq!(in_place.raw_output(), usual.raw_output());
     }
 }
 

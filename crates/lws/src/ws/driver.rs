@@ -406,7 +406,7 @@ impl<S: Transport, K> Driver<S, K> {
                         if rb.remaining() > 0 {
                             self.io.read_drained();
                         }
-                        self.conn.handle_input(now, rb.filled());
+                        self.feed(now, rb.filled_mut());
                         Read::Data
                     }
                     Poll::Ready(Err(_)) => Read::Failed,
@@ -435,6 +435,26 @@ impl<S: Transport, K> Driver<S, K> {
             return Io::Progress;
         }
         Io::Idle
+    }
+
+    /// Gives read bytes to the engine. A whole message lying in `data` goes to the protocol from there,
+    /// unmasked in place rather than copied into a message buffer; the events of input before it go first.
+    fn feed(&mut self, now: Instant, mut data: &mut [u8]) {
+        while !data.is_empty() {
+            let got = self.conn.handle_input_in_place(now, data);
+            if let Some((kind, range)) = got.message {
+                self.deliver();
+                let msg = WsMessage {
+                    kind,
+                    data: &data[range],
+                    first: true,
+                    fin: true,
+                };
+                self.protocol
+                    .message(self.session.as_mut(), &mut cx!(self), msg);
+            }
+            data = &mut std::mem::take(&mut data)[got.consumed..];
+        }
     }
 
     /// The timer fired: the engine's close timeout, the protocol's timer, the validity policy. True when the
