@@ -90,7 +90,12 @@ impl BoundListener {
 
 /// Binds a listening socket; `[::]` is bound dual-stack where the system allows it. With `reuse_port`,
 /// several sockets (one per service thread) share the address and the kernel spreads connections over them.
-pub(crate) fn bind(listen: &Listen, reuse_port: bool) -> io::Result<BoundSocket> {
+/// `defer_accept`: see [`crate::ContextBuilder::defer_accept`].
+pub(crate) fn bind(
+    listen: &Listen,
+    reuse_port: bool,
+    defer_accept: Option<Duration>,
+) -> io::Result<BoundSocket> {
     match listen {
         Listen::Tcp(addr) => {
             let domain = socket2::Domain::for_address(*addr);
@@ -106,6 +111,9 @@ pub(crate) fn bind(listen: &Listen, reuse_port: bool) -> io::Result<BoundSocket>
             s.set_nonblocking(true)?;
             s.bind(&(*addr).into())?;
             s.listen(1024)?;
+            if let Some(wait) = defer_accept {
+                set_defer_accept(&s, wait);
+            }
             Ok(BoundSocket::Tcp(s.into()))
         }
         Listen::Unix(path) => {
@@ -121,6 +129,31 @@ pub(crate) fn bind(listen: &Listen, reuse_port: bool) -> io::Result<BoundSocket>
         }
     }
 }
+
+/// Asks the kernel to hand over connections only once they have data (or `wait` has passed). Best effort:
+/// a kernel that refuses it only costs the optimisation.
+#[cfg(target_os = "linux")]
+fn set_defer_accept(socket: &socket2::Socket, wait: Duration) {
+    use std::os::fd::AsRawFd;
+    let secs = libc::c_int::try_from(wait.as_secs().max(1)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: setsockopt reads exactly `size_of::<c_int>()` bytes from `&secs`, a live c_int, and the
+    // descriptor is owned by `socket` for the duration of the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_DEFER_ACCEPT,
+            (&secs as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!("TCP_DEFER_ACCEPT: {}", io::Error::last_os_error());
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_defer_accept(_socket: &socket2::Socket, _wait: Duration) {}
 
 /// Accepts connections until shutdown is signalled.
 pub(crate) async fn accept_loop(
@@ -360,6 +393,38 @@ impl Drop for ConnGuard {
 mod tests {
     use std::sync::Arc;
     use std::time::Duration;
+
+    #[cfg(target_os = "linux")]
+    fn defer_accept_of(socket: &super::BoundSocket) -> libc::c_int {
+        use std::os::fd::AsRawFd;
+        let super::BoundSocket::Tcp(l) = socket else {
+            panic!("not a TCP socket")
+        };
+        let mut v: libc::c_int = -1;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `v`, a live c_int, and updates `len`.
+        let rc = unsafe {
+            libc::getsockopt(
+                l.as_raw_fd(),
+                libc::IPPROTO_TCP,
+                libc::TCP_DEFER_ACCEPT,
+                (&mut v as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        v
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn defer_accept_is_set_only_when_asked() {
+        let addr = super::Listen::Tcp("127.0.0.1:0".parse().unwrap());
+        let on = super::bind(&addr, false, Some(Duration::from_secs(1))).unwrap();
+        assert!(defer_accept_of(&on) > 0);
+        let off = super::bind(&addr, false, None).unwrap();
+        assert_eq!(defer_accept_of(&off), 0);
+    }
 
     fn size<F>(_: &F) -> usize {
         std::mem::size_of::<F>()

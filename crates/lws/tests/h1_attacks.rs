@@ -267,6 +267,23 @@ async fn header_flood_is_431() {
     status_then_close(&f, raw.as_bytes(), 431).await;
 }
 
+/// Listeners defer accepting until the client's first bytes (TCP_DEFER_ACCEPT, 1 s by default): a client
+/// that never speaks must still be taken over by the server after that and closed at the head timeout, not
+/// left waiting in the kernel.
+#[tokio::test]
+async fn silent_connection_is_still_closed() {
+    let f = fixture_with(HttpLimits {
+        head_timeout: Duration::from_millis(300),
+        ..HttpLimits::default()
+    });
+    let stream = tokio::net::TcpStream::connect(f.addr()).await.unwrap();
+    let mut c = Client::new(stream);
+    let got = tokio::time::timeout(Duration::from_secs(20), c.read_to_close())
+        .await
+        .expect("a silent connection was never closed");
+    assert!(got.is_empty(), "{:?}", String::from_utf8_lossy(&got));
+}
+
 #[tokio::test]
 async fn slowloris_is_closed_at_head_timeout() {
     let f = fixture_with(HttpLimits {

@@ -27,6 +27,9 @@ pub(crate) fn apply(
     if let Some(n) = g.ip_limit_wsi {
         builder = builder.ip_limit_per_peer(n);
     }
+    if let Some(t) = g.defer_accept_secs {
+        builder = builder.defer_accept((t > 0).then(|| Duration::from_secs(t.into())));
+    }
     if let Some(t) = g.timeout_secs {
         builder = builder.handshake_timeout(Duration::from_secs(t.into()));
     }

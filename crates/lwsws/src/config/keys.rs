@@ -343,6 +343,7 @@ impl Mapper<'_> {
                 "init-ssl" => g.init_ssl = Some(self.boolean(v, k)?),
                 "default-alpn" => g.default_alpn = Some(self.nonempty(v, k)?),
                 "ip-limit-wsi" => g.ip_limit_wsi = Some(self.u32(v, k, 0, u32::MAX)?),
+                "defer-accept-secs" => g.defer_accept_secs = Some(self.u32(v, k, 0, 3600)?),
                 "reject-service-keywords" => {
                     for (i, item) in self.array(v, k)?.iter().enumerate() {
                         let ik = format!("{k}[{i}]");

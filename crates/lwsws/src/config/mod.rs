@@ -618,7 +618,7 @@ mod tests {
         let cfg = parse(
             r#"{"global": {"uid": "48", "gid": "48", "username": "apache", "groupname": "apache",
                 "count-threads": "4", "server-string": "lwsws", "timeout-secs": "30", "init-ssl": "yes",
-                "default-alpn": "h2,http/1.1", "ip-limit-wsi": "100",
+                "default-alpn": "h2,http/1.1", "ip-limit-wsi": "100", "defer-accept-secs": 0,
                 "reject-service-keywords": [{"scumbot": "404 Not Found"}, {"badbot": "403"}]}}"#,
         )
         .unwrap();
@@ -628,6 +628,7 @@ mod tests {
         assert_eq!(g.init_ssl, Some(true));
         assert_eq!(g.default_alpn.as_deref(), Some("h2,http/1.1"));
         assert_eq!(g.ip_limit_wsi, Some(100));
+        assert_eq!(g.defer_accept_secs, Some(0));
         assert_eq!(
             g.reject_service_keywords,
             [

@@ -67,6 +67,9 @@ pub struct Global {
     pub default_alpn: Option<String>,
     /// `ip-limit-wsi`: hard limit of simultaneous connections per peer IP.
     pub ip_limit_wsi: Option<u32>,
+    /// `defer-accept-secs` (ours): how long the kernel may hold a new connection until its first bytes
+    /// arrive (`TCP_DEFER_ACCEPT`); 0 turns it off, default 1.
+    pub defer_accept_secs: Option<u32>,
     /// `reject-service-keywords`: (User-Agent substring, HTTP status, reason) answered without serving.
     pub reject_service_keywords: Vec<(String, u16, String)>,
 }
