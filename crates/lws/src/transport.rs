@@ -1,8 +1,8 @@
-//! The byte streams connections run on (TCP, unix sockets, TLS over either), with the one thing the
+//! The byte streams connections run on (TCP, unix sockets, TLS over either), with the two things the
 //! drivers need beyond reading and writing.
 
 use std::cell::RefCell;
-use std::io;
+use std::io::{self, IoSlice};
 
 use tokio::io::{AsyncRead, AsyncWrite, Interest};
 use tokio::net::{TcpStream, UnixStream};
@@ -32,23 +32,46 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin {
     /// Plain sockets use this to forget their read readiness without the `recv` that would only return
     /// `EAGAIN`; a wake-up for data arriving in between is not lost (tokio tracks readiness by event).
     fn read_drained(&self) {}
-}
 
-impl Transport for TcpStream {
-    fn read_drained(&self) {
-        let _ = self.try_io(Interest::READABLE, || {
-            Err::<(), _>(io::ErrorKind::WouldBlock.into())
-        });
+    /// The socket itself when bytes can be handed to it directly (plain sockets, not TLS or pipes).
+    fn send_now(&self) -> Option<&dyn SendNow> {
+        None
     }
 }
 
-impl Transport for UnixStream {
-    fn read_drained(&self) {
-        let _ = self.try_io(Interest::READABLE, || {
-            Err::<(), _>(io::ErrorKind::WouldBlock.into())
-        });
-    }
+/// A socket that takes bytes at once when it can, without waiting: a WebSocket server then writes a message
+/// from where it lies instead of copying it into its send queue first (what libwebsockets' `lws_write` does).
+pub(crate) trait SendNow {
+    /// Writes what the socket takes right now and says how much; 0 when it would block or failed (a failure
+    /// shows again on the next write).
+    fn send_now(&self, bufs: &[IoSlice<'_>]) -> usize;
 }
+
+/// Plain sockets: readiness tracked by tokio, writes possible without a task context.
+macro_rules! plain_socket {
+    ($t:ty) => {
+        impl Transport for $t {
+            fn read_drained(&self) {
+                let _ = self.try_io(Interest::READABLE, || {
+                    Err::<(), _>(io::ErrorKind::WouldBlock.into())
+                });
+            }
+
+            fn send_now(&self) -> Option<&dyn SendNow> {
+                Some(self)
+            }
+        }
+
+        impl SendNow for $t {
+            fn send_now(&self, bufs: &[IoSlice<'_>]) -> usize {
+                self.try_write_vectored(bufs).unwrap_or(0)
+            }
+        }
+    };
+}
+
+plain_socket!(TcpStream);
+plain_socket!(UnixStream);
 
 /// The in-memory pipe between an HTTP/2 stream and the WebSocket it carries (RFC 8441).
 impl Transport for tokio::io::DuplexStream {}

@@ -583,6 +583,49 @@ impl WsConn {
         }
     }
 
+    /// [`WsConn::send_message`] that offers the frame to `write` (header, then payload) when nothing is
+    /// queued ahead of it, so that a server can hand an uncompressed message to its socket without copying it
+    /// into the send queue first. `write` returns how many bytes it took, from the start of the header; the
+    /// rest is queued as usual. A client (it masks), a message the extension compresses, or output already
+    /// queued make this plain `send_message`, without calling `write`.
+    pub fn send_message_direct(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        write: impl FnOnce(&[u8], &[u8]) -> usize,
+    ) {
+        let compress = self
+            .ext
+            .as_deref()
+            .is_some_and(|ext| ext.codec.should_compress(payload.len()));
+        let direct = self.role == Role::Server
+            && self.tx.is_empty()
+            && !compress
+            && self.can_send()
+            && !self.sending_fragmented;
+        if !direct {
+            return self.send_message(kind, payload);
+        }
+        let header = FrameHeader {
+            fin: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            opcode: kind.opcode(),
+            mask: None,
+            len: payload.len() as u64,
+        };
+        let mut head = [0u8; MAX_HEADER];
+        let n = header.encode(&mut head);
+        let written = write(&head[..n], payload).min(n + payload.len());
+        if written < n {
+            self.tx.extend_from_slice(&head[written..n]);
+            self.tx.extend_from_slice(payload);
+        } else {
+            self.tx.extend_from_slice(&payload[written - n..]);
+        }
+    }
+
     /// Sends one frame of a message produced piece by piece: `first` starts the message (as `kind`), `fin`
     /// ends it. Fragments are never compressed. Ignored after a Close was sent or received, and when it would
     /// break the fragment sequence (`first` while a message is open, or a continuation with none open).

@@ -996,6 +996,59 @@ fn whole_frames_are_handed_over_in_place() {
     assert_eq!(&buf[2..7], b"hello");
 }
 
+#[test]
+fn direct_sends_equal_queued_sends_at_any_cut() {
+    let payload: Vec<u8> = (0..300u32).map(|i| (i * 7) as u8).collect();
+    let mut queued = Harness::server();
+    queued.conn.send_message(MessageKind::Binary, &payload);
+    let expected = queued.raw_output();
+    // The socket takes `cut` bytes (0: it would block; everything: nothing is queued).
+    for cut in [0, 1, 3, 4, 5, 100, expected.len() - 1, expected.len()] {
+        let mut h = Harness::server();
+        let mut wire = Vec::new();
+        h.conn
+            .send_message_direct(MessageKind::Binary, &payload, |head, body| {
+                let both = [head, body].concat();
+                wire.extend_from_slice(&both[..cut]);
+                cut
+            });
+        wire.extend(h.raw_output());
+        assert_eq!(wire, expected, "cut {cut}");
+    }
+}
+
+#[test]
+fn direct_send_never_overtakes_queued_output() {
+    // A Pong the engine queued must leave before the message: no direct write then.
+    let mut h = Harness::server();
+    h.input(&ping(b"p").wire());
+    h.conn
+        .send_message_direct(MessageKind::Text, b"after", |_, _| {
+            panic!("wrote past the queued Pong")
+        });
+    let out = h.output();
+    assert_eq!(out[0].opcode, OpCode::Pong);
+    assert_eq!(out[1].payload, b"after");
+    // A client masks, so it always queues.
+    let mut c = Harness::client();
+    c.conn
+        .send_message_direct(MessageKind::Text, b"masked", |_, _| {
+            panic!("client wrote directly")
+        });
+    let out = c.output();
+    assert!(out[0].masked);
+    assert_eq!(out[0].payload, b"masked");
+    // After our Close, nothing is sent at all.
+    let mut h = Harness::server();
+    h.conn.close(1000, "");
+    h.raw_output();
+    h.conn
+        .send_message_direct(MessageKind::Text, b"late", |_, _| {
+            panic!("sent after Close")
+        });
+    assert!(h.raw_output().is_empty());
+}
+
 proptest::proptest! {
     /// Any script of frames, cut into reads anywhere, gives the same events and output in place as through
     /// `handle_input`.

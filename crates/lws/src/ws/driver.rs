@@ -143,6 +143,11 @@ macro_rules! cx {
             shared: &$d.shared,
             members: &$d.members,
             commands: &mut $d.commands,
+            direct: if $d.sent == $d.out.len() {
+                $d.io.send_now()
+            } else {
+                None
+            },
         }
     };
 }

@@ -5,6 +5,7 @@ pub(crate) mod driver;
 mod members;
 pub(crate) mod upgrade;
 
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -196,6 +197,8 @@ pub struct WsCtx<'a> {
     pub(crate) shared: &'a Arc<ConnShared>,
     pub(crate) members: &'a Arc<Members>,
     pub(crate) commands: &'a mut driver::CommandQueue,
+    /// The socket, while nothing is waiting to be written to it: sends may go straight to it.
+    pub(crate) direct: Option<&'a dyn crate::transport::SendNow>,
 }
 
 impl WsCtx<'_> {
@@ -204,14 +207,27 @@ impl WsCtx<'_> {
         self.info
     }
 
-    /// Queues a text message.
+    /// Sends a text message: written at once when the socket takes it, queued otherwise.
     pub fn send_text(&mut self, text: &str) {
-        self.conn.send_message(MessageKind::Text, text.as_bytes());
+        self.send(MessageKind::Text, text.as_bytes());
     }
 
-    /// Queues a binary message.
+    /// Sends a binary message: written at once when the socket takes it, queued otherwise.
     pub fn send_binary(&mut self, data: &[u8]) {
-        self.conn.send_message(MessageKind::Binary, data);
+        self.send(MessageKind::Binary, data);
+    }
+
+    fn send(&mut self, kind: MessageKind, data: &[u8]) {
+        // Copying a small message into the queue costs less than writing header and payload as two pieces.
+        const DIRECT_MIN: usize = 2048;
+        match self.direct {
+            Some(socket) if data.len() >= DIRECT_MIN => {
+                self.conn.send_message_direct(kind, data, |head, body| {
+                    socket.send_now(&[IoSlice::new(head), IoSlice::new(body)])
+                })
+            }
+            _ => self.conn.send_message(kind, data),
+        }
     }
 
     /// Queues one fragment of a message (first/fin mark its place), for producers that stream.
