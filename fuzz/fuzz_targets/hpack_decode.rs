@@ -19,7 +19,9 @@ fuzz_target!(|data: &[u8]| {
     let mut rest = data;
     while let [op, a, tail @ ..] = rest {
         if op & 0x80 != 0 {
-            let Some((&b, tail)) = tail.split_first() else { return };
+            let Some((&b, tail)) = tail.split_first() else {
+                return;
+            };
             let n = usize::from(u16::from_be_bytes([*a, b])) % 8192;
             peer.set_max_table_size(n);
             enc.set_peer_max_table_size(n);
@@ -49,10 +51,15 @@ fuzz_target!(|data: &[u8]| {
         }
 
         let mut out = Vec::new();
-        enc.encode_fields(fields.iter().map(|(n, v, s)| (&n[..], &v[..], *s)), &mut out);
+        enc.encode_fields(
+            fields.iter().map(|(n, v, s)| (&n[..], &v[..], *s)),
+            &mut out,
+        );
         let mut again = Vec::new();
-        dec.decode(&out, usize::MAX, &mut |n, v, s| again.push((n.to_vec(), v.to_vec(), s)))
-            .expect("our own block decodes");
+        dec.decode(&out, usize::MAX, &mut |n, v, s| {
+            again.push((n.to_vec(), v.to_vec(), s))
+        })
+        .expect("our own block decodes");
         // Never-indexed stays never-indexed; the encoder may add the flag to credentials by policy.
         assert_eq!(again.len(), fields.len());
         for (a, f) in again.iter().zip(&fields) {

@@ -8,10 +8,16 @@ use libfuzzer_sys::fuzz_target;
 use lws_proto::http1::{Event, H1Config, H1Conn, ResponseLength};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&split, wire)) = data.split_first() else { return };
+    let Some((&split, wire)) = data.split_first() else {
+        return;
+    };
     let piece = usize::from(split % 64) + 1;
     let now = Instant::now();
-    let cfg = H1Config { max_head: 2048, max_headers: 16, ..H1Config::default() };
+    let cfg = H1Config {
+        max_head: 2048,
+        max_headers: 16,
+        ..H1Config::default()
+    };
     let mut conn = H1Conn::new(cfg, now);
     let mut out = Vec::new();
     for (i, chunk) in wire.chunks(piece).enumerate() {

@@ -11,11 +11,17 @@ use lws_proto::http1::client::{
 };
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&control, wire)) = data.split_first() else { return };
+    let Some((&control, wire)) = data.split_first() else {
+        return;
+    };
     let piece = usize::from(control % 64) + 1;
     let methods = ["GET", "HEAD", "POST"];
     let now = Instant::now();
-    let cfg = H1ClientConfig { max_head: 2048, max_headers: 16, ..H1ClientConfig::default() };
+    let cfg = H1ClientConfig {
+        max_head: 2048,
+        max_headers: 16,
+        ..H1ClientConfig::default()
+    };
     let mut conn = H1ClientConn::new(cfg);
     let mut out = Vec::new();
     let mut sent = 0usize;
@@ -23,9 +29,20 @@ fuzz_target!(|data: &[u8]| {
     for chunk in wire.chunks(piece) {
         if conn.is_ready() {
             let method = methods[(usize::from(control >> 6) + sent) % methods.len()];
-            let body = if method == "POST" { RequestBody::Length(2) } else { RequestBody::Empty };
-            let req = OutgoingRequest { method, target: "/", host: "fuzz", headers: &[], body };
-            conn.send_request(now, &req).expect("a ready connection takes a valid request");
+            let body = if method == "POST" {
+                RequestBody::Length(2)
+            } else {
+                RequestBody::Empty
+            };
+            let req = OutgoingRequest {
+                method,
+                target: "/",
+                host: "fuzz",
+                headers: &[],
+                body,
+            };
+            conn.send_request(now, &req)
+                .expect("a ready connection takes a valid request");
             if method == "POST" {
                 conn.send_data(b"ok").expect("announced length");
                 conn.finish_request().expect("complete body");

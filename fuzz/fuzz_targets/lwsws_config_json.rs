@@ -11,7 +11,9 @@ use libfuzzer_sys::fuzz_target;
 mod json;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Err(e) = json::parse(text) {
         let lines = text.split('\n').count();
         assert!(e.pos.line >= 1 && e.pos.line <= lines + 1, "{e:?}");
