@@ -26,6 +26,16 @@ pub(crate) fn with_read_buf<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
     })
 }
 
+/// Starts an output buffer over once everything in it was written (`sent` bytes), releasing a capacity above
+/// `keep`: a connection does not hold on to what one burst grew its buffer to.
+pub(crate) fn reuse_written(out: &mut Vec<u8>, sent: &mut usize, keep: usize) {
+    *sent = 0;
+    out.clear();
+    if out.capacity() > keep {
+        *out = Vec::new();
+    }
+}
+
 /// A connection's byte stream.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin {
     /// A read just returned less than it asked for, so the socket's receive queue was empty at that moment.

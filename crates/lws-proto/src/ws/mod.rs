@@ -446,9 +446,10 @@ impl WsConn {
         let mut pos = 0;
         loop {
             match self.message_in_place(&mut data[pos..]) {
-                Ok(Some((kind, range, end))) => {
+                // The payload ends the frame, so the input is used up to the payload's end.
+                Ok(Some((kind, range))) => {
                     return InPlace {
-                        consumed: pos + end,
+                        consumed: pos + range.end,
                         message: Some((kind, pos + range.start..pos + range.end)),
                     };
                 }
@@ -477,13 +478,12 @@ impl WsConn {
     }
 
     /// The fast path of [`WsConn::handle_input_in_place`]: a whole single-frame message at the start of
-    /// `data`, as (kind, payload range, end of frame). `None` when the input is anything else; the checks of
-    /// the usual path (`start_frame`) apply to the frame either way.
-    #[allow(clippy::type_complexity)]
+    /// `data`, as its kind and payload range. `None` when the input is anything else; the checks of the usual
+    /// path (`start_frame`) apply to the frame either way.
     fn message_in_place(
         &mut self,
         data: &mut [u8],
-    ) -> Result<Option<(MessageKind, std::ops::Range<usize>, usize)>, WsError> {
+    ) -> Result<Option<(MessageKind, std::ops::Range<usize>)>, WsError> {
         if !matches!(self.reading, Reading::Header) || self.hdr_len != 0 || self.incoming.is_some()
         {
             return Ok(None);
@@ -517,7 +517,7 @@ impl WsConn {
         }
         self.incoming = None;
         self.reading = Reading::Header;
-        Ok(Some((kind, size..end, end)))
+        Ok(Some((kind, size..end)))
     }
 
     /// The peer closed its sending side. Without a Close from it first, this is reported as
@@ -606,17 +606,7 @@ impl WsConn {
         if !direct {
             return self.send_message(kind, payload);
         }
-        let header = FrameHeader {
-            fin: true,
-            rsv1: false,
-            rsv2: false,
-            rsv3: false,
-            opcode: kind.opcode(),
-            mask: None,
-            len: payload.len() as u64,
-        };
-        let mut head = [0u8; MAX_HEADER];
-        let n = header.encode(&mut head);
+        let (head, n) = frame_head(None, kind.opcode(), true, false, payload.len());
         let written = write(&head[..n], payload).min(n + payload.len());
         if written < n {
             self.tx.extend_from_slice(&head[written..n]);
@@ -1012,6 +1002,28 @@ impl Events {
     }
 }
 
+/// The header of a frame we send (RSV2/RSV3 are never set), encoded on the stack: the bytes and their count.
+fn frame_head(
+    mask: Option<[u8; 4]>,
+    opcode: OpCode,
+    fin: bool,
+    rsv1: bool,
+    len: usize,
+) -> ([u8; MAX_HEADER], usize) {
+    let header = FrameHeader {
+        fin,
+        rsv1,
+        rsv2: false,
+        rsv3: false,
+        opcode,
+        mask,
+        len: len as u64,
+    };
+    let mut head = [0u8; MAX_HEADER];
+    let n = header.encode(&mut head);
+    (head, n)
+}
+
 /// Appends one frame to `tx`: header built on the stack, payload copied and masked in place.
 fn write_frame(
     tx: &mut Vec<u8>,
@@ -1021,17 +1033,7 @@ fn write_frame(
     rsv1: bool,
     payload: &[u8],
 ) {
-    let header = FrameHeader {
-        fin,
-        rsv1,
-        rsv2: false,
-        rsv3: false,
-        opcode,
-        mask,
-        len: payload.len() as u64,
-    };
-    let mut head = [0u8; MAX_HEADER];
-    let n = header.encode(&mut head);
+    let (head, n) = frame_head(mask, opcode, fin, rsv1, payload.len());
     tx.reserve(n + payload.len());
     tx.extend_from_slice(&head[..n]);
     let start = tx.len();

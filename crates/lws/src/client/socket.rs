@@ -220,11 +220,7 @@ impl WebSocket {
                 return Poll::Ready(());
             }
             if self.sent == self.out.len() {
-                self.sent = 0;
-                self.out.clear();
-                if self.out.capacity() > KEEP_OUT_CAPACITY {
-                    self.out = Vec::new();
-                }
+                crate::transport::reuse_written(&mut self.out, &mut self.sent, KEEP_OUT_CAPACITY);
                 self.conn.poll_transmit(&mut self.out);
                 if self.out.is_empty() {
                     if self.needs_flush {

@@ -25,7 +25,7 @@ use tokio::time::Sleep;
 
 use super::{CloseInfo, Command, ConnShared, CtxRequests, Members, WsCtx, WsInfo, WsMessage};
 use crate::protocol::DynProtocol;
-use crate::transport::Transport;
+use crate::transport::{reuse_written, Transport};
 
 /// Stop reading from a peer while this much is queued for it.
 pub(crate) const HIGH_WATER: usize = 256 * 1024;
@@ -267,11 +267,7 @@ impl<S: Transport, K> Driver<S, K> {
                 self.user_timer = t.map(|d| now + d);
             }
             if self.sent == self.out.len() {
-                self.sent = 0;
-                self.out.clear();
-                if self.out.capacity() > KEEP_OUT_CAPACITY {
-                    self.out = Vec::new();
-                }
+                reuse_written(&mut self.out, &mut self.sent, KEEP_OUT_CAPACITY);
             }
             self.conn.poll_transmit(&mut self.out);
             if self.finished() {
@@ -331,31 +327,23 @@ impl<S: Transport, K> Driver<S, K> {
     fn deliver(&mut self) {
         while let Some(ev) = self.conn.poll_event() {
             match ev {
-                WsEvent::Message { kind, data } => {
-                    let msg = WsMessage {
-                        kind,
-                        data: &data,
-                        first: true,
-                        fin: true,
-                    };
-                    self.protocol
-                        .message(self.session.as_mut(), &mut cx!(self), msg);
-                }
+                WsEvent::Message { kind, data } => self.message(WsMessage {
+                    kind,
+                    data: &data,
+                    first: true,
+                    fin: true,
+                }),
                 WsEvent::Fragment {
                     kind,
                     data,
                     first,
                     fin,
-                } => {
-                    let msg = WsMessage {
-                        kind,
-                        data: &data,
-                        first,
-                        fin,
-                    };
-                    self.protocol
-                        .message(self.session.as_mut(), &mut cx!(self), msg);
-                }
+                } => self.message(WsMessage {
+                    kind,
+                    data: &data,
+                    first,
+                    fin,
+                }),
                 WsEvent::Ping(_) | WsEvent::Pong(_) => {}
                 WsEvent::Close { code, reason } => {
                     // The peer's Close answers ours when we (protocol, handle or shutdown) spoke first.
@@ -376,6 +364,12 @@ impl<S: Transport, K> Driver<S, K> {
                 _ => {}
             }
         }
+    }
+
+    /// Hands one message (or fragment) to the protocol.
+    fn message(&mut self, msg: WsMessage<'_>) {
+        self.protocol
+            .message(self.session.as_mut(), &mut cx!(self), msg);
     }
 
     /// Writes (and flushes) what is queued, then reads into the per-thread buffer and feeds the engine.
@@ -449,14 +443,12 @@ impl<S: Transport, K> Driver<S, K> {
             let got = self.conn.handle_input_in_place(now, data);
             if let Some((kind, range)) = got.message {
                 self.deliver();
-                let msg = WsMessage {
+                self.message(WsMessage {
                     kind,
                     data: &data[range],
                     first: true,
                     fin: true,
-                };
-                self.protocol
-                    .message(self.session.as_mut(), &mut cx!(self), msg);
+                });
             }
             data = &mut std::mem::take(&mut data)[got.consumed..];
         }
