@@ -7,5 +7,6 @@ pub mod form;
 pub mod h2;
 pub mod hpack;
 pub mod http1;
+pub mod sniff;
 pub mod uri;
 pub mod ws;

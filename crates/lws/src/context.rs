@@ -1,15 +1,15 @@
 //! The context: every vhost and listener of a server, built (and bound) in one step, then run on tokio.
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
-use crate::listen::{self, BoundListener, PortShared, ServerShared};
+use crate::conn::{PortShared, ServerShared};
+use crate::listen::{self, BoundListener};
 use crate::vhost::{Listen, Vhost, VhostInner};
 use crate::BuildError;
 
@@ -83,14 +83,11 @@ impl ContextBuilder {
         if self.vhosts.is_empty() {
             return Err(BuildError::new("-", "no vhost configured".to_string()));
         }
-        let server = Arc::new(ServerShared {
-            server_string: self.server_string,
-            ip_limit: self.ip_limit,
-            per_ip: Mutex::new(HashMap::new()),
-            live: AtomicUsize::new(0),
-            idle: Notify::new(),
-            handshake_timeout: self.handshake_timeout,
-        });
+        let server = Arc::new(ServerShared::new(
+            self.server_string,
+            self.ip_limit,
+            self.handshake_timeout,
+        ));
         let mut groups: Vec<(Listen, Vec<Arc<VhostInner>>)> = Vec::new();
         for v in self.vhosts {
             if v.listen.is_empty() {

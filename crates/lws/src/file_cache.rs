@@ -29,7 +29,7 @@ const MAX_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug)]
 pub(crate) struct Cached {
     pub(crate) body: Bytes,
-    pub(crate) info: Arc<super::files::FileInfo>,
+    pub(crate) info: Arc<crate::file_info::FileInfo>,
     stamp: Stamp,
     /// The batch in which the stamp was last checked against the file system.
     checked: u64,
@@ -97,7 +97,7 @@ pub(crate) fn lookup(
     origin_id: u64,
     rel: &str,
     full: impl FnOnce() -> PathBuf,
-) -> Option<(Bytes, Arc<super::files::FileInfo>)> {
+) -> Option<(Bytes, Arc<crate::file_info::FileInfo>)> {
     let batch = BATCH.with(Cell::get);
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
@@ -128,7 +128,7 @@ pub(crate) fn insert(
     rel: &str,
     meta: &Metadata,
     body: Bytes,
-    info: Arc<super::files::FileInfo>,
+    info: Arc<crate::file_info::FileInfo>,
 ) {
     CACHE.with(|c| {
         let mut c = c.borrow_mut();
@@ -161,7 +161,7 @@ pub(crate) fn insert(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::files::FileInfo;
+    use crate::file_info::FileInfo;
 
     fn info() -> Arc<FileInfo> {
         Arc::new(FileInfo::new(3, None, None))

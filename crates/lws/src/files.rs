@@ -13,6 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 
 use crate::file_cache;
+pub(crate) use crate::file_info::FileInfo;
 
 use lws_proto::http1::RequestHead;
 
@@ -98,30 +99,6 @@ pub(crate) struct FileMount<'a> {
     pub(crate) default_doc: &'a str,
     pub(crate) extra_mimetypes: &'a [(String, String)],
     pub(crate) cache_control: &'a Bytes,
-}
-
-/// Validators and content type of one version of a file, computed once and shared by cache hits.
-#[derive(Debug)]
-pub(crate) struct FileInfo {
-    size: u64,
-    mtime: Option<u64>,
-    etag: Bytes,
-    last_modified: Option<Bytes>,
-    content_type: Option<Bytes>,
-}
-
-impl FileInfo {
-    pub(crate) fn new(size: u64, mtime: Option<u64>, content_type: Option<String>) -> FileInfo {
-        FileInfo {
-            size,
-            mtime,
-            etag: format!("\"{:08X}{:08X}\"", size, mtime.unwrap_or(0)).into(),
-            last_modified: mtime.map(|s| {
-                httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)).into()
-            }),
-            content_type: content_type.map(Bytes::from),
-        }
-    }
 }
 
 /// Resolves `rel` (the canonical path below the mountpoint) and decides the response.

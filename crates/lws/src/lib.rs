@@ -17,9 +17,12 @@
 
 mod access_log;
 mod auth;
+mod conn;
 mod context;
 mod deadline;
+mod entry;
 mod file_cache;
+mod file_info;
 mod files;
 mod h2_tunnel;
 mod listen;

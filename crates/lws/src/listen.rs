@@ -1,63 +1,17 @@
 //! Listening sockets and accept loops: bind (before privileges are dropped), accept, apply the per-IP limit,
-//! detect TLS versus plain HTTP, and start one task per connection.
+//! and start one task per connection at the connection entry ([`crate::entry`]).
 
-use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream, UnixListener};
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 
-use crate::http::h1::{self, ConnInfo};
-use crate::vhost::{Listen, VhostInner};
-
-/// State shared by every listener of a context.
-#[derive(Debug)]
-pub(crate) struct ServerShared {
-    pub(crate) server_string: String,
-    pub(crate) ip_limit: Option<u32>,
-    pub(crate) per_ip: Mutex<HashMap<IpAddr, u32>>,
-    pub(crate) live: AtomicUsize,
-    pub(crate) idle: Notify,
-    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    pub(crate) handshake_timeout: Duration,
-}
-
-/// State of one listening address: the vhosts on it (first is the default) and its TLS setup.
-pub(crate) struct PortShared {
-    pub(crate) vhosts: Vec<Arc<VhostInner>>,
-    pub(crate) server: Arc<ServerShared>,
-    #[cfg(feature = "tls")]
-    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
-}
-
-impl std::fmt::Debug for PortShared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.vhosts.iter().map(|v| &*v.name).collect();
-        f.debug_struct("PortShared")
-            .field("vhosts", &names)
-            .finish()
-    }
-}
-
-impl PortShared {
-    /// What to do with plain HTTP on a TLS port: `Some(true)` redirect, `Some(false)` serve, `None` refuse.
-    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
-    fn plain_on_tls(&self) -> Option<bool> {
-        let v = &self.vhosts[0];
-        if v.redirect_http {
-            Some(true)
-        } else if v.allow_http_on_https {
-            Some(false)
-        } else {
-            None
-        }
-    }
-}
+use crate::conn::{ConnGuard, PortShared};
+use crate::vhost::Listen;
 
 /// A socket bound at build time.
 #[derive(Debug)]
@@ -182,12 +136,9 @@ pub(crate) async fn accept_loop(
                 tokio::select! {
                     r = listener.accept() => match r {
                         Ok((stream, _)) => {
-                            let port = l.port.clone();
-                            let guard = ConnGuard::new(&port.server, None);
-                            let shutdown = shutdown.clone();
-                            tokio::spawn(async move {
-                                serve_maybe_tls(stream, None, port, shutdown, &guard).await;
-                            });
+                            let guard = ConnGuard::new(&l.port.server, None);
+                            let serve = crate::entry::serve(stream, None, l.port.clone(), shutdown.clone(), guard);
+                            tokio::spawn(serve);
                         }
                         Err(e) => accept_error(e).await,
                     },
@@ -226,172 +177,17 @@ fn spawn_tcp(
         return;
     };
     let _ = stream.set_nodelay(true);
-    tokio::spawn(async move {
-        #[cfg(feature = "tls")]
-        if port.tls.is_some() {
-            if let Some(redirect) = port.plain_on_tls() {
-                // Sniffing runs in its own allocation so its timer does not size every connection's task.
-                let sniff = Box::pin(first_byte(&stream, port.server.handshake_timeout));
-                match sniff.await {
-                    Some(b) if b != 0x16 => {
-                        let info = ConnInfo {
-                            peer: Some(peer),
-                            tls: false,
-                            sni: None,
-                            plain_on_tls: redirect,
-                        };
-                        return h1::serve(stream, info, port, shutdown, &guard).await;
-                    }
-                    Some(_) => {}
-                    None => return,
-                }
-            }
-        }
-        serve_maybe_tls(stream, Some(peer), port, shutdown, &guard).await;
-    });
-}
-
-/// The first byte the peer sent, without consuming it (None on timeout, error or close).
-#[cfg(feature = "tls")]
-async fn first_byte(stream: &TcpStream, limit: Duration) -> Option<u8> {
-    let mut first = [0u8; 1];
-    match tokio::time::timeout(limit, stream.peek(&mut first)).await {
-        Ok(Ok(1)) => Some(first[0]),
-        _ => None,
-    }
-}
-
-async fn serve_maybe_tls<S>(
-    stream: S,
-    peer: Option<SocketAddr>,
-    port: Arc<PortShared>,
-    shutdown: watch::Receiver<bool>,
-    guard: &ConnGuard,
-) where
-    S: crate::transport::Transport + Send + 'static,
-{
-    #[cfg(feature = "tls")]
-    if let Some(acceptor) = port.tls.clone() {
-        // The handshake runs in its own allocation, and the session is boxed: TLS state is large and must
-        // size neither plain connections' tasks nor this one's for its whole life.
-        let handshake = Box::pin(tls_handshake(
-            acceptor,
-            stream,
-            port.server.handshake_timeout,
-            peer,
-        ));
-        let Some(tls) = handshake.await else {
-            return;
-        };
-        let sni = tls.get_ref().1.server_name().map(str::to_string);
-        let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-        let info = ConnInfo {
-            peer,
-            tls: true,
-            sni,
-            plain_on_tls: false,
-        };
-        if h2 {
-            return Box::pin(h1::serve_h2(tls, info, port, shutdown)).await;
-        }
-        let session = Box::pin(h1::serve(tls, info, port, shutdown, guard));
-        return session.await;
-    }
-    let info = ConnInfo {
-        peer,
-        tls: false,
-        sni: None,
-        plain_on_tls: false,
-    };
-    h1::serve(stream, info, port, shutdown, guard).await;
-}
-
-#[cfg(feature = "tls")]
-async fn tls_handshake<S>(
-    acceptor: tokio_rustls::TlsAcceptor,
-    stream: S,
-    limit: Duration,
-    peer: Option<SocketAddr>,
-) -> Option<Box<tokio_rustls::server::TlsStream<S>>>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    match tokio::time::timeout(limit, acceptor.accept(stream)).await {
-        Ok(Ok(s)) => Some(Box::new(s)),
-        Ok(Err(e)) => {
-            tracing::debug!(?peer, "tls handshake failed: {e}");
-            None
-        }
-        Err(_) => {
-            tracing::debug!(?peer, "tls handshake timed out");
-            None
-        }
-    }
-}
-
-/// Counts a live connection (for graceful drain and the per-IP limit) until dropped.
-pub(crate) struct ConnGuard {
-    server: Arc<ServerShared>,
-    ip: Option<IpAddr>,
-}
-
-impl ConnGuard {
-    fn new(server: &Arc<ServerShared>, ip: Option<IpAddr>) -> ConnGuard {
-        server.live.fetch_add(1, Ordering::AcqRel);
-        ConnGuard {
-            server: server.clone(),
-            ip,
-        }
-    }
-
-    /// Another guard for the same connection, for a phase that outlives the task holding this one (the
-    /// counts never drop to zero in between).
-    pub(crate) fn handoff(&self) -> ConnGuard {
-        if let Some(ip) = self.ip {
-            if let Ok(mut map) = self.server.per_ip.lock() {
-                *map.entry(ip).or_insert(0) += 1;
-            }
-        }
-        ConnGuard::new(&self.server, self.ip)
-    }
-
-    /// Admits a connection from `ip` unless that address already has `ip-limit-wsi` connections.
-    fn admit(server: &Arc<ServerShared>, ip: IpAddr) -> Option<ConnGuard> {
-        let Some(limit) = server.ip_limit else {
-            return Some(ConnGuard::new(server, None));
-        };
-        let mut map = server.per_ip.lock().ok()?;
-        let n = map.entry(ip).or_insert(0);
-        if *n >= limit {
-            return None;
-        }
-        *n += 1;
-        drop(map);
-        Some(ConnGuard::new(server, Some(ip)))
-    }
-}
-
-impl Drop for ConnGuard {
-    fn drop(&mut self) {
-        if let Some(ip) = self.ip {
-            if let Ok(mut map) = self.server.per_ip.lock() {
-                if let Some(n) = map.get_mut(&ip) {
-                    *n -= 1;
-                    if *n == 0 {
-                        map.remove(&ip);
-                    }
-                }
-            }
-        }
-        if self.server.live.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.server.idle.notify_waiters();
-        }
-    }
+    tokio::spawn(crate::entry::serve(
+        stream,
+        Some(peer),
+        port,
+        shutdown,
+        guard,
+    ));
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     #[cfg(target_os = "linux")]
@@ -424,66 +220,5 @@ mod tests {
         assert!(defer_accept_of(&on) > 0);
         let off = super::bind(&addr, false, None).unwrap();
         assert_eq!(defer_accept_of(&off), 0);
-    }
-
-    fn size<F>(_: &F) -> usize {
-        std::mem::size_of::<F>()
-    }
-
-    /// Idle connections must stay small: every task is allocated at the size of its largest state, so
-    /// the HTTP driver and TLS sessions live in allocations of their own, and a WebSocket in a task of its
-    /// own whose allocation is little more than the driver's state.
-    #[tokio::test]
-    async fn connection_task_state_stays_small() {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        let port = Arc::new(super::PortShared {
-            vhosts: vec![],
-            server: Arc::new(super::ServerShared {
-                server_string: String::new(),
-                ip_limit: None,
-                per_ip: Default::default(),
-                live: Default::default(),
-                idle: Default::default(),
-                handshake_timeout: Duration::from_secs(1),
-            }),
-            #[cfg(feature = "tls")]
-            tls: None,
-        });
-        let (_tx, rx) = tokio::sync::watch::channel(false);
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let guard = super::ConnGuard::new(&port.server, None);
-        let conn = super::serve_maybe_tls(stream, None, port.clone(), rx.clone(), &guard);
-        assert!(size(&conn) <= 512, "connection task: {} bytes", size(&conn));
-        drop(conn);
-
-        struct P;
-        impl crate::Protocol for P {
-            type Session = ();
-        }
-        let setup = crate::ws::driver::WsSetup {
-            role: lws_proto::ws::Role::Server,
-            protocol: crate::ProtocolHandle::new("p", P).inner,
-            info: Arc::new(crate::ws::WsInfo {
-                path: String::new(),
-                query: None,
-                protocol: "p".into(),
-                origin: None,
-                user_agent: None,
-                peer: None,
-                vhost: "v".into(),
-                connected_at: std::time::SystemTime::now(),
-                compressed: false,
-                over_h2: false,
-                user: None,
-            }),
-            config: Default::default(),
-            codec: None,
-            members: Default::default(),
-        };
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let guard = super::ConnGuard::new(&port.server, None);
-        let ws = crate::ws::driver::serve_keeping(stream, bytes::Bytes::new(), setup, rx, guard);
-        assert!(size(&ws) <= 768, "WebSocket task: {} bytes", size(&ws));
     }
 }

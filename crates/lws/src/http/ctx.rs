@@ -22,7 +22,7 @@ pub(crate) enum Reply {
     /// Another task will answer through a [`Responder`].
     Deferred(oneshot::Receiver<Response>),
     /// Answered by the runtime itself, already in wire form.
-    Wire(super::dispatch::Outgoing),
+    Wire(super::outgoing::Outgoing),
     /// Taken by the runtime.
     Sent,
 }

@@ -2,11 +2,9 @@
 //! callback protocols. Wire-independent, so HTTP/2 streams can share it.
 
 use std::any::Any;
-use std::fs::File;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 use crate::auth::{self, AuthResult};
 use crate::files::{self, FileMount, FileOutcome};
@@ -15,70 +13,10 @@ use crate::protocol::ProtocolHandle;
 use crate::vhost::{ResolvedMount, VhostInner};
 
 use super::ctx::Reply;
-use super::{Body, HttpCtx, Request, Response};
-
-/// A response ready for the wire, headers in sending order before the vhost and mount ones are merged in.
-#[derive(Debug)]
-pub(crate) struct Outgoing {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(std::borrow::Cow<'static, str>, Bytes)>,
-    /// A file's own headers, sent after `headers`.
-    pub(crate) file: Option<files::FileHeaders>,
-    pub(crate) body: OutBody,
-}
-
-/// The body of an [`Outgoing`] response.
-#[derive(Debug)]
-pub(crate) enum OutBody {
-    Empty,
-    Full(Bytes),
-    Stream(mpsc::Receiver<Bytes>),
-    File { file: File, start: u64, len: u64 },
-}
-
-impl Outgoing {
-    /// Turns an application's response into wire form, opening a file body now.
-    pub(crate) fn from_response(r: Response) -> Outgoing {
-        let headers = r
-            .headers
-            .into_iter()
-            .map(|(n, v)| (n.into(), Bytes::from(v)))
-            .collect();
-        let body = match r.body {
-            Body::Empty => OutBody::Empty,
-            Body::Full(b) => OutBody::Full(b),
-            Body::Stream(rx) => OutBody::Stream(rx),
-            Body::File(path) => {
-                match File::open(&path).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
-                    Ok((file, len)) => OutBody::File {
-                        file,
-                        start: 0,
-                        len,
-                    },
-                    Err(e) => {
-                        tracing::warn!("response file {}: {e}", path.display());
-                        return Outgoing::from_response(Response::error(404));
-                    }
-                }
-            }
-        };
-        Outgoing {
-            file: None,
-            status: r.status,
-            headers,
-            body,
-        }
-    }
-
-    pub(crate) fn error(status: u16) -> Outgoing {
-        Outgoing::from_response(Response::error(status))
-    }
-
-    fn with_header(mut self, name: &'static str, value: impl Into<Vec<u8>>) -> Self {
-        self.headers.push((name.into(), Bytes::from(value.into())));
-        self
-    }
-}
+pub(crate) use super::outgoing::{OutBody, Outgoing};
+use super::{HttpCtx, Request, Response};
+use crate::access_log::LogEntry;
+use lws_proto::uri::Target;
 
 /// Calls `f` with every header of a response besides its framing, in sending order: `date`, `server`, the
 /// response's own, then the mount's and the vhost's configured headers unless the response set them.
@@ -187,6 +125,26 @@ impl Exchange {
             body_limit,
             unlogged: false,
         }
+    }
+
+    /// Writes the finished exchange to its vhost's access log, if it has one.
+    pub(crate) fn log(&self, status: u16, bytes: u64) {
+        let Some(log) = &self.vhost.access_log else {
+            return;
+        };
+        if self.unlogged {
+            return;
+        }
+        let req = &self.req;
+        log.write(&LogEntry {
+            peer: req.peer.map(|p| p.ip()),
+            user: req.user.as_deref(),
+            request_line: (req.method(), req.raw_target(), req.version().as_str()),
+            status,
+            bytes,
+            referer: req.header("referer"),
+            user_agent: req.header("user-agent"),
+        });
     }
 
     fn ready(&mut self, r: Response) {
@@ -397,4 +355,9 @@ impl Exchange {
             self.ready(Response::error(status));
         }
     }
+}
+
+/// The target `/`, for exchanges whose own target could not be read.
+pub(crate) fn root_target() -> Target {
+    Target::parse(b"/").unwrap_or_else(|_| unreachable!("\"/\" is a valid target"))
 }

@@ -2,7 +2,6 @@
 //! its requests and writing what it frames.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,24 +12,12 @@ use lws_proto::uri::Target;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::access_log::LogEntry;
-use crate::listen::{ConnGuard, PortShared};
+use crate::conn::{write_timeout, Abort, ConnInfo, H2Start, Handoff, PortShared, Switched};
 use crate::vhost::{select_vhost, vhost_for_request};
 
 use super::ctx::Reply;
-use super::dispatch::{response_headers, Exchange, OutBody, Outgoing};
+use super::dispatch::{response_headers, root_target, Exchange, OutBody, Outgoing};
 use super::{Request, Response};
-
-/// Facts about an accepted connection that routing needs.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnInfo {
-    pub(crate) peer: Option<SocketAddr>,
-    pub(crate) tls: bool,
-    /// The TLS SNI name, which picks the vhost for every request on the connection.
-    pub(crate) sni: Option<String>,
-    /// Plain HTTP that arrived on a TLS port of a vhost with `redirect-http`: every request gets a 301.
-    pub(crate) plain_on_tls: bool,
-}
 
 /// Bodies up to this size are read whole and written together with the head.
 const SMALL_FILE: u64 = 64 * 1024;
@@ -39,107 +26,23 @@ const FILE_PIECE: usize = 256 * 1024;
 /// Read size per socket read.
 const READ_SIZE: usize = 16 * 1024;
 
-/// Serves HTTP/1.x on `io` until the peer leaves, an error ends it, or shutdown drains it. `guard` counts the
-/// connection as live; a WebSocket, which runs on as a task of its own, takes another.
+/// Serves HTTP/1.x on `io` until the peer leaves, an error ends it, or shutdown drains it; `initial` are
+/// bytes the connection entry read while finding out what the peer speaks. When the connection switches
+/// protocol, returns the socket, the bytes already read past the last request, and what comes next: the
+/// connection entry starts it.
 pub(crate) async fn serve<S>(
     io: S,
+    initial: bytes::Bytes,
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-    guard: &ConnGuard,
-) where
-    S: crate::transport::Transport + Send + 'static,
-{
-    let next_shutdown = shutdown.clone();
-    // Each phase is its own allocation, freed when the phase ends: an idle WebSocket then keeps only its
-    // own small state, not the larger HTTP driver's (a task's future is sized for its largest state).
-    let Some((io, leftover, next)) = Box::pin(serve_http(io, info, port, shutdown)).await else {
-        return;
-    };
-    if let Some(h2) = next_phase(io, leftover, next, next_shutdown, guard) {
-        h2.await;
-    }
-}
-
-/// Starts the phase after HTTP/1.x, outside any `async` body so that the parts it is made from take no room
-/// in the connection task's state. A WebSocket runs as a task of its own, with its own guard: this task (and
-/// its allocation, sized for the HTTP/1.x phase's bookkeeping) then ends, and the WebSocket's state lives in
-/// the new task's allocation. HTTP/2 is returned, in an allocation of its own, to be run in place.
-fn next_phase<S>(
-    io: S,
-    leftover: bytes::Bytes,
-    next: Next,
-    shutdown: watch::Receiver<bool>,
-    guard: &ConnGuard,
-) -> Option<Pin<Box<impl Future<Output = ()>>>>
-where
-    S: crate::transport::Transport + Send + 'static,
-{
-    match next {
-        Next::Ws(setup) => {
-            let ws =
-                crate::ws::driver::serve_keeping(io, leftover, setup, shutdown, guard.handoff());
-            tokio::spawn(ws);
-            None
-        }
-        Next::H2(h2) => {
-            let (start, info, port) = *h2;
-            let start = Box::new(start.with_leftover(leftover));
-            Some(Box::pin(super::h2::serve(io, info, port, shutdown, start)))
-        }
-    }
-}
-
-/// What runs on the connection after HTTP/1.x. The HTTP/2 case carries the connection facts, boxed, so that
-/// the WebSocket case does not carry room for them.
-// Moved once per connection; boxing the WebSocket setup would cost every upgrade an allocation.
-#[allow(clippy::large_enum_variant)]
-enum Next {
-    Ws(crate::ws::driver::WsSetup),
-    H2(Box<(super::h2::Start, ConnInfo, Arc<PortShared>)>),
-}
-
-/// What the connection turns into when it stops speaking HTTP/1.x.
-// Moved once per connection; boxing the WebSocket setup would cost every upgrade an allocation.
-#[allow(clippy::large_enum_variant)]
-enum Handoff {
-    /// A WebSocket upgrade's 101 went out.
-    Ws(crate::ws::driver::WsSetup),
-    /// HTTP/2: prior knowledge (the client preface arrived first) or `Upgrade: h2c`.
-    H2(Box<super::h2::Start>),
-}
-
-/// Serves a TLS connection for which ALPN chose HTTP/2.
-#[cfg(feature = "tls")]
-pub(crate) async fn serve_h2<S>(
-    io: S,
-    info: ConnInfo,
-    port: Arc<PortShared>,
-    shutdown: watch::Receiver<bool>,
-) where
-    S: crate::transport::Transport,
-{
-    let start = Box::new(super::h2::Start::Direct {
-        initial: bytes::Bytes::new(),
-    });
-    Box::pin(super::h2::serve(io, info, port, shutdown, start)).await;
-}
-
-/// HTTP/1.x until the connection ends, or until it switches protocol: then the socket, the bytes already
-/// read past the last request, and what comes next.
-async fn serve_http<S>(
-    io: S,
-    info: ConnInfo,
-    port: Arc<PortShared>,
-    shutdown: watch::Receiver<bool>,
-) -> Option<(S, bytes::Bytes, Next)>
+) -> Option<Switched<S>>
 where
     S: crate::transport::Transport,
 {
     let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
-    let h2c = !info.tls && first.alpn.iter().any(|a| a == "h2");
+    let h2c = !info.tls && port.h2c();
     let mut driver = Driver {
-        fresh: h2c,
         h2c,
         conn: H1Conn::new(first.h1.clone(), Instant::now()),
         io_timeout: first.limits.io_timeout,
@@ -151,14 +54,18 @@ where
         ex: None,
         handoff: None,
     };
+    if !initial.is_empty() {
+        crate::file_cache::new_batch();
+        driver.conn.handle_input(Instant::now(), &initial);
+    }
     let handoff = driver.run(shutdown).await?;
     let leftover = driver.conn.take_remaining();
-    let (io, info, port) = driver.into_parts();
-    let next = match handoff {
-        Handoff::Ws(setup) => Next::Ws(setup),
-        Handoff::H2(start) => Next::H2(Box::new((*start, info, port))),
-    };
-    Some((io, leftover, next))
+    Some(Switched {
+        io: driver.io,
+        leftover,
+        handoff,
+        info: driver.info,
+    })
 }
 
 struct Driver<S> {
@@ -172,20 +79,8 @@ struct Driver<S> {
     io_timeout: Duration,
     /// A protocol switch accepted for the current request, started once its 101 is written.
     handoff: Option<Handoff>,
-    /// Nothing was read yet and HTTP/2 prior knowledge is allowed: the first bytes decide.
-    fresh: bool,
     /// HTTP/2 over cleartext (prior knowledge, `Upgrade: h2c`) is enabled.
     h2c: bool,
-}
-
-/// The connection cannot continue (write failed or stalled, file read failed).
-pub(crate) struct Abort;
-
-impl<S> Driver<S> {
-    /// The socket and the connection facts, dropping all HTTP state.
-    fn into_parts(self) -> (S, ConnInfo, Arc<PortShared>) {
-        (self.io, self.info, self.port)
-    }
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
@@ -226,7 +121,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 _ => None,
             });
             let has_deferred = deferred.is_some();
-            let (io, conn, fresh) = (&mut self.io, &mut self.conn, &mut self.fresh);
+            let (io, conn) = (&mut self.io, &mut self.conn);
             // In this order, and the timer armed only when it is polled: a request already waiting is served
             // without the head timer ever being registered (arming a timer earlier than the runtime's next
             // wake-up costs that wake-up a write to its eventfd).
@@ -236,13 +131,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             });
             tokio::select! {
                 biased;
-                r = std::future::poll_fn(|cx| poll_input(cx, io, conn, fresh)), if wants_input => match r {
+                r = std::future::poll_fn(|cx| poll_input(cx, io, conn)), if wants_input => match r {
                     Input::Read => {}
                     Input::Eof => self.conn.handle_eof(Instant::now()),
-                    Input::H2(initial) => {
-                        let start = super::h2::Start::Direct { initial };
-                        return Some(Handoff::H2(Box::new(start)));
-                    }
                     Input::Failed => return None,
                 },
                 r = async { deferred.expect("guarded by has_deferred").await }, if has_deferred => {
@@ -319,7 +210,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         body: OutBody::Empty,
                     };
                     let head = req.head.clone();
-                    self.handoff = Some(Handoff::H2(Box::new(super::h2::Start::Upgrade {
+                    self.handoff = Some(Handoff::H2(Box::new(H2Start::Upgrade {
                         head,
                         settings,
                         leftover: bytes::Bytes::new(),
@@ -379,7 +270,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let status = out.status;
         let sent = self.write_response(out).await?;
         if let Some(ex) = self.ex.take() {
-            log_exchange(&ex, status, sent);
+            ex.log(status, sent);
         }
         Ok(true)
     }
@@ -506,8 +397,6 @@ enum Input {
     /// Bytes were read and given to the engine.
     Read,
     Eof,
-    /// The client spoke first with the HTTP/2 preface: these bytes belong to HTTP/2.
-    H2(bytes::Bytes),
     Failed,
 }
 
@@ -516,7 +405,6 @@ fn poll_input<S: AsyncRead + Unpin>(
     cx: &mut std::task::Context<'_>,
     io: &mut S,
     conn: &mut H1Conn,
-    fresh: &mut bool,
 ) -> std::task::Poll<Input> {
     crate::transport::with_read_buf(|buf| {
         let mut rb = tokio::io::ReadBuf::new(&mut buf[..READ_SIZE]);
@@ -527,10 +415,7 @@ fn poll_input<S: AsyncRead + Unpin>(
                 let data = rb.filled();
                 std::task::Poll::Ready(if data.is_empty() {
                     Input::Eof
-                } else if *fresh && data.starts_with(b"PRI ") {
-                    Input::H2(bytes::Bytes::copy_from_slice(data))
                 } else {
-                    *fresh = false;
                     crate::file_cache::new_batch();
                     conn.handle_input(Instant::now(), data);
                     Input::Read
@@ -538,31 +423,6 @@ fn poll_input<S: AsyncRead + Unpin>(
             }
         }
     })
-}
-
-pub(crate) async fn write_timeout<S: AsyncWrite + Unpin>(
-    io: &mut S,
-    data: &[u8],
-    limit: Duration,
-) -> Result<(), Abort> {
-    let write = async {
-        io.write_all(data).await?;
-        io.flush().await
-    };
-    tokio::pin!(write);
-    // Most writes complete at once; arm the stall timer only for one that has to wait for the peer.
-    let first = std::future::poll_fn(|cx| {
-        std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))
-    })
-    .await;
-    let result = match first {
-        std::task::Poll::Ready(r) => r,
-        std::task::Poll::Pending => match tokio::time::timeout(limit, write).await {
-            Ok(r) => r,
-            Err(_) => return Err(Abort),
-        },
-    };
-    result.map_err(|_| Abort)
 }
 
 /// An `Upgrade: h2c` request (RFC 7540 §3.2) with its decoded `HTTP2-Settings`, if the request is one.
@@ -582,27 +442,4 @@ fn h2c_upgrade(head: &RequestHead) -> Option<Vec<u8>> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(value)
         .ok()
-}
-
-pub(crate) fn root_target() -> Target {
-    Target::parse(b"/").unwrap_or_else(|_| unreachable!("\"/\" is a valid target"))
-}
-
-pub(crate) fn log_exchange(ex: &Exchange, status: u16, bytes: u64) {
-    let Some(log) = &ex.vhost.access_log else {
-        return;
-    };
-    if ex.unlogged {
-        return;
-    }
-    let req = &ex.req;
-    log.write(&LogEntry {
-        peer: req.peer.map(|p| p.ip()),
-        user: req.user.as_deref(),
-        request_line: (req.method(), req.raw_target(), req.version().as_str()),
-        status,
-        bytes,
-        referer: req.header("referer"),
-        user_agent: req.header("user-agent"),
-    });
 }

@@ -18,13 +18,12 @@ use lws_proto::uri::Target;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
-use crate::listen::PortShared;
+use crate::conn::{write_timeout, Abort, ConnInfo, H2Start, PortShared, SpawnTunnel};
 use crate::vhost::{select_vhost, vhost_for_request};
-use crate::ws::driver::WsSetup;
+use crate::ws::setup::WsSetup;
 
 use super::ctx::Reply;
-use super::dispatch::{response_headers, Exchange, OutBody, Outgoing};
-use super::h1::{log_exchange, root_target, write_timeout, Abort, ConnInfo};
+use super::dispatch::{response_headers, root_target, Exchange, OutBody, Outgoing};
 use super::{Request, Response};
 
 /// Read size per socket read.
@@ -34,46 +33,14 @@ const LOW_WATER: usize = 64 * 1024;
 /// Size of one file read for a body.
 const FILE_PIECE: usize = 64 * 1024;
 
-/// How the connection became HTTP/2.
-pub(crate) enum Start {
-    /// TLS with ALPN `h2`, or cleartext whose first bytes (`initial`) looked like the client preface.
-    Direct { initial: Bytes },
-    /// An HTTP/1.1 request with `Upgrade: h2c` was answered 101: it becomes stream 1.
-    Upgrade {
-        head: RequestHead,
-        settings: Vec<u8>,
-        leftover: Bytes,
-    },
-}
-
-impl Start {
-    /// The bytes read past an upgraded request belong to the HTTP/2 connection.
-    pub(crate) fn with_leftover(self, more: Bytes) -> Start {
-        match self {
-            Start::Upgrade { head, settings, .. } => Start::Upgrade {
-                head,
-                settings,
-                leftover: more,
-            },
-            Start::Direct { initial } if more.is_empty() => Start::Direct { initial },
-            Start::Direct { initial } => {
-                let mut all = initial.to_vec();
-                all.extend_from_slice(&more);
-                Start::Direct {
-                    initial: all.into(),
-                }
-            }
-        }
-    }
-}
-
 /// Serves HTTP/2 on `io` until the connection ends.
 pub(crate) async fn serve<S>(
     io: S,
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-    start: Box<Start>,
+    start: Box<H2Start>,
+    spawn_tunnel: SpawnTunnel,
 ) where
     S: crate::transport::Transport,
 {
@@ -81,8 +48,8 @@ pub(crate) async fn serve<S>(
     let now = Instant::now();
     let config = first.h2.clone();
     let (conn, initial, upgraded) = match *start {
-        Start::Direct { initial } => (H2Conn::server(config, now), initial, None),
-        Start::Upgrade {
+        H2Start::Direct { initial } => (H2Conn::server(config, now), initial, None),
+        H2Start::Upgrade {
             head,
             settings,
             leftover,
@@ -104,6 +71,7 @@ pub(crate) async fn serve<S>(
         shutdown: shutdown.clone(),
         out: Vec::with_capacity(16 * 1024),
         head_fields: FieldList::new(),
+        spawn_tunnel,
     };
     if let Some(head) = upgraded {
         d.start_exchange(1, head, true, None);
@@ -160,6 +128,8 @@ struct Driver<S> {
     out: Vec<u8>,
     /// Response header fields of the head being sent.
     head_fields: FieldList,
+    /// Runs the WebSocket of an accepted extended CONNECT.
+    spawn_tunnel: SpawnTunnel,
 }
 
 /// Something a stream waited for became ready.
@@ -429,12 +399,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let (ours, theirs) = tokio::io::duplex(TUNNEL_PIPE);
         // The stream's window is opened only as the WebSocket reads, so a slow consumer slows its peer.
         self.conn.set_manual_release(id);
-        tokio::spawn(crate::ws::serve(
-            theirs,
-            Bytes::new(),
-            setup,
-            self.shutdown.clone(),
-        ));
+        (self.spawn_tunnel)(theirs, setup, self.shutdown.clone());
         Tunnel::new(ours)
     }
 
@@ -517,7 +482,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             ) && conn.stream_backlog(t.id).is_none();
             if finished {
                 if let Some(s) = &t.response {
-                    log_exchange(&t.ex, s.status, s.sent);
+                    t.ex.log(s.status, s.sent);
                 }
             }
             !finished

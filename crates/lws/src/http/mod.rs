@@ -9,6 +9,7 @@ pub(crate) mod dispatch;
 pub(crate) mod error_page;
 pub(crate) mod h1;
 pub(crate) mod h2;
+pub(crate) mod outgoing;
 
 pub use ctx::{HttpCtx, Responder};
 pub use request::Request;

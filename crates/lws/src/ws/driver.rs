@@ -18,11 +18,12 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use lws_proto::ws::{MessageCodec, Role, WsConfig, WsConn, WsEvent, WsState};
+use lws_proto::ws::{WsConn, WsEvent, WsState};
 use tokio::io::ReadBuf;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Sleep;
 
+pub(crate) use super::setup::WsSetup;
 use super::{CloseInfo, Command, ConnShared, CtxRequests, Members, WsCtx, WsInfo, WsMessage};
 use crate::protocol::DynProtocol;
 use crate::transport::{reuse_written, Transport};
@@ -35,18 +36,6 @@ const LOW_WATER: usize = 64 * 1024;
 const KEEP_OUT_CAPACITY: usize = 16 * 1024;
 /// How long the write side's shutdown may take once the connection is over.
 const SHUTDOWN_LIMIT: Duration = Duration::from_secs(1);
-
-/// Everything decided at the upgrade that the connection needs.
-pub(crate) struct WsSetup {
-    /// Server for accepted upgrades, client for connections we opened.
-    pub(crate) role: Role,
-    pub(crate) protocol: Arc<dyn DynProtocol>,
-    pub(crate) info: Arc<WsInfo>,
-    pub(crate) config: WsConfig,
-    pub(crate) codec: Option<Box<dyn MessageCodec + Send>>,
-    /// The member list to join; it also holds the validity policy.
-    pub(crate) members: Arc<Members>,
-}
 
 /// Runs a WebSocket connection on `io` with its protocol until it ends, and says how it ended; `leftover`
 /// are bytes read past the handshake. The protocol's `established` runs before this returns.

@@ -3,6 +3,7 @@
 
 pub(crate) mod driver;
 mod members;
+pub(crate) mod setup;
 pub(crate) mod upgrade;
 
 use std::io::IoSlice;

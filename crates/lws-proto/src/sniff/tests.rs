@@ -1,0 +1,130 @@
+use super::{classify, client_hello, ClientHello, HelloError, Verdict, H2_PREFACE};
+
+#[test]
+fn http1_needs_the_space_after_the_method() {
+    assert_eq!(classify(b""), Verdict::NeedMore);
+    assert_eq!(classify(b"G"), Verdict::NeedMore);
+    assert_eq!(classify(b"GET"), Verdict::NeedMore);
+    assert_eq!(classify(b"GET "), Verdict::Http1);
+    assert_eq!(classify(b"OPTIONS * HTTP/1.1\r\n"), Verdict::Http1);
+    assert_eq!(classify(b"M-SEARCH * HTTP/1.1\r\n"), Verdict::Http1);
+}
+
+#[test]
+fn non_tokens_and_overlong_methods_are_other() {
+    assert_eq!(classify(b" GET /"), Verdict::Other);
+    assert_eq!(classify(b"\x00\x01"), Verdict::Other);
+    assert_eq!(classify(b"GE\r\n"), Verdict::Other);
+    assert_eq!(classify(b"AAAAAAAAAAAAAAAAAAAAA"), Verdict::Other);
+    assert_eq!(classify(b"AAAAAAAAAAAAAAAAAAAA"), Verdict::NeedMore);
+}
+
+#[test]
+fn the_h2_preface_is_decided_only_when_whole() {
+    for n in 1..H2_PREFACE.len() {
+        assert_eq!(classify(&H2_PREFACE[..n]), Verdict::NeedMore, "{n} bytes");
+    }
+    assert_eq!(classify(H2_PREFACE), Verdict::Http2);
+    // `PRI ` followed by something else is an (odd) HTTP/1 request line.
+    assert_eq!(classify(b"PRI /x HTTP/1.1\r\n"), Verdict::Http1);
+}
+
+#[test]
+fn ssh_banner_and_tls_record() {
+    assert_eq!(classify(b"SS"), Verdict::NeedMore);
+    assert_eq!(classify(b"SSH-2.0-OpenSSH_9.2\r\n"), Verdict::Ssh);
+    // `SSHX ` is a method token, not a banner.
+    assert_eq!(classify(b"SSHX "), Verdict::Http1);
+    assert_eq!(classify(b"\x16"), Verdict::NeedMore);
+    assert_eq!(classify(b"\x16\x03\x01\x02\x00"), Verdict::Tls);
+    assert_eq!(classify(b"\x16\x04"), Verdict::Other);
+}
+
+/// A ClientHello record built field by field (RFC 8446 §4.1.2).
+fn hello_record(sni: Option<&str>, alpn: &[&str]) -> Vec<u8> {
+    fn vec16(v: &[u8]) -> Vec<u8> {
+        let mut o = (v.len() as u16).to_be_bytes().to_vec();
+        o.extend_from_slice(v);
+        o
+    }
+    let mut exts = Vec::new();
+    if let Some(name) = sni {
+        let mut entry = vec![0u8];
+        entry.extend(vec16(name.as_bytes()));
+        exts.extend([0, 0]);
+        exts.extend(vec16(&vec16(&entry)));
+    }
+    if !alpn.is_empty() {
+        let mut list = Vec::new();
+        for p in alpn {
+            list.push(p.len() as u8);
+            list.extend_from_slice(p.as_bytes());
+        }
+        exts.extend([0, 16]);
+        exts.extend(vec16(&vec16(&list)));
+    }
+    // An extension we do not read, which must be skipped.
+    exts.extend([0, 43, 0, 3, 2, 3, 4]);
+    let mut body = vec![3, 3];
+    body.extend([7u8; 32]);
+    body.push(0);
+    body.extend(vec16(&[0x13, 0x01]));
+    body.extend([1, 0]);
+    body.extend(vec16(&exts));
+    let mut hs = vec![1];
+    hs.extend(&(body.len() as u32).to_be_bytes()[1..]);
+    hs.extend(body);
+    let mut rec = vec![22, 3, 1];
+    rec.extend(vec16(&hs));
+    rec
+}
+
+#[test]
+fn hello_yields_sni_and_alpn() {
+    let rec = hello_record(Some("VPN.example.com"), &["h2", "http/1.1"]);
+    assert_eq!(classify(&rec), Verdict::Tls);
+    assert_eq!(
+        client_hello(&rec),
+        Ok(ClientHello {
+            sni: Some("vpn.example.com".into()),
+            alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        })
+    );
+    let bare = hello_record(None, &[]);
+    assert_eq!(client_hello(&bare), Ok(ClientHello::default()));
+}
+
+#[test]
+fn hello_asks_for_more_until_the_record_is_whole() {
+    let rec = hello_record(Some("a.test"), &["h2"]);
+    for n in 0..rec.len() {
+        assert_eq!(
+            client_hello(&rec[..n]),
+            Err(HelloError::NeedMore),
+            "{n} bytes"
+        );
+    }
+}
+
+#[test]
+fn hello_refuses_what_is_not_one() {
+    assert_eq!(
+        client_hello(b"GET / HTTP/1.1\r\n"),
+        Err(HelloError::NotHandshake)
+    );
+    // A handshake record whose message is not a ClientHello (here a ServerHello, type 2).
+    assert_eq!(
+        client_hello(&[22, 3, 3, 0, 4, 2, 0, 0, 0]),
+        Err(HelloError::NotHandshake)
+    );
+    // An extension length running past the message.
+    let mut rec = hello_record(Some("a.test"), &[]);
+    let at = rec.len() - 7 - 2;
+    rec[at] = 0xff;
+    assert_eq!(client_hello(&rec), Err(HelloError::Malformed));
+    // A record longer than TLS allows is not waited for.
+    assert_eq!(
+        client_hello(&[22, 3, 1, 0x48, 0x01]),
+        Err(HelloError::Malformed)
+    );
+}

@@ -1,0 +1,65 @@
+//! What a role hands back when its connection (or one of its streams) stops speaking that role's protocol:
+//! the connection entry, not the role, starts what comes next, so no role needs to know another.
+
+use bytes::Bytes;
+use lws_proto::http1::RequestHead;
+use tokio::io::DuplexStream;
+use tokio::sync::watch;
+
+use crate::ws::setup::WsSetup;
+
+/// What the connection turns into when it stops speaking HTTP/1.x.
+// Moved once per connection; boxing the WebSocket setup would cost every upgrade an allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Handoff {
+    /// A WebSocket upgrade's 101 went out.
+    Ws(WsSetup),
+    /// HTTP/2 by `Upgrade: h2c`.
+    H2(Box<H2Start>),
+}
+
+/// How a connection became HTTP/2.
+pub(crate) enum H2Start {
+    /// TLS with ALPN `h2`, or cleartext whose first bytes (`initial`) were the client preface.
+    Direct { initial: Bytes },
+    /// An HTTP/1.1 request with `Upgrade: h2c` was answered 101: it becomes stream 1.
+    Upgrade {
+        head: RequestHead,
+        settings: Vec<u8>,
+        leftover: Bytes,
+    },
+}
+
+impl H2Start {
+    /// The bytes read past an upgraded request belong to the HTTP/2 connection.
+    pub(crate) fn with_leftover(self, more: Bytes) -> H2Start {
+        match self {
+            H2Start::Upgrade { head, settings, .. } => H2Start::Upgrade {
+                head,
+                settings,
+                leftover: more,
+            },
+            H2Start::Direct { initial } if more.is_empty() => H2Start::Direct { initial },
+            H2Start::Direct { initial } => {
+                let mut all = initial.to_vec();
+                all.extend_from_slice(&more);
+                H2Start::Direct {
+                    initial: all.into(),
+                }
+            }
+        }
+    }
+}
+
+/// Starts the WebSocket that an HTTP/2 stream carries (RFC 8441) on its own task, at the far end of the
+/// stream's pipe. The HTTP/2 role gets it from the connection entry.
+pub(crate) type SpawnTunnel = fn(DuplexStream, WsSetup, watch::Receiver<bool>);
+
+/// A connection whose role ended by handing it over: the stream, the bytes read past the role's last
+/// message, what comes next, and the connection facts.
+pub(crate) struct Switched<S> {
+    pub(crate) io: S,
+    pub(crate) leftover: Bytes,
+    pub(crate) handoff: Handoff,
+    pub(crate) info: super::ConnInfo,
+}

@@ -1,0 +1,35 @@
+//! Writing to a peer that may stall: a write that cannot finish within the I/O timeout ends the connection.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// The connection cannot continue (write failed or stalled, file read failed).
+#[derive(Debug)]
+pub(crate) struct Abort;
+
+/// Writes all of `data` and flushes; fails if the peer does not take it within `limit`.
+pub(crate) async fn write_timeout<S: AsyncWrite + Unpin>(
+    io: &mut S,
+    data: &[u8],
+    limit: Duration,
+) -> Result<(), Abort> {
+    let write = async {
+        io.write_all(data).await?;
+        io.flush().await
+    };
+    tokio::pin!(write);
+    // Most writes complete at once; arm the stall timer only for one that has to wait for the peer.
+    let first = std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(std::future::Future::poll(write.as_mut(), cx))
+    })
+    .await;
+    let result = match first {
+        std::task::Poll::Ready(r) => r,
+        std::task::Poll::Pending => match tokio::time::timeout(limit, write).await {
+            Ok(r) => r,
+            Err(_) => return Err(Abort),
+        },
+    };
+    result.map_err(|_| Abort)
+}

@@ -1,0 +1,289 @@
+//! The connection entry: every accepted socket comes through here once. It reads what it must to tell what
+//! the peer speaks ([`sniff`]), lets [`route::choose`] pick exactly one role, replays the bytes it read to
+//! that role, and starts what a role hands over when its connection switches protocol (a WebSocket after
+//! an HTTP/1.1 upgrade, HTTP/2 after `Upgrade: h2c`, a WebSocket on an HTTP/2 stream).
+//!
+//! Roles (`http::h1`, `http::h2`, `ws::driver`) know nothing of each other; only this layer imports them.
+
+mod route;
+mod sniff;
+#[cfg(feature = "tls")]
+mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use tokio::io::DuplexStream;
+use tokio::sync::watch;
+
+use crate::conn::{ConnGuard, ConnInfo, H2Start, Handoff, PortShared};
+use crate::transport::Transport;
+use crate::ws::setup::WsSetup;
+use route::{Need, Role};
+use sniff::SniffEnd;
+
+/// Serves one accepted connection with the role its port and first bytes call for. `guard` counts it as
+/// live until it ends (a WebSocket it turns into takes a guard of its own).
+pub(crate) async fn serve<S>(
+    mut io: S,
+    peer: Option<SocketAddr>,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+    guard: ConnGuard,
+) where
+    S: Transport + Send + 'static,
+{
+    let (role, initial) = match route::need(&port) {
+        Need::Nothing(role) => (role, Bytes::new()),
+        need => {
+            // Sniffing runs in its own allocation so its timer does not size every connection's task.
+            let sniffed = Box::pin(read_first(&mut io, &port, need)).await;
+            if sniffed.bytes.is_empty() && sniffed.end != SniffEnd::Decided {
+                return;
+            }
+            let role = route::choose(&port, sniffed.verdict, sniffed.end);
+            (role, sniffed.bytes)
+        }
+    };
+    match role {
+        Role::Http1 { plain_on_tls } => {
+            let info = ConnInfo {
+                plain_on_tls,
+                ..ConnInfo::plain(peer)
+            };
+            serve_http1(io, initial, info, port, shutdown, &guard).await;
+        }
+        Role::Http2 => {
+            let start = Box::new(H2Start::Direct { initial });
+            serve_http2(io, ConnInfo::plain(peer), port, shutdown, start).await;
+        }
+        Role::Tls => Box::pin(serve_tls(io, initial, peer, port, shutdown, &guard)).await,
+        Role::Close => {}
+    }
+}
+
+/// Reads the first bytes, as much as `need` asks for, within the port's wait.
+async fn read_first<S: Transport>(io: &mut S, port: &PortShared, need: Need) -> sniff::Sniffed {
+    let wait = if port.has_tls() {
+        port.server.handshake_timeout
+    } else {
+        port.first().limits.head_timeout
+    };
+    match need {
+        Need::TlsOrNot => sniff::sniff(io, wait, route::tls_or_not).await,
+        _ => sniff::sniff(io, wait, sniff::by_first_bytes).await,
+    }
+}
+
+#[cfg(feature = "tls")]
+async fn serve_tls<S>(
+    io: S,
+    initial: Bytes,
+    peer: Option<SocketAddr>,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+    guard: &ConnGuard,
+) where
+    S: Transport + Send + 'static,
+{
+    let Some(acceptor) = port.tls.clone() else {
+        return;
+    };
+    // The handshake runs in its own allocation, and the session is boxed: TLS state is large and must
+    // size neither plain connections' tasks nor this one's for its whole life.
+    let handshake = Box::pin(tls::handshake(
+        acceptor,
+        crate::conn::Rewind::new(initial, io),
+        port.server.handshake_timeout,
+        peer,
+    ));
+    let Some(tls) = handshake.await else {
+        return;
+    };
+    let sni = tls.get_ref().1.server_name().map(str::to_string);
+    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+    let info = ConnInfo {
+        peer,
+        tls: true,
+        sni,
+        plain_on_tls: false,
+    };
+    if h2 {
+        let start = Box::new(H2Start::Direct {
+            initial: Bytes::new(),
+        });
+        return serve_http2(tls, info, port, shutdown, start).await;
+    }
+    Box::pin(serve_http1(tls, Bytes::new(), info, port, shutdown, guard)).await;
+}
+
+#[cfg(not(feature = "tls"))]
+async fn serve_tls<S>(
+    _io: S,
+    _initial: Bytes,
+    _peer: Option<SocketAddr>,
+    _port: Arc<PortShared>,
+    _shutdown: watch::Receiver<bool>,
+    _guard: &ConnGuard,
+) {
+}
+
+/// HTTP/1.x, then whatever the connection switches to.
+async fn serve_http1<S>(
+    io: S,
+    initial: Bytes,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+    guard: &ConnGuard,
+) where
+    S: Transport + Send + 'static,
+{
+    let next_shutdown = shutdown.clone();
+    let next_port = port.clone();
+    // Each phase is its own allocation, freed when the phase ends: an idle WebSocket then keeps only its
+    // own small state, not the larger HTTP driver's (a task's future is sized for its largest state).
+    let http = Box::pin(crate::http::h1::serve(io, initial, info, port, shutdown));
+    let Some(switched) = http.await else {
+        return;
+    };
+    if let Some(h2) = switch(switched, next_port, next_shutdown, guard) {
+        h2.await;
+    }
+}
+
+/// Starts the phase after HTTP/1.x, outside any `async` body so that the parts it is made from take no room
+/// in the connection task's state. A WebSocket runs as a task of its own, with its own guard: this task (and
+/// its allocation, sized for the HTTP/1.x phase's bookkeeping) then ends, and the WebSocket's state lives in
+/// the new task's allocation. HTTP/2 is returned, in an allocation of its own, to be run in place.
+fn switch<S>(
+    switched: crate::conn::Switched<S>,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+    guard: &ConnGuard,
+) -> Option<Pin<Box<impl Future<Output = ()>>>>
+where
+    S: Transport + Send + 'static,
+{
+    let crate::conn::Switched {
+        io,
+        leftover,
+        handoff,
+        info,
+    } = switched;
+    match handoff {
+        Handoff::Ws(setup) => {
+            let ws =
+                crate::ws::driver::serve_keeping(io, leftover, setup, shutdown, guard.handoff());
+            tokio::spawn(ws);
+            None
+        }
+        Handoff::H2(start) => {
+            let start = Box::new(start.with_leftover(leftover));
+            Some(Box::pin(crate::http::h2::serve(
+                io,
+                info,
+                port,
+                shutdown,
+                start,
+                spawn_tunnel,
+            )))
+        }
+    }
+}
+
+/// HTTP/2 in an allocation of its own.
+async fn serve_http2<S: Transport>(
+    io: S,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+    start: Box<H2Start>,
+) {
+    Box::pin(crate::http::h2::serve(
+        io,
+        info,
+        port,
+        shutdown,
+        start,
+        spawn_tunnel,
+    ))
+    .await;
+}
+
+/// Runs the WebSocket an HTTP/2 stream carries (RFC 8441) on a task of its own.
+fn spawn_tunnel(pipe: DuplexStream, setup: WsSetup, shutdown: watch::Receiver<bool>) {
+    tokio::spawn(crate::ws::driver::serve(
+        pipe,
+        Bytes::new(),
+        setup,
+        shutdown,
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    fn size<F>(_: &F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Idle connections must stay small: every task is allocated at the size of its largest state, so
+    /// the HTTP driver and TLS sessions live in allocations of their own, and a WebSocket in a task of its
+    /// own whose allocation is little more than the driver's state.
+    #[tokio::test]
+    async fn connection_task_state_stays_small() {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        let port = Arc::new(crate::conn::PortShared {
+            vhosts: vec![],
+            server: Arc::new(crate::conn::ServerShared::new(
+                String::new(),
+                None,
+                Duration::from_secs(1),
+            )),
+            #[cfg(feature = "tls")]
+            tls: None,
+        });
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let guard = crate::conn::ConnGuard::new(&port.server, None);
+        let conn = super::serve(stream, None, port.clone(), rx.clone(), guard);
+        assert!(size(&conn) <= 512, "connection task: {} bytes", size(&conn));
+        drop(conn);
+
+        struct P;
+        impl crate::Protocol for P {
+            type Session = ();
+        }
+        let setup = crate::ws::driver::WsSetup {
+            role: lws_proto::ws::Role::Server,
+            protocol: crate::ProtocolHandle::new("p", P).inner,
+            info: Arc::new(crate::ws::WsInfo {
+                path: String::new(),
+                query: None,
+                protocol: "p".into(),
+                origin: None,
+                user_agent: None,
+                peer: None,
+                vhost: "v".into(),
+                connected_at: std::time::SystemTime::now(),
+                compressed: false,
+                over_h2: false,
+                user: None,
+            }),
+            config: Default::default(),
+            codec: None,
+            members: Default::default(),
+        };
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let guard = crate::conn::ConnGuard::new(&port.server, None);
+        let ws = crate::ws::driver::serve_keeping(stream, bytes::Bytes::new(), setup, rx, guard);
+        assert!(size(&ws) <= 768, "WebSocket task: {} bytes", size(&ws));
+    }
+}

@@ -1,0 +1,31 @@
+//! What a file mount knows about one version of a file: its size and validators (ETag, Last-Modified) and
+//! its content type, shared by the file cache and file responses.
+
+use std::time::UNIX_EPOCH;
+
+use bytes::Bytes;
+
+/// Validators and content type of one version of a file, computed once and shared by cache hits.
+#[derive(Debug)]
+pub(crate) struct FileInfo {
+    pub(crate) size: u64,
+    pub(crate) mtime: Option<u64>,
+    pub(crate) etag: Bytes,
+    pub(crate) last_modified: Option<Bytes>,
+    pub(crate) content_type: Option<Bytes>,
+}
+
+impl FileInfo {
+    /// The validators of a file of `size` bytes modified at `mtime` (seconds since the epoch).
+    pub(crate) fn new(size: u64, mtime: Option<u64>, content_type: Option<String>) -> FileInfo {
+        FileInfo {
+            size,
+            mtime,
+            etag: format!("\"{:08X}{:08X}\"", size, mtime.unwrap_or(0)).into(),
+            last_modified: mtime.map(|s| {
+                httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)).into()
+            }),
+            content_type: content_type.map(Bytes::from),
+        }
+    }
+}

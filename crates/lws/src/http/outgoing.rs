@@ -1,0 +1,73 @@
+//! A response in wire form, as both HTTP drivers send it: status, headers in sending order, and a body
+//! that is empty, whole, streamed or a file range.
+
+use std::fs::File;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+use super::{Body, Response};
+use crate::files;
+
+/// A response ready for the wire, headers in sending order before the vhost and mount ones are merged in.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(std::borrow::Cow<'static, str>, Bytes)>,
+    /// A file's own headers, sent after `headers`.
+    pub(crate) file: Option<files::FileHeaders>,
+    pub(crate) body: OutBody,
+}
+
+/// The body of an [`Outgoing`] response.
+#[derive(Debug)]
+pub(crate) enum OutBody {
+    Empty,
+    Full(Bytes),
+    Stream(mpsc::Receiver<Bytes>),
+    File { file: File, start: u64, len: u64 },
+}
+
+impl Outgoing {
+    /// Turns an application's response into wire form, opening a file body now.
+    pub(crate) fn from_response(r: Response) -> Outgoing {
+        let headers = r
+            .headers
+            .into_iter()
+            .map(|(n, v)| (n.into(), Bytes::from(v)))
+            .collect();
+        let body = match r.body {
+            Body::Empty => OutBody::Empty,
+            Body::Full(b) => OutBody::Full(b),
+            Body::Stream(rx) => OutBody::Stream(rx),
+            Body::File(path) => {
+                match File::open(&path).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
+                    Ok((file, len)) => OutBody::File {
+                        file,
+                        start: 0,
+                        len,
+                    },
+                    Err(e) => {
+                        tracing::warn!("response file {}: {e}", path.display());
+                        return Outgoing::from_response(Response::error(404));
+                    }
+                }
+            }
+        };
+        Outgoing {
+            file: None,
+            status: r.status,
+            headers,
+            body,
+        }
+    }
+
+    pub(crate) fn error(status: u16) -> Outgoing {
+        Outgoing::from_response(Response::error(status))
+    }
+
+    pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<Vec<u8>>) -> Self {
+        self.headers.push((name.into(), Bytes::from(value.into())));
+        self
+    }
+}
