@@ -10,6 +10,7 @@ mod guard;
 mod handoff;
 mod info;
 mod port;
+#[cfg(feature = "tls")]
 mod rewind;
 mod write;
 
@@ -17,5 +18,6 @@ pub(crate) use guard::{ConnGuard, ServerShared};
 pub(crate) use handoff::{H2Start, Handoff, SpawnTunnel, Switched};
 pub(crate) use info::ConnInfo;
 pub(crate) use port::PortShared;
+#[cfg(feature = "tls")]
 pub(crate) use rewind::Rewind;
 pub(crate) use write::{write_timeout, Abort};
