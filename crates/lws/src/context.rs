@@ -108,7 +108,10 @@ impl ContextBuilder {
             let name = vhosts[0].name.clone();
             let bind_err =
                 |e: io::Error| BuildError::new(&name, format!("bind {}: {e}", describe(&addr)));
-            let socket = listen::bind(&addr, spread, self.defer_accept).map_err(bind_err)?;
+            // A client that waits for the server to speak first would only be handed over after the
+            // deferred-accept wait.
+            let defer = self.defer_accept.filter(|_| !vhosts[0].accept.server_may_speak_first());
+            let socket = listen::bind(&addr, spread, defer).map_err(bind_err)?;
             let port = Arc::new(port_shared(vhosts, server.clone())?);
             let first = BoundListener {
                 socket,
@@ -121,7 +124,7 @@ impl ContextBuilder {
             if let (true, Listen::Tcp(_)) = (spread, &actual) {
                 for thread in 1..self.threads {
                     let socket =
-                        listen::bind(&actual, true, self.defer_accept).map_err(bind_err)?;
+                        listen::bind(&actual, true, defer).map_err(bind_err)?;
                     listeners.push(BoundListener {
                         socket,
                         port: port.clone(),

@@ -15,6 +15,7 @@
 //! }
 //! ```
 
+mod accept;
 mod access_log;
 mod auth;
 mod conn;
@@ -37,8 +38,10 @@ mod vhost;
 
 pub mod client;
 pub mod http;
+pub mod raw;
 pub mod ws;
 
+pub use accept::{SniffMatch, SniffRule};
 pub use context::{Context, ContextBuilder, ShutdownHandle};
 pub use http::{Body, BodySender, HttpCtx, Request, Responder, Response};
 pub use mount::{CachePolicy, Mount, MountKind};

@@ -8,6 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::http::{HttpCtx, Request};
+use crate::raw::service::{Callbacks, DynRaw};
+use crate::raw::{RawProtocol, RawService};
 use crate::ws::{CloseInfo, WsCtx, WsMessage, WsOptions};
 
 /// Application code bound to a name, reached through callback mounts and as a WebSocket subprotocol.
@@ -153,6 +155,19 @@ pub struct ProtocolHandle {
     pub(crate) inner: Arc<dyn DynProtocol>,
     /// The per-vhost options it was built from (`default`, `basic-auth` are read by the runtime).
     pub(crate) options: Pvo,
+    /// It serves WebSocket upgrades (false for raw-only protocols).
+    pub(crate) websocket: bool,
+    /// What serves its raw connections, if it has any.
+    pub(crate) raw: Option<Arc<dyn RawService>>,
+    /// Its raw callbacks, for drivers that call them directly (UDP); `None` for services such as the proxy.
+    pub(crate) raw_callbacks: Option<Arc<dyn DynRaw>>,
+}
+
+/// The HTTP and WebSocket side of a raw-only protocol: nothing (404 for HTTP, no upgrades).
+struct NoHttp;
+
+impl Protocol for NoHttp {
+    type Session = ();
 }
 
 impl ProtocolHandle {
@@ -162,7 +177,54 @@ impl ProtocolHandle {
             name: name.into(),
             inner: Arc::new(protocol),
             options: Pvo::default(),
+            websocket: true,
+            raw: None,
+            raw_callbacks: None,
         }
+    }
+
+    /// Wraps a protocol that serves only raw connections (raw vhosts, fallbacks, clients, adoption).
+    pub fn raw(name: &str, protocol: impl RawProtocol) -> Self {
+        let callbacks: Arc<dyn DynRaw> = Arc::new(protocol);
+        ProtocolHandle {
+            name: name.into(),
+            inner: Arc::new(NoHttp),
+            options: Pvo::default(),
+            websocket: false,
+            raw: Some(Arc::new(Callbacks(callbacks.clone()))),
+            raw_callbacks: Some(callbacks),
+        }
+    }
+
+    /// Wraps a protocol that serves HTTP and WebSocket callbacks and raw connections too.
+    pub fn with_raw<P: Protocol + RawProtocol>(name: &str, protocol: P) -> Self {
+        let shared = Arc::new(protocol);
+        let callbacks: Arc<dyn DynRaw> = shared.clone();
+        ProtocolHandle {
+            name: name.into(),
+            inner: shared,
+            options: Pvo::default(),
+            websocket: true,
+            raw: Some(Arc::new(Callbacks(callbacks.clone()))),
+            raw_callbacks: Some(callbacks),
+        }
+    }
+
+    /// A raw-only protocol whose connections are served by `service` itself (the proxy).
+    pub(crate) fn raw_service(name: &str, service: Arc<dyn RawService>) -> Self {
+        ProtocolHandle {
+            name: name.into(),
+            inner: Arc::new(NoHttp),
+            options: Pvo::default(),
+            websocket: false,
+            raw: Some(service),
+            raw_callbacks: None,
+        }
+    }
+
+    /// Whether the protocol serves raw connections.
+    pub fn has_raw(&self) -> bool {
+        self.raw.is_some()
     }
 
     /// Attaches the per-vhost options the runtime itself reads: `default` (`1` makes this the protocol
@@ -249,11 +311,26 @@ impl Registry {
         self.constructors.insert(
             name.to_string(),
             Arc::new(move |pvo| {
-                Ok(ProtocolHandle {
-                    name: owned.clone(),
-                    inner: Arc::new(build(pvo)?),
-                    options: pvo.clone(),
-                })
+                let mut handle = ProtocolHandle::new(&owned, build(pvo)?);
+                handle.options = pvo.clone();
+                Ok(handle)
+            }),
+        );
+    }
+
+    /// Registers a constructor that builds the whole handle (raw protocols, the proxy, protocols that are
+    /// both), from the protocol's name and per-vhost options.
+    pub fn register_handle<F>(&mut self, name: &str, build: F)
+    where
+        F: Fn(&str, &Pvo) -> Result<ProtocolHandle, ProtocolInitError> + Send + Sync + 'static,
+    {
+        let owned: Arc<str> = name.into();
+        self.constructors.insert(
+            name.to_string(),
+            Arc::new(move |pvo| {
+                let mut handle = build(&owned, pvo)?;
+                handle.options = pvo.clone();
+                Ok(handle)
             }),
         );
     }

@@ -9,6 +9,7 @@ use lws_proto::h2::H2Config;
 use lws_proto::http1::H1Config;
 use lws_proto::ws::pmd::PmdConfig;
 
+use crate::accept::{AcceptConfig, AcceptPlan, SniffRule};
 use crate::access_log::AccessLog;
 use crate::mount::{Mount, MountKind};
 use crate::protocol::ProtocolHandle;
@@ -101,6 +102,7 @@ pub struct Vhost {
     pub(crate) ws_validity: crate::ws::ValidityPolicy,
     pub(crate) permessage_deflate: bool,
     pub(crate) pmd: PmdConfig,
+    pub(crate) accept: AcceptConfig,
 }
 
 impl Vhost {
@@ -126,7 +128,39 @@ impl Vhost {
             ws_validity: crate::ws::ValidityPolicy::default(),
             permessage_deflate: true,
             pmd: PmdConfig::default(),
+            accept: AcceptConfig::default(),
         }
+    }
+
+    /// Hands every connection on this vhost's ports to the raw protocol `protocol` (attached to this vhost
+    /// with [`Vhost::protocol`]), with no HTTP at all (libwebsockets' `apply-listen-accept` with
+    /// `listen-accept-protocol`): a raw vhost.
+    pub fn listen_accept(mut self, protocol: &str) -> Self {
+        self.accept.apply = Some(protocol.to_string());
+        self
+    }
+
+    /// Hands connections whose first bytes are not HTTP (on a TLS port: not TLS, with
+    /// [`Vhost::allow_non_tls`]) to the raw protocol `protocol`, with those bytes, instead of answering 400
+    /// or closing (libwebsockets' `fallback-listen-accept`). Read from the first vhost of a port.
+    pub fn fallback_listen_accept(mut self, protocol: &str) -> Self {
+        self.accept.fallback = Some(protocol.to_string());
+        self
+    }
+
+    /// Lets non-TLS connections on a TLS port reach the fallback (libwebsockets' `allow-non-tls`);
+    /// `redirect-http` and `allow-http-on-https` still take plain HTTP first.
+    pub fn allow_non_tls(mut self, yes: bool) -> Self {
+        self.accept.allow_non_tls = yes;
+        self
+    }
+
+    /// Adds a rule (checked in the order added) that sends connections whose first bytes match to a raw
+    /// protocol: SSH, TLS by SNI or ALPN, HTTP, anything else, or silence. Read from the first vhost of a
+    /// port. See [`SniffMatch`] for the order rules and the port's own HTTP/TLS are checked in.
+    pub fn sniff_rule(mut self, rule: SniffRule) -> Self {
+        self.accept.rules.push(rule);
+        self
     }
 
     /// Listens on a TCP address (repeatable). Port 0 picks a free port; see [`crate::Context::local_addrs`].
@@ -303,6 +337,8 @@ pub(crate) struct VhostInner {
     ws_validity: crate::ws::ValidityPolicy,
     pub(crate) permessage_deflate: bool,
     pub(crate) pmd: PmdConfig,
+    /// What the port does with connections that are not (only) HTTP, when this is its first vhost.
+    pub(crate) accept: AcceptPlan,
 }
 
 impl VhostInner {
@@ -360,9 +396,11 @@ impl VhostInner {
             body_timeout: limits.io_timeout,
             ..H1Config::default()
         };
+        // Every protocol that may serve a connection here gets a list, so shutdown can wake them all.
         let ws_members = v
             .protocols
             .iter()
+            .chain(v.accept.rules.iter().map(|r| &r.protocol))
             .map(|p| {
                 (
                     p.name.clone(),
@@ -370,7 +408,9 @@ impl VhostInner {
                 )
             })
             .collect();
+        let accept = AcceptPlan::resolve(&v.name, v.accept, &v.protocols, v.tls.is_some())?;
         Ok(VhostInner {
+            accept,
             protocols: v.protocols,
             ws_members,
             disable_no_protocol_ws_upgrades: v.disable_no_protocol_ws_upgrades,

@@ -9,7 +9,9 @@
 mod guard;
 mod handoff;
 mod info;
+mod members;
 mod port;
+mod remote;
 #[cfg(feature = "tls")]
 mod rewind;
 mod write;
@@ -17,7 +19,10 @@ mod write;
 pub(crate) use guard::{ConnGuard, ServerShared};
 pub(crate) use handoff::{H2Start, Handoff, SpawnTunnel, Switched};
 pub(crate) use info::ConnInfo;
+pub use members::ValidityPolicy;
+pub(crate) use members::Members;
 pub(crate) use port::PortShared;
+pub(crate) use remote::ConnShared;
 #[cfg(feature = "tls")]
 pub(crate) use rewind::Rewind;
 pub(crate) use write::{write_timeout, Abort};

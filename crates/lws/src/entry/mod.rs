@@ -20,10 +20,11 @@ use tokio::io::DuplexStream;
 use tokio::sync::watch;
 
 use crate::conn::{ConnGuard, ConnInfo, H2Start, Handoff, PortShared};
+use crate::raw::{RawConn, RawInfo, RawIo};
 use crate::transport::Transport;
 use crate::ws::setup::WsSetup;
+use crate::ProtocolHandle;
 use route::{Need, Role};
-use sniff::SniffEnd;
 
 /// Serves one accepted connection with the role its port and first bytes call for. `guard` counts it as
 /// live until it ends (a WebSocket it turns into takes a guard of its own).
@@ -34,17 +35,15 @@ pub(crate) async fn serve<S>(
     shutdown: watch::Receiver<bool>,
     guard: ConnGuard,
 ) where
-    S: Transport + Send + 'static,
+    S: RawIo,
 {
     let (role, initial) = match route::need(&port) {
         Need::Nothing(role) => (role, Bytes::new()),
-        need => {
+        Need::Sniff { hello, wait } => {
             // Sniffing runs in its own allocation so its timer does not size every connection's task.
-            let sniffed = Box::pin(read_first(&mut io, &port, need)).await;
-            if sniffed.bytes.is_empty() && sniffed.end != SniffEnd::Decided {
-                return;
-            }
-            let role = route::choose(&port, sniffed.verdict, sniffed.end);
+            let until = move |b: &[u8]| route::verdict(b, hello);
+            let sniffed = Box::pin(sniff::sniff(&mut io, wait, until)).await;
+            let role = route::choose(&port, &sniffed);
             (role, sniffed.bytes)
         }
     };
@@ -61,20 +60,37 @@ pub(crate) async fn serve<S>(
             serve_http2(io, ConnInfo::plain(peer), port, shutdown, start).await;
         }
         Role::Tls => Box::pin(serve_tls(io, initial, peer, port, shutdown, &guard)).await,
+        Role::Raw(protocol) => {
+            let conn = raw_conn(Box::new(io), initial, peer, &port, &protocol, shutdown, guard);
+            if let Some(raw) = &protocol.raw {
+                raw.serve(conn).await;
+            }
+        }
         Role::Close => {}
     }
 }
 
-/// Reads the first bytes, as much as `need` asks for, within the port's wait.
-async fn read_first<S: Transport>(io: &mut S, port: &PortShared, need: Need) -> sniff::Sniffed {
-    let wait = if port.has_tls() {
-        port.server.handshake_timeout
-    } else {
-        port.first().limits.head_timeout
-    };
-    match need {
-        Need::TlsOrNot => sniff::sniff(io, wait, route::tls_or_not).await,
-        _ => sniff::sniff(io, wait, sniff::by_first_bytes).await,
+/// A connection the raw role takes, with what it needs to know about it.
+fn raw_conn(
+    io: Box<dyn RawIo>,
+    initial: Bytes,
+    peer: Option<SocketAddr>,
+    port: &PortShared,
+    protocol: &ProtocolHandle,
+    shutdown: watch::Receiver<bool>,
+    guard: ConnGuard,
+) -> RawConn {
+    let vhost = port.first();
+    let mut info = RawInfo::new(io.transport(), protocol.name.clone());
+    info.peer = peer;
+    info.vhost = Some(vhost.name.clone());
+    RawConn {
+        io,
+        initial,
+        info,
+        shutdown: Some(shutdown),
+        guard: Some(guard),
+        members: Some(vhost.ws_members(&protocol.name)),
     }
 }
 

@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use lws_proto::sniff::{classify, Verdict, MAX_SNIFF};
+use lws_proto::sniff::{Verdict, MAX_SNIFF};
 use tokio::io::{AsyncRead, ReadBuf};
 
 /// The first bytes of a connection and what they are.
@@ -89,11 +89,6 @@ fn poll_sniff<S: AsyncRead + Unpin>(
     }
 }
 
-/// The verdict of the bytes alone (what HTTP ports without rules need).
-pub(crate) fn by_first_bytes(b: &[u8]) -> Verdict {
-    classify(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::{sniff, SniffEnd};
@@ -111,7 +106,7 @@ mod tests {
             }
             client
         });
-        let s = sniff(&mut server, Duration::from_secs(5), super::by_first_bytes).await;
+        let s = sniff(&mut server, Duration::from_secs(5), lws_proto::sniff::classify).await;
         assert_eq!(s.verdict, Verdict::Http2);
         assert_eq!(&s.bytes[..], lws_proto::sniff::H2_PREFACE);
         drop(feeder.await.unwrap());
@@ -121,7 +116,7 @@ mod tests {
     async fn silence_ends_after_the_wait_with_what_arrived() {
         let (mut client, mut server) = tokio::io::duplex(64);
         client.write_all(b"GE").await.unwrap();
-        let s = sniff(&mut server, Duration::from_secs(3), super::by_first_bytes).await;
+        let s = sniff(&mut server, Duration::from_secs(3), lws_proto::sniff::classify).await;
         assert_eq!((s.verdict, s.end), (Verdict::NeedMore, SniffEnd::Silent));
         assert_eq!(&s.bytes[..], b"GE");
         drop(client);
@@ -132,7 +127,7 @@ mod tests {
         let (mut client, mut server) = tokio::io::duplex(64);
         client.write_all(b"abc").await.unwrap();
         client.shutdown().await.unwrap();
-        let s = sniff(&mut server, Duration::from_secs(3), super::by_first_bytes).await;
+        let s = sniff(&mut server, Duration::from_secs(3), lws_proto::sniff::classify).await;
         assert_eq!(s.end, SniffEnd::Eof);
         assert_eq!(&s.bytes[..], b"abc");
         // "abc" alone is still a method being typed.

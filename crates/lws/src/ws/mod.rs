@@ -2,7 +2,6 @@
 //! WebSocket connection ([`WsCtx`], [`WsMessage`], [`WsHandle`]).
 
 pub(crate) mod driver;
-mod members;
 pub(crate) mod setup;
 pub(crate) mod upgrade;
 
@@ -19,7 +18,8 @@ use tokio::sync::mpsc;
 pub(crate) use driver::serve;
 /// permessage-deflate settings of a vhost ([`crate::Vhost::permessage_deflate_config`]).
 pub use lws_proto::ws::pmd::{ContextPool, PmdConfig};
-pub(crate) use members::{ConnShared, Members};
+pub use crate::conn::ValidityPolicy;
+pub(crate) use crate::conn::{ConnShared, Members};
 
 /// How a protocol wants its WebSocket connections run.
 #[derive(Debug, Clone)]
@@ -38,25 +38,6 @@ impl Default for WsOptions {
             max_message: 16 * 1024 * 1024,
             stream_fragments: false,
             permessage_deflate: true,
-        }
-    }
-}
-
-/// When to check that an idle peer is still there: PING after `ping_after` without traffic from it, hang up
-/// after `hangup_after` without any (libwebsockets' validity policy; defaults 300 s and 310 s).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ValidityPolicy {
-    /// Idle time before we send a PING.
-    pub ping_after: Duration,
-    /// Idle time after which the connection is dropped.
-    pub hangup_after: Duration,
-}
-
-impl Default for ValidityPolicy {
-    fn default() -> Self {
-        ValidityPolicy {
-            ping_after: Duration::from_secs(300),
-            hangup_after: Duration::from_secs(310),
         }
     }
 }
@@ -307,7 +288,7 @@ pub struct ConnectionClosed;
 
 impl std::fmt::Display for ConnectionClosed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the WebSocket connection is closed")
+        f.write_str("the connection is closed")
     }
 }
 

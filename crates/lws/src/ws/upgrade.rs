@@ -138,17 +138,22 @@ fn choose<'v>(vhost: &'v VhostInner, requested: &[String]) -> Result<&'v Protoco
     if !requested.is_empty() {
         return requested
             .iter()
-            .find_map(|name| vhost.protocols.iter().find(|p| &*p.name == name.as_str()))
+            .find_map(|name| {
+                vhost
+                    .protocols
+                    .iter()
+                    .find(|p| p.websocket && &*p.name == name.as_str())
+            })
             .ok_or_else(|| Outgoing::error(400));
     }
     if vhost.disable_no_protocol_ws_upgrades {
         return Err(Outgoing::error(400));
     }
-    let default = vhost
-        .protocols
-        .iter()
+    let mut websocket = vhost.protocols.iter().filter(|p| p.websocket);
+    let default = websocket
+        .clone()
         .find(|p| p.options.get("default").is_some_and(crate::truthy));
     default
-        .or(vhost.protocols.first())
+        .or(websocket.next())
         .ok_or_else(|| Outgoing::error(404))
 }

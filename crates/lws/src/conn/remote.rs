@@ -1,12 +1,9 @@
-//! The live connections of one protocol on one vhost, for broadcast (`request_writable_all`) and shared
-//! flow control (`rx_flow_all`), with the validity policy they run under.
+//! The part of a connection's state that other tasks may touch: requests for a `writable` callback, pausing
+//! reads, and the task's waker, so that handles and broadcasts reach a connection without a channel.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::task::Waker;
-
-use super::ValidityPolicy;
 
 /// What other tasks may ask of one connection's task.
 #[derive(Debug, Default)]
@@ -70,59 +67,5 @@ impl ConnShared {
 
     pub(crate) fn rx_paused(&self) -> bool {
         self.rx_paused.load(Ordering::Acquire)
-    }
-}
-
-/// The members of one protocol on one vhost.
-#[derive(Debug, Default)]
-pub(crate) struct Members {
-    conns: Mutex<HashMap<u64, Arc<ConnShared>>>,
-    next_id: AtomicU64,
-    /// Kept here, once for all of them, rather than in every connection's state.
-    pub(crate) validity: ValidityPolicy,
-}
-
-impl Members {
-    /// An empty list whose connections run under `validity`.
-    pub(crate) fn new(validity: ValidityPolicy) -> Members {
-        Members {
-            validity,
-            ..Members::default()
-        }
-    }
-
-    /// Registers a new connection and returns its shared state.
-    pub(crate) fn join(&self) -> Arc<ConnShared> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let shared = Arc::new(ConnShared::new(id));
-        if let Ok(mut m) = self.conns.lock() {
-            m.insert(id, shared.clone());
-        }
-        shared
-    }
-
-    pub(crate) fn leave(&self, id: u64) {
-        if let Ok(mut m) = self.conns.lock() {
-            m.remove(&id);
-        }
-    }
-
-    pub(crate) fn request_writable_all(&self) {
-        self.for_each(|c| c.request_writable());
-    }
-
-    pub(crate) fn rx_flow_all(&self, allow: bool) {
-        self.for_each(|c| c.set_rx_paused(!allow));
-    }
-
-    /// Wakes every member, so that each notices the shutdown signal without waiting on it.
-    pub(crate) fn wake_all(&self) {
-        self.for_each(ConnShared::wake);
-    }
-
-    fn for_each(&self, f: impl Fn(&ConnShared)) {
-        if let Ok(m) = self.conns.lock() {
-            m.values().for_each(|c| f(c));
-        }
     }
 }
