@@ -9,13 +9,13 @@ use lws_proto::ws::{Role, WsConfig, WsConn, DEFAULT_MAX_MESSAGE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::error::ClientError;
 use super::http::connection::{connect_transport, ConnectOptions, H2Mode, Origin};
 use super::http::h2::H2Handle;
 use super::socket::{Transport, WebSocket};
 #[cfg(feature = "tls")]
 use super::tls::Trust;
 use super::url::{UrlError, WsUrl};
-use super::ClientError;
 
 /// Default [`WsClientBuilder::connect_timeout`]: 20 s, as libwebsockets' connect timeout.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);

@@ -18,7 +18,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
-use super::{ClientError, Message};
+use super::error::ClientError;
+use super::message::Message;
 
 /// A write buffer larger than this is released once drained, so idle connections stay small.
 const KEEP_OUT_CAPACITY: usize = 64 * 1024;

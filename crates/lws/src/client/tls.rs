@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::ClientError;
+use super::error::ClientError;
 
 /// Which server certificates a client accepts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]

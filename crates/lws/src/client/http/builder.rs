@@ -5,10 +5,10 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::super::builder::DEFAULT_CONNECT_TIMEOUT;
+use super::super::error::ClientError;
 #[cfg(feature = "tls")]
 use super::super::tls::Trust;
 use super::super::url::WsUrl;
-use super::super::ClientError;
 use super::connection::{ConnectOptions, Connection, H2Mode, Origin, PreparedRequest};
 use super::multipart::Multipart;
 use super::pool::{Checkout, HttpClient};

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::super::error::ClientError;
 use super::super::socket::Transport;
 use super::super::url::WsUrl;
-use super::super::ClientError;
 use super::h1::H1Connection;
 use super::h2::{H2Connection, H2Handle};
 use super::response::{Headers, HttpVersion};

@@ -21,8 +21,8 @@ use lws_proto::http1::client::RequestError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
+use super::super::error::ClientError;
 use super::super::socket::Transport;
-use super::super::ClientError;
 use super::connection::{PreparedRequest, ResponseStart};
 use super::response::{Headers, HttpVersion};
 

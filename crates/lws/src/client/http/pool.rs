@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::super::ClientError;
+use super::super::error::ClientError;
 use super::builder::HttpRequestBuilder;
 use super::connection::{ConnectOptions, Connection, H2Mode, Origin};
 use super::h2::{H2Connection, H2Handle};

@@ -1,8 +1,8 @@
 //! Following redirects (RFC 9110 §15.4): which statuses, what becomes of the method and body, where the
 //! `Location` points, and which hops are refused.
 
+use super::super::error::ClientError;
 use super::super::url::{UrlError, WsUrl};
-use super::super::ClientError;
 
 /// What the next request of a redirect chain looks like.
 #[derive(Debug)]

@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
-use super::super::ClientError;
+use super::super::error::ClientError;
 use super::connection::ResponseStart;
 use super::pool::Checkout;
 
