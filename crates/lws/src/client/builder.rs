@@ -12,9 +12,10 @@ use tokio::net::TcpStream;
 use super::error::ClientError;
 use super::http::connection::{connect_transport, ConnectOptions, H2Mode, Origin};
 use super::http::h2::H2Handle;
-use super::socket::{Transport, WebSocket};
+use super::socket::WebSocket;
 #[cfg(feature = "tls")]
 use super::tls::Trust;
+use super::transport::Transport;
 use super::url::{UrlError, WsUrl};
 
 /// Default [`WsClientBuilder::connect_timeout`]: 20 s, as libwebsockets' connect timeout.

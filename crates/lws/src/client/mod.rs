@@ -46,6 +46,7 @@ mod retry;
 mod socket;
 #[cfg(feature = "tls")]
 mod tls;
+mod transport;
 mod url;
 
 pub use builder::{

@@ -15,11 +15,11 @@ use futures_sink::Sink;
 use lws_proto::ws::frame::{apply_mask, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER};
 use lws_proto::ws::{MessageKind, WsConn, WsError, WsEvent, WsState};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
 use super::error::ClientError;
 use super::message::Message;
+use super::transport::Transport;
 
 /// A write buffer larger than this is released once drained, so idle connections stay small.
 const KEEP_OUT_CAPACITY: usize = 64 * 1024;
@@ -451,87 +451,5 @@ impl Sink<Message> for WebSocket {
             this.shut_down = true;
         }
         Poll::Ready(Ok(()))
-    }
-}
-
-/// The byte stream under a WebSocket: TCP, TLS over TCP, or a pipe to an HTTP/2 stream (RFC 8441) that
-/// the HTTP/2 connection's task bridges.
-pub(crate) enum Transport {
-    Plain(TcpStream),
-    #[cfg(feature = "tls")]
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-    Pipe(tokio::io::DuplexStream),
-}
-
-impl Transport {
-    /// The server's address (unknown through a pipe).
-    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        match self {
-            Transport::Plain(s) => s.peer_addr().ok(),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => s.get_ref().0.peer_addr().ok(),
-            Transport::Pipe(_) => None,
-        }
-    }
-
-    /// Whether this is an HTTP/2 stream's pipe.
-    pub(crate) fn is_pipe(&self) -> bool {
-        matches!(self, Transport::Pipe(_))
-    }
-}
-
-impl crate::transport::Transport for Transport {
-    fn read_drained(&self) {
-        if let Transport::Plain(s) = self {
-            crate::transport::Transport::read_drained(s);
-        }
-    }
-}
-
-impl AsyncRead for Transport {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Transport::Pipe(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Transport {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Transport::Pipe(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Transport::Pipe(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Transport::Pipe(s) => Pin::new(s).poll_shutdown(cx),
-        }
     }
 }

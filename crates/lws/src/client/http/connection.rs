@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::super::error::ClientError;
-use super::super::socket::Transport;
+use super::super::transport::Transport;
 use super::super::url::WsUrl;
 use super::h1::H1Connection;
 use super::h2::{H2Connection, H2Handle};

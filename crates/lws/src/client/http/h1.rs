@@ -12,7 +12,7 @@ use lws_proto::http1::Version;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
 use super::super::error::ClientError;
-use super::super::socket::Transport;
+use super::super::transport::Transport;
 use super::connection::{ConnectOptions, PreparedRequest, ResponseStart};
 use super::response::{Headers, HttpVersion};
 

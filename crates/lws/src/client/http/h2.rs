@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 use super::super::error::ClientError;
-use super::super::socket::Transport;
+use super::super::transport::Transport;
 use super::connection::{PreparedRequest, ResponseStart};
 use super::response::{Headers, HttpVersion};
 
