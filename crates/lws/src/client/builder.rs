@@ -7,19 +7,18 @@ use lws_proto::ws::handshake::{self, HandshakeError};
 use lws_proto::ws::pmd::{self, PermessageDeflate, PmdConfig};
 use lws_proto::ws::{Role, WsConfig, WsConn, DEFAULT_MAX_MESSAGE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
+use super::dial::{connect_tcp, connect_transport, DEFAULT_CONNECT_TIMEOUT};
 use super::error::ClientError;
-use super::http::connection::{connect_transport, ConnectOptions, H2Mode, Origin};
+use super::http::connection::ConnectOptions;
 use super::http::h2::H2Handle;
+use super::origin::{H2Mode, Origin};
 use super::socket::WebSocket;
 #[cfg(feature = "tls")]
 use super::tls::Trust;
 use super::transport::Transport;
 use super::url::{UrlError, WsUrl};
 
-/// Default [`WsClientBuilder::connect_timeout`]: 20 s, as libwebsockets' connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default [`WsClientBuilder::max_response_head`]: 8 KiB.
 pub const DEFAULT_MAX_RESPONSE_HEAD: usize = 8 * 1024;
 /// Default [`WsClientBuilder::send_high_water`]: 256 KiB, the server runtime's mark.
@@ -453,34 +452,6 @@ struct Opened {
     leftover: Vec<u8>,
     protocol: Option<String>,
     codec: Option<PermessageDeflate>,
-}
-
-/// Resolves `host` (unless it is an IP literal) and connects to its addresses in order.
-pub(super) async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, ClientError> {
-    let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => vec![(ip, port).into()],
-        Err(_) => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(ClientError::Dns)?
-            .collect(),
-    };
-    let mut last = None;
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(match last {
-        Some(e) => ClientError::Connect(e),
-        None => ClientError::Dns(io::Error::new(
-            io::ErrorKind::NotFound,
-            "the host has no address",
-        )),
-    })
 }
 
 /// Reads until the end of the response head; returns the head and the bytes read past it.

@@ -39,9 +39,11 @@
 //! ```
 
 mod builder;
+mod dial;
 mod error;
 mod http;
 mod message;
+mod origin;
 mod retry;
 mod socket;
 #[cfg(feature = "tls")]
@@ -49,9 +51,8 @@ mod tls;
 mod transport;
 mod url;
 
-pub use builder::{
-    WsClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_HEAD, DEFAULT_SEND_HIGH_WATER,
-};
+pub use builder::{WsClientBuilder, DEFAULT_MAX_RESPONSE_HEAD, DEFAULT_SEND_HIGH_WATER};
+pub use dial::DEFAULT_CONNECT_TIMEOUT;
 pub use error::ClientError;
 pub use http::{
     Headers, HttpClient, HttpClientBuilder, HttpRequestBuilder, HttpResponse, HttpVersion,

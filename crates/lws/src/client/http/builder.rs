@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::super::builder::DEFAULT_CONNECT_TIMEOUT;
+use super::super::dial::DEFAULT_CONNECT_TIMEOUT;
 use super::super::error::ClientError;
+use super::super::origin::{H2Mode, Origin};
 #[cfg(feature = "tls")]
 use super::super::tls::Trust;
 use super::super::url::WsUrl;
-use super::connection::{ConnectOptions, Connection, H2Mode, Origin, PreparedRequest};
+use super::connection::{ConnectOptions, Connection, PreparedRequest};
 use super::multipart::Multipart;
 use super::pool::{Checkout, HttpClient};
 use super::redirect;

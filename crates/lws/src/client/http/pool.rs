@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::super::error::ClientError;
+use super::super::origin::{H2Mode, Origin};
 use super::builder::HttpRequestBuilder;
-use super::connection::{ConnectOptions, Connection, H2Mode, Origin};
+use super::connection::{ConnectOptions, Connection};
 use super::h2::{H2Connection, H2Handle};
 
 /// Default [`HttpClientBuilder::max_connections_per_origin`]: 6, as browsers do for HTTP/1.1.
