@@ -10,10 +10,11 @@ use super::super::origin::{H2Mode, Origin};
 #[cfg(feature = "tls")]
 use super::super::tls::Trust;
 use super::super::url::WsUrl;
-use super::connection::{ConnectOptions, Connection, PreparedRequest};
+use super::connection::{ConnectOptions, Connection};
 use super::multipart::Multipart;
 use super::pool::{Checkout, HttpClient};
 use super::redirect;
+use super::request::PreparedRequest;
 use super::response::HttpResponse;
 use lws_proto::http1::client::{ResponseError, DEFAULT_MAX_RESPONSE_HEAD};
 
@@ -293,7 +294,7 @@ impl HttpRequestBuilder {
                 .as_ref()
                 .map_or(super::DEFAULT_IDLE_TIMEOUT, |c| c.pool.idle_timeout),
         };
-        let req = prepare(url, method, headers, body);
+        let req = PreparedRequest::new(url, method, headers, body);
         let mut retried = false;
         loop {
             let mut checkout = match &self.client {
@@ -321,49 +322,6 @@ impl HttpRequestBuilder {
                 Err(e) => return Err(e),
             }
         }
-    }
-}
-
-/// The request's head fields: target from the URL (bytes a request line cannot carry percent-encoded),
-/// `Host` from the URL unless given, a `User-Agent` unless given.
-fn prepare(
-    url: &WsUrl,
-    method: &str,
-    headers: &[(String, String)],
-    body: Option<Bytes>,
-) -> PreparedRequest {
-    let mut target = String::with_capacity(url.resource.len());
-    for b in url.resource.bytes() {
-        if b.is_ascii_graphic() {
-            target.push(b as char);
-        } else {
-            target.push_str(&format!("%{b:02X}"));
-        }
-    }
-    let mut host = url.host_header.clone();
-    let mut out = Vec::with_capacity(headers.len() + 1);
-    for (n, v) in headers {
-        if n.eq_ignore_ascii_case("host") {
-            host = v.clone();
-        } else {
-            out.push((n.clone(), v.clone()));
-        }
-    }
-    if !out
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
-    {
-        out.push((
-            "user-agent".into(),
-            concat!("lws-rs/", env!("CARGO_PKG_VERSION")).into(),
-        ));
-    }
-    PreparedRequest {
-        method: method.to_string(),
-        target,
-        host,
-        headers: out,
-        body,
     }
 }
 
@@ -405,20 +363,5 @@ mod tests {
         let mut s = String::new();
         form_encode("a b&c=d/é*", &mut s);
         assert_eq!(s, "a+b%26c%3Dd%2F%C3%A9*");
-    }
-
-    #[test]
-    fn prepared_head() {
-        let url = WsUrl::parse_http("http://h:81/a b?q").unwrap();
-        let req = prepare(
-            &url,
-            "GET",
-            &[("Host".into(), "virtual".into()), ("x".into(), "1".into())],
-            None,
-        );
-        assert_eq!(req.target, "/a%20b?q");
-        assert_eq!(req.host, "virtual");
-        assert_eq!(req.headers[0], ("x".into(), "1".into()));
-        assert!(req.headers[1].1.starts_with("lws-rs/"));
     }
 }

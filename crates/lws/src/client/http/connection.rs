@@ -11,7 +11,8 @@ use super::super::error::ClientError;
 use super::super::origin::Origin;
 use super::h1::H1Connection;
 use super::h2::{H2Connection, H2Handle};
-use super::response::{Headers, HttpVersion};
+use super::head::ResponseStart;
+use super::request::PreparedRequest;
 
 /// How connections are opened and what their engine accepts.
 #[derive(Debug, Clone)]
@@ -20,39 +21,6 @@ pub(crate) struct ConnectOptions {
     pub(crate) max_response_head: usize,
     /// An HTTP/2 connection without streams for this long goes away.
     pub(crate) idle_timeout: Duration,
-}
-
-/// A request ready for the wire: its head fields and whole body.
-#[derive(Debug, Clone)]
-pub(crate) struct PreparedRequest {
-    pub(crate) method: String,
-    /// Origin-form target (`/path?query`), ASCII.
-    pub(crate) target: String,
-    pub(crate) host: String,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Option<Bytes>,
-}
-
-impl PreparedRequest {
-    /// Whether the method is idempotent (RFC 9110 §9.2.2), so a request lost to a stale connection may be
-    /// sent again.
-    pub(crate) fn is_idempotent(&self) -> bool {
-        ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
-            .iter()
-            .any(|m| self.method.eq_ignore_ascii_case(m))
-    }
-}
-
-/// The head of a response, protocol-independent.
-#[derive(Debug)]
-pub(crate) struct ResponseStart {
-    pub(crate) status: u16,
-    pub(crate) version: HttpVersion,
-    pub(crate) headers: Headers,
-    /// The body's announced length, when the framing says it.
-    pub(crate) content_length: Option<u64>,
-    /// The response has no body at all (HEAD, 204, 304, 101, `content-length: 0`).
-    pub(crate) bodiless: bool,
 }
 
 /// An open connection.
@@ -82,7 +50,7 @@ impl Connection {
                 opts.idle_timeout,
             )))
         } else {
-            Connection::H1(Box::new(H1Connection::new(io, opts)))
+            Connection::H1(Box::new(H1Connection::new(io, opts.max_response_head)))
         })
     }
 

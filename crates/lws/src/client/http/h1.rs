@@ -13,8 +13,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
 use super::super::error::ClientError;
 use super::super::transport::Transport;
-use super::connection::{ConnectOptions, PreparedRequest, ResponseStart};
-use super::response::{Headers, HttpVersion};
+use super::head::{HttpVersion, ResponseStart};
+use super::headers::Headers;
+use super::request::PreparedRequest;
 
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 16 * 1024;
@@ -36,10 +37,11 @@ impl std::fmt::Debug for H1Connection {
 }
 
 impl H1Connection {
-    /// An HTTP/1.1 connection over an established transport.
-    pub(crate) fn new(io: Transport, opts: &ConnectOptions) -> H1Connection {
+    /// An HTTP/1.1 connection over an established transport, accepting response heads of at most
+    /// `max_head` bytes.
+    pub(crate) fn new(io: Transport, max_head: usize) -> H1Connection {
         let cfg = H1ClientConfig {
-            max_head: opts.max_response_head,
+            max_head,
             ..H1ClientConfig::default()
         };
         H1Connection {
@@ -66,16 +68,9 @@ impl H1Connection {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_bytes()))
             .collect();
-        let body = match &req.body {
-            Some(b) => RequestBody::Length(b.len() as u64),
-            None if ["POST", "PUT", "PATCH"]
-                .iter()
-                .any(|m| req.method.eq_ignore_ascii_case(m)) =>
-            {
-                RequestBody::Length(0)
-            }
-            None => RequestBody::Empty,
-        };
+        let body = req
+            .content_length()
+            .map_or(RequestBody::Empty, RequestBody::Length);
         let now = Instant::now();
         self.engine
             .send_request(

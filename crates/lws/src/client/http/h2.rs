@@ -17,14 +17,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use lws_proto::h2::{Event, H2Config, H2Conn, HeaderBlock, Reason, RequestLine};
-use lws_proto::http1::client::RequestError;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 use super::super::error::ClientError;
 use super::super::transport::Transport;
-use super::connection::{PreparedRequest, ResponseStart};
-use super::response::{Headers, HttpVersion};
+use super::head::{HttpVersion, ResponseStart};
+use super::headers::Headers;
+use super::request::PreparedRequest;
 
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 16 * 1024;
@@ -474,21 +474,12 @@ impl Task {
         if reply.is_closed() {
             return;
         }
-        if let Err(e) = check_request(&req) {
+        if let Err(e) = req.check() {
             let _ = reply.send(Err(ClientError::Request(e)));
             return;
         }
         let body = req.body.clone().filter(|b| !b.is_empty());
-        let length = match &req.body {
-            Some(b) => Some(b.len().to_string()),
-            None if ["POST", "PUT", "PATCH"]
-                .iter()
-                .any(|m| req.method.eq_ignore_ascii_case(m)) =>
-            {
-                Some("0".to_string())
-            }
-            None => None,
-        };
+        let length = req.content_length().map(|n| n.to_string());
         let mut fields: Vec<(&[u8], &[u8])> = req
             .headers
             .iter()
@@ -771,36 +762,6 @@ fn refuse(cmd: Cmd) {
         }
         Cmd::Release(..) | Cmd::Cancel(_) => {}
     }
-}
-
-/// The checks the HTTP/1.1 engine makes on a request, so both protocols refuse the same requests.
-fn check_request(req: &PreparedRequest) -> Result<(), RequestError> {
-    let token = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-    };
-    if !token(&req.method) {
-        return Err(RequestError::InvalidMethod);
-    }
-    if req.target.is_empty() || !req.target.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(RequestError::InvalidTarget);
-    }
-    for (n, v) in &req.headers {
-        if !token(n) || v.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(RequestError::InvalidHeader(n.clone()));
-        }
-        if ["content-length", "transfer-encoding", "host"]
-            .iter()
-            .any(|r| n.eq_ignore_ascii_case(r))
-        {
-            return Err(RequestError::ReservedHeader(n.clone()));
-        }
-    }
-    if req.host.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-        return Err(RequestError::InvalidHeader("host".into()));
-    }
-    Ok(())
 }
 
 /// Moves bytes between every WebSocket stream and its pipe; ready when anything moved.

@@ -11,14 +11,19 @@ mod builder;
 pub(crate) mod connection;
 mod h1;
 pub(crate) mod h2;
+mod head;
+mod headers;
 mod multipart;
 mod pool;
 mod redirect;
+mod request;
 mod response;
 
 pub use builder::{HttpRequestBuilder, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
+pub use head::HttpVersion;
+pub use headers::Headers;
 pub use multipart::Multipart;
 pub use pool::{
     HttpClient, HttpClientBuilder, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
 };
-pub use response::{Headers, HttpResponse, HttpVersion};
+pub use response::HttpResponse;
