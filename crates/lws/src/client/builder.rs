@@ -1,6 +1,7 @@
 //! [`WsClientBuilder`]: the options of one client connection, and connecting (TCP, TLS, opening handshake).
 
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lws_proto::ws::handshake::{self, HandshakeError};
@@ -12,6 +13,7 @@ use super::dial::{connect_tcp, connect_transport, DEFAULT_CONNECT_TIMEOUT};
 use super::error::ClientError;
 use super::http::connection::ConnectOptions;
 use super::http::h2::H2Handle;
+use super::http::pool::{Pool, DEFAULT_IDLE_TIMEOUT};
 use super::origin::{H2Mode, Origin};
 use super::socket::WebSocket;
 #[cfg(feature = "tls")]
@@ -43,7 +45,8 @@ pub struct WsClientBuilder {
     validity: crate::ws::ValidityPolicy,
     http2: bool,
     h2_prior_knowledge: bool,
-    client: Option<super::HttpClient>,
+    /// The pool of the [`HttpClient`](super::HttpClient) that made the builder, for HTTP/2 connections.
+    pool: Option<Arc<Pool>>,
     #[cfg(feature = "tls")]
     trust: Trust,
 }
@@ -64,15 +67,16 @@ impl WsClientBuilder {
             validity: crate::ws::ValidityPolicy::default(),
             http2: true,
             h2_prior_knowledge: false,
-            client: None,
+            pool: None,
             #[cfg(feature = "tls")]
             trust: Trust::default(),
         }
     }
 
-    /// Binds the builder to an [`super::HttpClient`]'s pool (see [`super::HttpClient::ws`]).
-    pub(crate) fn with_client(mut self, client: super::HttpClient) -> Self {
-        self.client = Some(client);
+    /// Binds the builder to an [`HttpClient`](super::HttpClient)'s pool (see
+    /// [`HttpClient::ws`](super::HttpClient::ws)).
+    pub(crate) fn with_pool(mut self, pool: Arc<Pool>) -> Self {
+        self.pool = Some(pool);
         self
     }
 
@@ -374,14 +378,14 @@ impl WsClientBuilder {
             #[cfg(feature = "tls")]
             &self.trust,
         );
-        let handle = match &self.client {
-            Some(client) => {
+        let handle = match &self.pool {
+            Some(pool) => {
                 let opts = ConnectOptions {
                     connect_timeout: self.connect_timeout,
                     max_response_head: self.max_response_head,
-                    idle_timeout: client.pool.idle_timeout,
+                    idle_timeout: pool.idle_timeout,
                 };
-                match client.pool.h2_handle(&origin, &opts).await? {
+                match pool.h2_handle(&origin, &opts).await? {
                     Some(h) => h,
                     None => return Ok(H2Attempt::Unavailable),
                 }
@@ -391,7 +395,7 @@ impl WsClientBuilder {
                 if !h2 {
                     return Ok(H2Attempt::Http1(io));
                 }
-                H2Handle::spawn(io, url.tls, super::DEFAULT_IDLE_TIMEOUT)
+                H2Handle::spawn(io, url.tls, DEFAULT_IDLE_TIMEOUT)
             }
         };
         let protocols: Vec<&str> = self.protocols.iter().map(String::as_str).collect();

@@ -1,5 +1,6 @@
 //! [`HttpRequestBuilder`]: one request's options, and sending it (connection, redirects, timeout).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,7 +13,7 @@ use super::super::tls::Trust;
 use super::super::url::WsUrl;
 use super::connection::{ConnectOptions, Connection};
 use super::multipart::Multipart;
-use super::pool::{Checkout, HttpClient};
+use super::pool::{Checkout, Pool, DEFAULT_IDLE_TIMEOUT};
 use super::redirect;
 use super::request::PreparedRequest;
 use super::response::HttpResponse;
@@ -28,7 +29,7 @@ const MAX_DISCARDED_REDIRECT_BODY: usize = 64 * 1024;
 const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
 /// The options of one HTTP request; made by [`super::super::http`] (a connection of its own) or
-/// [`HttpClient::request`] (pooled connections), sent by [`HttpRequestBuilder::send`].
+/// [`HttpClient::request`](super::HttpClient::request) (pooled connections), sent by [`HttpRequestBuilder::send`].
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), lws::client::ClientError> {
@@ -47,7 +48,9 @@ const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authori
 /// ```
 #[derive(Debug, Clone)]
 pub struct HttpRequestBuilder {
-    client: Option<HttpClient>,
+    /// The pool of the [`HttpClient`](super::HttpClient) that made the builder; `None`: a connection of
+    /// the request's own.
+    pool: Option<Arc<Pool>>,
     url: String,
     method: String,
     headers: Vec<(String, String)>,
@@ -64,13 +67,16 @@ pub struct HttpRequestBuilder {
 }
 
 impl HttpRequestBuilder {
-    pub(crate) fn new(client: Option<HttpClient>, url: &str) -> Self {
-        let (http1_only, h2_prior_knowledge) =
-            client.as_ref().map_or((false, false), |c| c.defaults());
+    /// A GET of `url` with the default options, sent through `pool` (with its defaults) or, without one,
+    /// on a connection of its own.
+    pub(crate) fn new(pool: Option<Arc<Pool>>, url: &str) -> Self {
+        let (http1_only, h2_prior_knowledge) = pool
+            .as_ref()
+            .map_or((false, false), |p| p.request_defaults());
         HttpRequestBuilder {
             http1_only,
             h2_prior_knowledge,
-            client,
+            pool,
             url: url.to_string(),
             method: "GET".into(),
             headers: Vec::new(),
@@ -290,15 +296,15 @@ impl HttpRequestBuilder {
             connect_timeout: self.connect_timeout,
             max_response_head: self.max_response_head,
             idle_timeout: self
-                .client
+                .pool
                 .as_ref()
-                .map_or(super::DEFAULT_IDLE_TIMEOUT, |c| c.pool.idle_timeout),
+                .map_or(DEFAULT_IDLE_TIMEOUT, |p| p.idle_timeout),
         };
         let req = PreparedRequest::new(url, method, headers, body);
         let mut retried = false;
         loop {
-            let mut checkout = match &self.client {
-                Some(client) => client.pool.checkout(&origin, &opts, retried).await?,
+            let mut checkout = match &self.pool {
+                Some(pool) => pool.checkout(&origin, &opts, retried).await?,
                 None => Checkout::one_shot(Connection::open(&origin, &opts).await?),
             };
             match checkout.conn().send(&req).await {

@@ -8,22 +8,22 @@
 //! chosen per connection by ALPN (or h2c prior knowledge); everything above the connection is the same.
 
 mod builder;
+mod client;
 pub(crate) mod connection;
 mod h1;
 pub(crate) mod h2;
 mod head;
 mod headers;
 mod multipart;
-mod pool;
+pub(crate) mod pool;
 mod redirect;
 mod request;
 mod response;
 
 pub use builder::{HttpRequestBuilder, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
+pub use client::{HttpClient, HttpClientBuilder, DEFAULT_MAX_CONNECTIONS_PER_ORIGIN};
 pub use head::HttpVersion;
 pub use headers::Headers;
 pub use multipart::Multipart;
-pub use pool::{
-    HttpClient, HttpClientBuilder, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
-};
+pub use pool::DEFAULT_IDLE_TIMEOUT;
 pub use response::HttpResponse;
