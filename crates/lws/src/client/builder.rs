@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use lws_proto::ws::handshake::{self, HandshakeError};
 use lws_proto::ws::pmd::{self, PermessageDeflate, PmdConfig};
 use lws_proto::ws::{Role, WsConfig, WsConn, DEFAULT_MAX_MESSAGE};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::dial::{connect_tcp, connect_transport, DEFAULT_CONNECT_TIMEOUT};
 use super::error::ClientError;
@@ -19,14 +19,13 @@ use super::socket::WebSocket;
 #[cfg(feature = "tls")]
 use super::tls::Trust;
 use super::transport::Transport;
+use super::upgrade::{parse_response, read_head};
 use super::url::{UrlError, WsUrl};
 
 /// Default [`WsClientBuilder::max_response_head`]: 8 KiB.
 pub const DEFAULT_MAX_RESPONSE_HEAD: usize = 8 * 1024;
 /// Default [`WsClientBuilder::send_high_water`]: 256 KiB, the server runtime's mark.
 pub const DEFAULT_SEND_HIGH_WATER: usize = 256 * 1024;
-/// Most response header lines accepted in the 101 response.
-const MAX_RESPONSE_HEADERS: usize = 64;
 
 /// The options of a WebSocket client connection; made by [`super::ws`], used by
 /// [`WsClientBuilder::connect`] (which may be called again, e.g. to reconnect).
@@ -335,7 +334,6 @@ impl WsClientBuilder {
     }
 }
 
-/// A connection whose opening handshake succeeded.
 /// What trying HTTP/2 for a WebSocket gave.
 enum H2Attempt {
     /// The WebSocket rides an HTTP/2 stream.
@@ -451,101 +449,14 @@ impl WsClientBuilder {
     }
 }
 
+/// A connection whose opening handshake succeeded.
 struct Opened {
+    /// The byte stream the WebSocket runs on.
     io: Transport,
+    /// Bytes read past the handshake: the first frames.
     leftover: Vec<u8>,
+    /// The subprotocol the server chose.
     protocol: Option<String>,
+    /// permessage-deflate, when the server accepted it.
     codec: Option<PermessageDeflate>,
-}
-
-/// Reads until the end of the response head; returns the head and the bytes read past it.
-async fn read_head(io: &mut Transport, limit: usize) -> Result<(Vec<u8>, Vec<u8>), ClientError> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    loop {
-        let n = io.read(&mut chunk).await.map_err(ClientError::Io)?;
-        if n == 0 {
-            return Err(ClientError::Io(io::ErrorKind::UnexpectedEof.into()));
-        }
-        let searched_from = buf.len().saturating_sub(3);
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = find_head_end(&buf[searched_from..]) {
-            let end = searched_from + pos;
-            if end > limit {
-                return Err(ClientError::ResponseTooLarge);
-            }
-            let leftover = buf.split_off(end);
-            return Ok((buf, leftover));
-        }
-        if buf.len() > limit {
-            return Err(ClientError::ResponseTooLarge);
-        }
-    }
-}
-
-/// The offset just past the first `\r\n\r\n`.
-fn find_head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
-}
-
-/// Parses the response head and checks it as the answer to our upgrade request.
-fn parse_response(
-    head: &[u8],
-    key: &str,
-    protocols: &[&str],
-) -> Result<handshake::ClientAccepted, ClientError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-    let mut resp = httparse::Response::new(&mut headers);
-    match resp.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Err(httparse::Error::TooManyHeaders) => return Err(ClientError::ResponseTooLarge),
-        _ => return Err(ClientError::MalformedResponse),
-    }
-    let status = resp.code.ok_or(ClientError::MalformedResponse)?;
-    let fields: Vec<(&str, &[u8])> = resp.headers.iter().map(|h| (h.name, h.value)).collect();
-    handshake::check_response(status, &fields, key, protocols).map_err(|e| match e {
-        HandshakeError::Status(s) => ClientError::Status(s),
-        e => ClientError::Handshake(e),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn head_end() {
-        assert_eq!(find_head_end(b"HTTP/1.1 101 x\r\n\r\nabc"), Some(18));
-        assert_eq!(find_head_end(b"HTTP/1.1 101 x\r\n\r"), None);
-    }
-
-    #[test]
-    fn refusal_is_status() {
-        let head = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
-        assert!(matches!(
-            parse_response(head, "k", &[]),
-            Err(ClientError::Status(400))
-        ));
-        assert!(matches!(
-            parse_response(b"garbage\r\n\r\n", "k", &[]),
-            Err(ClientError::MalformedResponse)
-        ));
-    }
-
-    #[test]
-    fn accept_is_checked() {
-        let key = "dGhlIHNhbXBsZSBub25jZQ==";
-        let good = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-            Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: b\r\n\r\n";
-        let ok = parse_response(good, key, &["a", "b"]).unwrap();
-        assert_eq!(ok.protocol.as_deref(), Some("b"));
-        assert!(matches!(
-            parse_response(good, key, &["a"]),
-            Err(ClientError::Handshake(HandshakeError::UnofferedProtocol))
-        ));
-        assert!(matches!(
-            parse_response(good, "AAAAAAAAAAAAAAAAAAAAAA==", &["b"]),
-            Err(ClientError::Handshake(HandshakeError::BadAccept))
-        ));
-    }
 }

@@ -49,6 +49,7 @@ mod socket;
 #[cfg(feature = "tls")]
 mod tls;
 mod transport;
+mod upgrade;
 mod url;
 
 pub use builder::{WsClientBuilder, DEFAULT_MAX_RESPONSE_HEAD, DEFAULT_SEND_HIGH_WATER};
