@@ -12,7 +12,7 @@ use tokio::io::AsyncWriteExt;
 use super::dial::{connect_tcp, connect_transport, DEFAULT_CONNECT_TIMEOUT};
 use super::error::ClientError;
 use super::http::connection::ConnectOptions;
-use super::http::h2::H2Handle;
+use super::http::h2_handle::H2Handle;
 use super::http::pool::{Pool, DEFAULT_IDLE_TIMEOUT};
 use super::origin::{H2Mode, Origin};
 use super::socket::WebSocket;

@@ -10,7 +10,8 @@ use super::super::dial::connect_transport;
 use super::super::error::ClientError;
 use super::super::origin::Origin;
 use super::h1::H1Connection;
-use super::h2::{H2Connection, H2Handle};
+use super::h2::H2Connection;
+use super::h2_handle::H2Handle;
 use super::head::ResponseStart;
 use super::request::PreparedRequest;
 

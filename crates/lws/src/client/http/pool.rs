@@ -11,7 +11,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::super::error::ClientError;
 use super::super::origin::{H2Mode, Origin};
 use super::connection::{ConnectOptions, Connection};
-use super::h2::{H2Connection, H2Handle};
+use super::h2::H2Connection;
+use super::h2_handle::H2Handle;
 
 /// Default [`HttpClientBuilder::idle_timeout`](super::HttpClientBuilder::idle_timeout): 30 s. Also how long
 /// an HTTP/2 connection opened for a single request or WebSocket, outside any pool, stays up without
