@@ -31,26 +31,41 @@ pub const DEFAULT_SEND_HIGH_WATER: usize = 256 * 1024;
 /// [`WsClientBuilder::connect`] (which may be called again, e.g. to reconnect).
 #[derive(Debug, Clone)]
 pub struct WsClientBuilder {
+    /// The parsed URL, or why it cannot be used (reported by `connect`, so that building never fails).
     url: Result<WsUrl, UrlError>,
+    /// See [`WsClientBuilder::protocol`].
     protocols: Vec<String>,
+    /// See [`WsClientBuilder::header`].
     headers: Vec<(String, String)>,
+    /// See [`WsClientBuilder::origin`].
     origin: Option<String>,
+    /// See [`WsClientBuilder::permessage_deflate`].
     permessage_deflate: bool,
+    /// See [`WsClientBuilder::max_message`].
     max_message: usize,
+    /// See [`WsClientBuilder::max_response_head`].
     max_response_head: usize,
+    /// See [`WsClientBuilder::send_high_water`].
     send_high_water: usize,
+    /// See [`WsClientBuilder::connect_timeout`].
     connect_timeout: Duration,
+    /// See [`WsClientBuilder::close_timeout`].
     close_timeout: Duration,
+    /// See [`WsClientBuilder::validity`].
     validity: crate::ws::ValidityPolicy,
+    /// See [`WsClientBuilder::http2`].
     http2: bool,
+    /// See [`WsClientBuilder::http2_prior_knowledge`].
     h2_prior_knowledge: bool,
     /// The pool of the [`HttpClient`](super::HttpClient) that made the builder, for HTTP/2 connections.
     pool: Option<Arc<Pool>>,
     #[cfg(feature = "tls")]
+    /// See [`WsClientBuilder::ca_file`] and [`WsClientBuilder::allow_self_signed_for_tests`].
     trust: Trust,
 }
 
 impl WsClientBuilder {
+    /// A builder for `url` with the default options.
     pub(crate) fn new(url: &str) -> Self {
         WsClientBuilder {
             url: WsUrl::parse(url),
@@ -244,6 +259,8 @@ impl WsClientBuilder {
         Ok(close)
     }
 
+    /// Connects and hands the opened connection to a client engine, with the frames that came with the
+    /// handshake already fed to it.
     async fn open(&self, url: WsUrl) -> Result<WebSocket, ClientError> {
         let opened = self.handshake(url).await?;
         let config = self.engine_config();
@@ -265,6 +282,8 @@ impl WsClientBuilder {
         ))
     }
 
+    /// The engine settings these options ask for, the same for [`WsClientBuilder::connect`] and
+    /// [`WsClientBuilder::run`].
     fn engine_config(&self) -> WsConfig {
         WsConfig::default()
             .max_message(self.max_message)

@@ -5,11 +5,11 @@ use bytes::Bytes;
 
 /// One WebSocket message, sent or received.
 ///
-/// The stream of a [`WebSocket`](super::WebSocket) yields `Text` and `Binary` messages, then, after the closing handshake,
-/// one `Close` with the server's code and reason, then ends. Pings are answered automatically and neither
-/// `Ping` nor `Pong` appears in the stream. All variants can be sent: `Ping`/`Pong` send those control
-/// frames (at most 125 bytes), `Close` starts the closing handshake with that code (`None`: a Close without
-/// a body).
+/// The stream of a [`WebSocket`](super::WebSocket) yields `Text` and `Binary` messages, then, after the
+/// closing handshake, one `Close` with the server's code and reason, then ends. Pings are answered
+/// automatically and neither `Ping` nor `Pong` appears in the stream. All variants can be sent:
+/// `Ping`/`Pong` send those control frames (at most 125 bytes), `Close` starts the closing handshake with
+/// that code (`None`: a Close without a body).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A UTF-8 text message.

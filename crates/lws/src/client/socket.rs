@@ -42,17 +42,25 @@ const MAX_READS_PER_POLL: usize = 16;
 /// and shuts the transport down. Data messages that arrive while `poll_close` waits are discarded; the
 /// server's Close is kept for the stream.
 pub struct WebSocket {
+    /// The byte stream.
     io: Transport,
+    /// The WebSocket engine: framing, masking, closing handshake, no I/O.
     conn: WsConn,
     /// Bytes taken from the engine; `out[sent..]` are not written yet.
     out: Vec<u8>,
+    /// How much of `out` is written.
     sent: usize,
+    /// Bytes were written since the last flush.
     needs_flush: bool,
+    /// See [`WsClientBuilder::send_high_water`](super::WsClientBuilder::send_high_water).
     high_water: usize,
     /// The engine's close timeout, armed at `armed`.
     timer: Option<Pin<Box<Sleep>>>,
+    /// The deadline `timer` is set to, so it is reset only when the engine's changes.
     armed: Option<Instant>,
+    /// See [`WebSocket::protocol`].
     protocol: Option<String>,
+    /// See [`WebSocket::compressed`].
     compressed: bool,
     /// The server's Close, yielded once the closing handshake is over.
     close_msg: Option<Message>,
@@ -62,6 +70,7 @@ pub struct WebSocket {
     io_failed: Option<io::ErrorKind>,
     /// The stream has ended.
     ended: bool,
+    /// The transport was shut down (by `poll_close`).
     shut_down: bool,
 }
 
@@ -77,6 +86,7 @@ impl fmt::Debug for WebSocket {
 }
 
 impl WebSocket {
+    /// A WebSocket over `io` whose handshake is done, driven by `conn`.
     pub(crate) fn new(
         io: Transport,
         conn: WsConn,
@@ -138,6 +148,7 @@ impl WebSocket {
         poll_fn(|cx| Pin::new(&mut *self).poll_close(cx)).await
     }
 
+    /// Starts the closing handshake, unless it started already or the transport failed.
     fn start_close(&mut self, code: u16, reason: &str) {
         if self.conn.state() == WsState::Open && self.io_failed.is_none() {
             // The engine's close timeout counts from the latest `now` it saw: bring it up to date first.
@@ -152,10 +163,12 @@ impl WebSocket {
         self.io_failed.is_some() || (self.conn.is_closed() && self.sent == self.out.len())
     }
 
+    /// Bytes queued but not written, in `out` and still in the engine: what backpressure measures.
     fn unwritten(&self) -> usize {
         self.out.len() - self.sent + self.conn.pending_transmit()
     }
 
+    /// Why nothing more can be sent.
     fn send_error(&self) -> ClientError {
         match self.io_failed {
             Some(kind) => ClientError::Io(kind.into()),
@@ -163,6 +176,8 @@ impl WebSocket {
         }
     }
 
+    /// Records a transport failure: nothing more is read or written, and the failure is reported unless
+    /// the closing handshake had finished.
     fn io_error(&mut self, e: io::Error) {
         if self.io_failed.is_some() {
             return;

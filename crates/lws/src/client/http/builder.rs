@@ -29,7 +29,8 @@ const MAX_DISCARDED_REDIRECT_BODY: usize = 64 * 1024;
 const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
 /// The options of one HTTP request; made by [`super::super::http`] (a connection of its own) or
-/// [`HttpClient::request`](super::HttpClient::request) (pooled connections), sent by [`HttpRequestBuilder::send`].
+/// [`HttpClient::request`](super::HttpClient::request) (pooled connections), sent by
+/// [`HttpRequestBuilder::send`].
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), lws::client::ClientError> {
@@ -51,18 +52,30 @@ pub struct HttpRequestBuilder {
     /// The pool of the [`HttpClient`](super::HttpClient) that made the builder; `None`: a connection of
     /// the request's own.
     pool: Option<Arc<Pool>>,
+    /// The URL as given, parsed by `send` (so that building never fails).
     url: String,
+    /// See [`HttpRequestBuilder::method`].
     method: String,
+    /// See [`HttpRequestBuilder::header`].
     headers: Vec<(String, String)>,
+    /// See [`HttpRequestBuilder::body`].
     body: Option<Bytes>,
+    /// See [`HttpRequestBuilder::timeout`].
     timeout: Option<Duration>,
+    /// See [`HttpRequestBuilder::connect_timeout`].
     connect_timeout: Duration,
+    /// See [`HttpRequestBuilder::follow_redirects`].
     max_redirects: usize,
+    /// See [`HttpRequestBuilder::max_body`].
     max_body: usize,
+    /// See [`HttpRequestBuilder::max_response_head`].
     max_response_head: usize,
+    /// See [`HttpRequestBuilder::http1_only`].
     http1_only: bool,
+    /// See [`HttpRequestBuilder::http2_prior_knowledge`].
     h2_prior_knowledge: bool,
     #[cfg(feature = "tls")]
+    /// See [`HttpRequestBuilder::ca_file`] and [`HttpRequestBuilder::allow_self_signed_for_tests`].
     trust: Trust,
 }
 
@@ -218,6 +231,7 @@ impl HttpRequestBuilder {
         }
     }
 
+    /// Replaces any `Content-Type` given so far: a body helper knows its type better.
     fn set_content_type(&mut self, value: &str) {
         self.headers
             .retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));

@@ -18,7 +18,9 @@ use super::request::PreparedRequest;
 /// How connections are opened and what their engine accepts.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectOptions {
+    /// Time allowed for resolving, connecting and TLS.
     pub(crate) connect_timeout: Duration,
+    /// Largest HTTP/1.1 response head accepted.
     pub(crate) max_response_head: usize,
     /// An HTTP/2 connection without streams for this long goes away.
     pub(crate) idle_timeout: Duration,

@@ -22,9 +22,13 @@ const READ_SIZE: usize = 16 * 1024;
 
 /// One HTTP/1.1 connection: the socket, the engine, and a read buffer.
 pub(crate) struct H1Connection {
+    /// The socket.
     io: Transport,
+    /// The HTTP/1.1 client engine: framing and parsing, no I/O.
     engine: H1ClientConn,
+    /// Where socket reads land before the engine takes them.
     buf: Box<[u8]>,
+    /// The request head taken from the engine, kept to reuse its allocation.
     out: Vec<u8>,
 }
 
@@ -52,6 +56,7 @@ impl H1Connection {
         }
     }
 
+    /// Whether another request may be sent now: the last exchange ended and left the connection usable.
     pub(crate) fn is_ready(&self) -> bool {
         self.engine.is_ready()
     }

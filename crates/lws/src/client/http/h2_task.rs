@@ -60,31 +60,43 @@ pub(crate) fn spawn(
 
 /// One open stream of the task.
 struct Active {
+    /// The stream id.
     id: u32,
+    /// What the stream carries.
     kind: Kind,
 }
 
+/// What an open stream carries, and who waits on it.
 enum Kind {
     /// A request: its head is awaited, then its body is read.
     Request {
+        /// Where the response head goes; `None` once sent.
         head: Option<oneshot::Sender<Result<Head, ClientError>>>,
+        /// Where body pieces go, once the head was delivered.
         body: Option<mpsc::UnboundedSender<Piece>>,
         /// Request body not yet handed to the engine.
         upload: Option<Bytes>,
+        /// A HEAD request: its response has no body whatever its headers say.
         head_only: bool,
     },
     /// An extended CONNECT waiting for its answer.
     Connect {
+        /// Where the accepted stream goes; `None` once answered.
         reply: Option<oneshot::Sender<Result<Tunnelled, ClientError>>>,
     },
     /// An accepted WebSocket stream joined to its pipe.
     Tunnel(Tunnel),
 }
 
+/// One HTTP/2 connection, run by its own tokio task.
 struct Task {
+    /// The socket.
     io: Transport,
+    /// The HTTP/2 engine: framing, streams and flow control, no I/O.
     conn: H2Conn,
+    /// `:scheme` of every request: `https` or `http`.
     scheme: &'static str,
+    /// The open streams.
     streams: Vec<Active>,
     /// Commands opening streams that wait for the server's SETTINGS or for room under its stream limit.
     waiting: VecDeque<Cmd>,
@@ -92,11 +104,15 @@ struct Task {
     settled: bool,
     /// The server sent GOAWAY.
     going_away: bool,
+    /// What the pool reads about the connection.
     shared: Arc<Shared>,
+    /// Frames taken from the engine, kept to reuse the allocation.
     out: Vec<u8>,
 }
 
 impl Task {
+    /// Runs the connection until it closes or fails, or until every handle is gone and no stream is left;
+    /// then answers whatever still waits, so that no caller hangs.
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Cmd>) {
         let mut rbuf = vec![0u8; READ_SIZE];
         let mut rx_open = true;
@@ -164,6 +180,7 @@ impl Task {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.io.shutdown()).await;
     }
 
+    /// Why the engine closed, for the streams it leaves behind.
     fn closed_error(&self) -> ClientError {
         match self.conn.error() {
             Some(e) => ClientError::Http2(e.to_string()),
@@ -187,6 +204,7 @@ impl Task {
             .is_some_and(|m| self.conn.active_streams() as u32 >= m)
     }
 
+    /// Writes everything the engine has to send.
     async fn transmit(&mut self) -> Result<(), ClientError> {
         loop {
             self.conn.poll_transmit(&mut self.out);
@@ -206,6 +224,7 @@ impl Task {
         }
     }
 
+    /// Applies a command: window and cancellations at once, new streams queued until they can open.
     fn command(&mut self, cmd: Cmd) {
         match cmd {
             Cmd::Release(id, n) => self.conn.release_capacity(id, n),
@@ -250,6 +269,7 @@ impl Task {
         }
     }
 
+    /// Opens a stream for a request (unless its caller gave up): head, then the body later in pieces.
     fn open_request(
         &mut self,
         req: PreparedRequest,
@@ -298,6 +318,7 @@ impl Task {
         }
     }
 
+    /// Opens an RFC 8441 WebSocket stream, if the server's SETTINGS allow extended CONNECT.
     fn open_connect(
         &mut self,
         authority: &str,
@@ -364,6 +385,7 @@ impl Task {
         fed
     }
 
+    /// Hands every engine event to the stream it concerns.
     fn drain_events(&mut self) {
         while let Some(ev) = self.conn.poll_event() {
             match ev {
@@ -409,6 +431,8 @@ impl Task {
         }
     }
 
+    /// A response head: delivered to the request (with a body channel unless it has no body), or, for an
+    /// extended CONNECT, the stream becomes a tunnel (200) or is refused.
     fn on_headers(&mut self, id: u32, block: HeaderBlock, end_stream: bool) {
         let Some(i) = self.streams.iter().position(|a| a.id == id) else {
             return;
@@ -484,6 +508,8 @@ impl Task {
         }
     }
 
+    /// Body bytes: to the request's reader or the tunnel's pipe; window of nobody's stream is given back at
+    /// once so it does not stall the connection.
     fn on_data(&mut self, id: u32, data: Bytes, end_stream: bool) {
         let Some(i) = self.streams.iter().position(|a| a.id == id) else {
             self.conn.release_capacity(id, data.len());

@@ -6,6 +6,7 @@ use bytes::Bytes;
 /// Response header fields in the order received, names lowercased; looked up case-insensitively.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Headers {
+    /// (lowercase name, value), in the order received.
     fields: Vec<(String, Bytes)>,
 }
 

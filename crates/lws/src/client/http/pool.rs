@@ -35,10 +35,15 @@ pub(crate) struct PoolSettings {
 /// The connections of one client.
 #[derive(Debug)]
 pub(crate) struct Pool {
+    /// Most connections open to one origin at a time.
     max_per_origin: usize,
+    /// How long an idle connection is kept; also given to HTTP/2 connections as theirs.
     pub(crate) idle_timeout: Duration,
+    /// Requests default to HTTP/1.1 only.
     http1_only: bool,
+    /// `http://` requests default to h2c with prior knowledge.
     h2_prior_knowledge: bool,
+    /// Each origin's slots and connections.
     origins: Mutex<HashMap<Origin, OriginSlots>>,
 }
 
@@ -227,6 +232,8 @@ impl Pool {
         })
     }
 
+    /// Keeps a connection that finished its exchange for the next request, dropping idle ones that
+    /// expired meanwhile.
     fn put_idle(&self, origin: &Origin, conn: Connection) {
         let mut origins = self.lock();
         if let Some(slots) = origins.get_mut(origin) {
@@ -240,8 +247,11 @@ impl Pool {
 /// The right to use one connection slot of an origin.
 #[derive(Debug)]
 struct Lease {
+    /// Where the connection goes back.
     pool: Arc<Pool>,
+    /// Under which origin.
     origin: Origin,
+    /// The slot, released when the lease is dropped.
     _permit: OwnedSemaphorePermit,
 }
 
@@ -250,7 +260,10 @@ struct Lease {
 /// is closed.
 #[derive(Debug)]
 pub(crate) struct Checkout {
+    /// The connection; taken only when the checkout is dropped.
     conn: Option<Connection>,
+    /// The slot and the way back to the pool; `None` for HTTP/2 streams (the connection holds the slot)
+    /// and one-shot connections.
     lease: Option<Lease>,
     /// The connection carried an earlier exchange (so a failure may just mean the server closed it idle).
     pub(crate) reused: bool,
@@ -266,6 +279,7 @@ impl Checkout {
         }
     }
 
+    /// The connection, to send on and read from.
     pub(crate) fn conn(&mut self) -> &mut Connection {
         // `conn` is only taken in `drop`.
         self.conn.as_mut().expect("connection present until drop")

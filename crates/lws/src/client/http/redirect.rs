@@ -9,6 +9,7 @@ use super::super::url::{UrlError, WsUrl};
 pub(crate) struct Hop {
     /// The absolute URL to request.
     pub(crate) url: String,
+    /// `url`, parsed.
     pub(crate) parsed: WsUrl,
     /// 301/302/303: the next request is a GET (a HEAD stays a HEAD) without the body.
     pub(crate) to_get: bool,

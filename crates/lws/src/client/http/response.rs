@@ -17,14 +17,21 @@ use super::pool::Checkout;
 /// connection goes back to its [`super::HttpClient`] for the next request. Dropping a response before the end
 /// closes the connection (the rest of the body is not read).
 pub struct HttpResponse {
+    /// See [`HttpResponse::status`].
     status: u16,
+    /// See [`HttpResponse::version`].
     version: HttpVersion,
+    /// See [`HttpResponse::headers`].
     headers: Headers,
+    /// See [`HttpResponse::url`].
     url: String,
+    /// See [`HttpResponse::content_length`].
     content_length: Option<u64>,
     /// The connection, while the body is not completely read.
     body: Option<Checkout>,
+    /// When the request's timeout expires, if it has one: reading the body counts too.
     deadline: Option<tokio::time::Instant>,
+    /// The limit of [`HttpResponse::bytes`].
     max_body: usize,
 }
 
@@ -40,6 +47,7 @@ impl fmt::Debug for HttpResponse {
 }
 
 impl HttpResponse {
+    /// The response whose head `start` arrived on `conn`; a bodiless one frees the connection at once.
     pub(crate) fn new(
         start: ResponseStart,
         conn: Checkout,
