@@ -38,6 +38,14 @@
 //! # }
 //! ```
 
+// Layers, top to bottom; a file imports only files of the layers below it (client/mod.rs only re-exports):
+// - handles: http/client.rs (HttpClient), retry.rs (connect_with_retry);
+// - builders: builder.rs (WsClientBuilder), http/builder.rs (HttpRequestBuilder), http/response.rs;
+// - pool: http/pool.rs;
+// - connection: http/connection.rs;
+// - wire drivers: http/h1.rs, http/h2*.rs (HTTP), socket.rs (the WebSocket), upgrade.rs (the 101 answer);
+// - shared: dial.rs, origin.rs, tls.rs, transport.rs, url.rs, error.rs, message.rs, and http/request.rs,
+//   head.rs, headers.rs, redirect.rs, multipart.rs.
 mod builder;
 mod dial;
 mod error;
