@@ -25,8 +25,6 @@ pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_REDIRECTS: usize = 5;
 /// The body of a redirect response is read (so its connection can be reused) up to this size.
 const MAX_DISCARDED_REDIRECT_BODY: usize = 64 * 1024;
-/// Header fields that carry credentials: dropped when a redirect leaves the origin.
-const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
 /// The options of one HTTP request; made by [`super::super::http`] (a connection of its own) or
 /// [`HttpClient::request`](super::HttpClient::request) (pooled connections), sent by
@@ -267,22 +265,7 @@ impl HttpRequestBuilder {
             let hop = redirect::next_hop(resp.status(), &url, &location)?;
             // Frees the connection (for reuse when the body is small) before the next hop needs one.
             resp.discard(MAX_DISCARDED_REDIRECT_BODY).await;
-            if hop.to_get {
-                if !method.eq_ignore_ascii_case("HEAD") {
-                    method = "GET".into();
-                }
-                body = None;
-                headers.retain(|(n, _)| {
-                    !n.eq_ignore_ascii_case("content-type")
-                        && !n.eq_ignore_ascii_case("content-encoding")
-                });
-            }
-            if hop.cross_origin {
-                headers.retain(|(n, _)| {
-                    !CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c))
-                        && !n.eq_ignore_ascii_case("host")
-                });
-            }
+            hop.rewrite(&mut method, &mut body, &mut headers);
             url = hop.parsed;
             url_text = hop.url;
             followed += 1;
