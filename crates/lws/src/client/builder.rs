@@ -4,7 +4,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lws_proto::ws::handshake::{self, HandshakeError};
+use lws_proto::ws::handshake;
 use lws_proto::ws::pmd::{self, PermessageDeflate, PmdConfig};
 use lws_proto::ws::{Role, WsConfig, WsConn, DEFAULT_MAX_MESSAGE};
 use tokio::io::AsyncWriteExt;
@@ -19,7 +19,7 @@ use super::socket::WebSocket;
 #[cfg(feature = "tls")]
 use super::tls::Trust;
 use super::transport::Transport;
-use super::upgrade::{parse_response, read_head};
+use super::upgrade::{accept_extension, check_h2_answer, parse_response, read_head};
 use super::url::{UrlError, WsUrl};
 
 /// Default [`WsClientBuilder::max_response_head`]: 8 KiB.
@@ -291,7 +291,8 @@ impl WsClientBuilder {
             .close_timeout(self.close_timeout)
     }
 
-    /// Connects and completes the opening handshake.
+    /// Connects and completes the opening handshake: as an HTTP/2 stream when [`WsClientBuilder::http2`]
+    /// allows and the server does, else as an HTTP/1.1 upgrade.
     async fn handshake(&self, url: WsUrl) -> Result<Opened, ClientError> {
         let mut h1_io = None;
         if self.http2 {
@@ -301,19 +302,19 @@ impl WsClientBuilder {
                 H2Attempt::Unavailable => {}
             }
         }
-        let mut io = match h1_io {
+        let io = match h1_io {
             Some(io) => io,
             None => self.connect_h1(&url).await?,
         };
-        let mut random = [0u8; 16];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
-            .map_err(|_| ClientError::Io(io::Error::other("no randomness for the key")))?;
-        let key = handshake::client_key(random);
-        let protocols: Vec<&str> = self.protocols.iter().map(String::as_str).collect();
+        self.upgrade_h1(io, &url).await
+    }
+
+    /// The HTTP/1.1 upgrade on `io`: sends the request, reads the 101 response and checks it.
+    async fn upgrade_h1(&self, mut io: Transport, url: &WsUrl) -> Result<Opened, ClientError> {
+        let key = new_key()?;
+        let protocols = self.offered_protocols();
         let pmd_config = PmdConfig::default();
-        let offer = self
-            .permessage_deflate
-            .then(|| pmd::client_offer(&pmd_config));
+        let offer = self.pmd_offer(&pmd_config);
         let mut extra: Vec<(&str, &str)> = Vec::with_capacity(self.headers.len() + 1);
         if let Some(o) = &self.origin {
             extra.push(("Origin", o));
@@ -334,22 +335,23 @@ impl WsClientBuilder {
 
         let (head, leftover) = read_head(&mut io, self.max_response_head).await?;
         let accepted = parse_response(&head, &key, &protocols)?;
-        let codec = match (&accepted.extensions, offer.is_some()) {
-            (None, _) => None,
-            (Some(_), false) => return Err(ClientError::UnofferedExtension),
-            (Some(answer), true) => {
-                let params =
-                    pmd::client_accept(answer, &pmd_config).map_err(ClientError::Extension)?;
-                Some(PermessageDeflate::new(params, false, &pmd_config))
-            }
-        };
-
+        let codec = accept_extension(accepted.extensions.as_deref(), offer.is_some(), &pmd_config)?;
         Ok(Opened {
             io,
             leftover,
             protocol: accepted.protocol,
             codec,
         })
+    }
+
+    /// The subprotocols to offer, in order of preference.
+    fn offered_protocols(&self) -> Vec<&str> {
+        self.protocols.iter().map(String::as_str).collect()
+    }
+
+    /// The `Sec-WebSocket-Extensions` offer, if permessage-deflate is to be offered.
+    fn pmd_offer(&self, config: &PmdConfig) -> Option<String> {
+        self.permessage_deflate.then(|| pmd::client_offer(config))
     }
 }
 
@@ -395,42 +397,14 @@ impl WsClientBuilder {
             #[cfg(feature = "tls")]
             &self.trust,
         );
-        let handle = match &self.pool {
-            Some(pool) => {
-                let opts = ConnectOptions {
-                    connect_timeout: self.connect_timeout,
-                    max_response_head: self.max_response_head,
-                    idle_timeout: pool.idle_timeout,
-                };
-                match pool.h2_handle(&origin, &opts).await? {
-                    Some(h) => h,
-                    None => return Ok(H2Attempt::Unavailable),
-                }
-            }
-            None => {
-                let (io, h2) = connect_transport(&origin).await?;
-                if !h2 {
-                    return Ok(H2Attempt::Http1(io));
-                }
-                H2Handle::spawn(io, url.tls, DEFAULT_IDLE_TIMEOUT)
-            }
+        let handle = match self.h2_connection(url, &origin).await? {
+            Ok(handle) => handle,
+            Err(fallback) => return Ok(fallback),
         };
-        let protocols: Vec<&str> = self.protocols.iter().map(String::as_str).collect();
+        let protocols = self.offered_protocols();
         let pmd_config = PmdConfig::default();
-        let offer = self
-            .permessage_deflate
-            .then(|| pmd::client_offer(&pmd_config));
-        let mut fields: Vec<(String, String)> = vec![("sec-websocket-version".into(), "13".into())];
-        if !protocols.is_empty() {
-            fields.push(("sec-websocket-protocol".into(), protocols.join(", ")));
-        }
-        if let Some(o) = &offer {
-            fields.push(("sec-websocket-extensions".into(), o.clone()));
-        }
-        if let Some(o) = &self.origin {
-            fields.push(("origin".into(), o.clone()));
-        }
-        fields.extend(self.headers.iter().cloned());
+        let offer = self.pmd_offer(&pmd_config);
+        let fields = self.connect_fields(&protocols, offer.as_deref());
         let (block, pipe) = match handle
             .websocket(url.host_header.clone(), url.resource.clone(), fields)
             .await
@@ -439,32 +413,60 @@ impl WsClientBuilder {
             Err(ClientError::Http2ConnectUnsupported) => return Ok(H2Attempt::Unavailable),
             Err(e) => return Err(e),
         };
-        let text = |name: &str| {
-            block
-                .get(name)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-        };
-        let protocol = text("sec-websocket-protocol");
-        if let Some(p) = &protocol {
-            if !protocols.iter().any(|o| o == p) {
-                return Err(ClientError::Handshake(HandshakeError::UnofferedProtocol));
-            }
-        }
-        let codec = match (text("sec-websocket-extensions"), offer.is_some()) {
-            (None, _) => None,
-            (Some(_), false) => return Err(ClientError::UnofferedExtension),
-            (Some(answer), true) => {
-                let params =
-                    pmd::client_accept(&answer, &pmd_config).map_err(ClientError::Extension)?;
-                Some(PermessageDeflate::new(params, false, &pmd_config))
-            }
-        };
+        let (protocol, codec) = check_h2_answer(&block, &protocols, offer.is_some(), &pmd_config)?;
         Ok(H2Attempt::Opened(Box::new(Opened {
             io: Transport::Pipe(pipe),
             leftover: Vec::new(),
             protocol,
             codec,
         })))
+    }
+
+    /// An HTTP/2 connection to `origin`: the pool's (shared, or new and then pooled) when the builder came
+    /// from an [`HttpClient`](super::HttpClient), else a new one of the WebSocket's own. `Ok(Err(_))`: how
+    /// to go on over HTTP/1.1 when the origin does not speak HTTP/2.
+    async fn h2_connection(
+        &self,
+        url: &WsUrl,
+        origin: &Origin,
+    ) -> Result<Result<H2Handle, H2Attempt>, ClientError> {
+        match &self.pool {
+            Some(pool) => {
+                let opts = ConnectOptions {
+                    connect_timeout: self.connect_timeout,
+                    max_response_head: self.max_response_head,
+                    idle_timeout: pool.idle_timeout,
+                };
+                Ok(pool
+                    .h2_handle(origin, &opts)
+                    .await?
+                    .ok_or(H2Attempt::Unavailable))
+            }
+            None => {
+                let (io, h2) = connect_transport(origin).await?;
+                if !h2 {
+                    return Ok(Err(H2Attempt::Http1(io)));
+                }
+                Ok(Ok(H2Handle::spawn(io, url.tls, DEFAULT_IDLE_TIMEOUT)))
+            }
+        }
+    }
+
+    /// The header fields of the extended CONNECT: the same offers as an HTTP/1.1 upgrade, as RFC 8441 §5
+    /// carries them (no `Sec-WebSocket-Key`: `:protocol` takes its place).
+    fn connect_fields(&self, protocols: &[&str], offer: Option<&str>) -> Vec<(String, String)> {
+        let mut fields: Vec<(String, String)> = vec![("sec-websocket-version".into(), "13".into())];
+        if !protocols.is_empty() {
+            fields.push(("sec-websocket-protocol".into(), protocols.join(", ")));
+        }
+        if let Some(o) = offer {
+            fields.push(("sec-websocket-extensions".into(), o.to_string()));
+        }
+        if let Some(o) = &self.origin {
+            fields.push(("origin".into(), o.clone()));
+        }
+        fields.extend(self.headers.iter().cloned());
+        fields
     }
 }
 
@@ -478,4 +480,12 @@ struct Opened {
     protocol: Option<String>,
     /// permessage-deflate, when the server accepted it.
     codec: Option<PermessageDeflate>,
+}
+
+/// A fresh random `Sec-WebSocket-Key`.
+fn new_key() -> Result<String, ClientError> {
+    let mut random = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
+        .map_err(|_| ClientError::Io(io::Error::other("no randomness for the key")))?;
+    Ok(handshake::client_key(random))
 }

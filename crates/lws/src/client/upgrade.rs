@@ -1,10 +1,13 @@
-//! The answer to the HTTP/1.1 opening handshake (RFC 6455 §4.1): reading the response head off the socket
-//! (bounded, keeping the frames that may follow it) and checking it against the request. The builder
-//! decides what to offer; this file only reads and judges the bytes of the answer.
+//! The server's answer to the opening handshake: over HTTP/1.1 (RFC 6455 §4.1) the response head read off
+//! the socket (bounded, keeping the frames that may follow it) and checked against the request; over
+//! HTTP/2 (RFC 8441) the 200's fields; for both, the permessage-deflate answer. The builder decides what to
+//! offer; this file only judges the answer.
 
 use std::io;
 
+use lws_proto::h2::HeaderBlock;
 use lws_proto::ws::handshake::{self, HandshakeError};
+use lws_proto::ws::pmd::{self, PermessageDeflate, PmdConfig};
 use tokio::io::AsyncReadExt;
 
 use super::error::ClientError;
@@ -65,6 +68,46 @@ pub(crate) fn parse_response(
         HandshakeError::Status(s) => ClientError::Status(s),
         e => ClientError::Handshake(e),
     })
+}
+
+/// The extension the server accepted: `None` without an answer, permessage-deflate as negotiated when it
+/// answers our offer, an error when it answers an offer we did not make or breaks RFC 7692.
+pub(crate) fn accept_extension(
+    answer: Option<&str>,
+    offered: bool,
+    config: &PmdConfig,
+) -> Result<Option<PermessageDeflate>, ClientError> {
+    match (answer, offered) {
+        (None, _) => Ok(None),
+        (Some(_), false) => Err(ClientError::UnofferedExtension),
+        (Some(answer), true) => {
+            let params = pmd::client_accept(answer, config).map_err(ClientError::Extension)?;
+            Ok(Some(PermessageDeflate::new(params, false, config)))
+        }
+    }
+}
+
+/// Checks the 200 to an extended CONNECT: the subprotocol must be one we offered, the extension answer
+/// one we can accept. Returns the subprotocol and the negotiated permessage-deflate.
+pub(crate) fn check_h2_answer(
+    block: &HeaderBlock,
+    protocols: &[&str],
+    offered: bool,
+    config: &PmdConfig,
+) -> Result<(Option<String>, Option<PermessageDeflate>), ClientError> {
+    let text = |name: &str| {
+        block
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    let protocol = text("sec-websocket-protocol");
+    if let Some(p) = &protocol {
+        if !protocols.iter().any(|o| o == p) {
+            return Err(ClientError::Handshake(HandshakeError::UnofferedProtocol));
+        }
+    }
+    let codec = accept_extension(text("sec-websocket-extensions").as_deref(), offered, config)?;
+    Ok((protocol, codec))
 }
 
 #[cfg(test)]
