@@ -108,23 +108,7 @@ impl Pool {
         opts: &ConnectOptions,
         fresh: bool,
     ) -> Result<Checkout, ClientError> {
-        let (permits, connecting, speaks_h1) = {
-            let mut origins = self.lock();
-            let slots = origins
-                .entry(origin.clone())
-                .or_insert_with(|| OriginSlots {
-                    permits: Arc::new(Semaphore::new(self.max_per_origin)),
-                    idle: Vec::new(),
-                    h2: Vec::new(),
-                    connecting: Arc::default(),
-                    speaks_h1: false,
-                });
-            (
-                slots.permits.clone(),
-                slots.connecting.clone(),
-                slots.speaks_h1,
-            )
-        };
+        let (permits, connecting, speaks_h1) = self.slots(origin);
         if !fresh {
             if let Some(shared) = self.shared_h2(origin) {
                 return Ok(shared);
@@ -146,32 +130,73 @@ impl Pool {
             .acquire_owned()
             .await
             .map_err(|_| ClientError::Closed)?;
-        loop {
-            if fresh {
-                break;
+        let permit = if fresh {
+            permit
+        } else {
+            match self.reuse_idle(origin, permit) {
+                Ok(reused) => return Ok(reused),
+                Err(permit) => permit,
             }
+        };
+        let conn = Connection::open(origin, opts).await?;
+        Ok(self.adopt(origin, conn, permit))
+    }
+
+    /// What a checkout for `origin` waits on: the origin's slot permits, the lock held while a connection
+    /// that may speak HTTP/2 is opened, and whether the origin answered ALPN with HTTP/1.1 (then nothing
+    /// is worth waiting for). Creates the origin's entry on first use.
+    fn slots(&self, origin: &Origin) -> (Arc<Semaphore>, Arc<tokio::sync::Mutex<()>>, bool) {
+        let mut origins = self.lock();
+        let slots = origins
+            .entry(origin.clone())
+            .or_insert_with(|| OriginSlots {
+                permits: Arc::new(Semaphore::new(self.max_per_origin)),
+                idle: Vec::new(),
+                h2: Vec::new(),
+                connecting: Arc::default(),
+                speaks_h1: false,
+            });
+        (
+            slots.permits.clone(),
+            slots.connecting.clone(),
+            slots.speaks_h1,
+        )
+    }
+
+    /// The most recently idle connection to `origin` that is still live, on `permit`'s slot; expired or
+    /// stale ones met on the way are closed. Gives `permit` back when none is left.
+    fn reuse_idle(
+        self: &Arc<Self>,
+        origin: &Origin,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Checkout, OwnedSemaphorePermit> {
+        loop {
             let idle = self
                 .lock()
                 .get_mut(origin)
                 .and_then(|slots| slots.idle.pop());
-            match idle {
-                Some((mut conn, since)) => {
-                    if since.elapsed() < self.idle_timeout && !conn.is_stale() {
-                        return Ok(Checkout {
-                            conn: Some(conn),
-                            lease: Some(Lease {
-                                pool: self.clone(),
-                                origin: origin.clone(),
-                                _permit: permit,
-                            }),
-                            reused: true,
-                        });
-                    }
-                }
-                None => break,
+            let Some((mut conn, since)) = idle else {
+                return Err(permit);
+            };
+            if since.elapsed() < self.idle_timeout && !conn.is_stale() {
+                return Ok(Checkout {
+                    conn: Some(conn),
+                    lease: Some(self.lease(origin, permit)),
+                    reused: true,
+                });
             }
         }
-        let conn = Connection::open(origin, opts).await?;
+    }
+
+    /// Takes a new connection in. An HTTP/2 one is shared by later checkouts and holds `permit` for as
+    /// long as it lives; an HTTP/1.1 one is leased on `permit`, and, when ALPN chose it, tells later
+    /// checkouts not to wait for HTTP/2.
+    fn adopt(
+        self: &Arc<Self>,
+        origin: &Origin,
+        conn: Connection,
+        permit: OwnedSemaphorePermit,
+    ) -> Checkout {
         let mut origins = self.lock();
         let slots = origins.get_mut(origin);
         match conn {
@@ -182,26 +207,31 @@ impl Pool {
                     slots.h2.retain(|h| h.is_usable());
                     slots.h2.push(c.handle().clone());
                 }
-                Ok(Checkout {
+                Checkout {
                     conn: Some(Connection::H2(c)),
                     lease: None,
                     reused: false,
-                })
+                }
             }
             h1 => {
                 if let Some(slots) = slots {
                     slots.speaks_h1 |= origin.h2 == H2Mode::Alpn;
                 }
-                Ok(Checkout {
+                Checkout {
                     conn: Some(h1),
-                    lease: Some(Lease {
-                        pool: self.clone(),
-                        origin: origin.clone(),
-                        _permit: permit,
-                    }),
+                    lease: Some(self.lease(origin, permit)),
                     reused: false,
-                })
+                }
             }
+        }
+    }
+
+    /// The use of `permit`'s slot of `origin`, handing the connection back to this pool when done.
+    fn lease(self: &Arc<Self>, origin: &Origin, permit: OwnedSemaphorePermit) -> Lease {
+        Lease {
+            pool: self.clone(),
+            origin: origin.clone(),
+            _permit: permit,
         }
     }
 
