@@ -1,54 +1,71 @@
 //! [`WsClientBuilder`]: the options of one client connection, and connecting (TCP, TLS, opening handshake).
 
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lws_proto::ws::handshake::{self, HandshakeError};
+use lws_proto::ws::handshake;
 use lws_proto::ws::pmd::{self, PermessageDeflate, PmdConfig};
 use lws_proto::ws::{Role, WsConfig, WsConn, DEFAULT_MAX_MESSAGE};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 
-use super::http::connection::{connect_transport, ConnectOptions, H2Mode, Origin};
-use super::http::h2::H2Handle;
-use super::socket::{Transport, WebSocket};
+use super::dial::{connect_tcp, connect_transport, DEFAULT_CONNECT_TIMEOUT};
+use super::error::ClientError;
+use super::http::connection::ConnectOptions;
+use super::http::h2_handle::H2Handle;
+use super::http::pool::{Pool, DEFAULT_IDLE_TIMEOUT};
+use super::origin::{H2Mode, Origin};
+use super::socket::WebSocket;
 #[cfg(feature = "tls")]
 use super::tls::Trust;
+use super::transport::Transport;
+use super::upgrade::{accept_extension, check_h2_answer, parse_response, read_head};
 use super::url::{UrlError, WsUrl};
-use super::ClientError;
 
-/// Default [`WsClientBuilder::connect_timeout`]: 20 s, as libwebsockets' connect timeout.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// Default [`WsClientBuilder::max_response_head`]: 8 KiB.
 pub const DEFAULT_MAX_RESPONSE_HEAD: usize = 8 * 1024;
 /// Default [`WsClientBuilder::send_high_water`]: 256 KiB, the server runtime's mark.
 pub const DEFAULT_SEND_HIGH_WATER: usize = 256 * 1024;
-/// Most response header lines accepted in the 101 response.
-const MAX_RESPONSE_HEADERS: usize = 64;
 
 /// The options of a WebSocket client connection; made by [`super::ws`], used by
 /// [`WsClientBuilder::connect`] (which may be called again, e.g. to reconnect).
 #[derive(Debug, Clone)]
 pub struct WsClientBuilder {
+    /// The parsed URL, or why it cannot be used (reported by `connect`, so that building never fails).
     url: Result<WsUrl, UrlError>,
+    /// See [`WsClientBuilder::protocol`].
     protocols: Vec<String>,
+    /// See [`WsClientBuilder::header`].
     headers: Vec<(String, String)>,
+    /// See [`WsClientBuilder::origin`].
     origin: Option<String>,
+    /// See [`WsClientBuilder::permessage_deflate`].
     permessage_deflate: bool,
+    /// See [`WsClientBuilder::max_message`].
     max_message: usize,
+    /// See [`WsClientBuilder::max_response_head`].
     max_response_head: usize,
+    /// See [`WsClientBuilder::send_high_water`].
     send_high_water: usize,
+    /// See [`WsClientBuilder::connect_timeout`].
     connect_timeout: Duration,
+    /// See [`WsClientBuilder::close_timeout`].
     close_timeout: Duration,
+    /// See [`WsClientBuilder::validity`].
     validity: crate::ws::ValidityPolicy,
+    /// See [`WsClientBuilder::http2`].
     http2: bool,
+    /// See [`WsClientBuilder::http2_prior_knowledge`].
     h2_prior_knowledge: bool,
-    client: Option<super::HttpClient>,
+    /// The pool of the [`HttpClient`](super::HttpClient) that made the builder, for HTTP/2 connections.
+    pool: Option<Arc<Pool>>,
     #[cfg(feature = "tls")]
+    /// See [`WsClientBuilder::ca_file`] and [`WsClientBuilder::allow_self_signed_for_tests`].
     trust: Trust,
 }
 
 impl WsClientBuilder {
+    /// A builder for `url` with the default options.
     pub(crate) fn new(url: &str) -> Self {
         WsClientBuilder {
             url: WsUrl::parse(url),
@@ -64,15 +81,16 @@ impl WsClientBuilder {
             validity: crate::ws::ValidityPolicy::default(),
             http2: true,
             h2_prior_knowledge: false,
-            client: None,
+            pool: None,
             #[cfg(feature = "tls")]
             trust: Trust::default(),
         }
     }
 
-    /// Binds the builder to an [`super::HttpClient`]'s pool (see [`super::HttpClient::ws`]).
-    pub(crate) fn with_client(mut self, client: super::HttpClient) -> Self {
-        self.client = Some(client);
+    /// Binds the builder to an [`HttpClient`](super::HttpClient)'s pool (see
+    /// [`HttpClient::ws`](super::HttpClient::ws)).
+    pub(crate) fn with_pool(mut self, pool: Arc<Pool>) -> Self {
+        self.pool = Some(pool);
         self
     }
 
@@ -241,6 +259,8 @@ impl WsClientBuilder {
         Ok(close)
     }
 
+    /// Connects and hands the opened connection to a client engine, with the frames that came with the
+    /// handshake already fed to it.
     async fn open(&self, url: WsUrl) -> Result<WebSocket, ClientError> {
         let opened = self.handshake(url).await?;
         let config = self.engine_config();
@@ -262,6 +282,8 @@ impl WsClientBuilder {
         ))
     }
 
+    /// The engine settings these options ask for, the same for [`WsClientBuilder::connect`] and
+    /// [`WsClientBuilder::run`].
     fn engine_config(&self) -> WsConfig {
         WsConfig::default()
             .max_message(self.max_message)
@@ -269,7 +291,8 @@ impl WsClientBuilder {
             .close_timeout(self.close_timeout)
     }
 
-    /// Connects and completes the opening handshake.
+    /// Connects and completes the opening handshake: as an HTTP/2 stream when [`WsClientBuilder::http2`]
+    /// allows and the server does, else as an HTTP/1.1 upgrade.
     async fn handshake(&self, url: WsUrl) -> Result<Opened, ClientError> {
         let mut h1_io = None;
         if self.http2 {
@@ -279,19 +302,19 @@ impl WsClientBuilder {
                 H2Attempt::Unavailable => {}
             }
         }
-        let mut io = match h1_io {
+        let io = match h1_io {
             Some(io) => io,
             None => self.connect_h1(&url).await?,
         };
-        let mut random = [0u8; 16];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
-            .map_err(|_| ClientError::Io(io::Error::other("no randomness for the key")))?;
-        let key = handshake::client_key(random);
-        let protocols: Vec<&str> = self.protocols.iter().map(String::as_str).collect();
+        self.upgrade_h1(io, &url).await
+    }
+
+    /// The HTTP/1.1 upgrade on `io`: sends the request, reads the 101 response and checks it.
+    async fn upgrade_h1(&self, mut io: Transport, url: &WsUrl) -> Result<Opened, ClientError> {
+        let key = new_key()?;
+        let protocols = self.offered_protocols();
         let pmd_config = PmdConfig::default();
-        let offer = self
-            .permessage_deflate
-            .then(|| pmd::client_offer(&pmd_config));
+        let offer = self.pmd_offer(&pmd_config);
         let mut extra: Vec<(&str, &str)> = Vec::with_capacity(self.headers.len() + 1);
         if let Some(o) = &self.origin {
             extra.push(("Origin", o));
@@ -312,16 +335,7 @@ impl WsClientBuilder {
 
         let (head, leftover) = read_head(&mut io, self.max_response_head).await?;
         let accepted = parse_response(&head, &key, &protocols)?;
-        let codec = match (&accepted.extensions, offer.is_some()) {
-            (None, _) => None,
-            (Some(_), false) => return Err(ClientError::UnofferedExtension),
-            (Some(answer), true) => {
-                let params =
-                    pmd::client_accept(answer, &pmd_config).map_err(ClientError::Extension)?;
-                Some(PermessageDeflate::new(params, false, &pmd_config))
-            }
-        };
-
+        let codec = accept_extension(accepted.extensions.as_deref(), offer.is_some(), &pmd_config)?;
         Ok(Opened {
             io,
             leftover,
@@ -329,9 +343,18 @@ impl WsClientBuilder {
             codec,
         })
     }
+
+    /// The subprotocols to offer, in order of preference.
+    fn offered_protocols(&self) -> Vec<&str> {
+        self.protocols.iter().map(String::as_str).collect()
+    }
+
+    /// The `Sec-WebSocket-Extensions` offer, if permessage-deflate is to be offered.
+    fn pmd_offer(&self, config: &PmdConfig) -> Option<String> {
+        self.permessage_deflate.then(|| pmd::client_offer(config))
+    }
 }
 
-/// A connection whose opening handshake succeeded.
 /// What trying HTTP/2 for a WebSocket gave.
 enum H2Attempt {
     /// The WebSocket rides an HTTP/2 stream.
@@ -374,42 +397,14 @@ impl WsClientBuilder {
             #[cfg(feature = "tls")]
             &self.trust,
         );
-        let handle = match &self.client {
-            Some(client) => {
-                let opts = ConnectOptions {
-                    connect_timeout: self.connect_timeout,
-                    max_response_head: self.max_response_head,
-                    idle_timeout: client.pool.idle_timeout,
-                };
-                match client.pool.h2_handle(&origin, &opts).await? {
-                    Some(h) => h,
-                    None => return Ok(H2Attempt::Unavailable),
-                }
-            }
-            None => {
-                let (io, h2) = connect_transport(&origin).await?;
-                if !h2 {
-                    return Ok(H2Attempt::Http1(io));
-                }
-                H2Handle::spawn(io, url.tls, super::DEFAULT_IDLE_TIMEOUT)
-            }
+        let handle = match self.h2_connection(url, &origin).await? {
+            Ok(handle) => handle,
+            Err(fallback) => return Ok(fallback),
         };
-        let protocols: Vec<&str> = self.protocols.iter().map(String::as_str).collect();
+        let protocols = self.offered_protocols();
         let pmd_config = PmdConfig::default();
-        let offer = self
-            .permessage_deflate
-            .then(|| pmd::client_offer(&pmd_config));
-        let mut fields: Vec<(String, String)> = vec![("sec-websocket-version".into(), "13".into())];
-        if !protocols.is_empty() {
-            fields.push(("sec-websocket-protocol".into(), protocols.join(", ")));
-        }
-        if let Some(o) = &offer {
-            fields.push(("sec-websocket-extensions".into(), o.clone()));
-        }
-        if let Some(o) = &self.origin {
-            fields.push(("origin".into(), o.clone()));
-        }
-        fields.extend(self.headers.iter().cloned());
+        let offer = self.pmd_offer(&pmd_config);
+        let fields = self.connect_fields(&protocols, offer.as_deref());
         let (block, pipe) = match handle
             .websocket(url.host_header.clone(), url.resource.clone(), fields)
             .await
@@ -418,26 +413,7 @@ impl WsClientBuilder {
             Err(ClientError::Http2ConnectUnsupported) => return Ok(H2Attempt::Unavailable),
             Err(e) => return Err(e),
         };
-        let text = |name: &str| {
-            block
-                .get(name)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-        };
-        let protocol = text("sec-websocket-protocol");
-        if let Some(p) = &protocol {
-            if !protocols.iter().any(|o| o == p) {
-                return Err(ClientError::Handshake(HandshakeError::UnofferedProtocol));
-            }
-        }
-        let codec = match (text("sec-websocket-extensions"), offer.is_some()) {
-            (None, _) => None,
-            (Some(_), false) => return Err(ClientError::UnofferedExtension),
-            (Some(answer), true) => {
-                let params =
-                    pmd::client_accept(&answer, &pmd_config).map_err(ClientError::Extension)?;
-                Some(PermessageDeflate::new(params, false, &pmd_config))
-            }
-        };
+        let (protocol, codec) = check_h2_answer(&block, &protocols, offer.is_some(), &pmd_config)?;
         Ok(H2Attempt::Opened(Box::new(Opened {
             io: Transport::Pipe(pipe),
             leftover: Vec::new(),
@@ -445,131 +421,71 @@ impl WsClientBuilder {
             codec,
         })))
     }
+
+    /// An HTTP/2 connection to `origin`: the pool's (shared, or new and then pooled) when the builder came
+    /// from an [`HttpClient`](super::HttpClient), else a new one of the WebSocket's own. `Ok(Err(_))`: how
+    /// to go on over HTTP/1.1 when the origin does not speak HTTP/2.
+    async fn h2_connection(
+        &self,
+        url: &WsUrl,
+        origin: &Origin,
+    ) -> Result<Result<H2Handle, H2Attempt>, ClientError> {
+        match &self.pool {
+            Some(pool) => {
+                let opts = ConnectOptions {
+                    connect_timeout: self.connect_timeout,
+                    max_response_head: self.max_response_head,
+                    idle_timeout: pool.idle_timeout,
+                };
+                Ok(pool
+                    .h2_handle(origin, &opts)
+                    .await?
+                    .ok_or(H2Attempt::Unavailable))
+            }
+            None => {
+                let (io, h2) = connect_transport(origin).await?;
+                if !h2 {
+                    return Ok(Err(H2Attempt::Http1(io)));
+                }
+                Ok(Ok(H2Handle::spawn(io, url.tls, DEFAULT_IDLE_TIMEOUT)))
+            }
+        }
+    }
+
+    /// The header fields of the extended CONNECT: the same offers as an HTTP/1.1 upgrade, as RFC 8441 §5
+    /// carries them (no `Sec-WebSocket-Key`: `:protocol` takes its place).
+    fn connect_fields(&self, protocols: &[&str], offer: Option<&str>) -> Vec<(String, String)> {
+        let mut fields: Vec<(String, String)> = vec![("sec-websocket-version".into(), "13".into())];
+        if !protocols.is_empty() {
+            fields.push(("sec-websocket-protocol".into(), protocols.join(", ")));
+        }
+        if let Some(o) = offer {
+            fields.push(("sec-websocket-extensions".into(), o.to_string()));
+        }
+        if let Some(o) = &self.origin {
+            fields.push(("origin".into(), o.clone()));
+        }
+        fields.extend(self.headers.iter().cloned());
+        fields
+    }
 }
 
+/// A connection whose opening handshake succeeded.
 struct Opened {
+    /// The byte stream the WebSocket runs on.
     io: Transport,
+    /// Bytes read past the handshake: the first frames.
     leftover: Vec<u8>,
+    /// The subprotocol the server chose.
     protocol: Option<String>,
+    /// permessage-deflate, when the server accepted it.
     codec: Option<PermessageDeflate>,
 }
 
-/// Resolves `host` (unless it is an IP literal) and connects to its addresses in order.
-pub(super) async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, ClientError> {
-    let addrs: Vec<std::net::SocketAddr> = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => vec![(ip, port).into()],
-        Err(_) => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(ClientError::Dns)?
-            .collect(),
-    };
-    let mut last = None;
-    for addr in addrs {
-        match TcpStream::connect(addr).await {
-            Ok(s) => {
-                let _ = s.set_nodelay(true);
-                return Ok(s);
-            }
-            Err(e) => last = Some(e),
-        }
-    }
-    Err(match last {
-        Some(e) => ClientError::Connect(e),
-        None => ClientError::Dns(io::Error::new(
-            io::ErrorKind::NotFound,
-            "the host has no address",
-        )),
-    })
-}
-
-/// Reads until the end of the response head; returns the head and the bytes read past it.
-async fn read_head(io: &mut Transport, limit: usize) -> Result<(Vec<u8>, Vec<u8>), ClientError> {
-    let mut buf = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 2048];
-    loop {
-        let n = io.read(&mut chunk).await.map_err(ClientError::Io)?;
-        if n == 0 {
-            return Err(ClientError::Io(io::ErrorKind::UnexpectedEof.into()));
-        }
-        let searched_from = buf.len().saturating_sub(3);
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(pos) = find_head_end(&buf[searched_from..]) {
-            let end = searched_from + pos;
-            if end > limit {
-                return Err(ClientError::ResponseTooLarge);
-            }
-            let leftover = buf.split_off(end);
-            return Ok((buf, leftover));
-        }
-        if buf.len() > limit {
-            return Err(ClientError::ResponseTooLarge);
-        }
-    }
-}
-
-/// The offset just past the first `\r\n\r\n`.
-fn find_head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
-}
-
-/// Parses the response head and checks it as the answer to our upgrade request.
-fn parse_response(
-    head: &[u8],
-    key: &str,
-    protocols: &[&str],
-) -> Result<handshake::ClientAccepted, ClientError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-    let mut resp = httparse::Response::new(&mut headers);
-    match resp.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Err(httparse::Error::TooManyHeaders) => return Err(ClientError::ResponseTooLarge),
-        _ => return Err(ClientError::MalformedResponse),
-    }
-    let status = resp.code.ok_or(ClientError::MalformedResponse)?;
-    let fields: Vec<(&str, &[u8])> = resp.headers.iter().map(|h| (h.name, h.value)).collect();
-    handshake::check_response(status, &fields, key, protocols).map_err(|e| match e {
-        HandshakeError::Status(s) => ClientError::Status(s),
-        e => ClientError::Handshake(e),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn head_end() {
-        assert_eq!(find_head_end(b"HTTP/1.1 101 x\r\n\r\nabc"), Some(18));
-        assert_eq!(find_head_end(b"HTTP/1.1 101 x\r\n\r"), None);
-    }
-
-    #[test]
-    fn refusal_is_status() {
-        let head = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n";
-        assert!(matches!(
-            parse_response(head, "k", &[]),
-            Err(ClientError::Status(400))
-        ));
-        assert!(matches!(
-            parse_response(b"garbage\r\n\r\n", "k", &[]),
-            Err(ClientError::MalformedResponse)
-        ));
-    }
-
-    #[test]
-    fn accept_is_checked() {
-        let key = "dGhlIHNhbXBsZSBub25jZQ==";
-        let good = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-            Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: b\r\n\r\n";
-        let ok = parse_response(good, key, &["a", "b"]).unwrap();
-        assert_eq!(ok.protocol.as_deref(), Some("b"));
-        assert!(matches!(
-            parse_response(good, key, &["a"]),
-            Err(ClientError::Handshake(HandshakeError::UnofferedProtocol))
-        ));
-        assert!(matches!(
-            parse_response(good, "AAAAAAAAAAAAAAAAAAAAAA==", &["b"]),
-            Err(ClientError::Handshake(HandshakeError::BadAccept))
-        ));
-    }
+/// A fresh random `Sec-WebSocket-Key`.
+fn new_key() -> Result<String, ClientError> {
+    let mut random = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
+        .map_err(|_| ClientError::Io(io::Error::other("no randomness for the key")))?;
+    Ok(handshake::client_key(random))
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use ring::rand::SecureRandom;
 
-use super::{ClientError, WebSocket, WsClientBuilder};
+use super::builder::WsClientBuilder;
+use super::error::ClientError;
+use super::socket::WebSocket;
 
 /// libwebsockets' jitter when no policy says otherwise: 30 %.
 pub const DEFAULT_JITTER_PERCENT: u8 = 30;

@@ -15,10 +15,11 @@ use futures_sink::Sink;
 use lws_proto::ws::frame::{apply_mask, FrameHeader, OpCode, MAX_CONTROL_PAYLOAD, MAX_HEADER};
 use lws_proto::ws::{MessageKind, WsConn, WsError, WsEvent, WsState};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::Sleep;
 
-use super::{ClientError, Message};
+use super::error::ClientError;
+use super::message::Message;
+use super::transport::Transport;
 
 /// A write buffer larger than this is released once drained, so idle connections stay small.
 const KEEP_OUT_CAPACITY: usize = 64 * 1024;
@@ -41,17 +42,25 @@ const MAX_READS_PER_POLL: usize = 16;
 /// and shuts the transport down. Data messages that arrive while `poll_close` waits are discarded; the
 /// server's Close is kept for the stream.
 pub struct WebSocket {
+    /// The byte stream.
     io: Transport,
+    /// The WebSocket engine: framing, masking, closing handshake, no I/O.
     conn: WsConn,
     /// Bytes taken from the engine; `out[sent..]` are not written yet.
     out: Vec<u8>,
+    /// How much of `out` is written.
     sent: usize,
+    /// Bytes were written since the last flush.
     needs_flush: bool,
+    /// See [`WsClientBuilder::send_high_water`](super::WsClientBuilder::send_high_water).
     high_water: usize,
     /// The engine's close timeout, armed at `armed`.
     timer: Option<Pin<Box<Sleep>>>,
+    /// The deadline `timer` is set to, so it is reset only when the engine's changes.
     armed: Option<Instant>,
+    /// See [`WebSocket::protocol`].
     protocol: Option<String>,
+    /// See [`WebSocket::compressed`].
     compressed: bool,
     /// The server's Close, yielded once the closing handshake is over.
     close_msg: Option<Message>,
@@ -61,6 +70,7 @@ pub struct WebSocket {
     io_failed: Option<io::ErrorKind>,
     /// The stream has ended.
     ended: bool,
+    /// The transport was shut down (by `poll_close`).
     shut_down: bool,
 }
 
@@ -76,6 +86,7 @@ impl fmt::Debug for WebSocket {
 }
 
 impl WebSocket {
+    /// A WebSocket over `io` whose handshake is done, driven by `conn`.
     pub(crate) fn new(
         io: Transport,
         conn: WsConn,
@@ -137,6 +148,7 @@ impl WebSocket {
         poll_fn(|cx| Pin::new(&mut *self).poll_close(cx)).await
     }
 
+    /// Starts the closing handshake, unless it started already or the transport failed.
     fn start_close(&mut self, code: u16, reason: &str) {
         if self.conn.state() == WsState::Open && self.io_failed.is_none() {
             // The engine's close timeout counts from the latest `now` it saw: bring it up to date first.
@@ -151,10 +163,12 @@ impl WebSocket {
         self.io_failed.is_some() || (self.conn.is_closed() && self.sent == self.out.len())
     }
 
+    /// Bytes queued but not written, in `out` and still in the engine: what backpressure measures.
     fn unwritten(&self) -> usize {
         self.out.len() - self.sent + self.conn.pending_transmit()
     }
 
+    /// Why nothing more can be sent.
     fn send_error(&self) -> ClientError {
         match self.io_failed {
             Some(kind) => ClientError::Io(kind.into()),
@@ -162,6 +176,8 @@ impl WebSocket {
         }
     }
 
+    /// Records a transport failure: nothing more is read or written, and the failure is reported unless
+    /// the closing handshake had finished.
     fn io_error(&mut self, e: io::Error) {
         if self.io_failed.is_some() {
             return;
@@ -450,87 +466,5 @@ impl Sink<Message> for WebSocket {
             this.shut_down = true;
         }
         Poll::Ready(Ok(()))
-    }
-}
-
-/// The byte stream under a WebSocket: TCP, TLS over TCP, or a pipe to an HTTP/2 stream (RFC 8441) that
-/// the HTTP/2 connection's task bridges.
-pub(crate) enum Transport {
-    Plain(TcpStream),
-    #[cfg(feature = "tls")]
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
-    Pipe(tokio::io::DuplexStream),
-}
-
-impl Transport {
-    /// The server's address (unknown through a pipe).
-    pub(crate) fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        match self {
-            Transport::Plain(s) => s.peer_addr().ok(),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => s.get_ref().0.peer_addr().ok(),
-            Transport::Pipe(_) => None,
-        }
-    }
-
-    /// Whether this is an HTTP/2 stream's pipe.
-    pub(crate) fn is_pipe(&self) -> bool {
-        matches!(self, Transport::Pipe(_))
-    }
-}
-
-impl crate::transport::Transport for Transport {
-    fn read_drained(&self) {
-        if let Transport::Plain(s) = self {
-            crate::transport::Transport::read_drained(s);
-        }
-    }
-}
-
-impl AsyncRead for Transport {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
-            Transport::Pipe(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Transport {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
-            Transport::Pipe(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
-            Transport::Pipe(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Transport::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(feature = "tls")]
-            Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
-            Transport::Pipe(s) => Pin::new(s).poll_shutdown(cx),
-        }
     }
 }

@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::ClientError;
+use super::error::ClientError;
 
 /// Which server certificates a client accepts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -50,6 +50,7 @@ pub(crate) async fn handshake(
         .map_err(ClientError::Tls)
 }
 
+/// The rustls configuration for `trust`, offering ALPN `h2, http/1.1` or `http/1.1`.
 fn client_config(trust: &Trust, offer_h2: bool) -> Result<Arc<ClientConfig>, ClientError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier: Arc<dyn ServerCertVerifier> = match trust {
@@ -103,6 +104,8 @@ fn system_roots() -> &'static Arc<RootCertStore> {
     })
 }
 
+/// The certificates of a PEM file; a file without any is an error rather than a trust store that accepts
+/// no server.
 fn load_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
     let fail = |error: std::io::Error| ClientError::CaFile {
         path: path.to_path_buf(),
@@ -121,6 +124,7 @@ fn load_pem(path: &Path) -> Result<Vec<CertificateDer<'static>>, ClientError> {
     Ok(certs)
 }
 
+/// A PEM error as the `io::Error` that [`ClientError::CaFile`] carries.
 fn pem_io(e: rustls_pki_types::pem::Error) -> std::io::Error {
     match e {
         rustls_pki_types::pem::Error::Io(e) => e,
@@ -132,12 +136,16 @@ fn pem_io(e: rustls_pki_types::pem::Error) -> std::io::Error {
 /// `pinned` is accepted when it names the host, even though WebPKI refuses a self-signed CA certificate as an
 /// end entity (OpenSSL, and so libwebsockets, accepts a self-signed certificate found in its trust store).
 struct TrustedCerts {
+    /// Chain verification; `None` when no certificate can serve as a trust anchor.
     webpki: Option<Arc<WebPkiServerVerifier>>,
+    /// Certificates accepted as they are.
     pinned: Vec<CertificateDer<'static>>,
+    /// Checks the handshake signatures.
     provider: Arc<CryptoProvider>,
 }
 
 impl TrustedCerts {
+    /// A verifier for `roots` and `pinned`.
     fn new(
         roots: Arc<RootCertStore>,
         pinned: Vec<CertificateDer<'static>>,
@@ -243,6 +251,7 @@ impl ServerCertVerifier for TrustedCerts {
 /// certificate it showed; that proves nothing about who it is. Only reachable through
 /// [`super::WsClientBuilder::allow_self_signed_for_tests`].
 struct DangerousAcceptAnyServerCertForTests {
+    /// Checks the handshake signatures.
     provider: Arc<CryptoProvider>,
 }
 

@@ -45,6 +45,7 @@ pub(crate) struct WsUrl {
     pub(crate) tls: bool,
     /// The host to resolve or the IP literal, without IPv6 brackets.
     pub(crate) host: String,
+    /// The port: given, or the scheme's default.
     pub(crate) port: u16,
     /// Path and query, at least `/`.
     pub(crate) resource: String,
@@ -79,6 +80,7 @@ impl WsUrl {
         }
     }
 
+    /// Parses a URL of `schemes` (cleartext, TLS); a fragment is dropped or refused.
     fn parse_with(url: &str, schemes: [&str; 2], drop_fragment: bool) -> Result<WsUrl, UrlError> {
         let (scheme, rest) = url.trim().split_once("://").ok_or(UrlError::Scheme)?;
         let tls = if scheme.eq_ignore_ascii_case(schemes[0]) {

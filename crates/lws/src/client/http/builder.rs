@@ -1,18 +1,21 @@
 //! [`HttpRequestBuilder`]: one request's options, and sending it (connection, redirects, timeout).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::super::builder::DEFAULT_CONNECT_TIMEOUT;
+use super::super::dial::DEFAULT_CONNECT_TIMEOUT;
+use super::super::error::ClientError;
+use super::super::origin::{H2Mode, Origin};
 #[cfg(feature = "tls")]
 use super::super::tls::Trust;
 use super::super::url::WsUrl;
-use super::super::ClientError;
-use super::connection::{ConnectOptions, Connection, H2Mode, Origin, PreparedRequest};
+use super::connection::{ConnectOptions, Connection};
 use super::multipart::Multipart;
-use super::pool::{Checkout, HttpClient};
+use super::pool::{Checkout, Pool, DEFAULT_IDLE_TIMEOUT};
 use super::redirect;
+use super::request::PreparedRequest;
 use super::response::HttpResponse;
 use lws_proto::http1::client::{ResponseError, DEFAULT_MAX_RESPONSE_HEAD};
 
@@ -22,11 +25,10 @@ pub const DEFAULT_MAX_BODY: usize = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_REDIRECTS: usize = 5;
 /// The body of a redirect response is read (so its connection can be reused) up to this size.
 const MAX_DISCARDED_REDIRECT_BODY: usize = 64 * 1024;
-/// Header fields that carry credentials: dropped when a redirect leaves the origin.
-const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
 /// The options of one HTTP request; made by [`super::super::http`] (a connection of its own) or
-/// [`HttpClient::request`] (pooled connections), sent by [`HttpRequestBuilder::send`].
+/// [`HttpClient::request`](super::HttpClient::request) (pooled connections), sent by
+/// [`HttpRequestBuilder::send`].
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), lws::client::ClientError> {
@@ -45,30 +47,47 @@ const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authori
 /// ```
 #[derive(Debug, Clone)]
 pub struct HttpRequestBuilder {
-    client: Option<HttpClient>,
+    /// The pool of the [`HttpClient`](super::HttpClient) that made the builder; `None`: a connection of
+    /// the request's own.
+    pool: Option<Arc<Pool>>,
+    /// The URL as given, parsed by `send` (so that building never fails).
     url: String,
+    /// See [`HttpRequestBuilder::method`].
     method: String,
+    /// See [`HttpRequestBuilder::header`].
     headers: Vec<(String, String)>,
+    /// See [`HttpRequestBuilder::body`].
     body: Option<Bytes>,
+    /// See [`HttpRequestBuilder::timeout`].
     timeout: Option<Duration>,
+    /// See [`HttpRequestBuilder::connect_timeout`].
     connect_timeout: Duration,
+    /// See [`HttpRequestBuilder::follow_redirects`].
     max_redirects: usize,
+    /// See [`HttpRequestBuilder::max_body`].
     max_body: usize,
+    /// See [`HttpRequestBuilder::max_response_head`].
     max_response_head: usize,
+    /// See [`HttpRequestBuilder::http1_only`].
     http1_only: bool,
+    /// See [`HttpRequestBuilder::http2_prior_knowledge`].
     h2_prior_knowledge: bool,
     #[cfg(feature = "tls")]
+    /// See [`HttpRequestBuilder::ca_file`] and [`HttpRequestBuilder::allow_self_signed_for_tests`].
     trust: Trust,
 }
 
 impl HttpRequestBuilder {
-    pub(crate) fn new(client: Option<HttpClient>, url: &str) -> Self {
-        let (http1_only, h2_prior_knowledge) =
-            client.as_ref().map_or((false, false), |c| c.defaults());
+    /// A GET of `url` with the default options, sent through `pool` (with its defaults) or, without one,
+    /// on a connection of its own.
+    pub(crate) fn new(pool: Option<Arc<Pool>>, url: &str) -> Self {
+        let (http1_only, h2_prior_knowledge) = pool
+            .as_ref()
+            .map_or((false, false), |p| p.request_defaults());
         HttpRequestBuilder {
             http1_only,
             h2_prior_knowledge,
-            client,
+            pool,
             url: url.to_string(),
             method: "GET".into(),
             headers: Vec::new(),
@@ -210,6 +229,7 @@ impl HttpRequestBuilder {
         }
     }
 
+    /// Replaces any `Content-Type` given so far: a body helper knows its type better.
     fn set_content_type(&mut self, value: &str) {
         self.headers
             .retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
@@ -245,22 +265,7 @@ impl HttpRequestBuilder {
             let hop = redirect::next_hop(resp.status(), &url, &location)?;
             // Frees the connection (for reuse when the body is small) before the next hop needs one.
             resp.discard(MAX_DISCARDED_REDIRECT_BODY).await;
-            if hop.to_get {
-                if !method.eq_ignore_ascii_case("HEAD") {
-                    method = "GET".into();
-                }
-                body = None;
-                headers.retain(|(n, _)| {
-                    !n.eq_ignore_ascii_case("content-type")
-                        && !n.eq_ignore_ascii_case("content-encoding")
-                });
-            }
-            if hop.cross_origin {
-                headers.retain(|(n, _)| {
-                    !CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c))
-                        && !n.eq_ignore_ascii_case("host")
-                });
-            }
+            hop.rewrite(&mut method, &mut body, &mut headers);
             url = hop.parsed;
             url_text = hop.url;
             followed += 1;
@@ -288,15 +293,15 @@ impl HttpRequestBuilder {
             connect_timeout: self.connect_timeout,
             max_response_head: self.max_response_head,
             idle_timeout: self
-                .client
+                .pool
                 .as_ref()
-                .map_or(super::DEFAULT_IDLE_TIMEOUT, |c| c.pool.idle_timeout),
+                .map_or(DEFAULT_IDLE_TIMEOUT, |p| p.idle_timeout),
         };
-        let req = prepare(url, method, headers, body);
+        let req = PreparedRequest::new(url, method, headers, body);
         let mut retried = false;
         loop {
-            let mut checkout = match &self.client {
-                Some(client) => client.pool.checkout(&origin, &opts, retried).await?,
+            let mut checkout = match &self.pool {
+                Some(pool) => pool.checkout(&origin, &opts, retried).await?,
                 None => Checkout::one_shot(Connection::open(&origin, &opts).await?),
             };
             match checkout.conn().send(&req).await {
@@ -320,49 +325,6 @@ impl HttpRequestBuilder {
                 Err(e) => return Err(e),
             }
         }
-    }
-}
-
-/// The request's head fields: target from the URL (bytes a request line cannot carry percent-encoded),
-/// `Host` from the URL unless given, a `User-Agent` unless given.
-fn prepare(
-    url: &WsUrl,
-    method: &str,
-    headers: &[(String, String)],
-    body: Option<Bytes>,
-) -> PreparedRequest {
-    let mut target = String::with_capacity(url.resource.len());
-    for b in url.resource.bytes() {
-        if b.is_ascii_graphic() {
-            target.push(b as char);
-        } else {
-            target.push_str(&format!("%{b:02X}"));
-        }
-    }
-    let mut host = url.host_header.clone();
-    let mut out = Vec::with_capacity(headers.len() + 1);
-    for (n, v) in headers {
-        if n.eq_ignore_ascii_case("host") {
-            host = v.clone();
-        } else {
-            out.push((n.clone(), v.clone()));
-        }
-    }
-    if !out
-        .iter()
-        .any(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
-    {
-        out.push((
-            "user-agent".into(),
-            concat!("lws-rs/", env!("CARGO_PKG_VERSION")).into(),
-        ));
-    }
-    PreparedRequest {
-        method: method.to_string(),
-        target,
-        host,
-        headers: out,
-        body,
     }
 }
 
@@ -404,20 +366,5 @@ mod tests {
         let mut s = String::new();
         form_encode("a b&c=d/é*", &mut s);
         assert_eq!(s, "a+b%26c%3Dd%2F%C3%A9*");
-    }
-
-    #[test]
-    fn prepared_head() {
-        let url = WsUrl::parse_http("http://h:81/a b?q").unwrap();
-        let req = prepare(
-            &url,
-            "GET",
-            &[("Host".into(), "virtual".into()), ("x".into(), "1".into())],
-            None,
-        );
-        assert_eq!(req.target, "/a%20b?q");
-        assert_eq!(req.host, "virtual");
-        assert_eq!(req.headers[0], ("x".into(), "1".into()));
-        assert!(req.headers[1].1.starts_with("lws-rs/"));
     }
 }

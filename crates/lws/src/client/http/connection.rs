@@ -6,133 +6,24 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::super::socket::Transport;
-use super::super::url::WsUrl;
-use super::super::ClientError;
+use super::super::dial::connect_transport;
+use super::super::error::ClientError;
+use super::super::origin::Origin;
 use super::h1::H1Connection;
-use super::h2::{H2Connection, H2Handle};
-use super::response::{Headers, HttpVersion};
-
-/// Where a connection goes and whom it trusts: connections are shared only between requests with the same
-/// origin, so a request never rides a connection whose server certificate it would not have accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) struct Origin {
-    pub(crate) tls: bool,
-    /// Lowercased host name or IP literal (IPv6 without brackets).
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    /// Whether and how HTTP/2 may be spoken.
-    pub(crate) h2: H2Mode,
-    #[cfg(feature = "tls")]
-    pub(crate) trust: super::super::tls::Trust,
-}
-
-/// How a connection may come to speak HTTP/2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum H2Mode {
-    /// HTTP/1.1 only (`http://` without prior knowledge, or `http1_only`).
-    Off,
-    /// TLS offering ALPN `h2, http/1.1`: the server chooses.
-    Alpn,
-    /// Cleartext HTTP/2 from the first byte (h2c prior knowledge, RFC 9113 §3.3).
-    PriorKnowledge,
-}
-
-impl H2Mode {
-    /// The mode for a URL given the request's options.
-    pub(crate) fn for_url(url: &WsUrl, http1_only: bool, prior_knowledge: bool) -> H2Mode {
-        match (url.tls, http1_only, prior_knowledge) {
-            (_, true, _) => H2Mode::Off,
-            (true, false, _) => H2Mode::Alpn,
-            (false, false, true) => H2Mode::PriorKnowledge,
-            (false, false, false) => H2Mode::Off,
-        }
-    }
-}
-
-impl Origin {
-    pub(crate) fn new(
-        url: &WsUrl,
-        h2: H2Mode,
-        #[cfg(feature = "tls")] trust: &super::super::tls::Trust,
-    ) -> Origin {
-        Origin {
-            tls: url.tls,
-            host: url.host.to_ascii_lowercase(),
-            port: url.port,
-            h2,
-            #[cfg(feature = "tls")]
-            trust: if url.tls {
-                trust.clone()
-            } else {
-                Default::default()
-            },
-        }
-    }
-}
+use super::h2::H2Connection;
+use super::h2_handle::H2Handle;
+use super::head::ResponseStart;
+use super::request::PreparedRequest;
 
 /// How connections are opened and what their engine accepts.
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectOptions {
+    /// Time allowed for resolving, connecting and TLS.
     pub(crate) connect_timeout: Duration,
+    /// Largest HTTP/1.1 response head accepted.
     pub(crate) max_response_head: usize,
     /// An HTTP/2 connection without streams for this long goes away.
     pub(crate) idle_timeout: Duration,
-}
-
-/// A request ready for the wire: its head fields and whole body.
-#[derive(Debug, Clone)]
-pub(crate) struct PreparedRequest {
-    pub(crate) method: String,
-    /// Origin-form target (`/path?query`), ASCII.
-    pub(crate) target: String,
-    pub(crate) host: String,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Option<Bytes>,
-}
-
-impl PreparedRequest {
-    /// Whether the method is idempotent (RFC 9110 §9.2.2), so a request lost to a stale connection may be
-    /// sent again.
-    pub(crate) fn is_idempotent(&self) -> bool {
-        ["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]
-            .iter()
-            .any(|m| self.method.eq_ignore_ascii_case(m))
-    }
-}
-
-/// The head of a response, protocol-independent.
-#[derive(Debug)]
-pub(crate) struct ResponseStart {
-    pub(crate) status: u16,
-    pub(crate) version: HttpVersion,
-    pub(crate) headers: Headers,
-    /// The body's announced length, when the framing says it.
-    pub(crate) content_length: Option<u64>,
-    /// The response has no body at all (HEAD, 204, 304, 101, `content-length: 0`).
-    pub(crate) bodiless: bool,
-}
-
-/// Resolves, connects, and runs TLS for `https` (offering `h2` when the origin allows it); says whether the
-/// connection speaks HTTP/2 from here on.
-pub(crate) async fn connect_transport(origin: &Origin) -> Result<(Transport, bool), ClientError> {
-    let tcp = super::super::builder::connect_tcp(&origin.host, origin.port).await?;
-    if origin.tls {
-        #[cfg(feature = "tls")]
-        {
-            let offer = origin.h2 != H2Mode::Off;
-            let tls = super::super::tls::handshake(tcp, &origin.host, &origin.trust, offer).await?;
-            let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
-            Ok((Transport::Tls(Box::new(tls)), h2))
-        }
-        #[cfg(not(feature = "tls"))]
-        {
-            drop(tcp);
-            Err(ClientError::TlsUnavailable)
-        }
-    } else {
-        Ok((Transport::Plain(tcp), origin.h2 == H2Mode::PriorKnowledge))
-    }
 }
 
 /// An open connection.
@@ -162,7 +53,7 @@ impl Connection {
                 opts.idle_timeout,
             )))
         } else {
-            Connection::H1(Box::new(H1Connection::new(io, opts)))
+            Connection::H1(Box::new(H1Connection::new(io, opts.max_response_head)))
         })
     }
 

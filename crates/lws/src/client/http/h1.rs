@@ -11,19 +11,24 @@ use lws_proto::http1::client::{
 use lws_proto::http1::Version;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 
-use super::super::socket::Transport;
-use super::super::ClientError;
-use super::connection::{ConnectOptions, PreparedRequest, ResponseStart};
-use super::response::{Headers, HttpVersion};
+use super::super::error::ClientError;
+use super::super::transport::Transport;
+use super::head::{HttpVersion, ResponseStart};
+use super::headers::Headers;
+use super::request::PreparedRequest;
 
 /// Bytes read from the socket at a time.
 const READ_SIZE: usize = 16 * 1024;
 
 /// One HTTP/1.1 connection: the socket, the engine, and a read buffer.
 pub(crate) struct H1Connection {
+    /// The socket.
     io: Transport,
+    /// The HTTP/1.1 client engine: framing and parsing, no I/O.
     engine: H1ClientConn,
+    /// Where socket reads land before the engine takes them.
     buf: Box<[u8]>,
+    /// The request head taken from the engine, kept to reuse its allocation.
     out: Vec<u8>,
 }
 
@@ -36,10 +41,11 @@ impl std::fmt::Debug for H1Connection {
 }
 
 impl H1Connection {
-    /// An HTTP/1.1 connection over an established transport.
-    pub(crate) fn new(io: Transport, opts: &ConnectOptions) -> H1Connection {
+    /// An HTTP/1.1 connection over an established transport, accepting response heads of at most
+    /// `max_head` bytes.
+    pub(crate) fn new(io: Transport, max_head: usize) -> H1Connection {
         let cfg = H1ClientConfig {
-            max_head: opts.max_response_head,
+            max_head,
             ..H1ClientConfig::default()
         };
         H1Connection {
@@ -50,6 +56,7 @@ impl H1Connection {
         }
     }
 
+    /// Whether another request may be sent now: the last exchange ended and left the connection usable.
     pub(crate) fn is_ready(&self) -> bool {
         self.engine.is_ready()
     }
@@ -66,16 +73,9 @@ impl H1Connection {
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_bytes()))
             .collect();
-        let body = match &req.body {
-            Some(b) => RequestBody::Length(b.len() as u64),
-            None if ["POST", "PUT", "PATCH"]
-                .iter()
-                .any(|m| req.method.eq_ignore_ascii_case(m)) =>
-            {
-                RequestBody::Length(0)
-            }
-            None => RequestBody::Empty,
-        };
+        let body = req
+            .content_length()
+            .map_or(RequestBody::Empty, RequestBody::Length);
         let now = Instant::now();
         self.engine
             .send_request(

@@ -16,14 +16,20 @@ use bytes::{BufMut, Bytes, BytesMut};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Multipart {
+    /// The delimiter between parts: random, and drawn again if a part happens to contain it.
     boundary: String,
+    /// The fields, in order.
     parts: Vec<Part>,
 }
 
 #[derive(Debug, Clone)]
+/// One field of the form.
 struct Part {
+    /// The field name.
     name: String,
+    /// For a file: (file name, content type).
     file: Option<(String, String)>,
+    /// The value or file contents.
     data: Bytes,
 }
 
@@ -145,6 +151,7 @@ fn escape(name: &str) -> String {
         .replace('\n', "%0A")
 }
 
+/// Whether `needle` occurs in `hay`.
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }

@@ -1,5 +1,6 @@
-//! [`HttpClient`]: keep-alive connections kept per origin and reused, with a cap on concurrent connections
-//! per origin beyond which requests queue.
+//! [`Pool`]: the connections behind an [`HttpClient`](super::HttpClient) — keep-alive connections kept per
+//! origin and reused, HTTP/2 connections shared, with a cap on concurrent connections per origin beyond
+//! which requests queue.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -7,157 +8,42 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::super::ClientError;
-use super::builder::HttpRequestBuilder;
-use super::connection::{ConnectOptions, Connection, H2Mode, Origin};
-use super::h2::{H2Connection, H2Handle};
+use super::super::error::ClientError;
+use super::super::origin::{H2Mode, Origin};
+use super::connection::{ConnectOptions, Connection};
+use super::h2::H2Connection;
+use super::h2_handle::H2Handle;
 
-/// Default [`HttpClientBuilder::max_connections_per_origin`]: 6, as browsers do for HTTP/1.1.
-pub const DEFAULT_MAX_CONNECTIONS_PER_ORIGIN: usize = 6;
-/// Default [`HttpClientBuilder::idle_timeout`]: 30 s.
+/// Default [`HttpClientBuilder::idle_timeout`](super::HttpClientBuilder::idle_timeout): 30 s. Also how long
+/// an HTTP/2 connection opened for a single request or WebSocket, outside any pool, stays up without
+/// streams.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// An HTTP client that reuses connections: a cheap, cloneable handle (clones share one pool).
-///
-/// Idle keep-alive connections are kept per origin (scheme, host, port, and the TLS trust settings of the
-/// request) and reused by later requests; a connection found closed by the server is replaced. At most
-/// [`HttpClientBuilder::max_connections_per_origin`] connections to one origin are open at a time; further
-/// requests wait in line (first come, first served) until a connection is free.
-///
-/// HTTP/2 (ALPN `h2` on `https`, or [`HttpClientBuilder::http2_prior_knowledge`] on `http`): a live HTTP/2
-/// connection with room for another stream is shared by every request to its origin, concurrent ones
-/// included, and takes a single connection slot. While the first connection to such an origin is being
-/// opened, concurrent requests wait for it rather than opening their own. A connection that goes away
-/// (GOAWAY) or fails is no longer used; requests it refused are sent again once on a new connection when
-/// their method is idempotent.
-///
-/// ```no_run
-/// # async fn demo() -> Result<(), lws::client::ClientError> {
-/// let client = lws::client::HttpClient::new();
-/// for path in ["/a", "/b", "/c"] {
-///     let body = client.request(&format!("http://127.0.0.1:7681{path}")).send().await?.bytes().await?;
-///     println!("{path}: {} bytes", body.len());
-/// }
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone)]
-pub struct HttpClient {
-    pub(crate) pool: Arc<Pool>,
-}
-
-impl Default for HttpClient {
-    fn default() -> Self {
-        HttpClient::new()
-    }
-}
-
-impl HttpClient {
-    /// A client with the default settings.
-    pub fn new() -> HttpClient {
-        HttpClient::builder().build()
-    }
-
-    /// Settings for a client.
-    pub fn builder() -> HttpClientBuilder {
-        HttpClientBuilder {
-            max_per_origin: DEFAULT_MAX_CONNECTIONS_PER_ORIGIN,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            http1_only: false,
-            h2_prior_knowledge: false,
-        }
-    }
-
-    /// Starts building a request (GET unless changed) sent through this client's connections.
-    pub fn request(&self, url: &str) -> HttpRequestBuilder {
-        HttpRequestBuilder::new(Some(self.clone()), url)
-    }
-
-    /// Starts building a WebSocket connection whose HTTP/2 connections (with
-    /// [`super::super::WsClientBuilder::http2`]) come from this client's pool: several WebSockets, and HTTP
-    /// requests, to one origin then share one HTTP/2 connection. HTTP/1.1 upgrades still use a connection of
-    /// their own.
-    pub fn ws(&self, url: &str) -> super::super::WsClientBuilder {
-        super::super::WsClientBuilder::new(url).with_client(self.clone())
-    }
-
-    /// Number of idle HTTP/1.1 connections currently kept, over all origins.
-    pub fn idle_connections(&self) -> usize {
-        self.pool.lock().values().map(|o| o.idle.len()).sum()
-    }
-
-    /// Number of live HTTP/2 connections currently kept, over all origins.
-    pub fn http2_connections(&self) -> usize {
-        self.pool
-            .lock()
-            .values()
-            .map(|o| o.h2.iter().filter(|h| h.is_usable()).count())
-            .sum()
-    }
-
-    pub(crate) fn defaults(&self) -> (bool, bool) {
-        (self.pool.http1_only, self.pool.h2_prior_knowledge)
-    }
-}
-
-/// The settings of an [`HttpClient`].
-#[derive(Debug, Clone)]
-pub struct HttpClientBuilder {
-    max_per_origin: usize,
-    idle_timeout: Duration,
-    http1_only: bool,
-    h2_prior_knowledge: bool,
-}
-
-impl HttpClientBuilder {
-    /// Most connections open to one origin at a time (at least 1); default 6. Requests beyond wait.
-    pub fn max_connections_per_origin(mut self, n: usize) -> Self {
-        self.max_per_origin = n.max(1);
-        self
-    }
-
-    /// How long an idle connection is kept for reuse; default 30 s. (A connection the server closed sooner
-    /// is noticed before reuse and replaced.)
-    pub fn idle_timeout(mut self, d: Duration) -> Self {
-        self.idle_timeout = d;
-        self
-    }
-
-    /// Requests default to HTTP/1.1 only: `https` offers ALPN `http/1.1` alone (see
-    /// [`HttpRequestBuilder::http1_only`]).
-    pub fn http1_only(mut self) -> Self {
-        self.http1_only = true;
-        self
-    }
-
-    /// `http://` requests default to HTTP/2 with prior knowledge (h2c, see
-    /// [`HttpRequestBuilder::http2_prior_knowledge`]).
-    pub fn http2_prior_knowledge(mut self) -> Self {
-        self.h2_prior_knowledge = true;
-        self
-    }
-
-    /// Builds the client.
-    pub fn build(self) -> HttpClient {
-        HttpClient {
-            pool: Arc::new(Pool {
-                max_per_origin: self.max_per_origin,
-                idle_timeout: self.idle_timeout,
-                http1_only: self.http1_only,
-                h2_prior_knowledge: self.h2_prior_knowledge,
-                origins: Mutex::new(HashMap::new()),
-            }),
-        }
-    }
+/// The settings of a [`Pool`], chosen with an [`HttpClientBuilder`](super::HttpClientBuilder).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PoolSettings {
+    /// Most connections open to one origin at a time (at least 1).
+    pub(crate) max_per_origin: usize,
+    /// How long an idle connection is kept for reuse.
+    pub(crate) idle_timeout: Duration,
+    /// Requests default to HTTP/1.1 only.
+    pub(crate) http1_only: bool,
+    /// `http://` requests default to HTTP/2 with prior knowledge.
+    pub(crate) h2_prior_knowledge: bool,
 }
 
 /// The connections of one client.
 #[derive(Debug)]
 pub(crate) struct Pool {
+    /// Most connections open to one origin at a time.
     max_per_origin: usize,
+    /// How long an idle connection is kept; also given to HTTP/2 connections as theirs.
     pub(crate) idle_timeout: Duration,
+    /// Requests default to HTTP/1.1 only.
     http1_only: bool,
+    /// `http://` requests default to h2c with prior knowledge.
     h2_prior_knowledge: bool,
+    /// Each origin's slots and connections.
     origins: Mutex<HashMap<Origin, OriginSlots>>,
 }
 
@@ -178,6 +64,36 @@ struct OriginSlots {
 }
 
 impl Pool {
+    /// An empty pool.
+    pub(crate) fn new(settings: PoolSettings) -> Pool {
+        Pool {
+            max_per_origin: settings.max_per_origin,
+            idle_timeout: settings.idle_timeout,
+            http1_only: settings.http1_only,
+            h2_prior_knowledge: settings.h2_prior_knowledge,
+            origins: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// What a request sent through this pool defaults to: (HTTP/1.1 only, h2c prior knowledge).
+    pub(crate) fn request_defaults(&self) -> (bool, bool) {
+        (self.http1_only, self.h2_prior_knowledge)
+    }
+
+    /// Number of idle HTTP/1.1 connections kept, over all origins.
+    pub(crate) fn idle_connections(&self) -> usize {
+        self.lock().values().map(|o| o.idle.len()).sum()
+    }
+
+    /// Number of live HTTP/2 connections kept, over all origins.
+    pub(crate) fn http2_connections(&self) -> usize {
+        self.lock()
+            .values()
+            .map(|o| o.h2.iter().filter(|h| h.is_usable()).count())
+            .sum()
+    }
+
+    /// The origins' slots, locked.
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Origin, OriginSlots>> {
         // A panic while holding the lock leaves only plain data behind; keep using it.
         self.origins.lock().unwrap_or_else(|e| e.into_inner())
@@ -192,23 +108,7 @@ impl Pool {
         opts: &ConnectOptions,
         fresh: bool,
     ) -> Result<Checkout, ClientError> {
-        let (permits, connecting, speaks_h1) = {
-            let mut origins = self.lock();
-            let slots = origins
-                .entry(origin.clone())
-                .or_insert_with(|| OriginSlots {
-                    permits: Arc::new(Semaphore::new(self.max_per_origin)),
-                    idle: Vec::new(),
-                    h2: Vec::new(),
-                    connecting: Arc::default(),
-                    speaks_h1: false,
-                });
-            (
-                slots.permits.clone(),
-                slots.connecting.clone(),
-                slots.speaks_h1,
-            )
-        };
+        let (permits, connecting, speaks_h1) = self.slots(origin);
         if !fresh {
             if let Some(shared) = self.shared_h2(origin) {
                 return Ok(shared);
@@ -230,32 +130,73 @@ impl Pool {
             .acquire_owned()
             .await
             .map_err(|_| ClientError::Closed)?;
-        loop {
-            if fresh {
-                break;
+        let permit = if fresh {
+            permit
+        } else {
+            match self.reuse_idle(origin, permit) {
+                Ok(reused) => return Ok(reused),
+                Err(permit) => permit,
             }
+        };
+        let conn = Connection::open(origin, opts).await?;
+        Ok(self.adopt(origin, conn, permit))
+    }
+
+    /// What a checkout for `origin` waits on: the origin's slot permits, the lock held while a connection
+    /// that may speak HTTP/2 is opened, and whether the origin answered ALPN with HTTP/1.1 (then nothing
+    /// is worth waiting for). Creates the origin's entry on first use.
+    fn slots(&self, origin: &Origin) -> (Arc<Semaphore>, Arc<tokio::sync::Mutex<()>>, bool) {
+        let mut origins = self.lock();
+        let slots = origins
+            .entry(origin.clone())
+            .or_insert_with(|| OriginSlots {
+                permits: Arc::new(Semaphore::new(self.max_per_origin)),
+                idle: Vec::new(),
+                h2: Vec::new(),
+                connecting: Arc::default(),
+                speaks_h1: false,
+            });
+        (
+            slots.permits.clone(),
+            slots.connecting.clone(),
+            slots.speaks_h1,
+        )
+    }
+
+    /// The most recently idle connection to `origin` that is still live, on `permit`'s slot; expired or
+    /// stale ones met on the way are closed. Gives `permit` back when none is left.
+    fn reuse_idle(
+        self: &Arc<Self>,
+        origin: &Origin,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Checkout, OwnedSemaphorePermit> {
+        loop {
             let idle = self
                 .lock()
                 .get_mut(origin)
                 .and_then(|slots| slots.idle.pop());
-            match idle {
-                Some((mut conn, since)) => {
-                    if since.elapsed() < self.idle_timeout && !conn.is_stale() {
-                        return Ok(Checkout {
-                            conn: Some(conn),
-                            lease: Some(Lease {
-                                pool: self.clone(),
-                                origin: origin.clone(),
-                                _permit: permit,
-                            }),
-                            reused: true,
-                        });
-                    }
-                }
-                None => break,
+            let Some((mut conn, since)) = idle else {
+                return Err(permit);
+            };
+            if since.elapsed() < self.idle_timeout && !conn.is_stale() {
+                return Ok(Checkout {
+                    conn: Some(conn),
+                    lease: Some(self.lease(origin, permit)),
+                    reused: true,
+                });
             }
         }
-        let conn = Connection::open(origin, opts).await?;
+    }
+
+    /// Takes a new connection in. An HTTP/2 one is shared by later checkouts and holds `permit` for as
+    /// long as it lives; an HTTP/1.1 one is leased on `permit`, and, when ALPN chose it, tells later
+    /// checkouts not to wait for HTTP/2.
+    fn adopt(
+        self: &Arc<Self>,
+        origin: &Origin,
+        conn: Connection,
+        permit: OwnedSemaphorePermit,
+    ) -> Checkout {
         let mut origins = self.lock();
         let slots = origins.get_mut(origin);
         match conn {
@@ -266,26 +207,31 @@ impl Pool {
                     slots.h2.retain(|h| h.is_usable());
                     slots.h2.push(c.handle().clone());
                 }
-                Ok(Checkout {
+                Checkout {
                     conn: Some(Connection::H2(c)),
                     lease: None,
                     reused: false,
-                })
+                }
             }
             h1 => {
                 if let Some(slots) = slots {
                     slots.speaks_h1 |= origin.h2 == H2Mode::Alpn;
                 }
-                Ok(Checkout {
+                Checkout {
                     conn: Some(h1),
-                    lease: Some(Lease {
-                        pool: self.clone(),
-                        origin: origin.clone(),
-                        _permit: permit,
-                    }),
+                    lease: Some(self.lease(origin, permit)),
                     reused: false,
-                })
+                }
             }
+        }
+    }
+
+    /// The use of `permit`'s slot of `origin`, handing the connection back to this pool when done.
+    fn lease(self: &Arc<Self>, origin: &Origin, permit: OwnedSemaphorePermit) -> Lease {
+        Lease {
+            pool: self.clone(),
+            origin: origin.clone(),
+            _permit: permit,
         }
     }
 
@@ -316,6 +262,8 @@ impl Pool {
         })
     }
 
+    /// Keeps a connection that finished its exchange for the next request, dropping idle ones that
+    /// expired meanwhile.
     fn put_idle(&self, origin: &Origin, conn: Connection) {
         let mut origins = self.lock();
         if let Some(slots) = origins.get_mut(origin) {
@@ -329,8 +277,11 @@ impl Pool {
 /// The right to use one connection slot of an origin.
 #[derive(Debug)]
 struct Lease {
+    /// Where the connection goes back.
     pool: Arc<Pool>,
+    /// Under which origin.
     origin: Origin,
+    /// The slot, released when the lease is dropped.
     _permit: OwnedSemaphorePermit,
 }
 
@@ -339,7 +290,10 @@ struct Lease {
 /// is closed.
 #[derive(Debug)]
 pub(crate) struct Checkout {
+    /// The connection; taken only when the checkout is dropped.
     conn: Option<Connection>,
+    /// The slot and the way back to the pool; `None` for HTTP/2 streams (the connection holds the slot)
+    /// and one-shot connections.
     lease: Option<Lease>,
     /// The connection carried an earlier exchange (so a failure may just mean the server closed it idle).
     pub(crate) reused: bool,
@@ -355,6 +309,7 @@ impl Checkout {
         }
     }
 
+    /// The connection, to send on and read from.
     pub(crate) fn conn(&mut self) -> &mut Connection {
         // `conn` is only taken in `drop`.
         self.conn.as_mut().expect("connection present until drop")

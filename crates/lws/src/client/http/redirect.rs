@@ -1,19 +1,54 @@
 //! Following redirects (RFC 9110 §15.4): which statuses, what becomes of the method and body, where the
 //! `Location` points, and which hops are refused.
 
+use bytes::Bytes;
+
+use super::super::error::ClientError;
 use super::super::url::{UrlError, WsUrl};
-use super::super::ClientError;
+
+/// Header fields that carry credentials: dropped when a redirect leaves the origin.
+const CREDENTIAL_HEADERS: [&str; 3] = ["authorization", "cookie", "proxy-authorization"];
 
 /// What the next request of a redirect chain looks like.
 #[derive(Debug)]
 pub(crate) struct Hop {
     /// The absolute URL to request.
     pub(crate) url: String,
+    /// `url`, parsed.
     pub(crate) parsed: WsUrl,
     /// 301/302/303: the next request is a GET (a HEAD stays a HEAD) without the body.
     pub(crate) to_get: bool,
     /// The hop leaves the origin: credentials must not follow.
     pub(crate) cross_origin: bool,
+}
+
+impl Hop {
+    /// Turns the request just answered into the next hop's: a GET without the body (and its
+    /// `Content-Type`/`Content-Encoding`) after 301/302/303, and without credentials or a `Host` given for
+    /// the old origin when the hop leaves it.
+    pub(crate) fn rewrite(
+        &self,
+        method: &mut String,
+        body: &mut Option<Bytes>,
+        headers: &mut Vec<(String, String)>,
+    ) {
+        if self.to_get {
+            if !method.eq_ignore_ascii_case("HEAD") {
+                *method = "GET".into();
+            }
+            *body = None;
+            headers.retain(|(n, _)| {
+                !n.eq_ignore_ascii_case("content-type")
+                    && !n.eq_ignore_ascii_case("content-encoding")
+            });
+        }
+        if self.cross_origin {
+            headers.retain(|(n, _)| {
+                !CREDENTIAL_HEADERS.iter().any(|c| n.eq_ignore_ascii_case(c))
+                    && !n.eq_ignore_ascii_case("host")
+            });
+        }
+    }
 }
 
 /// Whether `status` is a redirect this client follows.
@@ -153,5 +188,41 @@ mod tests {
             next_hop(301, &base(), "ftp://x/"),
             Err(ClientError::BadRedirect { .. })
         ));
+    }
+
+    #[test]
+    fn rewrites_method_body_and_headers() {
+        let headers = || {
+            vec![
+                ("Content-Type".to_string(), "text/plain".to_string()),
+                ("Cookie".to_string(), "a=1".to_string()),
+                ("Host".to_string(), "h".to_string()),
+                ("x".to_string(), "1".to_string()),
+            ]
+        };
+        let names = |h: &[(String, String)]| h.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+
+        let (mut method, mut body, mut h) = ("POST".to_string(), Some(Bytes::from("b")), headers());
+        next_hop(307, &base(), "/x")
+            .unwrap()
+            .rewrite(&mut method, &mut body, &mut h);
+        assert_eq!(
+            (method.as_str(), body.is_some(), h.len()),
+            ("POST", true, 4)
+        );
+
+        let (mut method, mut body, mut h) = ("POST".to_string(), Some(Bytes::from("b")), headers());
+        next_hop(303, &base(), "http://other/")
+            .unwrap()
+            .rewrite(&mut method, &mut body, &mut h);
+        assert_eq!((method.as_str(), body), ("GET", None));
+        assert_eq!(names(&h), ["x"]);
+
+        let (mut method, mut body, mut h) = ("HEAD".to_string(), None, headers());
+        next_hop(302, &base(), "/y")
+            .unwrap()
+            .rewrite(&mut method, &mut body, &mut h);
+        assert_eq!(method, "HEAD");
+        assert_eq!(names(&h), ["Cookie", "Host", "x"]);
     }
 }

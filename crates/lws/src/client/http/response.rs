@@ -4,84 +4,10 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
-use super::super::ClientError;
-use super::connection::ResponseStart;
+use super::super::error::ClientError;
+use super::head::{HttpVersion, ResponseStart};
+use super::headers::Headers;
 use super::pool::Checkout;
-
-/// The HTTP version a response came with.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HttpVersion {
-    /// HTTP/1.0.
-    Http10,
-    /// HTTP/1.1.
-    Http11,
-    /// HTTP/2.
-    Http2,
-}
-
-impl fmt::Display for HttpVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            HttpVersion::Http10 => "HTTP/1.0",
-            HttpVersion::Http11 => "HTTP/1.1",
-            HttpVersion::Http2 => "HTTP/2",
-        })
-    }
-}
-
-/// Response header fields in the order received, names lowercased; looked up case-insensitively.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Headers {
-    fields: Vec<(String, Bytes)>,
-}
-
-impl Headers {
-    pub(crate) fn from_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a [u8])>) -> Headers {
-        Headers {
-            fields: pairs
-                .map(|(n, v)| (n.to_ascii_lowercase(), Bytes::copy_from_slice(v)))
-                .collect(),
-        }
-    }
-
-    /// The first value of the named field, if it is UTF-8.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.get_bytes(name)
-            .and_then(|v| std::str::from_utf8(v).ok())
-    }
-
-    /// The first value of the named field, as bytes.
-    pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| &v[..])
-    }
-
-    /// Every value of the named field (e.g. `set-cookie`), in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.fields
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| &v[..])
-    }
-
-    /// All fields as (lowercase name, value).
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.fields.iter().map(|(n, v)| (n.as_str(), &v[..]))
-    }
-
-    /// Number of fields.
-    pub fn len(&self) -> usize {
-        self.fields.len()
-    }
-
-    /// Whether there are no fields.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-    }
-}
 
 /// A response whose head has arrived; the body is read with [`HttpResponse::chunk`] (streaming) or
 /// [`HttpResponse::bytes`] / [`HttpResponse::text`] (whole, bounded by
@@ -91,14 +17,21 @@ impl Headers {
 /// connection goes back to its [`super::HttpClient`] for the next request. Dropping a response before the end
 /// closes the connection (the rest of the body is not read).
 pub struct HttpResponse {
+    /// See [`HttpResponse::status`].
     status: u16,
+    /// See [`HttpResponse::version`].
     version: HttpVersion,
+    /// See [`HttpResponse::headers`].
     headers: Headers,
+    /// See [`HttpResponse::url`].
     url: String,
+    /// See [`HttpResponse::content_length`].
     content_length: Option<u64>,
     /// The connection, while the body is not completely read.
     body: Option<Checkout>,
+    /// When the request's timeout expires, if it has one: reading the body counts too.
     deadline: Option<tokio::time::Instant>,
+    /// The limit of [`HttpResponse::bytes`].
     max_body: usize,
 }
 
@@ -114,6 +47,7 @@ impl fmt::Debug for HttpResponse {
 }
 
 impl HttpResponse {
+    /// The response whose head `start` arrived on `conn`; a bodiless one frees the connection at once.
     pub(crate) fn new(
         start: ResponseStart,
         conn: Checkout,
