@@ -82,12 +82,9 @@ impl AcceptPlan {
         tls: bool,
     ) -> Result<AcceptPlan, BuildError> {
         let find = |what: &str, name: &str| {
-            let p = protocols
-                .iter()
-                .find(|p| &*p.name == name)
-                .ok_or_else(|| {
-                    BuildError::new(vhost, format!("{what}: no protocol {name:?} on the vhost"))
-                })?;
+            let p = protocols.iter().find(|p| &*p.name == name).ok_or_else(|| {
+                BuildError::new(vhost, format!("{what}: no protocol {name:?} on the vhost"))
+            })?;
             if !p.has_raw() {
                 return Err(BuildError::new(
                     vhost,
@@ -117,7 +114,10 @@ impl AcceptPlan {
             if !r.protocol.has_raw() {
                 return Err(BuildError::new(
                     vhost,
-                    format!("sniff rule: protocol {:?} does not serve raw connections", r.protocol.name),
+                    format!(
+                        "sniff rule: protocol {:?} does not serve raw connections",
+                        r.protocol.name
+                    ),
                 ));
             }
         }

@@ -110,7 +110,9 @@ impl ContextBuilder {
                 |e: io::Error| BuildError::new(&name, format!("bind {}: {e}", describe(&addr)));
             // A client that waits for the server to speak first would only be handed over after the
             // deferred-accept wait.
-            let defer = self.defer_accept.filter(|_| !vhosts[0].accept.server_may_speak_first());
+            let defer = self
+                .defer_accept
+                .filter(|_| !vhosts[0].accept.server_may_speak_first());
             let socket = listen::bind(&addr, spread, defer).map_err(bind_err)?;
             let port = Arc::new(port_shared(vhosts, server.clone())?);
             let first = BoundListener {
@@ -123,8 +125,7 @@ impl ContextBuilder {
             listeners.push(first);
             if let (true, Listen::Tcp(_)) = (spread, &actual) {
                 for thread in 1..self.threads {
-                    let socket =
-                        listen::bind(&actual, true, defer).map_err(bind_err)?;
+                    let socket = listen::bind(&actual, true, defer).map_err(bind_err)?;
                     listeners.push(BoundListener {
                         socket,
                         port: port.clone(),

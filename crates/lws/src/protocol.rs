@@ -8,7 +8,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::http::{HttpCtx, Request};
-use crate::raw::service::{Callbacks, DynRaw};
+use crate::raw::driver::Callbacks;
+use crate::raw::service::DynRaw;
 use crate::raw::{RawProtocol, RawService};
 use crate::ws::{CloseInfo, WsCtx, WsMessage, WsOptions};
 

@@ -19,8 +19,8 @@ mod write;
 pub(crate) use guard::{ConnGuard, ServerShared};
 pub(crate) use handoff::{H2Start, Handoff, SpawnTunnel, Switched};
 pub(crate) use info::ConnInfo;
-pub use members::ValidityPolicy;
 pub(crate) use members::Members;
+pub use members::ValidityPolicy;
 pub(crate) use port::PortShared;
 pub(crate) use remote::ConnShared;
 #[cfg(feature = "tls")]

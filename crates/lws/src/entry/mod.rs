@@ -61,7 +61,15 @@ pub(crate) async fn serve<S>(
         }
         Role::Tls => Box::pin(serve_tls(io, initial, peer, port, shutdown, &guard)).await,
         Role::Raw(protocol) => {
-            let conn = raw_conn(Box::new(io), initial, peer, &port, &protocol, shutdown, guard);
+            let conn = raw_conn(
+                Box::new(io),
+                initial,
+                peer,
+                &port,
+                &protocol,
+                shutdown,
+                guard,
+            );
             if let Some(raw) = &protocol.raw {
                 raw.serve(conn).await;
             }

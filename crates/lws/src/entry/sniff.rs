@@ -106,7 +106,12 @@ mod tests {
             }
             client
         });
-        let s = sniff(&mut server, Duration::from_secs(5), lws_proto::sniff::classify).await;
+        let s = sniff(
+            &mut server,
+            Duration::from_secs(5),
+            lws_proto::sniff::classify,
+        )
+        .await;
         assert_eq!(s.verdict, Verdict::Http2);
         assert_eq!(&s.bytes[..], lws_proto::sniff::H2_PREFACE);
         drop(feeder.await.unwrap());
@@ -116,7 +121,12 @@ mod tests {
     async fn silence_ends_after_the_wait_with_what_arrived() {
         let (mut client, mut server) = tokio::io::duplex(64);
         client.write_all(b"GE").await.unwrap();
-        let s = sniff(&mut server, Duration::from_secs(3), lws_proto::sniff::classify).await;
+        let s = sniff(
+            &mut server,
+            Duration::from_secs(3),
+            lws_proto::sniff::classify,
+        )
+        .await;
         assert_eq!((s.verdict, s.end), (Verdict::NeedMore, SniffEnd::Silent));
         assert_eq!(&s.bytes[..], b"GE");
         drop(client);
@@ -127,7 +137,12 @@ mod tests {
         let (mut client, mut server) = tokio::io::duplex(64);
         client.write_all(b"abc").await.unwrap();
         client.shutdown().await.unwrap();
-        let s = sniff(&mut server, Duration::from_secs(3), lws_proto::sniff::classify).await;
+        let s = sniff(
+            &mut server,
+            Duration::from_secs(3),
+            lws_proto::sniff::classify,
+        )
+        .await;
         assert_eq!(s.end, SniffEnd::Eof);
         assert_eq!(&s.bytes[..], b"abc");
         // "abc" alone is still a method being typed.

@@ -111,7 +111,10 @@ fn adopt_stream(
 
 /// The callbacks of `protocol`, for drivers that call them directly (UDP).
 fn raw_part(protocol: &ProtocolHandle) -> io::Result<std::sync::Arc<dyn super::service::DynRaw>> {
-    protocol.raw_callbacks.clone().ok_or_else(|| no_raw(protocol))
+    protocol
+        .raw_callbacks
+        .clone()
+        .ok_or_else(|| no_raw(protocol))
 }
 
 fn no_raw(protocol: &ProtocolHandle) -> io::Error {

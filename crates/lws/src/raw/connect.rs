@@ -90,14 +90,15 @@ impl RawClientBuilder {
         let rng = ring::rand::SystemRandom::new();
         let mut attempt = 0u32;
         loop {
-            let err = match tokio::time::timeout(self.connect_timeout, open_once(&self.target)).await {
-                Ok(Ok(c)) => return Ok(c),
-                Ok(Err(e)) => e,
-                Err(_) => io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("connecting to {} timed out", self.target),
-                ),
-            };
+            let err =
+                match tokio::time::timeout(self.connect_timeout, open_once(&self.target)).await {
+                    Ok(Ok(c)) => return Ok(c),
+                    Ok(Err(e)) => e,
+                    Err(_) => io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("connecting to {} timed out", self.target),
+                    ),
+                };
             let Some(policy) = &self.retry else {
                 return Err(err);
             };
@@ -108,7 +109,12 @@ impl RawClientBuilder {
             if !conceal {
                 return Err(err);
             }
-            tracing::debug!(attempt, ?delay, "raw client {}: {err}; retrying", self.target);
+            tracing::debug!(
+                attempt,
+                ?delay,
+                "raw client {}: {err}; retrying",
+                self.target
+            );
             tokio::time::sleep(delay).await;
             attempt = attempt.saturating_add(1);
         }

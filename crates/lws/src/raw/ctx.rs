@@ -126,8 +126,7 @@ impl RawCtx<'_> {
             return;
         }
         if self.datagram {
-            self.out
-                .push_datagram(None, Bytes::copy_from_slice(data));
+            self.out.push_datagram(None, Bytes::copy_from_slice(data));
             return;
         }
         let mut rest = data;

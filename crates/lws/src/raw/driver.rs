@@ -42,13 +42,23 @@ pub(crate) async fn serve(conn: RawConn, protocol: Arc<dyn DynRaw>) -> RawClose 
     let timer = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(timer);
     let close = std::future::poll_fn(|cx| d.poll(cx, timer.as_mut())).await;
-    let _ = tokio::time::timeout(SHUTDOWN_LIMIT, std::future::poll_fn(|cx| {
-        Pin::new(&mut d.io).poll_shutdown(cx)
-    }))
+    let _ = tokio::time::timeout(
+        SHUTDOWN_LIMIT,
+        std::future::poll_fn(|cx| Pin::new(&mut d.io).poll_shutdown(cx)),
+    )
     .await;
     d.protocol.closed(d.session.as_mut(), &close);
     drop(guard);
     close
+}
+
+/// Runs a callback protocol on each connection with the raw driver.
+pub(crate) struct Callbacks(pub(crate) Arc<dyn DynRaw>);
+
+impl super::service::RawService for Callbacks {
+    fn serve(&self, conn: RawConn) -> super::service::Serving {
+        Box::pin(serve(conn, self.0.clone()))
+    }
 }
 
 /// One connection's state between polls.
@@ -215,7 +225,11 @@ impl Driver {
             }
         }
         if self.out.sent == self.out.buf.len() {
-            crate::transport::reuse_written(&mut self.out.buf, &mut self.out.sent, KEEP_OUT_CAPACITY);
+            crate::transport::reuse_written(
+                &mut self.out.buf,
+                &mut self.out.sent,
+                KEEP_OUT_CAPACITY,
+            );
             if self.needs_flush {
                 match Pin::new(&mut self.io).poll_flush(cx) {
                     Poll::Ready(Ok(())) => self.needs_flush = false,

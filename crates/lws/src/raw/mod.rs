@@ -16,7 +16,7 @@
 mod adopt;
 mod connect;
 mod ctx;
-mod driver;
+pub(crate) mod driver;
 mod fd;
 mod protocol;
 mod proxy;
@@ -24,12 +24,12 @@ pub(crate) mod service;
 mod target;
 mod udp;
 
+pub use crate::ws::ConnectionClosed;
 pub use adopt::{adopt_fd, adopt_tcp, adopt_udp, adopt_unix, Adopted};
 pub use connect::{connect, RawClientBuilder, RawStream, DEFAULT_RAW_CONNECT_TIMEOUT};
 pub use ctx::{RawCtx, RawHandle};
 pub use protocol::{RawClose, RawInfo, RawProtocol, RawTransport};
 pub use proxy::{Proxy, ProxyConfig};
 pub use target::{Family, RawTarget, RawTargetError, DEFAULT_PORT};
-pub use crate::ws::ConnectionClosed;
 
 pub(crate) use service::{RawConn, RawIo, RawService};

@@ -54,9 +54,9 @@ impl ProxyConfig {
             protocol: protocol.to_string(),
             message,
         };
-        let onward = pvo
-            .get("onward")
-            .ok_or_else(|| err("needs the option \"onward\" (e.g. \"ipv4:127.0.0.1:22\")".into()))?;
+        let onward = pvo.get("onward").ok_or_else(|| {
+            err("needs the option \"onward\" (e.g. \"ipv4:127.0.0.1:22\")".into())
+        })?;
         let onward = onward
             .parse()
             .map_err(|e| err(format!("option \"onward\": {e}")))?;
@@ -67,7 +67,11 @@ impl ProxyConfig {
                 .parse()
                 .ok()
                 .filter(|ms| (1..=600_000).contains(ms))
-                .ok_or_else(|| err(format!("option \"connect-timeout-ms\": {ms:?} is not 1-600000")))?;
+                .ok_or_else(|| {
+                    err(format!(
+                        "option \"connect-timeout-ms\": {ms:?} is not 1-600000"
+                    ))
+                })?;
             config.connect_timeout = Duration::from_millis(ms);
         }
         Ok(config)
@@ -214,7 +218,8 @@ impl Half {
         W: AsyncWrite + Unpin + ?Sized,
     {
         while self.pos < self.pending.len() {
-            let n = std::task::ready!(Pin::new(&mut *dst).poll_write(cx, &self.pending[self.pos..]))?;
+            let n =
+                std::task::ready!(Pin::new(&mut *dst).poll_write(cx, &self.pending[self.pos..]))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }

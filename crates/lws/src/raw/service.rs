@@ -134,12 +134,3 @@ impl<P: RawProtocol> DynRaw for P {
         with::<P>(session, |s| self.closed(s, close));
     }
 }
-
-/// Runs a callback protocol on each connection with the raw driver.
-pub(crate) struct Callbacks(pub(crate) Arc<dyn DynRaw>);
-
-impl RawService for Callbacks {
-    fn serve(&self, conn: RawConn) -> Serving {
-        Box::pin(super::driver::serve(conn, self.0.clone()))
-    }
-}

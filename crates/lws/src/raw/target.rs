@@ -180,7 +180,10 @@ mod tests {
         let t = |s: &str| s.parse::<RawTarget>();
         assert_eq!(t("ipv4:127.0.0.1:22"), Ok(tcp("127.0.0.1", 22, Family::V4)));
         assert_eq!(t("ipv4:127.0.0.1"), Ok(tcp("127.0.0.1", 80, Family::V4)));
-        assert_eq!(t("ipv4:localhost:2222"), Ok(tcp("localhost", 2222, Family::V4)));
+        assert_eq!(
+            t("ipv4:localhost:2222"),
+            Ok(tcp("localhost", 2222, Family::V4))
+        );
         assert_eq!(t("ipv6:[::1]:22"), Ok(tcp("::1", 22, Family::V6)));
         assert_eq!(t("ipv6:::1"), Ok(tcp("::1", 80, Family::V6)));
         assert_eq!(t("ipv6:[::1]"), Ok(tcp("::1", 80, Family::V6)));
@@ -189,9 +192,18 @@ mod tests {
     #[test]
     fn unix_tcp_and_plain_forms() {
         let t = |s: &str| s.parse::<RawTarget>();
-        assert_eq!(t("unix:/run/x.sock"), Ok(RawTarget::Unix("/run/x.sock".into())));
-        assert_eq!(t("tcp:example.org:443"), Ok(tcp("example.org", 443, Family::Any)));
-        assert_eq!(t("example.org:443"), Ok(tcp("example.org", 443, Family::Any)));
+        assert_eq!(
+            t("unix:/run/x.sock"),
+            Ok(RawTarget::Unix("/run/x.sock".into()))
+        );
+        assert_eq!(
+            t("tcp:example.org:443"),
+            Ok(tcp("example.org", 443, Family::Any))
+        );
+        assert_eq!(
+            t("example.org:443"),
+            Ok(tcp("example.org", 443, Family::Any))
+        );
         assert_eq!(t("[::1]:8080"), Ok(tcp("::1", 8080, Family::Any)));
         assert_eq!(tcp("::1", 8080, Family::Any).to_string(), "[::1]:8080");
     }
@@ -200,12 +212,30 @@ mod tests {
     fn refusals_name_what_is_wrong() {
         let t = |s: &str| s.parse::<RawTarget>();
         assert_eq!(t(""), Err(RawTargetError::Empty));
-        assert_eq!(t("unix:run/x"), Err(RawTargetError::RelativePath("run/x".into())));
-        assert_eq!(t("ipv4:1.2.3.4:0"), Err(RawTargetError::BadPort("0".into())));
-        assert_eq!(t("ipv4:1.2.3.4:99999"), Err(RawTargetError::BadPort("99999".into())));
-        assert_eq!(t("ipv4:[::1]:22"), Err(RawTargetError::BadAddress("::1".into())));
-        assert_eq!(t("ipv6:1.2.3.4"), Err(RawTargetError::BadAddress("1.2.3.4".into())));
-        assert_eq!(t("example.org"), Err(RawTargetError::MissingPort("example.org".into())));
+        assert_eq!(
+            t("unix:run/x"),
+            Err(RawTargetError::RelativePath("run/x".into()))
+        );
+        assert_eq!(
+            t("ipv4:1.2.3.4:0"),
+            Err(RawTargetError::BadPort("0".into()))
+        );
+        assert_eq!(
+            t("ipv4:1.2.3.4:99999"),
+            Err(RawTargetError::BadPort("99999".into()))
+        );
+        assert_eq!(
+            t("ipv4:[::1]:22"),
+            Err(RawTargetError::BadAddress("::1".into()))
+        );
+        assert_eq!(
+            t("ipv6:1.2.3.4"),
+            Err(RawTargetError::BadAddress("1.2.3.4".into()))
+        );
+        assert_eq!(
+            t("example.org"),
+            Err(RawTargetError::MissingPort("example.org".into()))
+        );
         assert!(matches!(t("[::1"), Err(RawTargetError::BadAddress(_))));
     }
 }

@@ -66,9 +66,12 @@ struct Udp {
     user_timer: Option<Instant>,
 }
 
-
 impl Udp {
-    fn poll(&mut self, cx: &mut Context<'_>, mut timer: std::pin::Pin<&mut tokio::time::Sleep>) -> Poll<RawClose> {
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+    ) -> Poll<RawClose> {
         self.shared.register(cx.waker());
         let mut handled = 0;
         loop {
@@ -78,7 +81,8 @@ impl Udp {
                 }
             }
             if std::mem::take(&mut self.requests.writable) | self.shared.take_writable() {
-                self.protocol.writable(self.session.as_mut(), &mut cx!(self));
+                self.protocol
+                    .writable(self.session.as_mut(), &mut cx!(self));
             }
             if let Some(t) = self.requests.timer.take() {
                 self.user_timer = t.map(|d| Instant::now() + d);
@@ -98,7 +102,8 @@ impl Udp {
                     error: None,
                 });
             }
-            if self.user_timer.is_some() && std::future::Future::poll(timer.as_mut(), cx).is_ready() {
+            if self.user_timer.is_some() && std::future::Future::poll(timer.as_mut(), cx).is_ready()
+            {
                 self.user_timer = None;
                 self.protocol.timer(self.session.as_mut(), &mut cx!(self));
                 continue;

@@ -15,11 +15,11 @@ use bytes::Bytes;
 use lws_proto::ws::{MessageKind, WsConn};
 use tokio::sync::mpsc;
 
+pub use crate::conn::ValidityPolicy;
+pub(crate) use crate::conn::{ConnShared, Members};
 pub(crate) use driver::serve;
 /// permessage-deflate settings of a vhost ([`crate::Vhost::permessage_deflate_config`]).
 pub use lws_proto::ws::pmd::{ContextPool, PmdConfig};
-pub use crate::conn::ValidityPolicy;
-pub(crate) use crate::conn::{ConnShared, Members};
 
 /// How a protocol wants its WebSocket connections run.
 #[derive(Debug, Clone)]

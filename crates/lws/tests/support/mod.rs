@@ -3,6 +3,8 @@
 //! it), and a few small protocols the tests mount.
 #![allow(dead_code)]
 
+pub(crate) mod tls;
+
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
