@@ -3,9 +3,11 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use lws::{CachePolicy, ContextBuilder, HttpLimits, Mount, Pvo, Registry, Vhost};
+use lws::{
+    CachePolicy, ContextBuilder, HttpLimits, Mount, Pvo, Registry, SniffMatch, SniffRule, Vhost,
+};
 
-use crate::config::{Config, ConfigError, MountConf, Origin, VhostConf};
+use crate::config::{Config, ConfigError, MountConf, Origin, RuleMatch, VhostConf};
 
 /// lwsws pings WebSocket peers idle for 15 s and drops them after 20 s without traffic (libwebsockets'
 /// lwsws installs the same policy).
@@ -120,7 +122,80 @@ fn vhost(config: &Config, v: &VhostConf, registry: &Registry) -> Result<Vhost, C
         }
         out = out.mount(mount);
     }
+    listen_accept(out, v, registry)
+}
+
+/// The listen-accept keys: a raw vhost, the fallback, and the rules. The protocol they name is the one
+/// `ws-protocols` enabled (with its options); one not listed there is built with no options.
+fn listen_accept(mut out: Vhost, v: &VhostConf, registry: &Registry) -> Result<Vhost, ConfigError> {
+    out = out.allow_non_tls(v.allow_non_tls);
+    if v.apply_listen_accept || v.fallback_listen_accept {
+        let name = v
+            .listen_accept_protocol
+            .clone()
+            .or_else(|| v.listen_accept_role.clone())
+            .unwrap_or_default();
+        if !v.ws_protocols.iter().any(|p| p.name == name) {
+            let pvo = Pvo {
+                name: name.clone(),
+                ..Pvo::default()
+            };
+            out = out.protocol(instantiate(
+                registry,
+                &name,
+                &pvo,
+                &v.loc,
+                "listen-accept-protocol",
+            )?);
+        }
+        out = if v.apply_listen_accept {
+            out.listen_accept(&name)
+        } else {
+            out.fallback_listen_accept(&name)
+        };
+    }
+    for (i, rule) in v.listen_accept_rules.iter().enumerate() {
+        let pvo = Pvo {
+            name: rule.protocol.clone(),
+            value: String::new(),
+            children: rule.options.clone(),
+        };
+        let key = format!("listen-accept-rules[{i}].protocol");
+        let handle = instantiate(registry, &rule.protocol, &pvo, &rule.loc, &key)?;
+        let matcher = match &rule.matcher {
+            RuleMatch::Ssh => SniffMatch::Ssh,
+            RuleMatch::Tls { sni, alpn } => SniffMatch::Tls {
+                sni: sni.clone(),
+                alpn: alpn.clone(),
+            },
+            RuleMatch::Http => SniffMatch::Http,
+            RuleMatch::Any => SniffMatch::Any,
+            RuleMatch::Silent { wait_ms } => {
+                SniffMatch::Silent(Duration::from_millis((*wait_ms).into()))
+            }
+        };
+        out = out.sniff_rule(SniffRule::new(matcher, handle));
+    }
     Ok(out)
+}
+
+/// Builds a protocol from the registry, with an error that says where the config asked for it.
+fn instantiate(
+    registry: &Registry,
+    name: &str,
+    pvo: &Pvo,
+    loc: &crate::config::Location,
+    key: &str,
+) -> Result<lws::ProtocolHandle, ConfigError> {
+    match registry.instantiate(name, pvo) {
+        Some(Ok(p)) => Ok(p),
+        Some(Err(e)) => Err(ConfigError::at(loc, key, e.message)),
+        None => Err(ConfigError::at(
+            loc,
+            key,
+            format!("no protocol named {name:?} in this build"),
+        )),
+    }
 }
 
 /// Options the configuration accepts (they are libwebsockets keys) but this build does not act on yet: say

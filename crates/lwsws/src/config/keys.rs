@@ -9,7 +9,9 @@ use lws_proto::h2::{DEFAULT_MAX_FRAME, MAX_MAX_FRAME, MAX_WINDOW};
 use std::path::{Path, PathBuf};
 
 use super::json::{Kind, Member, Pos, Value};
-use super::model::{Config, Global, Location, MountConf, Origin, Pvo, VhostConf};
+use super::model::{
+    AcceptRuleConf, Config, Global, Location, MountConf, Origin, Pvo, RuleMatch, VhostConf,
+};
 use super::ConfigError;
 
 /// `global` keys libwebsockets knows that this build accepts and ignores. `interface` is not an lws key but
@@ -30,7 +32,6 @@ pub const GLOBAL_IGNORED: &[&str] = &[
 
 /// `vhosts[]` keys libwebsockets knows that this build accepts and ignores.
 pub const VHOST_IGNORED: &[&str] = &[
-    "apply-listen-accept",
     "client-ecdh-curve",
     "client-ssl-ca",
     "client-ssl-cert",
@@ -38,13 +39,9 @@ pub const VHOST_IGNORED: &[&str] = &[
     "client-ssl-key",
     "client-tls13-ciphers",
     "dht",
-    "fallback-listen-accept",
     "fo-listen-queue",
     "h2-half-closed-long-poll",
     "ignore-missing-cert",
-    "listen-accept-protocol",
-    "listen-accept-role",
-    "onlyraw",
     "quic-mtu",
     "quic-preferred-addresses",
     "ssl-client-option-clear",
@@ -468,6 +465,26 @@ impl Mapper<'_> {
                 "ecdh-curve" => vh.ecdh_curve = Some(self.nonempty(v, k)?),
                 "tls13-ciphers" => vh.tls13_ciphers = Some(self.nonempty(v, k)?),
                 "strict-security-headers" => vh.strict_security_headers = self.boolean(v, k)?,
+                "apply-listen-accept" | "onlyraw" => vh.apply_listen_accept = self.boolean(v, k)?,
+                "fallback-listen-accept" => vh.fallback_listen_accept = self.boolean(v, k)?,
+                "listen-accept-role" => {
+                    let role = self.nonempty(v, k)?;
+                    if !matches!(role.as_str(), "raw-skt" | "raw-proxy") {
+                        return Err(self.err(
+                            v.pos,
+                            k,
+                            format!("role {role:?} is not one this build has (raw-skt, raw-proxy)"),
+                        ));
+                    }
+                    vh.listen_accept_role = Some(role);
+                }
+                "listen-accept-protocol" => vh.listen_accept_protocol = Some(self.nonempty(v, k)?),
+                "listen-accept-rules" => {
+                    for (i, item) in self.array(v, k)?.iter().enumerate() {
+                        let rule = self.accept_rule(item, &format!("{k}[{i}]"))?;
+                        vh.listen_accept_rules.push(rule);
+                    }
+                }
                 _ => self.other(mem, path, VHOST_IGNORED)?,
             }
         }
@@ -482,6 +499,16 @@ impl Mapper<'_> {
         } else if vh.port.is_none() {
             return Err(self.err(v.pos, path, "vhost needs a \"port\" (or \"unix-socket\")"));
         }
+        if (vh.apply_listen_accept || vh.fallback_listen_accept)
+            && vh.listen_accept_protocol.is_none()
+            && vh.listen_accept_role.as_deref() != Some("raw-proxy")
+        {
+            return Err(self.err(
+                v.pos,
+                path,
+                "\"apply-listen-accept\" and \"fallback-listen-accept\" need \"listen-accept-protocol\"",
+            ));
+        }
         if vh.host_ssl_cert.is_some() != vh.host_ssl_key.is_some() {
             return Err(self.err(
                 v.pos,
@@ -490,6 +517,59 @@ impl Mapper<'_> {
             ));
         }
         Ok(vh)
+    }
+
+    /// One `listen-accept-rules[]` object: `match`, `protocol`, and per match `sni`, `alpn`, `wait-ms`,
+    /// plus the protocol's `options`.
+    fn accept_rule(&self, v: &Value, path: &str) -> Result<AcceptRuleConf, ConfigError> {
+        let mut matcher = None;
+        let (mut protocol, mut options) = (None, Vec::new());
+        let (mut sni, mut alpn, mut wait_ms) = (Vec::new(), Vec::new(), None);
+        let list = |s: String| -> Vec<String> {
+            s.split(',')
+                .map(|x| x.trim().to_string())
+                .filter(|x| !x.is_empty())
+                .collect()
+        };
+        for m in self.object(v, path)? {
+            let k = join(path, &m.key);
+            match m.key.as_str() {
+                "match" => matcher = Some((self.nonempty(&m.value, &k)?, m.value.pos)),
+                "protocol" => protocol = Some(self.nonempty(&m.value, &k)?),
+                "options" => options = self.pvo_children(&m.value, &k)?,
+                "sni" => sni = list(self.nonempty(&m.value, &k)?),
+                "alpn" => alpn = list(self.nonempty(&m.value, &k)?),
+                "wait-ms" => wait_ms = Some(self.u32(&m.value, &k, 1, 600_000)?),
+                _ => return Err(self.unknown(m, path)),
+            }
+        }
+        let Some((name, pos)) = matcher else {
+            return Err(self.err(v.pos, path, "a rule needs \"match\""));
+        };
+        let matcher = match name.as_str() {
+            "ssh" => RuleMatch::Ssh,
+            "tls" => RuleMatch::Tls { sni, alpn },
+            "http" => RuleMatch::Http,
+            "any" => RuleMatch::Any,
+            "silent" => RuleMatch::Silent {
+                wait_ms: wait_ms.unwrap_or(2000),
+            },
+            other => {
+                return Err(self.err(
+                    pos,
+                    &join(path, "match"),
+                    format!("{other:?} is not one of ssh, tls, http, any, silent"),
+                ))
+            }
+        };
+        let protocol =
+            protocol.ok_or_else(|| self.err(v.pos, path, "a rule needs \"protocol\""))?;
+        Ok(AcceptRuleConf {
+            loc: self.loc(v.pos),
+            matcher,
+            protocol,
+            options,
+        })
     }
 
     fn pvo_children(&self, v: &Value, path: &str) -> Result<Vec<Pvo>, ConfigError> {

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 // The server names only some of these types; they are re-exported as the module's API.
 #[allow(unused_imports)]
 pub use model::{
-    Config, Global, H2Conf, Location, MountConf, Origin, PmdConf, Pvo, VhostConf, DEFAULT_DATA_DIR,
+    AcceptRuleConf, Config, Global, H2Conf, Location, MountConf, Origin, PmdConf, Pvo, RuleMatch,
+    VhostConf, DEFAULT_DATA_DIR,
 };
 
 /// Largest config file accepted; real configs are a few KiB, this only stops runaway input.

@@ -139,6 +139,44 @@ pub struct VhostConf {
     pub tls13_ciphers: Option<String>,
     /// `strict-security-headers` (lws-rs addition): add the lws best-practice CSP and related headers.
     pub strict_security_headers: bool,
+    /// `apply-listen-accept` (alias `onlyraw`): every connection goes to `listen-accept-protocol`.
+    pub apply_listen_accept: bool,
+    /// `fallback-listen-accept`: connections whose first bytes are not HTTP (or not TLS) go to it.
+    pub fallback_listen_accept: bool,
+    /// `listen-accept-role`: `raw-skt` or `raw-proxy` (both served by the raw role).
+    pub listen_accept_role: Option<String>,
+    /// `listen-accept-protocol`: the raw protocol for the two keys above.
+    pub listen_accept_protocol: Option<String>,
+    /// `listen-accept-rules` (lws-rs addition): sslh-style rules choosing a raw protocol by the first bytes.
+    pub listen_accept_rules: Vec<AcceptRuleConf>,
+}
+
+/// One `listen-accept-rules[]` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptRuleConf {
+    /// Where the rule object starts.
+    pub loc: Location,
+    /// `match`: what the first bytes must be.
+    pub matcher: RuleMatch,
+    /// `protocol`: the raw protocol (from the registry) that serves matching connections.
+    pub protocol: String,
+    /// `options`: that protocol's options for this rule (as a `ws-protocols` entry would give them).
+    pub options: Vec<Pvo>,
+}
+
+/// The `match` of a rule, with its parameters (`sni`, `alpn`, `wait-ms`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleMatch {
+    /// `"ssh"`: an SSH banner.
+    Ssh,
+    /// `"tls"`: a ClientHello, restricted by comma-separated `sni` and `alpn` lists when given.
+    Tls { sni: Vec<String>, alpn: Vec<String> },
+    /// `"http"`: an HTTP/1 request line or the HTTP/2 preface.
+    Http,
+    /// `"any"`: anything the port does not otherwise serve.
+    Any,
+    /// `"silent"`: no bytes within `wait-ms` (default 2000).
+    Silent { wait_ms: u32 },
 }
 
 /// Per-vhost protocol options: the runtime's own type, so config maps onto it without conversion.
