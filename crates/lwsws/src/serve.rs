@@ -399,3 +399,57 @@ fn h2_config(c: &crate::config::H2Conf) -> lws_proto::h2::H2Config {
         ..d
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::{parse_str, Config};
+
+    fn build(text: &str) -> Result<lws::Context, String> {
+        let mut config = Config::default();
+        parse_str(Path::new("t.conf"), text, &mut config).map_err(|e| e.to_string())?;
+        let registry = lws_plugins::registry();
+        let builder =
+            super::apply(&config, &registry, lws::Context::builder()).map_err(|e| e.to_string())?;
+        builder.build().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_raw_proxy_vhost_builds_from_libwebsockets_keys() {
+        let ctx = build(
+            r#"{"vhosts": [{"name": "p", "port": "0", "interface": "127.0.0.1",
+                "apply-listen-accept": "1", "listen-accept-role": "raw-proxy",
+                "listen-accept-protocol": "raw-proxy",
+                "ws-protocols": [{"raw-proxy": {"onward": "ipv4:127.0.0.1:22"}}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(ctx.local_addrs().len(), 1);
+    }
+
+    #[test]
+    fn a_raw_proxy_without_onward_is_refused_naming_the_option() {
+        let e = build(
+            r#"{"vhosts": [{"name": "p", "port": "0", "interface": "127.0.0.1",
+                "apply-listen-accept": "1", "listen-accept-protocol": "raw-proxy"}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("onward"), "{e}");
+        let e = build(
+            r#"{"vhosts": [{"name": "p", "port": "0", "interface": "127.0.0.1",
+                "listen-accept-rules": [{"match": "ssh", "protocol": "raw-proxy",
+                    "options": {"onward": "ipv4:h:99999"}}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("listen-accept-rules[0].protocol") && e.contains("port"),
+            "{e}"
+        );
+        let e = build(
+            r#"{"vhosts": [{"name": "p", "port": "0", "interface": "127.0.0.1",
+                "listen-accept-rules": [{"match": "any", "protocol": "no-such"}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("no protocol named \"no-such\""), "{e}");
+    }
+}

@@ -697,6 +697,61 @@ mod tests {
             .contains("expected an array"));
     }
 
+    #[test]
+    fn listen_accept_keys_and_rules() {
+        let cfg = parse(&vhost(
+            r#", "apply-listen-accept": "1", "listen-accept-role": "raw-proxy",
+            "listen-accept-protocol": "raw-proxy", "fallback-listen-accept": "0",
+            "listen-accept-rules": [
+                {"match": "ssh", "protocol": "raw-proxy", "options": {"onward": "ipv4:127.0.0.1:22"}},
+                {"match": "tls", "sni": "a.test, b.test", "alpn": "h2", "protocol": "p"},
+                {"match": "silent", "protocol": "p"},
+                {"match": "silent", "wait-ms": "500", "protocol": "p"}]"#,
+        ))
+        .unwrap();
+        let v = &cfg.vhosts[0];
+        assert!(v.apply_listen_accept && !v.fallback_listen_accept);
+        assert_eq!(v.listen_accept_role.as_deref(), Some("raw-proxy"));
+        let rules = &v.listen_accept_rules;
+        assert_eq!(rules[0].matcher, RuleMatch::Ssh);
+        assert_eq!(rules[0].options[0].value, "ipv4:127.0.0.1:22");
+        assert_eq!(
+            rules[1].matcher,
+            RuleMatch::Tls {
+                sni: vec!["a.test".into(), "b.test".into()],
+                alpn: vec!["h2".into()]
+            }
+        );
+        assert_eq!(rules[2].matcher, RuleMatch::Silent { wait_ms: 2000 });
+        assert_eq!(rules[3].matcher, RuleMatch::Silent { wait_ms: 500 });
+        // `onlyraw` is libwebsockets' old name for apply-listen-accept.
+        let old = parse(&vhost(r#", "onlyraw": "1", "listen-accept-protocol": "x""#)).unwrap();
+        assert!(old.vhosts[0].apply_listen_accept);
+    }
+
+    #[test]
+    fn listen_accept_mistakes_are_named() {
+        let e = parse_err(&vhost(r#", "listen-accept-role": "raw-file""#));
+        assert_eq!(e.key, "vhosts[0].listen-accept-role");
+        assert!(e.message.contains("raw-skt, raw-proxy"), "{}", e.message);
+        let e = parse_err(&vhost(r#", "fallback-listen-accept": "1""#));
+        assert!(
+            e.message.contains("listen-accept-protocol"),
+            "{}",
+            e.message
+        );
+        let e = parse_err(&vhost(
+            r#", "listen-accept-rules": [{"match": "smtp", "protocol": "p"}]"#,
+        ));
+        assert_eq!(e.key, "vhosts[0].listen-accept-rules[0].match");
+        let e = parse_err(&vhost(r#", "listen-accept-rules": [{"match": "ssh"}]"#));
+        assert!(e.message.contains("needs \"protocol\""), "{}", e.message);
+        let e = parse_err(&vhost(
+            r#", "listen-accept-rules": [{"match": "ssh", "protocol": "p", "port": "1"}]"#,
+        ));
+        assert_eq!(e.key, "vhosts[0].listen-accept-rules[0].port");
+    }
+
     /// Our equivalent of lwsws' `etc-lwsws-conf.d-localhost-EXAMPLE`.
     const LOCALHOST_EXAMPLE: &str = r##"
 # localhost test vhost
