@@ -128,3 +128,14 @@ fn hello_refuses_what_is_not_one() {
         Err(HelloError::Malformed)
     );
 }
+
+/// A ClientHello from CPython's `ssl` (OpenSSL) for `vpn.example.com` with ALPN `h2, http/1.1`: a real one,
+/// with GREASE-free TLS 1.3 extensions, key shares and padding around the two we read.
+#[test]
+fn a_real_client_hello_from_openssl() {
+    let rec = include_bytes!("testdata/python_client_hello.bin");
+    assert_eq!(classify(rec), Verdict::Tls);
+    let hello = client_hello(rec).unwrap();
+    assert_eq!(hello.sni.as_deref(), Some("vpn.example.com"));
+    assert_eq!(hello.alpn, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+}
