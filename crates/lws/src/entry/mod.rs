@@ -53,7 +53,8 @@ pub(crate) async fn serve<S>(
                 plain_on_tls,
                 ..ConnInfo::plain(peer)
             };
-            serve_http1(io, initial, info, port, shutdown, &guard).await;
+            // The HTTP/1 phase runs in an allocation of its own (it is the largest of the roles' states).
+            Box::pin(serve_http1(io, initial, info, port, shutdown, &guard)).await;
         }
         Role::Http2 => {
             let start = Box::new(H2Start::Direct { initial });
@@ -76,6 +77,12 @@ pub(crate) async fn serve<S>(
         }
         Role::Close => {}
     }
+}
+
+/// The future serving a raw connection, made outside the entry's `async` body so that only it (a pointer)
+/// takes room in the connection task.
+fn start_raw(protocol: ProtocolHandle, conn: RawConn) -> Option<crate::raw::Serving> {
+    protocol.raw.map(|raw| raw.serve(conn))
 }
 
 /// A connection the raw role takes, with what it needs to know about it.
@@ -141,7 +148,7 @@ async fn serve_tls<S>(
         });
         return serve_http2(tls, info, port, shutdown, start).await;
     }
-    Box::pin(serve_http1(tls, Bytes::new(), info, port, shutdown, guard)).await;
+    serve_http1(tls, Bytes::new(), info, port, shutdown, guard).await;
 }
 
 #[cfg(not(feature = "tls"))]
@@ -168,9 +175,9 @@ async fn serve_http1<S>(
 {
     let next_shutdown = shutdown.clone();
     let next_port = port.clone();
-    // Each phase is its own allocation, freed when the phase ends: an idle WebSocket then keeps only its
-    // own small state, not the larger HTTP driver's (a task's future is sized for its largest state).
-    let http = Box::pin(crate::http::h1::serve(io, initial, info, port, shutdown));
+    // Callers box this future: a WebSocket the connection turns into runs as a task of its own, so the
+    // HTTP/1 state is freed when it starts; HTTP/2 after `Upgrade: h2c` runs in an allocation of its own.
+    let http = crate::http::h1::serve(io, initial, info, port, shutdown);
     let Some(switched) = http.await else {
         return;
     };

@@ -23,8 +23,9 @@ pub(crate) enum Role {
     Http2,
     /// A TLS handshake, then HTTP/1.x or HTTP/2 as ALPN says.
     Tls,
-    /// A raw protocol, with the bytes read so far.
-    Raw(ProtocolHandle),
+    /// A raw protocol, with the bytes read so far (boxed: the choice is held across the connection's first
+    /// await, and a handle inline would size every connection's task).
+    Raw(Box<ProtocolHandle>),
     /// Nothing on this port serves it: close.
     Close,
 }
@@ -42,7 +43,7 @@ pub(crate) enum Need {
 pub(crate) fn need(port: &PortShared) -> Need {
     let plan = &port.first().accept;
     if let Some(p) = &plan.apply {
-        return Need::Nothing(Role::Raw(p.clone()));
+        return Need::Nothing(Role::Raw(Box::new(p.clone())));
     }
     let rules = !plan.rules.is_empty() || plan.fallback.is_some();
     let wait = plan.silent_wait().unwrap_or(if port.has_tls() {
@@ -88,7 +89,7 @@ pub(crate) fn choose(port: &PortShared, sniffed: &Sniffed) -> Role {
                 .rules
                 .iter()
                 .find(|r| matches!(r.matcher, SniffMatch::Silent(_)))
-                .map_or(Role::Close, |r| Role::Raw(r.protocol.clone()));
+                .map_or(Role::Close, |r| Role::Raw(Box::new(r.protocol.clone())));
         }
         // Undecided bytes before the peer stopped (or fell silent): they are nothing we know.
         Verdict::NeedMore => Verdict::Other,
@@ -99,20 +100,20 @@ pub(crate) fn choose(port: &PortShared, sniffed: &Sniffed) -> Role {
         .iter()
         .find(|r| explicit_match(&r.matcher, v, &sniffed.bytes))
     {
-        return Role::Raw(r.protocol.clone());
+        return Role::Raw(Box::new(r.protocol.clone()));
     }
     if let Some(role) = builtin(port, v) {
         return role;
     }
     if let Some(r) = plan.rules.iter().find(|r| r.matcher == SniffMatch::Any) {
-        return Role::Raw(r.protocol.clone());
+        return Role::Raw(Box::new(r.protocol.clone()));
     }
     if let Some(f) = plan
         .fallback
         .as_ref()
         .filter(|_| !port.has_tls() || plan.allow_non_tls)
     {
-        return Role::Raw(f.clone());
+        return Role::Raw(Box::new(f.clone()));
     }
     match (port.has_tls(), port.plain_on_tls()) {
         (true, Some(redirect)) => Role::Http1 {

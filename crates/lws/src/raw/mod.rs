@@ -32,4 +32,4 @@ pub use protocol::{RawClose, RawInfo, RawProtocol, RawTransport};
 pub use proxy::{Proxy, ProxyConfig};
 pub use target::{Family, RawTarget, RawTargetError, DEFAULT_PORT};
 
-pub(crate) use service::{RawConn, RawIo, RawService};
+pub(crate) use service::{RawConn, RawIo, RawService, Serving};
