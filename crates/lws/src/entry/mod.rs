@@ -71,8 +71,8 @@ pub(crate) async fn serve<S>(
                 shutdown,
                 guard,
             );
-            if let Some(raw) = &protocol.raw {
-                raw.serve(conn).await;
+            if let Some(serving) = start_raw(*protocol, conn) {
+                serving.await;
             }
         }
         Role::Close => {}
