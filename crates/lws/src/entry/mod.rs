@@ -214,14 +214,7 @@ where
         }
         Handoff::H2(start) => {
             let start = Box::new(start.with_leftover(leftover));
-            Some(Box::pin(crate::http::h2::serve(
-                io,
-                info,
-                port,
-                shutdown,
-                start,
-                spawn_tunnel,
-            )))
+            Some(http2(io, info, port, shutdown, start))
         }
     }
 }
@@ -234,6 +227,17 @@ async fn serve_http2<S: Transport>(
     shutdown: watch::Receiver<bool>,
     start: Box<H2Start>,
 ) {
+    http2(io, info, port, shutdown, start).await;
+}
+
+/// The HTTP/2 role's future, boxed, with the entry's way to start RFC 8441 WebSockets.
+fn http2<S: Transport>(
+    io: S,
+    info: ConnInfo,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+    start: Box<H2Start>,
+) -> Pin<Box<impl Future<Output = ()>>> {
     Box::pin(crate::http::h2::serve(
         io,
         info,
@@ -242,7 +246,6 @@ async fn serve_http2<S: Transport>(
         start,
         spawn_tunnel,
     ))
-    .await;
 }
 
 /// Runs the WebSocket an HTTP/2 stream carries (RFC 8441) on a task of its own.

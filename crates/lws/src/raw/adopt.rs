@@ -95,7 +95,7 @@ fn adopt_stream(
     info: RawInfo,
     protocol: &ProtocolHandle,
 ) -> io::Result<Adopted> {
-    let service = protocol.raw.clone().ok_or_else(|| no_raw(protocol))?;
+    let service = raw_service(protocol)?;
     let conn = RawConn {
         io,
         initial: bytes::Bytes::new(),
@@ -107,6 +107,13 @@ fn adopt_stream(
     Ok(Adopted {
         task: tokio::spawn(service.serve(conn)),
     })
+}
+
+/// What serves `protocol`'s raw connections, or an error saying it has none.
+pub(super) fn raw_service(
+    protocol: &ProtocolHandle,
+) -> io::Result<std::sync::Arc<dyn super::RawService>> {
+    protocol.raw.clone().ok_or_else(|| no_raw(protocol))
 }
 
 /// The callbacks of `protocol`, for drivers that call them directly (UDP).

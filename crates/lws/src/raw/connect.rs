@@ -59,12 +59,7 @@ impl RawClientBuilder {
     /// Connects (retrying as the policy says), then serves the connection with `protocol`'s raw callbacks
     /// until it ends; returns how it ended.
     pub async fn run(self, protocol: &ProtocolHandle) -> io::Result<RawClose> {
-        let service = protocol.raw.clone().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("protocol {} has no raw callbacks", protocol.name),
-            )
-        })?;
+        let service = super::adopt::raw_service(protocol)?;
         let (io, mut info) = self.open().await?;
         info.protocol = protocol.name.clone();
         let conn = RawConn {
