@@ -254,3 +254,17 @@ async fn a_tls_rule_by_sni_passes_the_handshake_on_untouched() {
     let parsed = lws_proto::sniff::client_hello(&hello).unwrap();
     assert_eq!(parsed.sni.as_deref(), Some("other.test"));
 }
+
+#[tokio::test]
+async fn thousands_of_silent_connections_do_not_stop_the_port() {
+    let s = start(vec![http_vhost()
+        .protocol(tagged("fb"))
+        .fallback_listen_accept("fb")]);
+    let mut quiet = Vec::new();
+    for _ in 0..2000 {
+        quiet.push(TcpStream::connect(s.addr).await.unwrap());
+    }
+    assert_serves(s.addr, "/busy").await;
+    assert_eq!(converse(s.addr, b"\x00raw", 64).await, b"fb:\x00raw");
+    drop(quiet);
+}

@@ -168,3 +168,37 @@ fn bad_onward_options_name_the_option() {
     assert!(e.message.contains("needs the option \"onward\""), "{e}");
     assert!(ProxyConfig::from_pvo("raw-proxy", &pvo("ipv6:[::1]:22")).is_ok());
 }
+
+#[tokio::test]
+async fn an_onward_that_never_accepts_times_out_and_closes_the_client() {
+    // A listener whose backlog is full: the kernel drops further SYNs, so a connect hangs as it would to an
+    // unreachable host.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket
+        .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    socket.listen(0).unwrap();
+    let onward = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..8 {
+        let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        s.set_nonblocking(true).unwrap();
+        let _ = s.connect(&onward.into());
+        fillers.push(s);
+    }
+    let mut config = ProxyConfig::new(onward.to_string().parse().unwrap());
+    config.connect_timeout = Duration::from_millis(300);
+    let s = start(vec![Vhost::new("proxy")
+        .listen(any_port())
+        .protocol(Proxy::new(config).into_handle("raw-proxy"))
+        .listen_accept("raw-proxy")]);
+    let mut c = TcpStream::connect(s.addr).await.unwrap();
+    c.write_all(b"hello?").await.unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(IO_TIMEOUT, c.read_to_end(&mut got))
+        .await
+        .expect("the client was left hanging past the connect timeout")
+        .ok();
+    assert!(got.is_empty());
+    drop(fillers);
+}
