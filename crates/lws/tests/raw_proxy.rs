@@ -13,7 +13,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 fn proxy_to(onward: &str) -> Server {
-    let config = ProxyConfig::new(onward.parse().expect("onward target"));
+    proxy_with(ProxyConfig::new(onward.parse().expect("onward target")))
+}
+
+fn proxy_with(config: ProxyConfig) -> Server {
     let handle: ProtocolHandle = Proxy::new(config).into_handle("raw-proxy");
     start(vec![Vhost::new("proxy")
         .listen(any_port())
@@ -43,8 +46,17 @@ fn pattern(n: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_large_transfer_comes_back_intact_and_the_half_close_passes_through() {
-    let onward = echo_server().await;
-    let s = proxy_to(&format!("ipv4:127.0.0.1:{}", onward.port()));
+    // Both ways of forwarding: splicing bulk data (the default on Linux) and copying.
+    for splice in [true, false] {
+        let onward = echo_server().await;
+        let mut config =
+            ProxyConfig::new(format!("ipv4:127.0.0.1:{}", onward.port()).parse().unwrap());
+        config.splice = splice;
+        round_trip(&proxy_with(config)).await;
+    }
+}
+
+async fn round_trip(s: &Server) {
     let c = TcpStream::connect(s.addr).await.unwrap();
     let (mut r, mut w) = c.into_split();
     let data = pattern(8 << 20);

@@ -21,6 +21,8 @@ mod fd;
 mod protocol;
 mod proxy;
 pub(crate) mod service;
+#[cfg(target_os = "linux")]
+mod splice;
 mod target;
 mod udp;
 

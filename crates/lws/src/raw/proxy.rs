@@ -37,6 +37,9 @@ pub struct ProxyConfig {
     /// How long the onward connection may take to open (pvo `connect-timeout-ms`, default 5 s); past it
     /// the client is closed.
     pub connect_timeout: Duration,
+    /// Forward bulk data between two TCP sockets with `splice(2)` on Linux (pvo `splice`, default on);
+    /// small messages are copied either way.
+    pub splice: bool,
 }
 
 impl ProxyConfig {
@@ -45,10 +48,11 @@ impl ProxyConfig {
         ProxyConfig {
             onward,
             connect_timeout: Duration::from_secs(5),
+            splice: true,
         }
     }
 
-    /// Reads the per-vhost options: `onward` (required) and `connect-timeout-ms`.
+    /// Reads the per-vhost options: `onward` (required), `connect-timeout-ms` and `splice`.
     pub fn from_pvo(protocol: &str, pvo: &Pvo) -> Result<Self, ProtocolInitError> {
         let err = |message: String| ProtocolInitError {
             protocol: protocol.to_string(),
@@ -73,6 +77,9 @@ impl ProxyConfig {
                     ))
                 })?;
             config.connect_timeout = Duration::from_millis(ms);
+        }
+        if let Some(v) = pvo.get("splice") {
+            config.splice = crate::truthy(v);
         }
         Ok(config)
     }
@@ -128,8 +135,9 @@ async fn forward(conn: RawConn, config: Arc<ProxyConfig>) -> RawClose {
             };
         }
     };
-    let mut up = Half::with_pending(initial.to_vec());
-    let mut down = Half::default();
+    let can_splice = config.splice && client.tcp().is_some() && onward.tcp().is_some();
+    let mut up = Half::with_pending(initial.to_vec(), can_splice);
+    let mut down = Half::with_pending(Vec::new(), can_splice);
     let result = std::future::poll_fn(|cx| {
         let a = up.poll(cx, &mut client, &mut onward);
         let b = down.poll(cx, &mut onward, &mut client);
@@ -179,33 +187,50 @@ struct Half {
     eof: bool,
     /// The destination's sending side was shut after `eof`.
     done: bool,
+    /// Both ends are TCP sockets and splicing is allowed.
+    can_splice: bool,
+    /// The direction carries bulk data (a read filled the whole buffer): splice from now on.
+    bulk: bool,
+    /// The pipe bytes are spliced through, held only while bytes are in it.
+    #[cfg(target_os = "linux")]
+    pipe: Option<super::splice::Pipe>,
+    /// Bytes in the pipe.
+    held: usize,
 }
 
 impl Half {
-    fn with_pending(pending: Vec<u8>) -> Half {
+    fn with_pending(pending: Vec<u8>, can_splice: bool) -> Half {
         Half {
             pending,
+            can_splice,
             ..Half::default()
         }
     }
 
     /// Moves bytes from `src` to `dst` until neither can go on; ready once the direction is over.
-    fn poll<R, W>(&mut self, cx: &mut Context<'_>, src: &mut R, dst: &mut W) -> Poll<io::Result<()>>
-    where
-        R: AsyncRead + Unpin + ?Sized,
-        W: AsyncWrite + Unpin + ?Sized,
-    {
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        src: &mut Box<dyn RawIo>,
+        dst: &mut Box<dyn RawIo>,
+    ) -> Poll<io::Result<()>> {
         if self.done {
             return Poll::Ready(Ok(()));
         }
         for _ in 0..BATCH {
             std::task::ready!(self.flush(cx, dst))?;
+            std::task::ready!(self.drain_pipe(cx, dst))?;
             if self.eof {
                 std::task::ready!(Pin::new(&mut *dst).poll_shutdown(cx))?;
                 self.done = true;
                 return Poll::Ready(Ok(()));
             }
-            std::task::ready!(self.read_and_forward(cx, src, dst))?;
+            if self.bulk {
+                std::task::ready!(self.fill_pipe(cx, src))?;
+                continue;
+            }
+            let n = std::task::ready!(self.read_and_forward(cx, src, dst))?;
+            self.bulk = self.can_splice && n == READ_SIZE;
         }
         // A busy direction yields after a batch so the thread's other connections get their turn.
         cx.waker().wake_by_ref();
@@ -229,13 +254,13 @@ impl Half {
         Poll::Ready(Ok(()))
     }
 
-    /// Reads once and writes what it can at once; the rest is kept as pending.
+    /// Reads once and writes what it can at once; the rest is kept as pending. Returns the bytes read.
     fn read_and_forward<R, W>(
         &mut self,
         cx: &mut Context<'_>,
         src: &mut R,
         dst: &mut W,
-    ) -> Poll<io::Result<()>>
+    ) -> Poll<io::Result<usize>>
     where
         R: AsyncRead + Unpin + ?Sized,
         W: AsyncWrite + Unpin + ?Sized,
@@ -247,7 +272,7 @@ impl Half {
             let data = rb.filled();
             if data.is_empty() {
                 self.eof = true;
-                return Poll::Ready(Ok(()));
+                return Poll::Ready(Ok(0));
             }
             let taken = match Pin::new(&mut *dst).poll_write(cx, data) {
                 Poll::Ready(Ok(n)) => n,
@@ -255,7 +280,69 @@ impl Half {
                 Poll::Pending => 0,
             };
             self.pending.extend_from_slice(&data[taken..]);
-            Poll::Ready(Ok(()))
+            Poll::Ready(Ok(data.len()))
         })
+    }
+
+    /// Splices what `src` has into the pipe (taking one from the pool first). The pipe goes back to the
+    /// pool when `src` has nothing, so an idle direction holds none.
+    #[cfg(target_os = "linux")]
+    fn fill_pipe(
+        &mut self,
+        cx: &mut Context<'_>,
+        src: &mut Box<dyn RawIo>,
+    ) -> Poll<io::Result<()>> {
+        let Some(tcp) = src.tcp() else {
+            self.bulk = false;
+            return Poll::Ready(Ok(()));
+        };
+        let pipe = match self.pipe.take() {
+            Some(p) => p,
+            None => super::splice::Pipe::take()?,
+        };
+        match super::splice::poll_fill(cx, tcp, &pipe) {
+            Poll::Ready(Ok(0)) => {
+                self.eof = true;
+                pipe.give_back();
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Ok(n)) => {
+                self.held = n;
+                self.pipe = Some(pipe);
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => {
+                pipe.give_back();
+                Poll::Pending
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn fill_pipe(&mut self, _: &mut Context<'_>, _: &mut Box<dyn RawIo>) -> Poll<io::Result<()>> {
+        self.bulk = false;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Splices what the pipe holds into `dst`; ready once it is empty.
+    #[cfg(target_os = "linux")]
+    fn drain_pipe(
+        &mut self,
+        cx: &mut Context<'_>,
+        dst: &mut Box<dyn RawIo>,
+    ) -> Poll<io::Result<()>> {
+        let (Some(pipe), Some(tcp)) = (&self.pipe, dst.tcp()) else {
+            return Poll::Ready(Ok(()));
+        };
+        while self.held > 0 {
+            self.held -= std::task::ready!(super::splice::poll_drain(cx, tcp, pipe, self.held))?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn drain_pipe(&mut self, _: &mut Context<'_>, _: &mut Box<dyn RawIo>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 }

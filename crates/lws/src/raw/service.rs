@@ -18,11 +18,20 @@ use crate::transport::Transport;
 pub(crate) trait RawIo: Transport + Send + 'static {
     /// What the stream is, for [`super::RawInfo::transport`].
     fn transport(&self) -> RawTransport;
+
+    /// The stream as a TCP socket, for services that can do better with one (the proxy's `splice`).
+    fn tcp(&self) -> Option<&tokio::net::TcpStream> {
+        None
+    }
 }
 
 impl RawIo for tokio::net::TcpStream {
     fn transport(&self) -> RawTransport {
         RawTransport::Tcp
+    }
+
+    fn tcp(&self) -> Option<&tokio::net::TcpStream> {
+        Some(self)
     }
 }
 
