@@ -40,9 +40,8 @@ pub(crate) async fn serve<S>(
     let (role, initial) = match route::need(&port) {
         Need::Nothing(role) => (role, Bytes::new()),
         Need::Sniff { hello, wait } => {
-            // Sniffing runs in its own allocation so its timer does not size every connection's task.
             let until = move |b: &[u8]| route::verdict(b, hello);
-            let sniffed = Box::pin(sniff::sniff(&mut io, wait, until)).await;
+            let sniffed = sniff::sniff(&mut io, wait, until).await;
             let role = route::choose(&port, &sniffed);
             (role, sniffed.bytes)
         }

@@ -1,6 +1,5 @@
 //! Reading a new connection's first bytes until [`lws_proto::sniff::classify`] can tell what it speaks.
 
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -33,22 +32,24 @@ pub(crate) enum SniffEnd {
 }
 
 /// Reads until the bytes decide (`until` says when they do), the peer closes, or `wait` passes. Most
-/// connections decide on their first read, which is then copied out of the thread's read buffer once; the
-/// timer is armed only when the first read has to wait.
+/// connections decide on their first read, which is then copied out of the thread's read buffer once; only
+/// a connection whose first read has to wait gets the timer (in an allocation of its own).
 pub(crate) async fn sniff<S: AsyncRead + Unpin>(
     io: &mut S,
     wait: Duration,
     until: impl Fn(&[u8]) -> Verdict,
 ) -> Sniffed {
     let mut got: Vec<u8> = Vec::new();
-    let mut read = std::future::poll_fn(|cx| poll_sniff(cx, io, &mut got, &until));
-    let first = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut read).poll(cx))).await;
+    let first = std::future::poll_fn(|cx| Poll::Ready(poll_sniff(cx, io, &mut got, &until))).await;
     let (verdict, end) = match first {
         Poll::Ready(r) => r,
-        Poll::Pending => match tokio::time::timeout(wait, read).await {
-            Ok(r) => r,
-            Err(_) => (Verdict::NeedMore, SniffEnd::Silent),
-        },
+        Poll::Pending => {
+            let read = std::future::poll_fn(|cx| poll_sniff(cx, io, &mut got, &until));
+            match Box::pin(tokio::time::timeout(wait, read)).await {
+                Ok(r) => r,
+                Err(_) => (Verdict::NeedMore, SniffEnd::Silent),
+            }
+        }
     };
     Sniffed {
         verdict,
