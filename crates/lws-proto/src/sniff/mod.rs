@@ -20,6 +20,9 @@ pub const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 /// The longest HTTP method accepted as the start of an HTTP/1 request line (`PROPPATCH`, `UNSUBSCRIBE`...).
 const MAX_METHOD: usize = 20;
 
+/// How much of a request line with an unregistered method is read looking for its version.
+const MAX_REQUEST_LINE: usize = 8 * 1024;
+
 /// What the first bytes of a connection are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -73,24 +76,79 @@ fn prefix_verdict(first: &[u8], sign: &[u8], found: Verdict) -> Option<Verdict> 
     })
 }
 
-/// HTTP/1 when a method token (RFC 9110 §9: a token, here limited in length) is followed by a space.
+/// Methods registered for HTTP (RFC 9110 and the IANA method registry's common ones): a request line that
+/// starts with one of these and a space is HTTP at once, so a client sending a byte at a time is not held up.
+const KNOWN_METHODS: &[&[u8]] = &[
+    b"GET",
+    b"HEAD",
+    b"POST",
+    b"PUT",
+    b"DELETE",
+    b"CONNECT",
+    b"OPTIONS",
+    b"TRACE",
+    b"PATCH",
+    b"PROPFIND",
+    b"PROPPATCH",
+    b"MKCOL",
+    b"COPY",
+    b"MOVE",
+    b"LOCK",
+    b"UNLOCK",
+    b"SEARCH",
+    b"REPORT",
+    b"ACL",
+    b"BIND",
+    b"UNBIND",
+    b"REBIND",
+    b"LINK",
+    b"UNLINK",
+    b"MKCALENDAR",
+    b"MKACTIVITY",
+    b"CHECKOUT",
+    b"MERGE",
+    b"UPDATE",
+    b"LABEL",
+    b"VERSION-CONTROL",
+    b"BASELINE-CONTROL",
+    b"MKWORKSPACE",
+    b"ORDERPATCH",
+    b"M-SEARCH",
+    b"NOTIFY",
+    b"SUBSCRIBE",
+    b"UNSUBSCRIBE",
+    b"PURGE",
+    b"QUERY",
+];
+
+/// HTTP/1 when a registered method is followed by a space; for any other method token (RFC 9110 §9.1:
+/// methods are extensible), only once the whole request line is there and ends in an `HTTP/` version,
+/// so that a line-based protocol (`HELO host`, `USER name`) is not taken for HTTP.
 fn request_line_verdict(first: &[u8]) -> Verdict {
-    for (i, &b) in first.iter().enumerate().take(MAX_METHOD + 1) {
-        if b == b' ' {
-            return if i == 0 {
-                Verdict::Other
-            } else {
-                Verdict::Http1
-            };
-        }
-        if !is_tchar(b) {
-            return Verdict::Other;
-        }
+    let Some(sp) = first.iter().position(|&b| !is_tchar(b)) else {
+        return if first.len() > MAX_METHOD {
+            Verdict::Other
+        } else {
+            Verdict::NeedMore
+        };
+    };
+    if sp == 0 || sp > MAX_METHOD || first[sp] != b' ' {
+        return Verdict::Other;
     }
-    if first.len() > MAX_METHOD {
-        Verdict::Other
-    } else {
-        Verdict::NeedMore
+    if KNOWN_METHODS.contains(&&first[..sp]) {
+        return Verdict::Http1;
+    }
+    let Some(eol) = first[sp..].iter().position(|&b| b == b'\n').map(|i| sp + i) else {
+        return if first.len() >= MAX_REQUEST_LINE {
+            Verdict::Other
+        } else {
+            Verdict::NeedMore
+        };
+    };
+    let line = first[..eol].strip_suffix(b"\r").unwrap_or(&first[..eol]);
+    match line.iter().rposition(|&b| b == b' ') {
+        Some(v) if v > sp && line[v + 1..].starts_with(b"HTTP/") => Verdict::Http1,
+        _ => Verdict::Other,
     }
 }
 

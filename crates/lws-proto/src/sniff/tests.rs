@@ -11,11 +11,27 @@ fn http1_needs_the_space_after_the_method() {
 }
 
 #[test]
+fn unregistered_methods_need_the_whole_request_line() {
+    assert_eq!(classify(b"FOO /x"), Verdict::NeedMore);
+    assert_eq!(classify(b"FOO /x HTTP/1.1\r\n"), Verdict::Http1);
+    assert_eq!(classify(b"FOO /x HTTP/1.1\n"), Verdict::Http1);
+    // Line protocols that look like a method and an argument are not HTTP.
+    assert_eq!(classify(b"HELO raw.test\r\n"), Verdict::Other);
+    assert_eq!(classify(b"not http at all\r\n"), Verdict::Other);
+    assert_eq!(classify(b"USER anonymous\r\n"), Verdict::Other);
+    // A request line that never ends is not waited for past the limit.
+    let mut long = b"FOO /".to_vec();
+    long.resize(8 * 1024, b'a');
+    assert_eq!(classify(&long), Verdict::Other);
+}
+
+#[test]
 fn non_tokens_and_overlong_methods_are_other() {
     assert_eq!(classify(b" GET /"), Verdict::Other);
     assert_eq!(classify(b"\x00\x01"), Verdict::Other);
     assert_eq!(classify(b"GE\r\n"), Verdict::Other);
     assert_eq!(classify(b"AAAAAAAAAAAAAAAAAAAAA"), Verdict::Other);
+    assert_eq!(classify(b"GET\t/"), Verdict::Other);
     assert_eq!(classify(b"AAAAAAAAAAAAAAAAAAAA"), Verdict::NeedMore);
 }
 
@@ -33,8 +49,8 @@ fn the_h2_preface_is_decided_only_when_whole() {
 fn ssh_banner_and_tls_record() {
     assert_eq!(classify(b"SS"), Verdict::NeedMore);
     assert_eq!(classify(b"SSH-2.0-OpenSSH_9.2\r\n"), Verdict::Ssh);
-    // `SSHX ` is a method token, not a banner.
-    assert_eq!(classify(b"SSHX "), Verdict::Http1);
+    // `SSHX ` is a method token, not a banner (and not a registered method: the line decides).
+    assert_eq!(classify(b"SSHX / HTTP/1.1\r\n"), Verdict::Http1);
     assert_eq!(classify(b"\x16"), Verdict::NeedMore);
     assert_eq!(classify(b"\x16\x03\x01\x02\x00"), Verdict::Tls);
     assert_eq!(classify(b"\x16\x04"), Verdict::Other);
