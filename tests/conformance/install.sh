@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/conformance/install.sh [what...] — install the third-party tools the conformance scripts use.
 #   As root on Debian 12. Idempotent: a tool that is already there is skipped; apt-get update runs at most once.
-#   what: curl nghttp2 chromium python netcat cxx pyws pyh2 jwcrypto autobahn nginx h2o wrk openssl
+#   what: curl nghttp2 chromium python netcat cxx pyws pyh2 jwcrypto autobahn nginx h2o wrk openssl ssh socat
 #     (default: all but wrk)
+#   ssh = OpenSSH server + client (raw.sh runs its own sshd on a loopback port; the packaged service is stopped and
+#     disabled); socat = socat (raw.sh's onward echo/TLS peers).
 #   cxx = a C++ compiler: .ci/run builds the fuzz targets, and libfuzzer-sys compiles libFuzzer (C++).
 #   pyws = Python 3 venv $LWS_PEERS_HOME/venv with PyPI `websockets` (ws-peers.sh).
 #   pyh2 = the same venv with PyPI `h2` (pulls hpack, hyperframe) (h2-peers.sh); openssl makes its test cert.
@@ -100,6 +102,25 @@ do_h2o() {
 }
 do_wrk() {
   need wrk wrk
+}
+do_ssh() {
+  need ssh openssh-client
+  if [ -x /usr/sbin/sshd ]; then
+    log "sshd: already installed"
+  else
+    apt_install openssh-server
+    [ -x /usr/sbin/sshd ] || die "/usr/sbin/sshd still missing after installing openssh-server"
+    # Debian may start the packaged service on port 22; the scripts run their own sshd on loopback ports.
+    if command -v systemctl >/dev/null 2>&1; then systemctl disable --now ssh >/dev/null 2>&1 || true; fi
+    [ -s /run/sshd.pid ] && kill "$(cat /run/sshd.pid)" >/dev/null 2>&1 || true
+  fi
+  need sftp openssh-client
+  # sshd started as root needs its privilege separation directory (on tmpfs: gone after a reboot, raw.sh
+  # makes it again)
+  [ "$(id -u)" != 0 ] || mkdir -p /run/sshd
+}
+do_socat() {
+  need socat socat
 }
 
 # ---- Python peers (state in $PEERS_HOME) -------------------------------------------------------------------
@@ -212,11 +233,11 @@ run on Python 3. Set AUTOBAHN_PYTHON2=/path/to/python2.7."
   log "autobahn: $("$AB_ENV/bin/wstest" -a 2>&1 | tr '\n' ' ')"
 }
 
-DEFAULT=(curl nghttp2 openssl chromium python netcat cxx pyws pyh2 jwcrypto autobahn nginx h2o)
+DEFAULT=(curl nghttp2 openssl chromium python netcat cxx pyws pyh2 jwcrypto autobahn nginx h2o ssh socat)
 [ $# -eq 0 ] && set -- "${DEFAULT[@]}"
 for w in "$@"; do
   case "$w" in
-    curl | nghttp2 | openssl | chromium | python | netcat | cxx | pyws | pyh2 | jwcrypto | autobahn | nginx | h2o | wrk) "do_$w" ;;
+    curl | nghttp2 | openssl | chromium | python | netcat | cxx | pyws | pyh2 | jwcrypto | autobahn | nginx | h2o | ssh | socat | wrk) "do_$w" ;;
     all) for a in "${DEFAULT[@]}" wrk; do "do_$a"; done ;;
     *) die "unknown tool '$w' (known: ${DEFAULT[*]} wrk all)" ;;
   esac
