@@ -233,3 +233,29 @@ async fn a_raw_client_reports_a_refused_connection() {
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     assert!(raw::connect("no-port-here").is_err());
 }
+
+#[tokio::test]
+async fn an_adopted_descriptor_is_made_blocking_again_when_it_ends() {
+    let mut child = std::process::Command::new("printf")
+        .arg("x")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pipe = OwnedFd::from(child.stdout.take().unwrap());
+    // A second descriptor for the same open pipe, as a shell and its child share a terminal.
+    let shared = pipe.try_clone().unwrap();
+    let nonblocking = |fd: &OwnedFd| {
+        use std::os::fd::AsRawFd;
+        // SAFETY: F_GETFL on a descriptor owned by `fd` for the duration of the call.
+        let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+        flags & libc::O_NONBLOCK != 0
+    };
+    assert!(!nonblocking(&shared));
+    let adopted = raw::adopt_fd(pipe, &echo()).unwrap();
+    tokio::time::timeout(IO_TIMEOUT, adopted).await.unwrap();
+    child.wait().unwrap();
+    assert!(
+        !nonblocking(&shared),
+        "the shared descriptor was left non-blocking"
+    );
+}

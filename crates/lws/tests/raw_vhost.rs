@@ -242,3 +242,123 @@ fn a_raw_vhost_needs_a_raw_protocol_of_that_name() {
         .unwrap_err();
     assert!(err.message.contains("no protocol \"missing\""), "{err}");
 }
+
+/// Hands each connection's handle to the test, and reports its list size after pruning in `closed`.
+struct Registry {
+    handles: tokio::sync::mpsc::UnboundedSender<RawHandle>,
+    members: Mutex<Vec<RawHandle>>,
+    after_close: tokio::sync::mpsc::UnboundedSender<usize>,
+}
+
+impl RawProtocol for Registry {
+    type Session = ();
+    fn established(&self, _: &mut (), cx: &mut RawCtx<'_>) {
+        let h = cx.handle();
+        self.members.lock().unwrap().push(h.clone());
+        let _ = self.handles.send(h);
+    }
+    fn closed(&self, _: &mut (), _: &RawClose) {
+        let mut m = self.members.lock().unwrap();
+        m.retain(RawHandle::is_open);
+        let _ = self.after_close.send(m.len());
+    }
+}
+
+fn registry() -> (
+    ProtocolHandle,
+    tokio::sync::mpsc::UnboundedReceiver<RawHandle>,
+    tokio::sync::mpsc::UnboundedReceiver<usize>,
+) {
+    let (handles, hrx) = tokio::sync::mpsc::unbounded_channel();
+    let (after_close, crx) = tokio::sync::mpsc::unbounded_channel();
+    let p = Registry {
+        handles,
+        members: Mutex::default(),
+        after_close,
+    };
+    (ProtocolHandle::raw("reg", p), hrx, crx)
+}
+
+#[tokio::test]
+async fn a_handle_is_closed_when_closed_runs() {
+    let (p, mut handles, mut after_close) = registry();
+    let s = start(vec![raw_vhost("reg", p)]);
+    let a = TcpStream::connect(s.addr).await.unwrap();
+    let _b = TcpStream::connect(s.addr).await.unwrap();
+    for _ in 0..2 {
+        handles.recv().await.unwrap();
+    }
+    drop(a);
+    let left = tokio::time::timeout(IO_TIMEOUT, after_close.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        left, 1,
+        "the closing connection's handle still said it was open"
+    );
+}
+
+#[tokio::test]
+async fn handle_sends_wait_for_a_peer_that_does_not_read() {
+    let (p, mut handles, _after_close) = registry();
+    let s = start(vec![raw_vhost("reg", p)]);
+    let _quiet = TcpStream::connect(s.addr).await.unwrap();
+    let h = handles.recv().await.unwrap();
+    let chunk = bytes::Bytes::from(vec![1u8; 64 * 1024]);
+    let sent = Arc::new(AtomicUsize::new(0));
+    let counter = sent.clone();
+    let producer = async move {
+        loop {
+            h.send(chunk.clone()).await.unwrap();
+            counter.fetch_add(chunk.len(), Ordering::Relaxed);
+        }
+    };
+    // Bounded: the send queue's high-water mark, 64 queued commands, and what the kernel buffers hold.
+    assert!(
+        tokio::time::timeout(Duration::from_secs(2), producer)
+            .await
+            .is_err(),
+        "the producer ended"
+    );
+    let total = sent.load(Ordering::Relaxed);
+    assert!(
+        total < 32 << 20,
+        "{total} bytes were taken for a peer that reads nothing"
+    );
+}
+
+/// Every rx asks all connections of the protocol for `writable`, which sends a tick.
+struct Ticker;
+
+impl RawProtocol for Ticker {
+    type Session = ();
+    fn rx(&self, _: &mut (), cx: &mut RawCtx<'_>, _: &[u8]) {
+        cx.request_writable_all();
+    }
+    fn writable(&self, _: &mut (), cx: &mut RawCtx<'_>) {
+        cx.send(b"tick\n");
+    }
+}
+
+#[tokio::test]
+async fn request_writable_all_reaches_every_connection_of_the_protocol() {
+    let s = start(vec![raw_vhost("tick", ProtocolHandle::raw("tick", Ticker))]);
+    let mut a = TcpStream::connect(s.addr).await.unwrap();
+    let mut b = TcpStream::connect(s.addr).await.unwrap();
+    // b is registered once it is served; a byte from it proves that.
+    b.write_all(b".").await.unwrap();
+    let mut tick = [0u8; 5];
+    tokio::time::timeout(IO_TIMEOUT, b.read_exact(&mut tick))
+        .await
+        .unwrap()
+        .unwrap();
+    a.write_all(b"go").await.unwrap();
+    for c in [&mut a, &mut b] {
+        tokio::time::timeout(IO_TIMEOUT, c.read_exact(&mut tick))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&tick, b"tick\n");
+    }
+}

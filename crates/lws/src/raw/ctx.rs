@@ -10,7 +10,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use super::RawInfo;
-use crate::conn::ConnShared;
+use crate::conn::{ConnShared, Members};
 use crate::transport::SendNow;
 
 /// Stop reading from a peer while this much is queued for it.
@@ -106,6 +106,8 @@ pub struct RawCtx<'a> {
     pub(crate) info: &'a Arc<RawInfo>,
     pub(crate) shared: &'a Arc<ConnShared>,
     pub(crate) commands: &'a mut CommandQueue,
+    /// The vhost's connections of this protocol (accepted connections only).
+    pub(crate) members: Option<&'a Arc<Members>>,
     /// The socket, while nothing is waiting to be written to it: sends may go straight to it.
     pub(crate) direct: Option<&'a dyn SendNow>,
     /// Set on UDP connections: datagrams go out from it.
@@ -163,6 +165,25 @@ impl RawCtx<'_> {
         self.requests.writable = true;
     }
 
+    /// Asks for `writable` on every connection of this protocol on this vhost, raw and WebSocket alike
+    /// (libwebsockets' `lws_callback_on_writable_all_protocol`); on clients and adopted connections, which
+    /// belong to no vhost, on this connection only.
+    pub fn request_writable_all(&mut self) {
+        match self.members {
+            Some(m) => m.request_writable_all(),
+            None => self.request_writable(),
+        }
+    }
+
+    /// Pauses (false) or resumes (true) reading from every connection of this protocol on this vhost
+    /// (libwebsockets' `lws_rx_flow_allow_all_protocol`); on clients and adopted connections, this one only.
+    pub fn rx_flow_all(&mut self, allow: bool) {
+        match self.members {
+            Some(m) => m.rx_flow_all(allow),
+            None => self.rx_flow(allow),
+        }
+    }
+
     /// Pauses (false) or resumes (true) reading from this connection (libwebsockets' `lws_rx_flow_control`):
     /// while paused, the peer's bytes wait in the kernel and TCP flow control slows the peer.
     pub fn rx_flow(&mut self, allow: bool) {
@@ -198,8 +219,9 @@ impl RawCtx<'_> {
     }
 }
 
-/// Sends to a raw connection from any task; cheap to clone. Sends wait while the connection's command
-/// queue is full, so a slow peer slows its producers.
+/// Sends to a raw connection from any task; cheap to clone. The connection takes commands only while its
+/// send queue is below the high-water mark, so once its peer falls behind the command queue fills and
+/// `send` waits: a slow peer slows its producers.
 #[derive(Debug, Clone)]
 pub struct RawHandle {
     shared: Arc<ConnShared>,
@@ -229,6 +251,22 @@ impl RawHandle {
     /// Closes the connection once what is queued is written.
     pub async fn close(&self) -> Result<(), crate::ws::ConnectionClosed> {
         self.command(Command::Close).await
+    }
+
+    /// Queues bytes without waiting: fails if the connection is closed or its command queue is full (for
+    /// callbacks of other connections, which must not block).
+    pub fn try_send(&self, data: impl Into<Bytes>) -> Result<(), crate::ws::ConnectionClosed> {
+        self.commands
+            .try_send(Command::Send(data.into()))
+            .map_err(|_| crate::ws::ConnectionClosed)
+    }
+
+    /// Closes the connection once what is queued is written, without waiting; fails if the command queue
+    /// is full or the connection closed.
+    pub fn try_close(&self) -> Result<(), crate::ws::ConnectionClosed> {
+        self.commands
+            .try_send(Command::Close)
+            .map_err(|_| crate::ws::ConnectionClosed)
     }
 
     /// Asks for a `writable` callback on the connection.

@@ -47,6 +47,9 @@ pub(crate) async fn serve(conn: RawConn, protocol: Arc<dyn DynRaw>) -> RawClose 
         std::future::poll_fn(|cx| Pin::new(&mut d.io).poll_shutdown(cx)),
     )
     .await;
+    // Handles must see the connection closed from within `closed` (a protocol pruning its list of handles
+    // there would otherwise keep this one).
+    d.commands = CommandQueue::default();
     d.protocol.closed(d.session.as_mut(), &close);
     drop(guard);
     close
@@ -91,6 +94,7 @@ macro_rules! cx {
             info: &$d.info,
             shared: &$d.shared,
             commands: &mut $d.commands,
+            members: $d.members.as_ref(),
             direct: None,
             datagram: false,
         }
@@ -157,8 +161,13 @@ impl Driver {
         let now = Instant::now();
         loop {
             self.watch_shutdown();
+            // Commands are taken only while the send queue is below its high-water mark: past it the
+            // channel fills and handles' `send` waits, so a slow peer slows its producers.
             if let Some(rx) = self.commands.receiver() {
-                while let Poll::Ready(Some(cmd)) = rx.poll_recv(cx) {
+                while self.out.queued() < HIGH_WATER {
+                    let Poll::Ready(Some(cmd)) = rx.poll_recv(cx) else {
+                        break;
+                    };
                     apply(&mut self.out, &mut self.requests, cmd);
                 }
             }
@@ -294,6 +303,7 @@ impl Driver {
             info,
             shared,
             commands,
+            members,
             ..
         } = self;
         crate::transport::with_read_buf(|buf| {
@@ -313,6 +323,7 @@ impl Driver {
                 info,
                 shared,
                 commands,
+                members: members.as_ref(),
                 direct,
                 datagram: false,
             };

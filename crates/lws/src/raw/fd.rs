@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -15,12 +15,23 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 #[derive(Debug)]
 pub(crate) struct FdStream {
     fd: AsyncFd<File>,
+    /// The descriptor was blocking when adopted: it is made blocking again when the stream is dropped, as
+    /// the mode belongs to the open file description, which others (a shell's terminal) may share.
+    was_blocking: bool,
+}
+
+impl Drop for FdStream {
+    fn drop(&mut self) {
+        if self.was_blocking {
+            let _ = set_flag(self.fd.get_ref().as_raw_fd(), libc::O_NONBLOCK, false);
+        }
+    }
 }
 
 impl FdStream {
     /// Switches `fd` to non-blocking mode and registers it with the runtime.
     pub(crate) fn new(fd: OwnedFd) -> io::Result<FdStream> {
-        set_nonblocking(&fd)?;
+        let was_blocking = !set_flag(fd.as_raw_fd(), libc::O_NONBLOCK, true)?;
         // SAFETY: the `File` owns the descriptor for as long as the `AsyncFd` holds it, and its
         // `as_raw_fd` always returns that same descriptor.
         let registered = unsafe { AsyncFd::register(File::from(fd)) };
@@ -35,24 +46,24 @@ impl FdStream {
                 e
             }
         })?;
-        Ok(FdStream { fd })
+        Ok(FdStream { fd, was_blocking })
     }
 }
 
-/// Sets `O_NONBLOCK`, keeping the other status flags.
-fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
-    let raw = fd.as_raw_fd();
-    // SAFETY: `raw` is an open descriptor owned by `fd` for the duration of both calls; F_GETFL takes no
-    // argument and F_SETFL takes an int, as passed.
+/// Sets (`on`) or clears a file status flag, keeping the others; says whether it was set before.
+fn set_flag(raw: RawFd, flag: libc::c_int, on: bool) -> io::Result<bool> {
+    // SAFETY: `raw` is an open descriptor borrowed from its owner for the duration of both calls; F_GETFL
+    // takes no argument and F_SETFL takes an int, as passed.
     let flags = unsafe { libc::fcntl(raw, libc::F_GETFL) };
     if flags < 0 {
         return Err(io::Error::last_os_error());
     }
+    let new = if on { flags | flag } else { flags & !flag };
     // SAFETY: as above.
-    if unsafe { libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+    if new != flags && unsafe { libc::fcntl(raw, libc::F_SETFL, new) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(())
+    Ok(flags & flag != 0)
 }
 
 impl AsyncRead for FdStream {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 
-use super::ctx::{apply, CommandQueue, Requests, SendQueue};
+use super::ctx::{apply, CommandQueue, Requests, SendQueue, MAX_QUEUED_DATAGRAMS};
 use super::service::DynRaw;
 use super::{RawClose, RawCtx, RawInfo};
 use crate::conn::ConnShared;
@@ -27,6 +27,7 @@ macro_rules! cx {
             info: &$d.info,
             shared: &$d.shared,
             commands: &mut $d.commands,
+            members: None,
             direct: None,
             datagram: true,
         }
@@ -50,6 +51,7 @@ pub(crate) async fn serve(socket: UdpSocket, protocol: Arc<dyn DynRaw>, info: Ra
     let timer = tokio::time::sleep(Duration::from_secs(3600));
     tokio::pin!(timer);
     let close = std::future::poll_fn(|cx| d.poll(cx, timer.as_mut())).await;
+    d.commands = CommandQueue::default();
     d.protocol.closed(d.session.as_mut(), &close);
     close
 }
@@ -75,8 +77,12 @@ impl Udp {
         self.shared.register(cx.waker());
         let mut handled = 0;
         loop {
+            // Commands wait in their channel while the datagram queue is full, so handles' sends wait.
             if let Some(rx) = self.commands.receiver() {
-                while let Poll::Ready(Some(cmd)) = rx.poll_recv(cx) {
+                while self.out.datagrams.len() < MAX_QUEUED_DATAGRAMS {
+                    let Poll::Ready(Some(cmd)) = rx.poll_recv(cx) else {
+                        break;
+                    };
                     apply(&mut self.out, &mut self.requests, cmd);
                 }
             }
@@ -148,6 +154,7 @@ impl Udp {
                         info,
                         shared,
                         commands,
+                        members: None,
                         direct: None,
                         datagram: true,
                     };
