@@ -774,6 +774,8 @@ fn ws_raw_proxy_closes_the_raw_connection_when_the_websocket_closes() {
             .await
             .expect("the exchange timed out");
     });
-    let got = from_listener.recv_timeout(LIMIT).expect("the raw side ended");
+    let got = from_listener
+        .recv_timeout(LIMIT)
+        .expect("the raw side ended");
     assert_eq!(got, b"one two three");
 }

@@ -133,6 +133,8 @@ impl RawProtocol for Broadcast {
     fn closed(&self, member: &mut Member, close: &RawClose) {
         let count = {
             let mut state = self.state();
+            // By id: during this callback the connection's own handle still reports `is_open()`, so
+            // `retain(RawHandle::is_open)` would keep it until the next close.
             state.members.remove(&member.id);
             state.members.len()
         };
