@@ -389,7 +389,12 @@ fn raw_proxy_fallback_serves_http_and_forwards_the_rest_on_one_port() {
     s.write_all(b"more").expect("write");
     assert_eq!(read_n(&mut s, 4), b"more");
 
-    // HTTP still works while a forwarded connection is open.
+    // A line that is not an HTTP request line is forwarded too, even with a word and a space.
+    let mut t = connect(port);
+    t.write_all(b"hello world\n").expect("write");
+    assert_eq!(read_n(&mut t, 12), b"hello world\n");
+
+    // HTTP still works while forwarded connections are open.
     assert!(http_get(port).starts_with("HTTP/1.1 200"));
 }
 

@@ -24,9 +24,10 @@
 //!     ssh -p 7681 localhost
 //!
 //! Without an SSH server, forward to a listener started with `nc -l 127.0.0.1 1234`
-//! (`--onward ipv4:127.0.0.1:1234`) and type into `nc 127.0.0.1 7681`. Note that what counts is the first
-//! bytes: a line that starts like an HTTP request line (a word and a space, such as `hello world`) is taken
-//! for HTTP and answered 400 on a plain port, while `hello` or an SSH banner goes to the proxy.
+//! (`--onward ipv4:127.0.0.1:1234`) and type into `nc 127.0.0.1 7681`. What counts is the first bytes: a
+//! line that starts with an HTTP method and a space (`GET /...`), or that ends in an HTTP version, is taken
+//! for HTTP (and answered 400 if it is not a valid request); anything else, such as `hello world` or an SSH
+//! banner, goes to the proxy.
 //!
 //! `--port 0` picks a free port; the port used is printed as `listening on 127.0.0.1:PORT`.
 
