@@ -477,6 +477,14 @@ def tree_cpu(pids):
     return ticks, ns
 
 
+def busy_ticks():
+    """CPU ticks (USER_HZ) the whole machine spent busy, all CPUs: user nice system irq softirq (not idle,
+    iowait, steal)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:8]]
+    return v[0] + v[1] + v[2] + v[5] + v[6]
+
+
 def pss_kib(pid):
     """Proportional set size of the process tree (shared pages divided among the processes mapping them)."""
     tot = 0
@@ -600,10 +608,12 @@ def t_proxy_load(inst, args, mode):
             return {"error": "no READY from proxyload: " + c.stderr_tail(), "cmd": c.cmd}
         pids0 = proc_tree(inst.pid)
         s0, k0, b0 = tree_cpu(pids0), tree_cpu([c.p.pid]), tree_cpu([args.backend.proc.pid])
+        m0 = busy_ticks()
         c.go()
         end = c.expect("END", end_timeout)
         if not end:
             return {"error": f"no END from proxyload within {end_timeout}s: " + c.stderr_tail(), "cmd": c.cmd}
+        m1 = busy_ticks()
         s1 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid))))
         k1, b1 = tree_cpu([c.p.pid]), tree_cpu([args.backend.proc.pid])
     finally:
@@ -615,6 +625,10 @@ def t_proxy_load(inst, args, mode):
            "server_cpu_pct": round(100.0 * cpu_s / el, 1),
            "client_cpu_pct": round(100.0 * (k1[0] - k0[0]) / CLK / el, 1),
            "backend_cpu_pct": round(100.0 * (b1[0] - b0[0]) / CLK / el, 1),
+           # CPU that neither the proxy, the client nor the backend used during the window (other sessions'
+           # builds on this shared machine): % of one core; a run with much of it is a noisy one
+           "other_cpu_pct": round(100.0 * ((m1 - m0) - (s1[0] - s0[0]) - (k1[0] - k0[0]) - (b1[0] - b0[0]))
+                                  / CLK / el, 1),
            "server_procs": len(pids0), "errors": j["errors"], "cmd": c.cmd}
     if mode == "bulk":
         res.update(mib_s=j["mib_per_s"], bytes=j["bytes"])
@@ -930,7 +944,8 @@ def proxy_summary(records, servers, tests, med):
     loads = [t for t in ptests if t != "proxy_idle"]
     if loads:
         out += ["", "proxy load tests, cross-check (medians): per CPU-second from the scheduler's ns clock "
-                "(schedstat) instead of utime+stime ticks; client and backend CPU % over the same window:", ""]
+                "(schedstat) instead of utime+stime ticks; client, backend and other processes' CPU % (of one "
+                "core) over the same window:", ""]
         for t in loads:
             for s in servers:
                 v, n = med(t, s, "per_cpu_s_sched")
@@ -938,8 +953,15 @@ def proxy_summary(records, servers, tests, med):
                     continue
                 cli, _ = med(t, s, "client_cpu_pct")
                 be, _ = med(t, s, "backend_cpu_pct")
+                oth, _ = med(t, s, "other_cpu_pct")
                 out.append(f"- {t} {s}: {fmt_num(v)} {UNITS[t]}·cpu⁻¹ (schedstat), client {cli:.0f} %, "
-                           f"backend {be:.0f} %")
+                           f"backend {be:.0f} %" + ("" if oth is None else f", other {oth:.0f} %"))
+        noisy = [r for r in records if r["test"] in loads and (r.get("other_cpu_pct") or 0) > 20]
+        if noisy:
+            out += ["", "Noisy proxy runs (other processes used > 20 % of a core during the window; kept in the "
+                    "medians):", ""]
+            out += [f"- round {r['round']} {r['test']} {r['server']}: other {r['other_cpu_pct']:.0f} %, "
+                    f"proxy {r.get('server_cpu_pct')} %" for r in noisy]
     return out
 
 
