@@ -944,8 +944,13 @@ def proxy_summary(records, servers, tests, med):
     loads = [t for t in ptests if t != "proxy_idle"]
     if loads:
         out += ["", "proxy load tests, cross-check (medians): per CPU-second from the scheduler's ns clock "
-                "(schedstat) instead of utime+stime ticks; client, backend and other processes' CPU % (of one "
-                "core) over the same window:", ""]
+                "(schedstat) instead of utime+stime ticks; per CPU-second of the whole machine (proxy + client + "
+                "backend + anything else, both cores: loopback TCP work charged to whichever side ran it counts "
+                "once); client, backend and other processes' CPU % (of one core) over the same window:", ""]
+        for r in records:
+            parts = [r.get(k) for k in ("server_cpu_pct", "client_cpu_pct", "backend_cpu_pct", "other_cpu_pct")]
+            if r["test"] in loads and r.get("value") and None not in parts and sum(parts) > 0:
+                r["per_machine_cpu_s"] = r["value"] * 100.0 / sum(parts)
         for t in loads:
             for s in servers:
                 v, n = med(t, s, "per_cpu_s_sched")
@@ -954,7 +959,10 @@ def proxy_summary(records, servers, tests, med):
                 cli, _ = med(t, s, "client_cpu_pct")
                 be, _ = med(t, s, "backend_cpu_pct")
                 oth, _ = med(t, s, "other_cpu_pct")
-                out.append(f"- {t} {s}: {fmt_num(v)} {UNITS[t]}·cpu⁻¹ (schedstat), client {cli:.0f} %, "
+                mach, _ = med(t, s, "per_machine_cpu_s")
+                out.append(f"- {t} {s}: {fmt_num(v)} {UNITS[t]}·cpu⁻¹ (schedstat)"
+                           + ("" if mach is None else f", {fmt_num(mach)} per machine CPU-second")
+                           + f", client {cli:.0f} %, "
                            f"backend {be:.0f} %" + ("" if oth is None else f", other {oth:.0f} %"))
         noisy = [r for r in records if r["test"] in loads and (r.get("other_cpu_pct") or 0) > 20]
         if noisy:
