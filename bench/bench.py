@@ -12,6 +12,7 @@ import argparse
 import datetime
 import json
 import os
+import queue
 import re
 import resource
 import shlex
@@ -21,6 +22,8 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -33,7 +36,9 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 #   ws  : WebSocket echo at ws://127.0.0.1:PORT{ws_path}
 #   wspmd : the same echo with permessage-deflate (RFC 7692) accepted, in its own process so that its
 #         memory test starts from a fresh server (only servers that implement the extension have it)
-# cmd placeholders: {port_<role>} {www} {cert} {key} {run} {bench}
+#   proxy : raw TCP proxy: every connection accepted on the port is forwarded to 127.0.0.1:{port_backend},
+#         the harness's own backend (proxyload serve, started per round, pinned with the load generators)
+# cmd placeholders: {port_<role>} {port_backend} {www} {cert} {key} {run} {bench}
 # ---------------------------------------------------------------------------
 ANCHORS = [
     dict(name="lws-c", roles={"h1": 7681, "ws": 7681}, ws_path="/echo",
@@ -58,6 +63,18 @@ ANCHORS = [
          cmd="{bench}/peers-rs/target/release/fws-echo 127.0.0.1:{port_ws}"),
     dict(name="uWebSockets", roles={"ws": 9001}, ws_path="/echo", optional=True,
          cmd="{bench}/bin/uws-echo {port_ws}"),
+    # raw TCP proxies (proxy_* tests), each forwarding its port to the same backend. haproxy: mode tcp,
+    # nbthread 1, no log (conf/haproxy.cfg.in). socat forks a child per connection and sslh-fork (Debian's
+    # /usr/sbin/sslh) too: their CPU and memory are summed over the process tree. socat's listen backlog is
+    # raised from its default of 5 (SYN drops would stall proxy_idle's connects).
+    dict(name="haproxy", roles={"proxy": 7791},
+         conf="haproxy.cfg.in", cmd="haproxy -db -f {run}/haproxy.cfg"),
+    dict(name="socat", roles={"proxy": 7792},
+         cmd="socat TCP-LISTEN:{port_proxy},bind=127.0.0.1,fork,reuseaddr,backlog=4096 TCP:127.0.0.1:{port_backend}"),
+    dict(name="sslh-fork", roles={"proxy": 7793},
+         cmd="sslh -f -n -p 127.0.0.1:{port_proxy} --anyprot 127.0.0.1:{port_backend}"),
+    dict(name="sslh-select", roles={"proxy": 7794},
+         cmd="sslh-select -f -n -p 127.0.0.1:{port_proxy} --anyprot 127.0.0.1:{port_backend}"),
 ]
 
 # test id -> (role, description)
@@ -74,16 +91,22 @@ TESTS = {
                              "server RSS delta per connection"),
     "ws_pmd_echo": ("wspmd", "WebSocket echo round trip with permessage-deflate, 64 conns, 4 KiB of JSON-ish "
                              "text lines (~1 KiB deflated) in binary messages, echo content verified"),
+    "proxy_idle": ("proxy", "idle proxied pairs (client - proxy - backend, one 32-byte echo each): proxy RSS "
+                            "delta per pair, summed over its process tree"),
+    "proxy_bulk": ("proxy", "1 GiB through one proxied connection (client sends, backend sinks): MiB/s"),
+    "proxy_pingpong": ("proxy", "64 proxied connections, 64-byte messages echoed by the backend: round trips/s"),
 }
 # ws_idle / ws_pmd_idle first on their role: servers are fresh at the start of a round
 TEST_ORDER = list(TESTS)
 # run only when asked for (--tests): not in the default list
-OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo"}
-IDLE_TESTS = {"ws_idle", "ws_pmd_idle"}
+OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo", "proxy_idle", "proxy_bulk", "proxy_pingpong"}
+IDLE_TESTS = {"ws_idle", "ws_pmd_idle", "proxy_idle"}
+PROXY_TESTS = {"proxy_idle", "proxy_bulk", "proxy_pingpong"}
 
 UNITS = {"ws_idle": "KiB/conn", "h1_1k": "req/s", "h1_1m": "MiB/s", "h2_tls": "req/s",
          "h2c": "req/s", "ws_echo_32": "msg/s", "ws_echo_16k": "msg/s", "ws_connect": "conn/s",
-         "ws_pmd_idle": "KiB/conn", "ws_pmd_echo": "msg/s"}
+         "ws_pmd_idle": "KiB/conn", "ws_pmd_echo": "msg/s",
+         "proxy_idle": "KiB/pair", "proxy_bulk": "MiB/s", "proxy_pingpong": "rt/s"}
 LOWER_IS_BETTER = IDLE_TESTS
 
 
@@ -91,12 +114,23 @@ def log(*a):
     print(f"[{datetime.datetime.now().strftime('%H:%M:%S')}]", *a, file=sys.stderr, flush=True)
 
 
+def log_tail(path):
+    """Last non-empty line of a server's log (why it died)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(os.path.getsize(path) - 4096, 0))
+            lines = [l for l in f.read().decode(errors="replace").splitlines() if l.strip()]
+        return lines[-1][-200:] if lines else ""
+    except OSError:
+        return ""
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return f.read().split()[:3]
 
 
-ROLES = ("h1", "tls", "h2c", "ws", "wspmd")
+ROLES = ("h1", "tls", "h2c", "ws", "wspmd", "proxy")
 
 
 def parse_sut(spec):
@@ -194,7 +228,7 @@ class Instance:
         for r in ROLES:
             ports.setdefault(f"port_{r}", first)
         self.fmt = dict(ports, port=first, www=args.www, cert=args.cert, key=args.key,
-                        run=args.run, bench=BENCH)
+                        run=args.run, bench=BENCH, port_backend=args.proxy_backend_port)
         self.cmd = spec["cmd"].format(**self.fmt)
         self.logpath = os.path.join(args.run, f"{self.name}-{first}.log")
 
@@ -206,6 +240,7 @@ class Instance:
             rep = {"@RUN@": self.args.run, "@WWW@": self.args.www, "@TLS@": os.path.dirname(self.args.cert),
                    "@P_H1@": str(self.roles.get("h1", 0)), "@P_TLS@": str(self.roles.get("tls", 0)),
                    "@P_H2C@": str(self.roles.get("h2c", 0)),
+                   "@P_PROXY@": str(self.roles.get("proxy", 0)), "@P_BACKEND@": str(self.args.proxy_backend_port),
                    # NGINX_WORKERS>1 (bench/run.sh --threads2): real worker processes need the master process
                    "@WORKERS@": str(nginx_workers()), "@MASTER@": "on" if nginx_workers() > 1 else "off"}
             for k, v in rep.items():
@@ -422,6 +457,227 @@ def t_ws_idle(inst, args, pmd=False):
     return res
 
 
+# ---------------------------------------------------------------------------
+# raw TCP proxy tests: proxyload client -> proxy under test -> proxyload backend (see proxyload/src/main.rs)
+# ---------------------------------------------------------------------------
+def tree_cpu(pids):
+    """(utime+stime ticks, on-CPU ns from schedstat) summed over pids and all their threads."""
+    ticks = ns = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                s = f.read()
+            fields = s[s.rfind(")") + 2:].split()
+            ticks += int(fields[11]) + int(fields[12])
+            for t in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{t}/schedstat") as f:
+                    ns += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return ticks, ns
+
+
+def busy_ticks():
+    """CPU ticks (USER_HZ) the whole machine spent busy, all CPUs: user nice system irq softirq (not idle,
+    iowait, steal)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:8]]
+    return v[0] + v[1] + v[2] + v[5] + v[6]
+
+
+def pss_kib(pid):
+    """Proportional set size of the process tree (shared pages divided among the processes mapping them)."""
+    tot = 0
+    for p in proc_tree(pid):
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        tot += int(line.split()[1])
+                        break
+        except OSError:
+            pass
+    return tot
+
+
+class Backend:
+    """proxyload serve on 127.0.0.1:--proxy-backend-port: the sink / echo server behind every proxy. Fresh each
+    round, pinned with the load generators (--client-cpu), so it never competes with the proxy for its CPU."""
+
+    def __init__(self, args):
+        self.args = args
+        self.port = args.proxy_backend_port
+        self.proc = None
+
+    def start(self):
+        argv = ["taskset", "-c", self.args.client_cpu, self.args.proxyload, "serve",
+                "--listen", f"127.0.0.1:{self.port}"]
+        lf = open(os.path.join(self.args.run, f"backend-{self.port}.log"), "ab")
+        self.proc = subprocess.Popen(argv, stdout=lf, stderr=lf, stdin=subprocess.DEVNULL, start_new_session=True)
+        lf.close()
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"proxy backend exited rc={self.proc.returncode} (port {self.port} in use?)")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"proxy backend not listening on {self.port}")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+
+
+class ProxyClient:
+    """A proxyload client (pinned to --client-cpu) driven through its READY / go / END handshake: it sets up,
+    prints READY and waits for a line on stdin; the harness samples the proxy, writes "go"; the client does
+    the measured part, prints END {json} and holds its connections until stdin is closed."""
+
+    def __init__(self, argv, args):
+        self.cmd = " ".join(argv)
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.p = subprocess.Popen(["taskset", "-c", args.client_cpu] + argv, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=self.err, text=True, bufsize=1)
+        self.q = queue.Queue()
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        for line in self.p.stdout:
+            self.q.put(line.rstrip("\n"))
+        self.q.put(None)
+
+    def expect(self, word, timeout):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                line = self.q.get(timeout=max(deadline - time.time(), 0.001))
+            except queue.Empty:
+                return None
+            if line is None:
+                return None
+            if line.startswith(word):
+                return line
+
+    def go(self):
+        self.p.stdin.write("go\n")
+        self.p.stdin.flush()
+
+    def finish(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait(timeout=5)
+
+    def stderr_tail(self):
+        self.err.seek(0)
+        return self.err.read()[-300:]
+
+    def stderr_head(self):
+        self.err.seek(0)
+        return self.err.read().strip().split("\n")[0][:160]
+
+
+def t_proxy_load(inst, args, mode):
+    """proxy_bulk / proxy_pingpong: the proxy's CPU (process tree, utime+stime) is read right before "go" and
+    right after END, while every connection (and a forking proxy's child) is still open; the rate is the
+    client's over the same window, so value / (cpu_s / window) = work per proxy CPU-second exactly."""
+    port = inst.roles["proxy"]
+    if mode == "bulk":
+        argv = [args.proxyload, "bulk", "--connect", f"127.0.0.1:{port}", "--bytes", str(args.proxy_bulk_bytes)]
+        end_timeout = 150
+    else:
+        argv = [args.proxyload, "pingpong", "--connect", f"127.0.0.1:{port}", "--conns", str(args.proxy_conns),
+                "--size", str(args.proxy_size), "--duration", str(args.duration), "--warmup-rounds", "100"]
+        end_timeout = args.duration + 30
+    c = ProxyClient(argv, args)
+    try:
+        if not c.expect("READY", 60):
+            return {"error": "no READY from proxyload: " + c.stderr_tail(), "cmd": c.cmd}
+        pids0 = proc_tree(inst.pid)
+        s0, k0, b0 = tree_cpu(pids0), tree_cpu([c.p.pid]), tree_cpu([args.backend.proc.pid])
+        m0 = busy_ticks()
+        c.go()
+        end = c.expect("END", end_timeout)
+        if not end:
+            return {"error": f"no END from proxyload within {end_timeout}s: " + c.stderr_tail(), "cmd": c.cmd}
+        m1 = busy_ticks()
+        s1 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid))))
+        k1, b1 = tree_cpu([c.p.pid]), tree_cpu([args.backend.proc.pid])
+    finally:
+        c.finish()
+    j = json.loads(end[4:])
+    el = j["elapsed_s"]
+    cpu_s, sched_s = (s1[0] - s0[0]) / CLK, (s1[1] - s0[1]) / 1e9
+    res = {"window_s": el, "server_cpu_s": round(cpu_s, 3), "server_sched_s": round(sched_s, 4),
+           "server_cpu_pct": round(100.0 * cpu_s / el, 1),
+           "client_cpu_pct": round(100.0 * (k1[0] - k0[0]) / CLK / el, 1),
+           "backend_cpu_pct": round(100.0 * (b1[0] - b0[0]) / CLK / el, 1),
+           # CPU that neither the proxy, the client nor the backend used during the window (other sessions'
+           # builds on this shared machine): % of one core; a run with much of it is a noisy one
+           "other_cpu_pct": round(100.0 * ((m1 - m0) - (s1[0] - s0[0]) - (k1[0] - k0[0]) - (b1[0] - b0[0]))
+                                  / CLK / el, 1),
+           "server_procs": len(pids0), "errors": j["errors"], "cmd": c.cmd}
+    if mode == "bulk":
+        res.update(mib_s=j["mib_per_s"], bytes=j["bytes"])
+        work = j["bytes"] / 1048576
+    else:
+        res.update(rt_s=j["rt_per_s"], round_trips=j["round_trips"], p50_us=j["p50_us"], p99_us=j["p99_us"],
+                   max_us=j["max_us"])
+        work = j["round_trips"]
+    if sched_s > 0:  # the same efficiency from the scheduler's ns clock (no 10 ms tick rounding)
+        res["per_cpu_s_sched"] = work / sched_s
+    return res
+
+
+def t_proxy_idle(inst, args):
+    """proxy_idle: open N pairs (one 32-byte echo each), wait 1.5 s, read the proxy's memory (VmRSS and PSS
+    summed over its process tree) with every pair open, then check none was closed meanwhile."""
+    n = args.proxy_idle_conns
+    pids0 = proc_tree(inst.pid)
+    rss0, pss0 = rss_kib(inst.pid), pss_kib(inst.pid)
+    argv = [args.proxyload, "idle", "--connect", f"127.0.0.1:{inst.roles['proxy']}", "--conns", str(n),
+            "--parallel", "64", "--size", "32", "--src-ips", "32"]
+    c = ProxyClient(argv, args)
+    end = None
+    try:
+        ready = c.expect("READY", 600)
+        if not ready:
+            return {"error": "idle: no READY: " + c.stderr_tail(), "cmd": c.cmd}
+        time.sleep(1.5)
+        rss1, pss1 = rss_kib(inst.pid), pss_kib(inst.pid)
+        procs = len(proc_tree(inst.pid))
+        c.go()
+        end = c.expect("END", 120)
+    finally:
+        c.finish()
+    opened, errors = int(ready.split()[1]), int(ready.split()[2])
+    j = json.loads(end[4:]) if end else {}
+    res = {"kib_per_pair": (rss1 - rss0) / max(opened, 1), "pss_kib_per_pair": (pss1 - pss0) / max(opened, 1),
+           "rss0_kib": rss0, "rss1_kib": rss1, "pss0_kib": pss0, "pss1_kib": pss1, "server_procs": procs,
+           "open": opened, "open_s": j.get("open_s"), "errors": errors + j.get("closed_during_hold", 0),
+           "cmd": c.cmd}
+    if opened < n * 0.99:
+        res["error"] = f"only {opened}/{n} pairs opened (client: {c.stderr_head()})"
+    # a forking proxy's children end with their pairs: wait for them, so that the next run starts clean
+    deadline = time.time() + 120
+    while inst.proc.poll() is None and len(proc_tree(inst.pid)) > len(pids0) and time.time() < deadline:
+        time.sleep(0.5)
+    return res
+
+
 def run_test(test, inst, args):
     if test == "h1_1k":
         r = t_wrk(inst, args, "/1k.txt", 64)
@@ -453,6 +709,15 @@ def run_test(test, inst, args):
     elif test == "ws_pmd_echo":
         r = t_ws_echo(inst, args, 4096, pmd=True)
         val = r.get("msg_s")
+    elif test == "proxy_idle":
+        r = t_proxy_idle(inst, args)
+        val = r.get("kib_per_pair")
+    elif test == "proxy_bulk":
+        r = t_proxy_load(inst, args, "bulk")
+        val = r.get("mib_s")
+    elif test == "proxy_pingpong":
+        r = t_proxy_load(inst, args, "pingpong")
+        val = r.get("rt_s")
     else:
         raise ValueError(test)
     r["value"] = val
@@ -476,6 +741,15 @@ def fmt_num(v):
     return f"{v:.2f}"
 
 
+def fmt_ratio(x):
+    """Ratio cell: 2 decimals in the usual range, 3 significant digits for far-apart values (proxy_idle)."""
+    if x >= 100:
+        return f"{x:.0f}×"
+    if x >= 0.1:
+        return f"{x:.2f}×"
+    return f"{x:.2g}×"
+
+
 def summarize(records, servers, tests, baseline, meta):
     for r in records:  # older raw files: a zero-throughput run is a failed run
         if r["test"] not in IDLE_TESTS and not r.get("value") and not r.get("error"):
@@ -486,16 +760,25 @@ def summarize(records, servers, tests, baseline, meta):
                 and r.get(key) is not None and not r.get("error")]
         return (statistics.median(vals), len(vals)) if vals else (None, 0)
 
+    proxy_base = meta.get("proxy_baseline", "haproxy")
+
+    def base_of(test):
+        return proxy_base if test in PROXY_TESTS else baseline
+
     lines = []
-    lines.append(f"Medians over {meta['rounds']} interleaved rounds; ratio = server / {baseline} "
-                 f"(for {', '.join(sorted(LOWER_IS_BETTER))} lower is better, elsewhere higher is better).")
+    only_proxy = set(tests) <= PROXY_TESTS
+    lines.append(f"Medians over {meta['rounds']} interleaved rounds; ratio = server / "
+                 + (proxy_base if only_proxy else baseline)
+                 + (f" (proxy_* tests: / {proxy_base})" if PROXY_TESTS & set(tests) and not only_proxy else "")
+                 + f" (for {', '.join(sorted(t for t in LOWER_IS_BETTER if t in tests) or ['idle tests'])} "
+                 "lower is better, elsewhere higher is better).")
     lines.append("")
     hdr = "| test | unit | " + " | ".join(servers) + " |"
     lines.append(hdr)
     lines.append("|" + "---|" * (len(servers) + 2))
     for t in tests:
         cells = []
-        base, _ = med(t, baseline)
+        base, _ = med(t, base_of(t))
         any_val = False
         for s in servers:
             v, n = med(t, s)
@@ -504,8 +787,8 @@ def summarize(records, servers, tests, baseline, meta):
                 continue
             any_val = True
             c = fmt_num(v)
-            if base and s != baseline:
-                c += f" ({v / base:.2f}×)"
+            if base and s != base_of(t):
+                c += f" ({fmt_ratio(v / base)})" if t in PROXY_TESTS else f" ({v / base:.2f}×)"
             if n < meta["rounds"]:
                 c += f" [n={n}]"
             cells.append(c)
@@ -519,7 +802,7 @@ def summarize(records, servers, tests, baseline, meta):
         if any_val:
             lines.append(f"| {t} | {UNITS[t]} | " + " | ".join(cells) + " |")
     # latency rows
-    for t in ("ws_echo_32", "ws_echo_16k", "ws_pmd_echo", "h1_1k", "ws_connect"):
+    for t in ("ws_echo_32", "ws_echo_16k", "ws_pmd_echo", "h1_1k", "ws_connect", "proxy_pingpong"):
         if t not in tests:
             continue
         cells = []
@@ -566,7 +849,9 @@ def summarize(records, servers, tests, baseline, meta):
             lines.append(f"| {t} | % | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Efficiency: throughput per server CPU-second (median of value / server core fraction, "
-                 f"ratio vs {baseline}); meaningful when the client, not the server, is the bottleneck:")
+                 + (f"ratio vs {proxy_base}" if only_proxy else f"ratio vs {baseline}"
+                    + (f"; proxy_* vs {proxy_base}" if PROXY_TESTS & set(tests) else ""))
+                 + "); meaningful when the client, not the server, is the bottleneck:")
     lines.append("")
     lines.append(hdr)
     lines.append("|" + "---|" * (len(servers) + 2))
@@ -577,7 +862,7 @@ def summarize(records, servers, tests, baseline, meta):
         for r in records:
             if r["test"] == t and r.get("value") and r.get("server_cpu_pct"):
                 r["per_cpu_s"] = r["value"] * 100.0 / r["server_cpu_pct"]
-        base, _ = med(t, baseline, "per_cpu_s")
+        base, _ = med(t, base_of(t), "per_cpu_s")
         for s in servers:
             v, n = med(t, s, "per_cpu_s")
             if v is None:
@@ -585,11 +870,12 @@ def summarize(records, servers, tests, baseline, meta):
                 continue
             any_val = True
             c = fmt_num(v)
-            if base and s != baseline:
-                c += f" ({v / base:.2f}×)"
+            if base and s != base_of(t):
+                c += f" ({fmt_ratio(v / base)})" if t in PROXY_TESTS else f" ({v / base:.2f}×)"
             cells.append(c)
         if any_val:
             lines.append(f"| {t} | {UNITS[t]}·cpu⁻¹ | " + " | ".join(cells) + " |")
+    lines += proxy_summary(records, servers, tests, med)
     stalls = [r for r in records if r["test"] not in IDLE_TESTS and not r.get("error")
               and (r.get("server_cpu_pct") or 0) < 50 and (r.get("client_cpu_pct") or 0) < 50
               and r.get("load1", 99) < 2.5]
@@ -624,6 +910,69 @@ def summarize(records, servers, tests, baseline, meta):
     return "\n".join(lines) + "\n"
 
 
+def proxy_summary(records, servers, tests, med):
+    """proxy_* tests: every proxy against every other (same run), plus the idle test's PSS and the CPU cross-check."""
+    ptests = [t for t in tests if t in PROXY_TESTS]
+    if not ptests:
+        return []
+    key = {"proxy_bulk": "per_cpu_s", "proxy_pingpong": "per_cpu_s", "proxy_idle": "value"}
+    what = {"proxy_bulk": "MiB per proxy CPU-second", "proxy_pingpong": "round trips per proxy CPU-second",
+            "proxy_idle": "KiB per idle pair (RSS), lower is better"}
+    out = ["", "Raw proxies, ratio of each row's figure to each column's (same run, medians):"]
+    for t in ptests:
+        vals = {s: med(t, s, key[t])[0] for s in servers}
+        have = [s for s in servers if vals[s]]
+        if not have:
+            continue
+        out += ["", f"{t}: {what[t]}", "", "| proxy | value | " + " | ".join(f"÷ {s}" for s in have) + " |",
+                "|" + "---|" * (len(have) + 2)]
+        for a in have:
+            out.append(f"| {a} | {fmt_num(vals[a])} | "
+                       + " | ".join("" if a == b else fmt_ratio(vals[a] / vals[b]) for b in have) + " |")
+    if "proxy_idle" in ptests:
+        out += ["", "proxy_idle detail (medians): RSS and PSS (proportional: shared pages split between the "
+                "processes of a forking proxy) per pair, processes with every pair open, seconds to open them:", ""]
+        for s in servers:
+            rss, n = med("proxy_idle", s, "value")
+            if rss is None:
+                continue
+            pss, _ = med("proxy_idle", s, "pss_kib_per_pair")
+            procs, _ = med("proxy_idle", s, "server_procs")
+            opn, _ = med("proxy_idle", s, "open_s")
+            out.append(f"- {s}: RSS {fmt_num(rss)} KiB/pair, PSS {fmt_num(pss)} KiB/pair, {procs:.0f} processes, "
+                       f"opened in {fmt_num(opn)} s")
+    loads = [t for t in ptests if t != "proxy_idle"]
+    if loads:
+        out += ["", "proxy load tests, cross-check (medians): per CPU-second from the scheduler's ns clock "
+                "(schedstat) instead of utime+stime ticks; per CPU-second of the whole machine (proxy + client + "
+                "backend + anything else, both cores: loopback TCP work charged to whichever side ran it counts "
+                "once); client, backend and other processes' CPU % (of one core) over the same window:", ""]
+        for r in records:
+            parts = [r.get(k) for k in ("server_cpu_pct", "client_cpu_pct", "backend_cpu_pct", "other_cpu_pct")]
+            if r["test"] in loads and r.get("value") and None not in parts and sum(parts) > 0:
+                r["per_machine_cpu_s"] = r["value"] * 100.0 / sum(parts)
+        for t in loads:
+            for s in servers:
+                v, n = med(t, s, "per_cpu_s_sched")
+                if v is None:
+                    continue
+                cli, _ = med(t, s, "client_cpu_pct")
+                be, _ = med(t, s, "backend_cpu_pct")
+                oth, _ = med(t, s, "other_cpu_pct")
+                mach, _ = med(t, s, "per_machine_cpu_s")
+                out.append(f"- {t} {s}: {fmt_num(v)} {UNITS[t]}·cpu⁻¹ (schedstat)"
+                           + ("" if mach is None else f", {fmt_num(mach)} per machine CPU-second")
+                           + f", client {cli:.0f} %, "
+                           f"backend {be:.0f} %" + ("" if oth is None else f", other {oth:.0f} %"))
+        noisy = [r for r in records if r["test"] in loads and (r.get("other_cpu_pct") or 0) > 20]
+        if noisy:
+            out += ["", "Noisy proxy runs (other processes used > 20 % of a core during the window; kept in the "
+                    "medians):", ""]
+            out += [f"- round {r['round']} {r['test']} {r['server']}: other {r['other_cpu_pct']:.0f} %, "
+                    f"proxy {r.get('server_cpu_pct')} %" for r in noisy]
+    return out
+
+
 def versions(args):
     def sh(c):
         try:
@@ -642,6 +991,9 @@ def versions(args):
         "kernel": sh("uname -r"),
         "cpu": sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"),
         "uWebSockets": sh(f"cat {BENCH}/bin/uws-echo.version 2>/dev/null"),
+        "haproxy": sh("haproxy -v 2>&1 | head -1"),
+        "socat": sh("socat -V 2>&1 | grep -m1 'socat version'"),
+        "sslh": sh("dpkg-query -W -f '${Version}' sslh 2>/dev/null"),
     }
     lock = os.path.join(BENCH, "peers-rs", "Cargo.lock")
     if os.path.exists(lock):
@@ -668,6 +1020,14 @@ def main():
                     help="server under test: 'name=X;h1=PORT;tls=PORT;h2c=PORT;ws=PORT;ws_path=/echo;"
                          "ws_proto=P;cmd=COMMAND {port_h1} {www} {cert} {key}' (repeatable)")
     ap.add_argument("--baseline", default="lws-c")
+    ap.add_argument("--proxy-baseline", default="haproxy", help="ratio column of the proxy_* tests")
+    ap.add_argument("--proxy-idle-conns", type=int, default=8000,
+                    help="proxied pairs for proxy_idle (the proxy holds 2 fds per pair)")
+    ap.add_argument("--proxy-bulk-bytes", type=int, default=1 << 30, help="bytes through the proxy in proxy_bulk")
+    ap.add_argument("--proxy-conns", type=int, default=64, help="connections in proxy_pingpong")
+    ap.add_argument("--proxy-size", type=int, default=64, help="message size in proxy_pingpong")
+    ap.add_argument("--proxy-backend-port", type=int, default=7799,
+                    help="port of the harness's backend (proxyload serve) that every proxy forwards to")
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", os.path.join(BENCH, "results")))
@@ -678,6 +1038,8 @@ def main():
     if args.report:
         meta = json.load(open(os.path.join(args.report, "meta.json")))
         records = [json.loads(l) for l in open(os.path.join(args.report, "raw.jsonl")) if l.strip()]
+        if args.proxy_baseline:
+            meta["proxy_baseline"] = args.proxy_baseline
         write_summary(args.report, records, meta, args.baseline)
         return
     if args.duration > 20:
@@ -715,6 +1077,9 @@ def main():
                     "-out", args.cert, "-days", "30", "-subj", "/CN=localhost"], check=True,
                    capture_output=True)
     args.wsload = os.path.join(BENCH, "wsload", "target", "release", "wsload")
+    args.proxyload = os.path.join(BENCH, "proxyload", "target", "release", "proxyload")
+    if "proxy" in roles and not os.path.exists(args.proxyload):
+        raise SystemExit(f"{args.proxyload} not found (run run-all.sh to build)")
 
     specs = [dict(s) for s in ANCHORS] + [parse_sut(s) for s in args.sut]
     only = set(filter(None, args.only.split(",")))
@@ -728,7 +1093,8 @@ def main():
         if not roles & set(s["roles"]):  # e.g. the pmd instances when no pmd test runs
             continue
         binpath = shlex.split(s["cmd"].format(bench=BENCH, **{k: 0 for k in
-                              ("port", "www", "cert", "key", "run") + tuple(f"port_{r}" for r in ROLES)}))[0]
+                              ("port", "www", "cert", "key", "run", "port_backend")
+                              + tuple(f"port_{r}" for r in ROLES)}))[0]
         if not (shutil.which(binpath) or os.path.exists(binpath)):
             if s.get("optional"):
                 log(f"skipping {s['name']}: {binpath} not built")
@@ -743,6 +1109,9 @@ def main():
 
     meta = {"stamp": stamp, "rounds": args.rounds, "duration": args.duration, "idle_conns": args.idle_conns,
             "pmd_idle_conns": args.pmd_idle_conns,
+            "proxy_baseline": args.proxy_baseline, "proxy_idle_conns": args.proxy_idle_conns,
+            "proxy_bulk_bytes": args.proxy_bulk_bytes, "proxy_conns": args.proxy_conns,
+            "proxy_size": args.proxy_size,
             "server_cpu": args.server_cpu, "client_cpu": args.client_cpu, "servers": servers, "tests": tests,
             "nginx_workers": nginx_workers(),
             "versions": versions(args), "uptime_start": subprocess.run(["uptime"], capture_output=True,
@@ -754,7 +1123,10 @@ def main():
     loads = []
     for rnd in range(args.rounds):
         insts = [Instance(s, args) for s in specs]
+        args.backend = Backend(args) if "proxy" in roles else None
         try:
+            if args.backend:
+                args.backend.start()
             for i in insts:
                 i.start()
             up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
@@ -772,12 +1144,17 @@ def main():
                     c0, w0 = cpu_ticks(inst.pid), time.time()
                     r = run_test(t, inst, args)
                     c1, w1 = cpu_ticks(inst.pid), time.time()
-                    if inst.proc.poll() is not None:
-                        r["error"] = (r.get("error") or "") + f" server died rc={inst.proc.returncode}"
+                    died = inst.proc.poll() is not None
+                    if died:
+                        r["error"] = (r.get("error") or "") + f" server died rc={inst.proc.returncode}" \
+                            + f" (log: {log_tail(inst.logpath)})"
+                    # the proxy tests measure CPU over their own window (from "go" to END)
+                    window = {k: r.pop(k) for k in ("server_cpu_pct", "client_cpu_pct") if k in r}
                     r.update({"round": rnd + 1, "test": t, "server": inst.name, "port": inst.roles[role],
                               "load1": float(la[0]), "wall_s": round(w1 - w0, 2),
                               "server_cpu_pct": round(100.0 * (c1 - c0) / CLK / max(w1 - w0, 1e-6), 1),
                               "client_cpu_pct": CLIENT_CPU["pct"]})
+                    r.update(window)
                     records.append(r)
                     rawf.write(json.dumps(r) + "\n")
                     rawf.flush()
@@ -785,9 +1162,14 @@ def main():
                         f"p99={r.get('p99_us', '-')} srv={r['server_cpu_pct']}% cli={r['client_cpu_pct']}% load={la[0]}"
                         + (f" ERROR {r['error'][:120]}" if r.get("error") else "")
                         + (f" errors={r['errors']}" if r.get("errors") else ""))
+                    if died:  # e.g. sslh-select past FD_SETSIZE in proxy_idle: a fresh one for the next tests
+                        log(f"  restarting {inst.name} (port {inst.roles[role]})")
+                        inst.start()
         finally:
             for i in insts:
                 i.stop()
+            if args.backend:
+                args.backend.stop()
         up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         loads.append(f"round {rnd + 1} end: {up}")
     rawf.close()
@@ -802,7 +1184,11 @@ def main():
 def write_summary(outdir, records, meta, baseline):
     md = [f"# bench run {meta['stamp']}", ""]
     md.append(f"server pinned to CPU {meta['server_cpu']}, load generators pinned to CPU {meta['client_cpu']}; "
-              f"{meta['duration']} s per load run; {meta['idle_conns']} idle conns"
+              f"{meta['duration']} s per load run"
+              + (f"; {meta['idle_conns']} idle conns" if not set(meta["tests"]) <= PROXY_TESTS else "")
+              + (f"; proxy_idle {meta.get('proxy_idle_conns')} pairs, proxy_bulk {meta.get('proxy_bulk_bytes')} "
+                 f"bytes, proxy_pingpong {meta.get('proxy_conns')} conns x {meta.get('proxy_size')} B"
+                 if PROXY_TESTS & set(meta["tests"]) else "")
               + (f", {meta['pmd_idle_conns']} with permessage-deflate" if "ws_pmd_idle" in meta["tests"] else "")
               + ".")
     md.append("")

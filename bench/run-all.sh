@@ -5,6 +5,7 @@
 #   run-all.sh --rounds 5           # extra args go to bench.py
 #   run-all.sh --sut "name=lws-rs;h1=7781;cmd=/path/lwsws --port {port_h1} --interface 127.0.0.1 --docroot {www}"
 #   NO_INSTALL=1 NO_BUILD=1 run-all.sh --only lws-c,lws-rs
+#   run-all.sh --tests proxy_idle,proxy_bulk,proxy_pingpong --only haproxy,socat,sslh-fork,sslh-select
 #
 # Builds happen in a writable copy ($LWS_BENCH_HOME, default ~/.cache/lws-bench), so this folder may be read-only.
 # Results: $BENCH_OUT (default ./bench-results)/<stamp>/{summary.md,raw.jsonl,meta.json}
@@ -23,9 +24,19 @@ if [ -z "${NO_INSTALL:-}" ]; then
   for p in nginx h2o libwebsockets-dev libwebsockets-test-server nghttp2-client wrk pkg-config openssl util-linux; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
-  if [ ${#need[@]} -gt 0 ]; then
+  # raw TCP proxies for the proxy_* tests; without recommends (sslh's would pull in apache2)
+  pneed=()
+  for p in haproxy socat sslh; do
+    dpkg -s "$p" >/dev/null 2>&1 || pneed+=("$p")
+  done
+  if [ ${#need[@]} -gt 0 ] || [ ${#pneed[@]} -gt 0 ]; then
     apt-get update -qq
+  fi
+  if [ ${#need[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  fi
+  if [ ${#pneed[@]} -gt 0 ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pneed[@]}"
   fi
 fi
 
@@ -34,6 +45,7 @@ if [ -z "${NO_BUILD:-}" ]; then
   # bench.py runs the binaries from each crate's own target/ (so ignore a CARGO_TARGET_DIR from the caller)
   (cd peers-rs && CARGO_TARGET_DIR=target cargo build --release -q)
   (cd wsload && CARGO_TARGET_DIR=target cargo build --release -q)
+  (cd proxyload && CARGO_TARGET_DIR=target cargo build --release -q)
 fi
 
 exec python3 "$BENCH/bench.py" "$@"

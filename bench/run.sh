@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: bench/run.sh [--threads2] [bench.py args...]
+# usage: bench/run.sh [--threads2 | --proxy] [bench.py args...]
 #   Builds lwsws (release) from this repo, then runs the side-by-side harness (run-all.sh) with lwsws as the
 #   server under test "lws-rs" next to the anchors.
 #   default:    lwsws --threads 1 vs all anchors (each one thread), server pinned to CPU 0, load on CPU 1,
@@ -9,6 +9,10 @@
 #               are not in the default list (--tests ws_pmd_idle,ws_pmd_echo) and start it only when selected.
 #   --threads2: lwsws --threads 2 vs nginx with 2 worker processes (baseline nginx), servers not pinned
 #               (allowed on CPUs 0,1), load generators still on CPU 1.
+#   --proxy:    the raw TCP proxy tests proxy_idle,proxy_bulk,proxy_pingpong: lwsws with a raw-proxy vhost
+#               (lwsws-proxy-sut.sh, port LWSRS_PORT+4) vs haproxy (mode tcp), socat, sslh-fork and sslh-select,
+#               all forwarding to the harness's backend; ratios to haproxy. Same as the default mode with
+#               --tests proxy_idle,proxy_bulk,proxy_pingpong --only lws-rs,haproxy,socat,sslh-fork,sslh-select.
 #   Extra args go to bench.py (later ones win), e.g. --rounds 1 --duration 2, or --tests h1_1k.
 #   Env: LWSWS (use this binary, skip the cargo build), NO_INSTALL=1 / NO_BUILD=1 (see run-all.sh),
 #        BENCH_OUT (results dir, default ./bench-results), LWSRS_PORT (default 7781).
@@ -19,6 +23,9 @@ REPO="$(cd "$HERE/.." && pwd)"
 mode=threads1
 if [ "${1:-}" = "--threads2" ]; then
   mode=threads2
+  shift
+elif [ "${1:-}" = "--proxy" ]; then
+  mode=proxy
   shift
 fi
 
@@ -32,11 +39,19 @@ fi
 PORT="${LWSRS_PORT:-7781}"
 export BENCH_OUT="${BENCH_OUT:-$PWD/bench-results}"
 
+# lwsws as a raw TCP proxy to the harness's backend (proxy_* tests; started only when one is selected)
+PROXY_SUT="name=lws-rs;proxy=$((PORT + 4));cmd=$HERE/lwsws-proxy-sut.sh $LWSWS {port_proxy} {port_backend} 1"
+
 if [ "$mode" = threads1 ]; then
   exec "$HERE/run-all.sh" \
     --sut "name=lws-rs;h1=$PORT;h2c=$PORT;tls=$((PORT + 1));ws=$PORT;ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_h1} {port_tls} {www} {cert} {key} 1" \
     --sut "name=lws-rs;wspmd=$((PORT + 2));ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_wspmd} $((PORT + 3)) {www} {cert} {key} 1" \
+    --sut "$PROXY_SUT" \
     --tests "${BENCH_TESTS:-h1_1k,h1_1m,h2_tls,h2c,ws_echo_32,ws_echo_16k,ws_connect,ws_idle}" "$@"
+elif [ "$mode" = proxy ]; then
+  exec "$HERE/run-all.sh" --sut "$PROXY_SUT" \
+    --tests proxy_idle,proxy_bulk,proxy_pingpong --only lws-rs,haproxy,socat,sslh-fork,sslh-select \
+    --label proxy "$@"
 else
   export NGINX_WORKERS=2
   exec "$HERE/run-all.sh" \
