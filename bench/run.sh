@@ -40,7 +40,9 @@ PORT="${LWSRS_PORT:-7781}"
 export BENCH_OUT="${BENCH_OUT:-$PWD/bench-results}"
 
 # lwsws as a raw TCP proxy to the harness's backend (proxy_* tests; started only when one is selected)
-PROXY_SUT="name=lws-rs;proxy=$((PORT + 4));cmd=$HERE/lwsws-proxy-sut.sh $LWSWS {port_proxy} {port_backend} 1"
+PROXY_SUT="name=lws-rs;proxy=$((PORT + 4));cmd=$HERE/lwsws-proxy-sut.sh $LWSWS {port_proxy} {port_backend} 1 1"
+# The same with splicing off (bulk data through read/write), to show what splice(2) buys.
+PROXY_SUT_COPY="name=lws-rs-copy;proxy=$((PORT + 5));cmd=$HERE/lwsws-proxy-sut.sh $LWSWS {port_proxy} {port_backend} 1 0"
 
 if [ "$mode" = threads1 ]; then
   exec "$HERE/run-all.sh" \
@@ -49,8 +51,8 @@ if [ "$mode" = threads1 ]; then
     --sut "$PROXY_SUT" \
     --tests "${BENCH_TESTS:-h1_1k,h1_1m,h2_tls,h2c,ws_echo_32,ws_echo_16k,ws_connect,ws_idle}" "$@"
 elif [ "$mode" = proxy ]; then
-  exec "$HERE/run-all.sh" --sut "$PROXY_SUT" \
-    --tests proxy_idle,proxy_bulk,proxy_pingpong --only lws-rs,haproxy,socat,sslh-fork,sslh-select \
+  exec "$HERE/run-all.sh" --sut "$PROXY_SUT" --sut "$PROXY_SUT_COPY" \
+    --tests proxy_idle,proxy_bulk,proxy_pingpong --only lws-rs,lws-rs-copy,haproxy,socat,sslh-fork,sslh-select \
     --label proxy "$@"
 else
   export NGINX_WORKERS=2
