@@ -48,7 +48,8 @@ impl Pipe {
         let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
         // SAFETY: F_SETPIPE_SZ takes an int and reads no memory; `w` is open. Failure (a size over
         // /proc/sys/fs/pipe-max-size, or a user's pipe budget used up) leaves the default size.
-        let _ = unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_CHUNK as libc::c_int) };
+        let _ =
+            unsafe { libc::fcntl(w.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_CHUNK as libc::c_int) };
         Ok(Pipe { r, w })
     }
 
