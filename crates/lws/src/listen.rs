@@ -124,7 +124,7 @@ pub(crate) async fn accept_loop(
                         Err(e) => accept_error(e).await,
                     },
                     _ = shutdown.changed() => {
-                        wake_websockets(&l.port);
+                        wake_members(&l.port);
                         return Ok(());
                     }
                 }
@@ -143,7 +143,7 @@ pub(crate) async fn accept_loop(
                         Err(e) => accept_error(e).await,
                     },
                     _ = shutdown.changed() => {
-                        wake_websockets(&l.port);
+                        wake_members(&l.port);
                         break Ok(());
                     }
                 }
@@ -154,10 +154,10 @@ pub(crate) async fn accept_loop(
     }
 }
 
-/// WebSocket connections do not wait on the shutdown signal (that would cost every one of them a wake-up
-/// future polled on each turn); they look at it whenever woken, so wake them all once it changed.
-fn wake_websockets(port: &PortShared) {
-    port.vhosts.iter().for_each(|v| v.wake_ws_members());
+/// WebSocket and raw connections do not wait on the shutdown signal (that would cost every one of them a
+/// wake-up future polled on each turn); they look at it whenever woken, so wake them all once it changed.
+fn wake_members(port: &PortShared) {
+    port.vhosts.iter().for_each(|v| v.wake_members());
 }
 
 /// Running out of descriptors must not spin the loop: pause briefly before accepting again.

@@ -330,8 +330,8 @@ pub(crate) struct VhostInner {
     pub(crate) h2: H2Config,
     /// Every protocol attached to the vhost, in order (the first serves unnamed upgrades by default).
     pub(crate) protocols: Vec<ProtocolHandle>,
-    /// Live WebSocket connections per protocol name.
-    ws_members: std::collections::HashMap<Arc<str>, Arc<crate::ws::Members>>,
+    /// Live WebSocket and raw connections per protocol name.
+    members: std::collections::HashMap<Arc<str>, Arc<crate::conn::Members>>,
     pub(crate) disable_no_protocol_ws_upgrades: bool,
     /// For a member list made on the spot (every protocol of the vhost has one already).
     ws_validity: crate::ws::ValidityPolicy,
@@ -343,16 +343,16 @@ pub(crate) struct VhostInner {
 
 impl VhostInner {
     /// The member list of a protocol on this vhost.
-    pub(crate) fn ws_members(&self, protocol: &str) -> Arc<crate::ws::Members> {
-        match self.ws_members.get(protocol) {
+    pub(crate) fn members(&self, protocol: &str) -> Arc<crate::conn::Members> {
+        match self.members.get(protocol) {
             Some(m) => m.clone(),
-            None => Arc::new(crate::ws::Members::new(self.ws_validity)),
+            None => Arc::new(crate::conn::Members::new(self.ws_validity)),
         }
     }
 
-    /// Wakes every WebSocket connection of this vhost, so that each notices the shutdown signal.
-    pub(crate) fn wake_ws_members(&self) {
-        self.ws_members.values().for_each(|m| m.wake_all());
+    /// Wakes every WebSocket and raw connection of this vhost, so that each notices the shutdown signal.
+    pub(crate) fn wake_members(&self) {
+        self.members.values().for_each(|m| m.wake_all());
     }
 }
 
@@ -397,14 +397,14 @@ impl VhostInner {
             ..H1Config::default()
         };
         // Every protocol that may serve a connection here gets a list, so shutdown can wake them all.
-        let ws_members = v
+        let members = v
             .protocols
             .iter()
             .chain(v.accept.rules.iter().map(|r| &r.protocol))
             .map(|p| {
                 (
                     p.name.clone(),
-                    Arc::new(crate::ws::Members::new(v.ws_validity)),
+                    Arc::new(crate::conn::Members::new(v.ws_validity)),
                 )
             })
             .collect();
@@ -412,7 +412,7 @@ impl VhostInner {
         Ok(VhostInner {
             accept,
             protocols: v.protocols,
-            ws_members,
+            members,
             disable_no_protocol_ws_upgrades: v.disable_no_protocol_ws_upgrades,
             ws_validity: v.ws_validity,
             permessage_deflate: v.permessage_deflate,

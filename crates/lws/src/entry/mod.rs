@@ -104,7 +104,7 @@ fn raw_conn(
         info,
         shutdown: Some(shutdown),
         guard: Some(guard),
-        members: Some(vhost.ws_members(&protocol.name)),
+        members: Some(vhost.members(&protocol.name)),
     }
 }
 

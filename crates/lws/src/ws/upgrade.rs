@@ -93,7 +93,7 @@ pub(crate) fn prepare(
             codec = Some(Box::new(PermessageDeflate::new(params, true, config)));
         }
     }
-    let members = vhost.ws_members(&protocol.name);
+    let members = vhost.members(&protocol.name);
     let info = Arc::new(WsInfo {
         path: req.path().to_string(),
         query: req.query().map(str::to_string),
