@@ -155,3 +155,27 @@ fn a_real_client_hello_from_openssl() {
     assert_eq!(hello.sni.as_deref(), Some("vpn.example.com"));
     assert_eq!(hello.alpn, [b"h2".to_vec(), b"http/1.1".to_vec()]);
 }
+
+proptest::proptest! {
+    /// A verdict, once reached, never changes as more bytes arrive: the sniffer may wait, but never decide
+    /// on a prefix what the whole would contradict. Inputs start with each kind's first bytes, so every
+    /// branch is reached, followed by anything.
+    #[test]
+    fn a_decided_verdict_is_stable(
+        start in 0usize..6,
+        tail in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+    ) {
+        let heads: [&[u8]; 6] = [b"GET ", b"FOO /x HTTP/1.1", b"PRI * HTTP/2.0", b"SSH-2.0", b"\x16\x03\x01", b""];
+        let mut data = heads[start].to_vec();
+        data.extend_from_slice(&tail);
+        let whole = classify(&data);
+        for n in 0..data.len() {
+            let early = classify(&data[..n]);
+            proptest::prop_assert!(early == Verdict::NeedMore || early == whole, "{early:?} at {n} of {data:?}");
+        }
+        if let Ok(hello) = client_hello(&data) {
+            proptest::prop_assert_eq!(whole, Verdict::Tls);
+            proptest::prop_assert!(hello.alpn.iter().all(|p| !p.is_empty()));
+        }
+    }
+}
