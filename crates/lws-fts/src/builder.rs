@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::format::{Header, HEADER_LEN, LINES_PER_CHUNK};
+use crate::pos_writer::PosWriter;
 use crate::run::{self, Arena, MergeSink, RunWriter};
 use crate::tokenize::{TokenSink, Tokenizer};
 use crate::trie::TrieWriter;
@@ -286,8 +287,7 @@ impl IndexBuilder {
             words: u32::try_from(words).unwrap_or(u32::MAX),
             hits,
         };
-        self.out.inner.flush()?;
-        let file = self.out.inner.get_mut();
+        let file = self.out.flushed_file()?;
         file.seek(SeekFrom::Start(0))?;
         file.write_all(&header.encode())?;
         file.flush()?;
@@ -497,37 +497,5 @@ impl MergeSink for TrieSink<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// A buffered writer that knows its position, so records can point at each other.
-pub(crate) struct PosWriter {
-    inner: BufWriter<File>,
-    pos: u64,
-}
-
-impl PosWriter {
-    fn new(f: File) -> Self {
-        PosWriter {
-            inner: BufWriter::with_capacity(256 * 1024, f),
-            pos: 0,
-        }
-    }
-
-    /// Offset of the next byte written.
-    pub(crate) fn pos(&self) -> u64 {
-        self.pos
-    }
-}
-
-impl Write for PosWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.pos += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }

@@ -32,6 +32,8 @@
 mod builder;
 mod error;
 pub mod format;
+mod limits;
+mod pos_writer;
 mod query;
 mod reader;
 mod run;

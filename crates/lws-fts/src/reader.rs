@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::format::{Header, HEADER_LEN, MAX_CHILDREN};
-use crate::query::QueryLimits;
+use crate::limits::QueryLimits;
 use crate::varint;
 
 /// Random-access bytes an index can be read from.

@@ -8,7 +8,7 @@
 
 use std::io::{self, Write};
 
-use crate::builder::PosWriter;
+use crate::pos_writer::PosWriter;
 use crate::varint;
 
 struct Frame {
