@@ -15,40 +15,25 @@ pub(crate) enum Handoff {
     /// A WebSocket upgrade's 101 went out.
     Ws(WsSetup),
     /// HTTP/2 by `Upgrade: h2c`.
-    H2(Box<H2Start>),
+    H2(Box<H2cUpgrade>),
+}
+
+/// An HTTP/1.1 request with `Upgrade: h2c` that was answered 101: it becomes stream 1.
+pub(crate) struct H2cUpgrade {
+    pub(crate) head: RequestHead,
+    /// The decoded `HTTP2-Settings` of the request.
+    pub(crate) settings: Vec<u8>,
 }
 
 /// How a connection became HTTP/2.
 pub(crate) enum H2Start {
     /// TLS with ALPN `h2`, or cleartext whose first bytes (`initial`) were the client preface.
     Direct { initial: Bytes },
-    /// An HTTP/1.1 request with `Upgrade: h2c` was answered 101: it becomes stream 1.
+    /// `Upgrade: h2c`, with the bytes read past the upgraded request (they belong to HTTP/2).
     Upgrade {
-        head: RequestHead,
-        settings: Vec<u8>,
+        upgrade: H2cUpgrade,
         leftover: Bytes,
     },
-}
-
-impl H2Start {
-    /// The bytes read past an upgraded request belong to the HTTP/2 connection.
-    pub(crate) fn with_leftover(self, more: Bytes) -> H2Start {
-        match self {
-            H2Start::Upgrade { head, settings, .. } => H2Start::Upgrade {
-                head,
-                settings,
-                leftover: more,
-            },
-            H2Start::Direct { initial } if more.is_empty() => H2Start::Direct { initial },
-            H2Start::Direct { initial } => {
-                let mut all = initial.to_vec();
-                all.extend_from_slice(&more);
-                H2Start::Direct {
-                    initial: all.into(),
-                }
-            }
-        }
-    }
 }
 
 /// Starts the WebSocket that an HTTP/2 stream carries (RFC 8441) on its own task, at the far end of the

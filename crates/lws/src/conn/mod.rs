@@ -17,7 +17,7 @@ mod rewind;
 mod write;
 
 pub(crate) use guard::{ConnGuard, ServerShared};
-pub(crate) use handoff::{H2Start, Handoff, SpawnTunnel, Switched};
+pub(crate) use handoff::{H2Start, H2cUpgrade, Handoff, SpawnTunnel, Switched};
 pub(crate) use info::ConnInfo;
 pub(crate) use members::Members;
 pub use members::ValidityPolicy;

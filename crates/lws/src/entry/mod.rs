@@ -57,7 +57,7 @@ pub(crate) async fn serve<S>(
         }
         Role::Http2 => {
             let start = Box::new(H2Start::Direct { initial });
-            serve_http2(io, ConnInfo::plain(peer), port, shutdown, start).await;
+            http2(io, ConnInfo::plain(peer), port, shutdown, start).await;
         }
         Role::Tls => Box::pin(serve_tls(io, initial, peer, port, shutdown, &guard)).await,
         Role::Raw(protocol) => {
@@ -145,7 +145,7 @@ async fn serve_tls<S>(
         let start = Box::new(H2Start::Direct {
             initial: Bytes::new(),
         });
-        return serve_http2(tls, info, port, shutdown, start).await;
+        return http2(tls, info, port, shutdown, start).await;
     }
     serve_http1(tls, Bytes::new(), info, port, shutdown, guard).await;
 }
@@ -211,25 +211,17 @@ where
             tokio::spawn(ws);
             None
         }
-        Handoff::H2(start) => {
-            let start = Box::new(start.with_leftover(leftover));
+        Handoff::H2(upgrade) => {
+            let start = Box::new(H2Start::Upgrade {
+                upgrade: *upgrade,
+                leftover,
+            });
             Some(http2(io, info, port, shutdown, start))
         }
     }
 }
 
-/// HTTP/2 in an allocation of its own.
-async fn serve_http2<S: Transport>(
-    io: S,
-    info: ConnInfo,
-    port: Arc<PortShared>,
-    shutdown: watch::Receiver<bool>,
-    start: Box<H2Start>,
-) {
-    http2(io, info, port, shutdown, start).await;
-}
-
-/// The HTTP/2 role's future, boxed, with the entry's way to start RFC 8441 WebSockets.
+/// The HTTP/2 role's future in an allocation of its own, with the entry's way to start RFC 8441 WebSockets.
 fn http2<S: Transport>(
     io: S,
     info: ConnInfo,

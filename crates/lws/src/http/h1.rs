@@ -12,7 +12,7 @@ use lws_proto::uri::Target;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::conn::{write_timeout, Abort, ConnInfo, H2Start, Handoff, PortShared, Switched};
+use crate::conn::{write_timeout, Abort, ConnInfo, H2cUpgrade, Handoff, PortShared, Switched};
 use crate::vhost::{select_vhost, vhost_for_request};
 
 use super::ctx::Reply;
@@ -210,11 +210,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         body: OutBody::Empty,
                     };
                     let head = req.head.clone();
-                    self.handoff = Some(Handoff::H2(Box::new(H2Start::Upgrade {
-                        head,
-                        settings,
-                        leftover: bytes::Bytes::new(),
-                    })));
+                    self.handoff = Some(Handoff::H2(Box::new(H2cUpgrade { head, settings })));
                     Exchange::answered(req, vhost, switch)
                 }
                 None => Exchange::start(req, vhost, self.info.plain_on_tls),

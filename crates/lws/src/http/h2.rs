@@ -49,17 +49,15 @@ pub(crate) async fn serve<S>(
     let config = first.h2.clone();
     let (conn, initial, upgraded) = match *start {
         H2Start::Direct { initial } => (H2Conn::server(config, now), initial, None),
-        H2Start::Upgrade {
-            head,
-            settings,
-            leftover,
-        } => match H2Conn::server_upgraded(config, now, &settings) {
-            Ok(c) => (c, leftover, Some(head)),
-            Err(e) => {
-                tracing::debug!(peer = ?info.peer, "h2c upgrade: {e}");
-                return;
+        H2Start::Upgrade { upgrade, leftover } => {
+            match H2Conn::server_upgraded(config, now, &upgrade.settings) {
+                Ok(c) => (c, leftover, Some(upgrade.head)),
+                Err(e) => {
+                    tracing::debug!(peer = ?info.peer, "h2c upgrade: {e}");
+                    return;
+                }
             }
-        },
+        }
     };
     let mut d = Driver {
         io,
