@@ -65,6 +65,38 @@ impl RetryPolicy {
         let conceal = u64::from(attempt) < u64::from(self.conceal_count);
         (Duration::from_millis(ms), conceal)
     }
+
+    /// Runs `attempt` until it succeeds or fails in a way not to retry: an error `retryable` refuses, or one
+    /// the policy no longer conceals. Between attempts it waits the policy's delay, with random jitter.
+    pub(crate) async fn run<T, E, F>(
+        &self,
+        what: &str,
+        retryable: impl Fn(&E) -> bool,
+        mut attempt: impl FnMut() -> F,
+    ) -> Result<T, E>
+    where
+        E: std::fmt::Display,
+        F: std::future::Future<Output = Result<T, E>>,
+    {
+        let rng = ring::rand::SystemRandom::new();
+        let mut failures = 0u32;
+        loop {
+            let err = match attempt().await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+            let mut r = [0u8; 4];
+            // Without randomness the delay simply has no jitter.
+            let _ = rng.fill(&mut r);
+            let (delay, conceal) = self.delay(failures, u32::from_le_bytes(r));
+            if !conceal || !retryable(&err) {
+                return Err(err);
+            }
+            tracing::debug!(attempt = failures, ?delay, "{what}: {err}; retrying");
+            tokio::time::sleep(delay).await;
+            failures = failures.saturating_add(1);
+        }
+    }
 }
 
 /// Connects, and on a transient failure ([`ClientError::is_transient`]) that `policy` still conceals, waits
@@ -74,24 +106,11 @@ pub async fn connect_with_retry(
     builder: WsClientBuilder,
     policy: RetryPolicy,
 ) -> Result<WebSocket, ClientError> {
-    let rng = ring::rand::SystemRandom::new();
-    let mut attempt = 0u32;
-    loop {
-        let err = match builder.connect().await {
-            Ok(ws) => return Ok(ws),
-            Err(e) => e,
-        };
-        let mut r = [0u8; 4];
-        // Without randomness the delay simply has no jitter.
-        let _ = rng.fill(&mut r);
-        let (delay, conceal) = policy.delay(attempt, u32::from_le_bytes(r));
-        if !conceal || !err.is_transient() {
-            return Err(err);
-        }
-        tracing::debug!(attempt, ?delay, "websocket client: {err}; retrying");
-        tokio::time::sleep(delay).await;
-        attempt = attempt.saturating_add(1);
-    }
+    policy
+        .run("websocket client", ClientError::is_transient, || {
+            builder.connect()
+        })
+        .await
 }
 
 #[cfg(test)]

@@ -5,8 +5,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ring::rand::SecureRandom;
-
 use super::protocol::RawTransport;
 use super::service::{RawConn, RawIo};
 use super::target::{Family, RawTarget};
@@ -82,36 +80,25 @@ impl RawClientBuilder {
 
     /// Opens the connection, retrying as the policy says.
     pub(crate) async fn open(&self) -> io::Result<(Box<dyn RawIo>, RawInfo)> {
-        let rng = ring::rand::SystemRandom::new();
-        let mut attempt = 0u32;
-        loop {
-            let err =
-                match tokio::time::timeout(self.connect_timeout, open_once(&self.target)).await {
-                    Ok(Ok(c)) => return Ok(c),
-                    Ok(Err(e)) => e,
-                    Err(_) => io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("connecting to {} timed out", self.target),
-                    ),
-                };
-            let Some(policy) = &self.retry else {
-                return Err(err);
-            };
-            let mut r = [0u8; 4];
-            // Without randomness the delay simply has no jitter.
-            let _ = rng.fill(&mut r);
-            let (delay, conceal) = policy.delay(attempt, u32::from_le_bytes(r));
-            if !conceal {
-                return Err(err);
+        match &self.retry {
+            Some(policy) => {
+                let what = format!("raw client {}", self.target);
+                policy
+                    .run(&what, |_| true, || self.open_within_timeout())
+                    .await
             }
-            tracing::debug!(
-                attempt,
-                ?delay,
-                "raw client {}: {err}; retrying",
-                self.target
-            );
-            tokio::time::sleep(delay).await;
-            attempt = attempt.saturating_add(1);
+            None => self.open_within_timeout().await,
+        }
+    }
+
+    /// One attempt, bounded by the connect timeout.
+    async fn open_within_timeout(&self) -> io::Result<(Box<dyn RawIo>, RawInfo)> {
+        match tokio::time::timeout(self.connect_timeout, open_once(&self.target)).await {
+            Ok(r) => r,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("connecting to {} timed out", self.target),
+            )),
         }
     }
 }
