@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 use super::service::{RawConn, RawIo, RawService, Serving};
 use super::{RawClientBuilder, RawClose, RawTarget};
@@ -128,7 +128,7 @@ async fn forward(conn: RawConn, config: Arc<ProxyConfig>) -> RawClose {
         Ok((io, _)) => io,
         Err(e) => {
             tracing::warn!(peer = ?info.peer, "raw-proxy: onward {}: {e}", config.onward);
-            let _ = tokio::time::timeout(CLOSE_LIMIT, shutdown(&mut client)).await;
+            let _ = tokio::time::timeout(CLOSE_LIMIT, client.shutdown()).await;
             return RawClose {
                 by_peer: false,
                 error: Some(format!("onward {}: {e}", config.onward)),
@@ -159,8 +159,8 @@ async fn forward(conn: RawConn, config: Arc<ProxyConfig>) -> RawClose {
             let flush = async {
                 let _ = std::future::poll_fn(|cx| up.flush(cx, &mut onward)).await;
                 let _ = std::future::poll_fn(|cx| down.flush(cx, &mut client)).await;
-                let _ = shutdown(&mut onward).await;
-                let _ = shutdown(&mut client).await;
+                let _ = onward.shutdown().await;
+                let _ = client.shutdown().await;
             };
             let _ = tokio::time::timeout(CLOSE_LIMIT, flush).await;
             RawClose {
@@ -171,10 +171,6 @@ async fn forward(conn: RawConn, config: Arc<ProxyConfig>) -> RawClose {
     };
     drop(guard);
     close
-}
-
-async fn shutdown(io: &mut Box<dyn RawIo>) -> io::Result<()> {
-    std::future::poll_fn(|cx| Pin::new(&mut *io).poll_shutdown(cx)).await
 }
 
 /// One direction of a pair.
