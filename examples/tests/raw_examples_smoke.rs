@@ -461,11 +461,7 @@ fn raw_proxy_fallback_over_tls_lets_non_tls_bytes_through() {
     s.write_all(b"SSH-2.0-test\r\n").expect("write");
     assert_eq!(read_n(&mut s, 14), b"SSH-2.0-test\r\n");
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let page = rt.block_on(async {
+    let page = block_on_within("the https GET", async {
         let resp = client::http(&format!("https://127.0.0.1:{port}/"))
             .ca_file(&cert)
             .timeout(LIMIT)
@@ -639,6 +635,39 @@ fn raw_file_refuses_a_regular_file() {
     assert!(ex.stderr().contains("regular file"), "{}", ex.stderr());
 }
 
+/// Runs `fut` on a fresh current-thread runtime; fails the test if it takes longer than [`LIMIT`].
+fn block_on_within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        tokio::time::timeout(LIMIT, fut)
+            .await
+            .unwrap_or_else(|_| panic!("{what} timed out"))
+    })
+}
+
+/// Starts minimal-ws-raw-proxy forwarding to `onward`; returns it and its port.
+fn ws_raw_proxy(onward: u16) -> (Example, u16) {
+    let mut ex = Example::start(
+        "minimal-ws-raw-proxy",
+        env!("CARGO_BIN_EXE_minimal-ws-raw-proxy"),
+        &["--port", "0", "--onward", &format!("127.0.0.1:{onward}")],
+    );
+    let port = ex.port();
+    (ex, port)
+}
+
+/// A WebSocket to minimal-ws-raw-proxy on `port`.
+async fn ws_to(port: u16) -> lws::client::WebSocket {
+    client::ws(&format!("ws://127.0.0.1:{port}/"))
+        .protocol("lws-ws-raw-ws")
+        .connect()
+        .await
+        .expect("connect")
+}
+
 #[test]
 fn ws_raw_proxy_links_a_websocket_to_a_raw_connection() {
     let (to_test, from_listener) = mpsc::channel::<Vec<u8>>();
@@ -654,56 +683,38 @@ fn ws_raw_proxy_links_a_websocket_to_a_raw_connection() {
         let got = line(&mut r);
         let _ = to_test.lock().map(|t| t.send(got.into_bytes()));
     });
-    let mut ex = Example::start(
-        "minimal-ws-raw-proxy",
-        env!("CARGO_BIN_EXE_minimal-ws-raw-proxy"),
-        &["--port", "0", "--onward", &format!("127.0.0.1:{onward}")],
-    );
-    let port = ex.port();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let run = async {
-            let mut ws = client::ws(&format!("ws://127.0.0.1:{port}/"))
-                .protocol("lws-ws-raw-ws")
-                .connect()
-                .await
-                .expect("connect");
-            ws.send(Message::Text("hello raw\n".into()))
-                .await
-                .expect("send");
-            let mut text = String::new();
-            let mut binary = Vec::new();
-            while text.len() < 16 || binary.len() < 3 {
-                match ws.recv().await {
-                    Some(Ok(Message::Text(t))) => text.push_str(&t),
-                    Some(Ok(Message::Binary(b))) => binary.extend_from_slice(&b),
-                    other => panic!("expected data, got {other:?}"),
-                }
-            }
-            assert_eq!(text, "hello websocket\n");
-            assert_eq!(binary, [0xff, 0xfe, 0x00]);
-            ws.send(Message::Binary(b"bytes too\n".to_vec().into()))
-                .await
-                .expect("send");
-            // The listener closes after the second line: the WebSocket is closed in turn.
-            loop {
-                match ws.recv().await {
-                    Some(Ok(Message::Close(Some((code, _))))) => {
-                        assert_eq!(code, 1000);
-                        break;
-                    }
-                    Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => panic!("{e}"),
-                }
-            }
-        };
-        tokio::time::timeout(LIMIT, run)
+    let (ex, port) = ws_raw_proxy(onward);
+    block_on_within("the exchange", async {
+        let mut ws = ws_to(port).await;
+        ws.send(Message::Text("hello raw\n".into()))
             .await
-            .expect("the exchange timed out");
+            .expect("send");
+        let mut text = String::new();
+        let mut binary = Vec::new();
+        while text.len() < 16 || binary.len() < 3 {
+            match ws.recv().await {
+                Some(Ok(Message::Text(t))) => text.push_str(&t),
+                Some(Ok(Message::Binary(b))) => binary.extend_from_slice(&b),
+                other => panic!("expected data, got {other:?}"),
+            }
+        }
+        assert_eq!(text, "hello websocket\n");
+        assert_eq!(binary, [0xff, 0xfe, 0x00]);
+        ws.send(Message::Binary(b"bytes too\n".to_vec().into()))
+            .await
+            .expect("send");
+        // The listener closes after the second line: the WebSocket is closed in turn.
+        loop {
+            match ws.recv().await {
+                Some(Ok(Message::Close(Some((code, _))))) => {
+                    assert_eq!(code, 1000);
+                    break;
+                }
+                Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => panic!("{e}"),
+            }
+        }
     });
     let first = from_listener.recv_timeout(LIMIT).expect("first line");
     assert_eq!(first, b"hello raw\n");
@@ -715,31 +726,13 @@ fn ws_raw_proxy_links_a_websocket_to_a_raw_connection() {
 #[test]
 fn ws_raw_proxy_closes_the_websocket_when_the_onward_side_is_down() {
     let onward = closed_port();
-    let mut ex = Example::start(
-        "minimal-ws-raw-proxy",
-        env!("CARGO_BIN_EXE_minimal-ws-raw-proxy"),
-        &["--port", "0", "--onward", &format!("127.0.0.1:{onward}")],
-    );
-    let port = ex.port();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let run = async {
-            let mut ws = client::ws(&format!("ws://127.0.0.1:{port}/"))
-                .protocol("lws-ws-raw-ws")
-                .connect()
-                .await
-                .expect("connect");
-            match ws.recv().await {
-                Some(Ok(Message::Close(Some((code, _))))) => assert_eq!(code, 1011),
-                other => panic!("expected a close, got {other:?}"),
-            }
-        };
-        tokio::time::timeout(LIMIT, run)
-            .await
-            .expect("the close timed out");
+    let (_ex, port) = ws_raw_proxy(onward);
+    block_on_within("the close", async {
+        let mut ws = ws_to(port).await;
+        match ws.recv().await {
+            Some(Ok(Message::Close(Some((code, _))))) => assert_eq!(code, 1011),
+            other => panic!("expected a close, got {other:?}"),
+        }
     });
 }
 
@@ -752,32 +745,14 @@ fn ws_raw_proxy_closes_the_raw_connection_when_the_websocket_closes() {
         let got = read_to_end(&mut s);
         let _ = to_test.lock().map(|t| t.send(got));
     });
-    let mut ex = Example::start(
-        "minimal-ws-raw-proxy",
-        env!("CARGO_BIN_EXE_minimal-ws-raw-proxy"),
-        &["--port", "0", "--onward", &format!("127.0.0.1:{onward}")],
-    );
-    let port = ex.port();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    rt.block_on(async {
-        let run = async {
-            let mut ws = client::ws(&format!("ws://127.0.0.1:{port}/"))
-                .protocol("lws-ws-raw-ws")
-                .connect()
-                .await
-                .expect("connect");
-            // Sent at once, possibly before the raw connection is open: kept until it is.
-            for part in ["one ", "two ", "three"] {
-                ws.send(Message::Text(part.into())).await.expect("send");
-            }
-            ws.close(1000, "done").await.expect("close");
-        };
-        tokio::time::timeout(LIMIT, run)
-            .await
-            .expect("the exchange timed out");
+    let (_ex, port) = ws_raw_proxy(onward);
+    block_on_within("the exchange", async {
+        let mut ws = ws_to(port).await;
+        // Sent at once, possibly before the raw connection is open: kept until it is.
+        for part in ["one ", "two ", "three"] {
+            ws.send(Message::Text(part.into())).await.expect("send");
+        }
+        ws.close(1000, "done").await.expect("close");
     });
     let got = from_listener
         .recv_timeout(LIMIT)
