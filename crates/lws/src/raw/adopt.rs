@@ -96,14 +96,7 @@ fn adopt_stream(
     protocol: &ProtocolHandle,
 ) -> io::Result<Adopted> {
     let service = raw_service(protocol)?;
-    let conn = RawConn {
-        io,
-        initial: bytes::Bytes::new(),
-        info,
-        shutdown: None,
-        guard: None,
-        members: None,
-    };
+    let conn = RawConn::unmanaged(io, info);
     Ok(Adopted {
         task: tokio::spawn(service.serve(conn)),
     })

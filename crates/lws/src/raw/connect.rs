@@ -60,14 +60,7 @@ impl RawClientBuilder {
         let service = super::adopt::raw_service(protocol)?;
         let (io, mut info) = self.open().await?;
         info.protocol = protocol.name.clone();
-        let conn = RawConn {
-            io,
-            initial: bytes::Bytes::new(),
-            info,
-            shutdown: None,
-            guard: None,
-            members: None,
-        };
+        let conn = RawConn::unmanaged(io, info);
         Ok(service.serve(conn).await)
     }
 

@@ -70,6 +70,21 @@ pub(crate) struct RawConn {
     pub(crate) members: Option<Arc<crate::conn::Members>>,
 }
 
+impl RawConn {
+    /// A connection the application opened or handed over (a client, an adopted socket): no bytes read
+    /// yet, and no server whose drain or shutdown it belongs to.
+    pub(crate) fn unmanaged(io: Box<dyn RawIo>, info: RawInfo) -> RawConn {
+        RawConn {
+            io,
+            initial: Bytes::new(),
+            info,
+            shutdown: None,
+            guard: None,
+            members: None,
+        }
+    }
+}
+
 /// The future that serves one raw connection.
 pub(crate) type Serving = Pin<Box<dyn Future<Output = super::RawClose> + Send>>;
 
