@@ -132,25 +132,47 @@ _pid_of() {
   echo "${!v:-}"
 }
 
-# wait_http NAME URL [CURL_ARGS...]: poll until URL answers with any HTTP status (100 x 0.1 s); dies with the
-# server log if the server exits or never answers
-wait_http() {
-  local name="$1" url="$2" pid i
+# wait_for NAME WHAT CMD...: poll CMD until it succeeds (100 x 0.1 s); dies with NAME's log if NAME exits first
+# or CMD never succeeds ("NAME did not WHAT")
+wait_for() {
+  local name="$1" what="$2" pid i
   shift 2
   pid="$(_pid_of "$name")"
   for ((i = 0; i < 100; i++)); do
-    if curl -s -o /dev/null --max-time 1 "$@" "$url"; then
+    if "$@"; then
       return 0
     fi
     if [ -n "$pid" ] && ! _alive "$pid"; then
       tail -20 "$WORK/$name.log" >&2 || true
-      die "lwsws ($name) exited before answering $url"
+      die "$name exited before it could $what"
     fi
     sleep 0.1
   done
   tail -20 "$WORK/$name.log" >&2 || true
-  die "lwsws ($name) did not answer $url within 10 s"
+  die "$name did not $what within 10 s"
 }
+
+# wait_http NAME URL [CURL_ARGS...]: poll until URL answers with any HTTP status; dies with the server log if
+# the server exits or never answers
+wait_http() {
+  local name="$1" url="$2"
+  shift 2
+  wait_for "$name" "answer $url" curl -s -o /dev/null --max-time 1 "$@" "$url"
+}
+
+# wait_tcp NAME PORT: poll until 127.0.0.1:PORT accepts a connection
+wait_tcp() {
+  wait_for "$1" "listen on port $2" _accepts "$2"
+}
+
+_accepts() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_line NAME TEXT: poll until NAME's log has a line TEXT
+wait_line() {
+  wait_for "$1" "print '$2'" _has_line "$WORK/$1.log" "$2"
+}
+
+_has_line() { grep -qx "$2" "$1" 2>/dev/null; }
 
 # wait_log_port NAME: wait (100 x 0.1 s) for "lwsws: serving http(s)://HOST:PORT/" in NAME's log; prints PORT
 wait_log_port() {

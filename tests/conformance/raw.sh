@@ -77,39 +77,6 @@ peer_start() {
   log "started $name: $* (pid $LAST_PID)"
 }
 
-# wait_tcp NAME PORT: poll until 127.0.0.1:PORT accepts (100 x 0.1 s); dies with NAME's log if NAME exits first
-wait_tcp() {
-  local name="$1" port="$2" pid i
-  pid="$(_pid_of "$name")"
-  for ((i = 0; i < 100; i++)); do
-    if (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      return 0
-    fi
-    if [ -n "$pid" ] && ! _alive "$pid"; then
-      tail -20 "$WORK/$name.log" >&2 || true
-      die "$name exited before listening on port $port"
-    fi
-    sleep 0.1
-  done
-  tail -20 "$WORK/$name.log" >&2 || true
-  die "$name did not listen on port $port within 10 s"
-}
-
-# wait_line NAME TEXT: poll until NAME's log has a line TEXT (100 x 0.1 s)
-wait_line() {
-  local name="$1" pid i
-  pid="$(_pid_of "$name")"
-  for ((i = 0; i < 100; i++)); do
-    grep -qx "$2" "$WORK/$name.log" 2>/dev/null && return 0
-    if [ -n "$pid" ] && ! _alive "$pid"; then
-      tail -20 "$WORK/$name.log" >&2 || true
-      die "$name exited before printing '$2'"
-    fi
-    sleep 0.1
-  done
-  die "$name did not print '$2' within 10 s"
-}
-
 # lwsws_conf NAME: the vhosts JSON on stdin becomes $WORK/NAME.d/conf.d/site (plus a global conf); starts lwsws -c
 lwsws_conf() {
   local dir="$WORK/$1.d"
