@@ -43,7 +43,10 @@ pub mod ws;
 
 pub use accept::{SniffMatch, SniffRule};
 pub use context::{Context, ContextBuilder, ShutdownHandle};
-pub use http::{Body, BodySender, HttpCtx, Request, Responder, Response};
+pub use http::{
+    Body, BodyError, BodySender, BodySource, ClientGone, Frame, HttpCtx, Request, RequestBody,
+    Responder, Response, Trailers,
+};
 pub use mount::{CachePolicy, Mount, MountKind};
 pub use protocol::{Protocol, ProtocolHandle, ProtocolInitError, Pvo, Registry};
 pub use vhost::{HttpLimits, Listen, Vhost, STRICT_SECURITY_HEADERS};

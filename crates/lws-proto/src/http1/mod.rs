@@ -98,6 +98,8 @@ pub struct H1Conn {
     /// The current request is HEAD: response bodies are not sent.
     head_request: bool,
     chunked_response: bool,
+    /// The last chunk and trailers of the current response went out already.
+    last_chunk_sent: bool,
     body_limit: u64,
     body_received: u64,
     body_deadline_base: Option<Instant>,
@@ -130,6 +132,7 @@ impl H1Conn {
             keep_alive: false,
             head_request: false,
             chunked_response: false,
+            last_chunk_sent: false,
             body_limit: DEFAULT_BODY_LIMIT,
             body_received: 0,
             body_deadline_base: None,
@@ -360,6 +363,35 @@ impl H1Conn {
         self.head_request || self.writing == Writing::Body(Some(0))
     }
 
+    /// Ends a chunked response with a trailer section (fields that are not valid header lines are left
+    /// out); on a response that is not chunked the trailers cannot be sent and this is
+    /// [`H1Conn::finish_response`].
+    pub fn finish_response_with_trailers(&mut self, now: Instant, trailers: &[(&str, &[u8])]) {
+        if self.chunked_response && matches!(self.writing, Writing::Body(_)) {
+            self.tx.extend_from_slice(b"0\r\n");
+            for (name, value) in trailers {
+                if response::is_valid_header(name, value) {
+                    self.tx.extend_from_slice(name.as_bytes());
+                    self.tx.extend_from_slice(b": ");
+                    self.tx.extend_from_slice(value);
+                    self.tx.extend_from_slice(b"\r\n");
+                }
+            }
+            self.tx.extend_from_slice(b"\r\n");
+            self.chunked_response = false;
+            self.last_chunk_sent = true;
+        }
+        self.finish_response(now);
+    }
+
+    /// Restarts the body timeout: the application paused reading the body (its consumer was slow), which
+    /// is not the peer's delay.
+    pub fn restart_body_timer(&mut self, now: Instant) {
+        if self.body_deadline_base.is_some() {
+            self.body_deadline_base = Some(now);
+        }
+    }
+
     /// Ends the current response. A response that fell short of its declared length closes the connection,
     /// since the peer can no longer find the next response.
     pub fn finish_response(&mut self, now: Instant) {
@@ -374,10 +406,11 @@ impl H1Conn {
         if self.chunked_response {
             self.tx.extend_from_slice(b"0\r\n\r\n");
         }
+        let chunked = self.chunked_response || std::mem::take(&mut self.last_chunk_sent);
         match remaining {
             Some(0) => {}
             // Short fixed-length body, or a close-delimited one: only closing tells the peer where it ends.
-            _ if !self.chunked_response => self.keep_alive = false,
+            _ if !chunked => self.keep_alive = false,
             _ => {}
         }
         if !self.keep_alive || self.error.is_some() {

@@ -224,6 +224,53 @@ fn streamed_response_is_chunked_on_http11() {
 }
 
 #[test]
+fn trailers_end_a_chunked_response_and_keep_the_connection() {
+    let mut h = Harness::new();
+    h.input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    h.conn
+        .start_response(200, ResponseLength::Streamed)
+        .finish();
+    h.conn.send_data(b"hi");
+    h.conn.finish_response_with_trailers(
+        h.now,
+        &[
+            ("x-digest", b"abc"),
+            ("bad\nname", b"x"),
+            ("x-v", b"a\r\nb"),
+        ],
+    );
+    assert_eq!(
+        h.take_output(),
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\nx-digest: abc\r\n\r\n"
+    );
+    assert!(
+        !h.conn.is_closed(),
+        "a complete chunked body keeps the connection"
+    );
+    let out = h.respond(200, b"x");
+    assert!(
+        out.ends_with("\r\n\r\nx"),
+        "the next response is plain: {out}"
+    );
+}
+
+#[test]
+fn trailers_on_a_response_of_known_length_are_dropped() {
+    let mut h = Harness::new();
+    h.input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    h.conn
+        .start_response(200, ResponseLength::Known(2))
+        .finish();
+    h.conn.send_data(b"hi");
+    h.conn
+        .finish_response_with_trailers(h.now, &[("x-digest", b"abc")]);
+    assert_eq!(
+        h.take_output(),
+        "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi"
+    );
+}
+
+#[test]
 fn connection_close_request_closes_after_response() {
     let mut h = Harness::new();
     h.input(

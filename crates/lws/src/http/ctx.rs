@@ -2,6 +2,7 @@
 
 use tokio::sync::oneshot;
 
+use super::request_body::{self, BodyPipe, RequestBody};
 use super::{Request, Response};
 
 /// The per-callback view of one request: read it, answer it now, or defer the answer.
@@ -9,6 +10,7 @@ pub struct HttpCtx<'a> {
     pub(crate) request: &'a Request,
     pub(crate) reply: &'a mut Reply,
     pub(crate) body_limit: &'a mut u64,
+    pub(crate) pipe: &'a mut Option<BodyPipe>,
 }
 
 /// How a request is being answered.
@@ -54,6 +56,25 @@ impl HttpCtx<'_> {
             *self.reply = Reply::Deferred(rx);
         }
         Responder { tx }
+    }
+
+    /// Takes the request body to read at the handler's own pace, from any task, instead of through
+    /// `http_body` callbacks; `None` when the request has no body or it was taken already. The connection
+    /// reads the body only as fast as the returned [`RequestBody`] is read. Answer with [`HttpCtx::defer`]
+    /// (or at once) as usual; the body limit ([`HttpCtx::set_body_limit`]) still applies.
+    pub fn take_body(&mut self) -> Option<RequestBody> {
+        use lws_proto::http1::BodyKind;
+        let declared = match self.request.head.body_kind() {
+            BodyKind::Empty => return None,
+            BodyKind::Length(n) => Some(n),
+            _ => None,
+        };
+        if self.pipe.is_some() {
+            return None;
+        }
+        let (pipe, body) = request_body::pipe(declared);
+        *self.pipe = Some(pipe);
+        Some(body)
     }
 
     /// Sets the largest request body this request may carry (default 1 MiB); a larger one is answered 413.

@@ -14,7 +14,7 @@ use crate::vhost::{ResolvedMount, VhostInner};
 
 use super::ctx::Reply;
 pub(crate) use super::outgoing::{OutBody, Outgoing};
-use super::{HttpCtx, Request, Response};
+use super::{BodyPipe, HttpCtx, Request, Response, Trailers};
 use crate::access_log::LogEntry;
 use lws_proto::uri::Target;
 
@@ -72,6 +72,8 @@ pub(crate) struct Exchange {
     pub(crate) handler: Option<(ProtocolHandle, Box<dyn Any + Send>)>,
     pub(crate) reply: Reply,
     pub(crate) body_limit: u64,
+    /// The request body's way to a handler that reads it at its own pace ([`HttpCtx::take_body`]).
+    pub(crate) body_pipe: Option<BodyPipe>,
     /// Not written to the access log (the request head itself was unreadable).
     pub(crate) unlogged: bool,
 }
@@ -123,6 +125,7 @@ impl Exchange {
             handler: None,
             reply,
             body_limit,
+            body_pipe: None,
             unlogged: false,
         }
     }
@@ -300,18 +303,30 @@ impl Exchange {
             request: &self.req,
             reply: &mut self.reply,
             body_limit: &mut self.body_limit,
+            pipe: &mut self.body_pipe,
         };
         p.inner.http(session.as_mut(), &mut cx);
         self.handler = Some((p, session));
     }
 
-    /// Whether a handler is still waiting for body data.
+    /// Whether a handler is still waiting for body data (through callbacks or its [`super::RequestBody`]).
     pub(crate) fn wants_body(&self) -> bool {
-        self.handler.is_some() && matches!(self.reply, Reply::Pending)
+        match &self.body_pipe {
+            Some(pipe) => !pipe.consumer_gone(),
+            None => self.handler.is_some() && matches!(self.reply, Reply::Pending),
+        }
+    }
+
+    /// Whether the handler reads the body at its own pace, so the driver must wait for room in its pipe.
+    pub(crate) fn pipe(&self) -> Option<&BodyPipe> {
+        self.body_pipe.as_ref()
     }
 
     /// Feeds a body piece to the handler, if it still wants it.
     pub(crate) fn body(&mut self, chunk: &[u8]) {
+        if let Some(pipe) = &mut self.body_pipe {
+            return pipe.push(chunk);
+        }
         if !self.wants_body() {
             return;
         }
@@ -320,13 +335,18 @@ impl Exchange {
                 request: &self.req,
                 reply: &mut self.reply,
                 body_limit: &mut self.body_limit,
+                pipe: &mut self.body_pipe,
             };
             p.inner.http_body(session.as_mut(), &mut cx, chunk);
         }
     }
 
-    /// The body is complete: the handler must answer now (500 if it does not).
-    pub(crate) fn body_complete(&mut self) {
+    /// The body is complete: the handler must answer now (500 if it does not), or its [`super::RequestBody`] ends
+    /// with these trailers.
+    pub(crate) fn body_complete(&mut self, trailers: Option<Trailers>) {
+        if let Some(pipe) = &mut self.body_pipe {
+            return pipe.finish(trailers);
+        }
         if !self.wants_body() {
             return;
         }
@@ -335,6 +355,7 @@ impl Exchange {
                 request: &self.req,
                 reply: &mut self.reply,
                 body_limit: &mut self.body_limit,
+                pipe: &mut self.body_pipe,
             };
             p.inner.http_body_completion(session.as_mut(), &mut cx);
             if matches!(self.reply, Reply::Pending) {
@@ -351,6 +372,9 @@ impl Exchange {
 
     /// A protocol error ended the request body: answer with its status unless an answer exists already.
     pub(crate) fn fail(&mut self, status: u16) {
+        if let Some(pipe) = &mut self.body_pipe {
+            pipe.abort("the request body was refused");
+        }
         if matches!(self.reply, Reply::Pending | Reply::Deferred(_)) {
             self.ready(Response::error(status));
         }

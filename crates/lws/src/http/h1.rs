@@ -2,12 +2,12 @@
 //! its requests and writing what it frames.
 
 use std::future::Future;
-use std::os::unix::fs::FileExt;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use lws_proto::http1::{BodyKind, Event, H1Conn, H1Error, RequestHead, ResponseLength};
+use lws_proto::http1::{BodyKind, Event, H1Conn, H1Error, RequestHead, ResponseLength, Trailers};
 use lws_proto::uri::Target;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
@@ -17,12 +17,13 @@ use crate::vhost::{select_vhost, vhost_for_request};
 
 use super::ctx::Reply;
 use super::dispatch::{response_headers, root_target, Exchange, OutBody, Outgoing};
+use super::pump::{Next, Pump};
 use super::{Request, Response};
 
-/// Bodies up to this size are read whole and written together with the head.
-const SMALL_FILE: u64 = 64 * 1024;
-/// Piece size for larger file bodies.
+/// Most bytes taken from a body at a time (file bodies are read in pieces of this size).
 const FILE_PIECE: usize = 256 * 1024;
+/// Body pieces at least this large go to the socket at once rather than through the engine's buffer.
+const DIRECT_WRITE: usize = 64 * 1024;
 /// Read size per socket read.
 const READ_SIZE: usize = 16 * 1024;
 
@@ -48,11 +49,11 @@ where
         io_timeout: first.limits.io_timeout,
         io,
         out: Vec::new(),
-        filebuf: Vec::new(),
         info,
         port,
         ex: None,
         handoff: None,
+        sending: None,
     };
     if !initial.is_empty() {
         crate::file_cache::new_batch();
@@ -72,7 +73,6 @@ struct Driver<S> {
     io: S,
     conn: H1Conn,
     out: Vec<u8>,
-    filebuf: Vec<u8>,
     info: ConnInfo,
     port: Arc<PortShared>,
     ex: Option<Exchange>,
@@ -81,6 +81,14 @@ struct Driver<S> {
     handoff: Option<Handoff>,
     /// HTTP/2 over cleartext (prior knowledge, `Upgrade: h2c`) is enabled.
     h2c: bool,
+    /// The response whose head went out and whose body is on its way.
+    sending: Option<Sending>,
+}
+
+/// A response being sent.
+struct Sending {
+    pump: Pump,
+    status: u16,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
@@ -97,7 +105,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let mut armed: Option<Instant> = None;
         loop {
             self.drain_events();
-            let Ok(sent) = self.send_ready().await else {
+            let Ok(progress) = self.advance().await else {
                 return None;
             };
             if self.flush().await.is_err() {
@@ -106,7 +114,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.conn.is_upgraded() {
                 return self.handoff.take();
             }
-            if sent {
+            if progress {
                 // Finishing a response lets the engine parse a pipelined request already buffered (or fail
                 // on it, which still deserves its error response).
                 continue;
@@ -114,13 +122,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.conn.is_closed() || (draining && self.conn.is_idle()) {
                 break;
             }
-            let deadline = self.conn.poll_timeout();
-            let wants_input = self.conn.wants_input();
-            let deferred = self.ex.as_mut().and_then(|ex| match &mut ex.reply {
-                Reply::Deferred(rx) => Some(rx),
-                _ => None,
-            });
+            // A handler reading the body at its own pace holds the connection's reading (and the body
+            // timeout, which measures the peer, not the handler) while its pipe is full.
+            let pipe_full = self
+                .ex
+                .as_ref()
+                .and_then(|ex| ex.pipe())
+                .is_some_and(|p| !p.has_room());
+            let deadline = self.conn.poll_timeout().filter(|_| !pipe_full);
+            let wants_input = self.conn.wants_input() && !pipe_full;
+            let (deferred, pipe) = match self.ex.as_mut() {
+                Some(ex) => (
+                    match &mut ex.reply {
+                        Reply::Deferred(rx) => Some(rx),
+                        _ => None,
+                    },
+                    ex.body_pipe.as_ref().filter(|_| pipe_full),
+                ),
+                None => (None, None),
+            };
             let has_deferred = deferred.is_some();
+            let mut sending = self.sending.as_mut();
+            let is_sending = sending.is_some();
             let (io, conn) = (&mut self.io, &mut self.conn);
             // In this order, and the timer armed only when it is polled: a request already waiting is served
             // without the head timer ever being registered (arming a timer earlier than the runtime's next
@@ -136,9 +159,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     Input::Eof => self.conn.handle_eof(Instant::now()),
                     Input::Failed => return None,
                 },
+                () = std::future::poll_fn(|cx| pipe.expect("guarded by pipe_full").poll_room(cx)),
+                    if pipe_full =>
+                {
+                    self.conn.restart_body_timer(Instant::now());
+                }
                 r = async { deferred.expect("guarded by has_deferred").await }, if has_deferred => {
                     if let Some(ex) = self.ex.as_mut() {
                         ex.reply = Reply::Ready(r.unwrap_or_else(|_| Response::error(500)));
+                    }
+                }
+                next = std::future::poll_fn(|cx| {
+                    sending.as_mut().expect("guarded by is_sending").pump.poll_next(FILE_PIECE, cx)
+                }), if is_sending => {
+                    if self.on_next(next).await.is_err() {
+                        return None;
                     }
                 }
                 _ = &mut shutdown_signal, if !draining => {
@@ -166,9 +201,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         ex.body(&d);
                     }
                 }
-                Event::End(_) => {
+                Event::End(trailers) => {
                     if let Some(ex) = self.ex.as_mut() {
-                        ex.body_complete();
+                        ex.body_complete(trailer_fields(trailers));
                     }
                 }
                 Event::Error(e) => self.on_error(e),
@@ -250,64 +285,103 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    /// Sends the current exchange's answer if it is ready; tells whether it did.
-    async fn send_ready(&mut self) -> Result<bool, Abort> {
+    /// Starts the current exchange's answer if it is ready and sends what its body has ready; tells whether
+    /// anything moved.
+    async fn advance(&mut self) -> Result<bool, Abort> {
+        let started = self.sending.is_none() && self.start_ready();
+        let mut progress = started;
+        while let Some(s) = self.sending.as_mut() {
+            let next =
+                std::future::poll_fn(|cx| Poll::Ready(s.pump.poll_next(FILE_PIECE, cx))).await;
+            let Poll::Ready(next) = next else {
+                break;
+            };
+            progress = true;
+            self.on_next(next).await?;
+        }
+        Ok(progress)
+    }
+
+    /// Writes the head of the current exchange's answer if it is ready.
+    fn start_ready(&mut self) -> bool {
         let Some(ex) = self.ex.as_mut() else {
-            return Ok(false);
+            return false;
         };
         let out = match std::mem::replace(&mut ex.reply, Reply::Sent) {
             Reply::Ready(r) => Outgoing::from_response(r),
             Reply::Wire(o) => o,
             other => {
                 ex.reply = other;
-                return Ok(false);
+                return false;
             }
         };
-        let status = out.status;
-        let sent = self.write_response(out).await?;
-        if let Some(ex) = self.ex.take() {
-            ex.log(status, sent);
-        }
-        Ok(true)
+        self.write_head(&out);
+        let body = if self.conn.body_suppressed() {
+            // HEAD, 204, 304: the body is not read at all, and its producer learns the client is gone.
+            OutBody::Empty
+        } else {
+            out.body
+        };
+        self.sending = Some(Sending {
+            pump: Pump::new(body),
+            status: out.status,
+        });
+        true
     }
 
-    /// Writes head and body; returns the body bytes sent.
-    async fn write_response(&mut self, o: Outgoing) -> Result<u64, Abort> {
-        self.write_head(&o);
-        let suppressed = self.conn.body_suppressed();
-        let sent = match o.body {
-            OutBody::Empty => 0,
-            OutBody::Full(b) => {
-                self.conn.send_data(&b);
-                b.len() as u64
+    /// Puts the next piece of the body being sent on the wire.
+    async fn on_next(&mut self, next: Next) -> Result<(), Abort> {
+        match next {
+            Next::Data(d) if d.len() >= DIRECT_WRITE && self.conn.body_remaining().is_some() => {
+                // Large pieces of a body of known length skip the engine's buffer: one copy less.
+                self.flush().await?;
+                write_timeout(&mut self.io, &d, self.io_timeout).await?;
+                self.conn.body_sent_externally(d.len() as u64);
             }
-            OutBody::File { .. } if suppressed => 0,
-            OutBody::File { file, start, len } => self.send_file(&file, start, len).await?,
-            OutBody::Stream(mut rx) => {
-                let mut total = 0;
-                loop {
+            Next::Data(d) => {
+                self.conn.send_data(&d);
+                self.conn.poll_transmit(&mut self.out);
+                if self.out.len() >= DIRECT_WRITE {
                     self.flush().await?;
-                    match rx.recv().await {
-                        Some(piece) => {
-                            total += piece.len() as u64;
-                            self.conn.send_data(&piece);
-                        }
-                        None => break,
-                    }
                 }
-                total
             }
-        };
-        self.conn.finish_response(Instant::now());
-        Ok(if suppressed { 0 } else { sent })
+            Next::Trailers(t) => {
+                let fields: Vec<(&str, &[u8])> =
+                    t.iter().map(|(n, v)| (n.as_str(), v.as_slice())).collect();
+                self.conn
+                    .finish_response_with_trailers(Instant::now(), &fields);
+                self.finish_sending();
+            }
+            Next::End => {
+                self.conn.finish_response(Instant::now());
+                self.finish_sending();
+            }
+            Next::Abort(e) => {
+                // Closing without the rest of the body (or the last chunk) is how HTTP/1.1 says "failed".
+                tracing::debug!(peer = ?self.info.peer, "response {e}");
+                let _ = self.flush().await;
+                if let Some(ex) = self.ex.take() {
+                    ex.log(self.sending.as_ref().map_or(500, |s| s.status), 0);
+                }
+                return Err(Abort);
+            }
+        }
+        Ok(())
+    }
+
+    /// The response is complete: log it and let the next request in.
+    fn finish_sending(&mut self) {
+        let Some(s) = self.sending.take() else { return };
+        if let Some(ex) = self.ex.take() {
+            ex.log(s.status, s.pump.sent());
+        }
     }
 
     fn write_head(&mut self, o: &Outgoing) {
-        let length = match &o.body {
-            OutBody::Empty => ResponseLength::Empty,
-            OutBody::Full(b) => ResponseLength::Known(b.len() as u64),
-            OutBody::File { len, .. } => ResponseLength::Known(*len),
-            OutBody::Stream(_) => ResponseLength::Streamed,
+        let length = match o.body.known_len() {
+            Some(0) if matches!(o.body, OutBody::Empty) => ResponseLength::Empty,
+            Some(n) => ResponseLength::Known(n),
+            None => ResponseLength::Streamed,
         };
         let mut w = self.conn.start_response(o.status, length);
         let server = self.port.server.server_string.as_bytes();
@@ -316,37 +390,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             w.header(n, v);
         });
         w.finish();
-    }
-
-    async fn send_file(
-        &mut self,
-        file: &std::fs::File,
-        start: u64,
-        len: u64,
-    ) -> Result<u64, Abort> {
-        // File reads are synchronous, as in libwebsockets: origin files are expected on local storage where
-        // a read costs less than a hand-off to a blocking thread pool.
-        if len <= SMALL_FILE {
-            self.filebuf.resize(len as usize, 0);
-            file.read_exact_at(&mut self.filebuf, start)
-                .map_err(|_| Abort)?;
-            self.conn.send_data(&self.filebuf);
-            return Ok(len);
-        }
-        self.flush().await?;
-        self.filebuf.resize(FILE_PIECE, 0);
-        let mut offset = start;
-        let end = start + len;
-        while offset < end {
-            let n = ((end - offset) as usize).min(FILE_PIECE);
-            file.read_exact_at(&mut self.filebuf[..n], offset)
-                .map_err(|_| Abort)?;
-            write_timeout(&mut self.io, &self.filebuf[..n], self.io_timeout).await?;
-            self.conn.body_sent_externally(n as u64);
-            offset += n as u64;
-        }
-        self.filebuf = Vec::new();
-        Ok(len)
     }
 
     async fn flush(&mut self) -> Result<(), Abort> {
@@ -438,4 +481,9 @@ fn h2c_upgrade(head: &RequestHead) -> Option<Vec<u8>> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(value)
         .ok()
+}
+
+/// A received trailer section in the form handlers see, `None` when it is empty.
+fn trailer_fields(t: Trailers) -> Option<super::Trailers> {
+    (!t.fields.is_empty()).then(|| t.fields.into_iter().map(|(n, v)| (n, v.to_vec())).collect())
 }

@@ -4,19 +4,18 @@
 
 use crate::h2_tunnel::{Tunnel, TUNNEL_PIPE};
 use std::future::Future;
-use std::os::unix::fs::FileExt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use lws_proto::h2::{Event, FieldList, H2Conn, HeaderBlock};
+use lws_proto::h2::{Event, FieldList, H2Conn, HeaderBlock, Reason};
 use lws_proto::http1::{BodyKind, RequestHead};
 use lws_proto::uri::Target;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 
 use crate::conn::{write_timeout, Abort, ConnInfo, H2Start, PortShared, SpawnTunnel};
 use crate::vhost::{select_vhost, vhost_for_request};
@@ -24,13 +23,14 @@ use crate::ws::setup::WsSetup;
 
 use super::ctx::Reply;
 use super::dispatch::{response_headers, root_target, Exchange, OutBody, Outgoing};
+use super::pump::{Next, Pump};
 use super::{Request, Response};
 
 /// Read size per socket read.
 const READ_SIZE: usize = 16 * 1024;
 /// A response body is topped up while less than this is queued in the engine for its stream.
 const LOW_WATER: usize = 64 * 1024;
-/// Size of one file read for a body.
+/// Most bytes taken from a body at a time (the size of one file read).
 const FILE_PIECE: usize = 64 * 1024;
 
 /// Serves HTTP/2 on `io` until the connection ends.
@@ -100,14 +100,9 @@ struct Sending {
 
 /// Where the rest of a response body comes from.
 enum Source {
-    /// Everything is queued in the engine.
+    /// Everything is queued in the engine (or the stream was reset).
     Done,
-    File {
-        file: std::fs::File,
-        offset: u64,
-        end: u64,
-    },
-    Stream(mpsc::Receiver<Bytes>),
+    Pump(Pump),
     /// The stream carries a WebSocket run by its own task at the other end of a pipe.
     Tunnel(Tunnel),
 }
@@ -133,7 +128,10 @@ struct Driver<S> {
 /// Something a stream waited for became ready.
 enum Wake {
     Reply(usize, Response),
-    Piece(usize, Option<Bytes>),
+    /// The next frame of a response body.
+    Next(usize, Next),
+    /// A handler read this much of a request body: its window may open again.
+    Consumed(usize, usize),
     /// A tunnel moved bytes; the engine may have something to send.
     Progress,
 }
@@ -199,7 +197,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     data,
                     end_stream,
                 } => self.on_data(stream, &data, end_stream),
-                Event::Trailers { stream, .. } => self.on_data(stream, &[], true),
+                Event::Trailers { stream, block } => {
+                    let fields = block
+                        .fields()
+                        .map(|(n, v)| (n.to_string(), v.to_vec()))
+                        .collect();
+                    self.on_end(stream, Some(fields));
+                }
                 Event::Reset { stream, .. } => self.tasks.retain(|t| t.id != stream),
                 Event::Error(e) => tracing::debug!(peer = ?self.info.peer, "{e}"),
                 Event::Settings | Event::GoAway { .. } => {}
@@ -273,7 +277,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             tunnel,
         };
         if end_stream {
-            task.ex.body_complete();
+            task.ex.body_complete(None);
+        } else if task.ex.pipe().is_some() {
+            // The handler reads the body at its own pace: the window opens as it reads.
+            self.conn.set_manual_release(id);
         }
         self.tasks.push(Box::new(task));
     }
@@ -298,8 +305,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 t.ex.body(data);
             }
         }
+        if t.ex.pipe().is_some_and(|p| p.consumer_gone()) {
+            // Nobody reads this body any more: what arrives is dropped, and its window given back.
+            self.conn.release_capacity(id, data.len());
+        }
         if end_stream {
-            t.ex.body_complete();
+            t.ex.body_complete(None);
+        }
+    }
+
+    /// A trailer section ended the request body of stream `id`.
+    fn on_end(&mut self, id: u32, trailers: Option<super::Trailers>) {
+        if let Some(t) = self.tasks.iter_mut().find(|t| t.id == id) {
+            if let Some(Sending {
+                body: Source::Tunnel(tunnel),
+                ..
+            }) = &mut t.response
+            {
+                tunnel.push(Bytes::new(), true);
+                return;
+            }
+            t.ex.body_complete(trailers);
         }
     }
 
@@ -307,22 +333,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         match w {
             Wake::Progress => {}
             Wake::Reply(i, r) => self.tasks[i].ex.reply = Reply::Ready(r),
-            Wake::Piece(i, piece) => {
+            Wake::Next(i, next) => self.on_next(i, next),
+            Wake::Consumed(i, n) => {
                 let id = self.tasks[i].id;
-                let Some(sending) = self.tasks[i].response.as_mut() else {
-                    return;
-                };
-                match piece {
-                    Some(p) => {
-                        sending.sent += p.len() as u64;
-                        let _ = self.conn.send_data(id, p, false);
-                    }
-                    None => {
-                        sending.body = Source::Done;
-                        let _ = self.conn.send_data(id, Bytes::new(), true);
-                    }
-                }
+                self.conn.release_capacity(id, n);
             }
+        }
+    }
+
+    /// Hands the next frame of task `i`'s body to the engine.
+    fn on_next(&mut self, i: usize, next: Next) {
+        let t = &mut self.tasks[i];
+        let Some(sending) = t.response.as_mut() else {
+            return;
+        };
+        let done = match next {
+            Next::Data(d) => {
+                sending.sent += d.len() as u64;
+                self.conn.send_data(t.id, d, false).is_err()
+            }
+            Next::Trailers(fields) => {
+                let fields = fields
+                    .into_iter()
+                    .map(|(n, v)| (Bytes::from(n), Bytes::from(v)))
+                    .collect();
+                let _ = self.conn.send_trailers(t.id, fields);
+                true
+            }
+            Next::End => {
+                let _ = self.conn.send_data(t.id, Bytes::new(), true);
+                true
+            }
+            Next::Abort(e) => {
+                // A reset, not END_STREAM: the client must not take a cut-off body for a whole one.
+                tracing::debug!(peer = ?self.info.peer, stream = t.id, "response {e}");
+                self.conn.reset(t.id, Reason::INTERNAL_ERROR);
+                true
+            }
+        };
+        if done {
+            sending.body = Source::Done;
         }
     }
 
@@ -350,9 +400,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let head_only = self.tasks[i].ex.req.method() == "HEAD";
         let length = match &o.body {
             OutBody::Empty => None,
-            OutBody::Full(b) => Some(b.len() as u64),
-            OutBody::File { len, .. } => Some(*len),
-            OutBody::Stream(_) => None,
+            body => body.known_len(),
         };
         let tunnel = o.status == 200 && self.tasks[i].tunnel.is_some();
         let no_body =
@@ -373,21 +421,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if let Some(setup) = self.tasks[i].tunnel.take().filter(|_| tunnel) {
             sending.body = Source::Tunnel(self.open_tunnel(id, *setup));
         } else if !no_body {
-            match o.body {
-                OutBody::Empty => {}
-                OutBody::Full(b) => {
-                    sending.sent = b.len() as u64;
-                    let _ = self.conn.send_data(id, b, true);
-                }
-                OutBody::File { file, start, len } => {
-                    sending.body = Source::File {
-                        file,
-                        offset: start,
-                        end: start + len,
-                    }
-                }
-                OutBody::Stream(rx) => sending.body = Source::Stream(rx),
-            }
+            sending.body = Source::Pump(Pump::new(o.body));
         }
         self.tasks[i].response = Some(sending);
     }
@@ -421,10 +455,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    /// Tops up file bodies and writes what the engine frames, until nothing more can go out now.
+    /// Tops up response bodies and writes what the engine frames, until nothing more can go out now.
     async fn transmit(&mut self) -> Result<(), Abort> {
         loop {
-            self.fill_files()?;
+            std::future::poll_fn(|cx| {
+                self.fill(cx);
+                Poll::Ready(())
+            })
+            .await;
             self.conn.poll_transmit(&mut self.out);
             if self.out.is_empty() {
                 return Ok(());
@@ -435,36 +473,28 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    fn fill_files(&mut self) -> Result<(), Abort> {
-        for t in &mut self.tasks {
-            let Some(Sending {
-                body: Source::File { file, offset, end },
-                sent,
-                ..
-            }) = t.response.as_mut()
-            else {
-                continue;
-            };
-            let Some(backlog) = self.conn.stream_backlog(t.id) else {
-                continue;
-            };
-            if backlog >= LOW_WATER || self.conn.send_capacity(t.id) == 0 && backlog > 0 {
-                continue;
-            }
-            let n = ((*end - *offset) as usize).min(FILE_PIECE);
-            let mut piece = vec![0u8; n];
-            file.read_exact_at(&mut piece, *offset).map_err(|_| Abort)?;
-            *offset += n as u64;
-            *sent += n as u64;
-            let last = *offset == *end;
-            let _ = self.conn.send_data(t.id, piece.into(), last);
-            if last {
-                if let Some(s) = t.response.as_mut() {
-                    s.body = Source::Done;
+    /// Takes from every body that has something ready as much as its stream has room for.
+    fn fill(&mut self, cx: &mut Context<'_>) {
+        for i in 0..self.tasks.len() {
+            loop {
+                let t = &mut self.tasks[i];
+                let Some(Sending {
+                    body: Source::Pump(pump),
+                    ..
+                }) = t.response.as_mut()
+                else {
+                    break;
+                };
+                let room = room(&self.conn, t.id);
+                if room == 0 {
+                    break;
                 }
+                let Poll::Ready(next) = pump.poll_next(room.min(FILE_PIECE), cx) else {
+                    break;
+                };
+                self.on_next(i, next);
             }
         }
-        Ok(())
     }
 
     /// Logs and forgets streams whose response is fully framed and whose stream the engine closed.
@@ -485,6 +515,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             }
             !finished
         });
+    }
+}
+
+/// How many more body bytes stream `id` should take now: its backlog is kept below [`LOW_WATER`], and
+/// nothing more is queued while flow control holds back what is queued already.
+fn room(conn: &H2Conn, id: u32) -> usize {
+    match conn.stream_backlog(id) {
+        Some(b) if b < LOW_WATER && !(b > 0 && conn.send_capacity(id) == 0) => LOW_WATER - b,
+        _ => 0,
     }
 }
 
@@ -511,18 +550,24 @@ fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) 
                 return Poll::Ready(Wake::Reply(i, r.unwrap_or_else(|_| Response::error(500))));
             }
         }
+        if let Some(pipe) = t.ex.pipe() {
+            if let Poll::Ready(n) = pipe.poll_consumed(cx) {
+                return Poll::Ready(Wake::Consumed(i, n));
+            }
+        }
         let Some(sending) = &mut t.response else {
             continue;
         };
-        let room = conn.stream_backlog(t.id).is_some_and(|b| b < LOW_WATER);
+        let room = room(conn, t.id);
         match &mut sending.body {
-            Source::Stream(rx) if room => {
-                if let Poll::Ready(p) = rx.poll_recv(cx) {
-                    return Poll::Ready(Wake::Piece(i, p));
+            Source::Pump(pump) if room > 0 => {
+                if let Poll::Ready(next) = pump.poll_next(room.min(FILE_PIECE), cx) {
+                    return Poll::Ready(Wake::Next(i, next));
                 }
             }
             Source::Tunnel(tunnel) => {
-                let progress = tunnel.poll(t.id, conn, room, cx);
+                let below = conn.stream_backlog(t.id).is_some_and(|b| b < LOW_WATER);
+                let progress = tunnel.poll(t.id, conn, below, cx);
                 let ended = tunnel.outbound_done();
                 if ended {
                     sending.body = Source::Done;

@@ -4,9 +4,10 @@
 use std::fs::File;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
-use super::{Body, Response};
+use super::body::BodyKind;
+pub(crate) use super::pump::OutBody;
+use super::Response;
 use crate::files;
 
 /// A response ready for the wire, headers in sending order before the vhost and mount ones are merged in.
@@ -19,15 +20,6 @@ pub(crate) struct Outgoing {
     pub(crate) body: OutBody,
 }
 
-/// The body of an [`Outgoing`] response.
-#[derive(Debug)]
-pub(crate) enum OutBody {
-    Empty,
-    Full(Bytes),
-    Stream(mpsc::Receiver<Bytes>),
-    File { file: File, start: u64, len: u64 },
-}
-
 impl Outgoing {
     /// Turns an application's response into wire form, opening a file body now.
     pub(crate) fn from_response(r: Response) -> Outgoing {
@@ -36,11 +28,11 @@ impl Outgoing {
             .into_iter()
             .map(|(n, v)| (n.into(), Bytes::from(v)))
             .collect();
-        let body = match r.body {
-            Body::Empty => OutBody::Empty,
-            Body::Full(b) => OutBody::Full(b),
-            Body::Stream(rx) => OutBody::Stream(rx),
-            Body::File(path) => {
+        let body = match r.body.kind {
+            BodyKind::Empty => OutBody::Empty,
+            BodyKind::Full(b) => OutBody::Full(b),
+            BodyKind::Source(s) => OutBody::Source(s),
+            BodyKind::File(path) => {
                 match File::open(&path).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
                     Ok((file, len)) => OutBody::File {
                         file,

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+
+use super::body::{Body, BodySender};
 
 /// A response to send. Framing headers (`content-length`, `transfer-encoding`, `connection`) and `date` /
 /// `server` are added by the runtime.
@@ -14,26 +15,13 @@ pub struct Response {
     pub(crate) body: Body,
 }
 
-/// The body of a [`Response`].
-#[derive(Debug)]
-pub enum Body {
-    /// No body.
-    Empty,
-    /// The whole body at once.
-    Full(Bytes),
-    /// Pieces produced by another task through a [`BodySender`]; chunked on HTTP/1.1.
-    Stream(mpsc::Receiver<Bytes>),
-    /// A file sent from disk (length known).
-    File(PathBuf),
-}
-
 impl Response {
     /// An empty response with this status.
     pub fn new(status: u16) -> Self {
         Response {
             status,
             headers: Vec::new(),
-            body: Body::Empty,
+            body: Body::empty(),
         }
     }
 
@@ -69,15 +57,8 @@ impl Response {
     /// A response whose body is produced piece by piece by another task. `capacity` pieces may wait in the
     /// queue; beyond that `BodySender::send` waits, so a slow client slows the producer.
     pub fn stream(status: u16, capacity: usize) -> (Self, BodySender) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        (
-            Response {
-                status,
-                headers: Vec::new(),
-                body: Body::Stream(rx),
-            },
-            BodySender { tx },
-        )
+        let (tx, body) = Body::channel(capacity);
+        (Response::new(status).with_body(body), tx)
     }
 
     /// Adds a header (names are sent lowercase as given; a value with CR, LF or NUL is refused on send).
@@ -89,19 +70,33 @@ impl Response {
 
     /// Sets the whole body.
     pub fn body(mut self, body: impl Into<Bytes>) -> Self {
-        self.body = Body::Full(body.into());
+        self.body = Body::full(body);
+        self
+    }
+
+    /// Sets any body: whole, a file, or a [`super::BodySource`] such as a proxied or generated stream.
+    pub fn with_body(mut self, body: Body) -> Self {
+        self.body = body;
         self
     }
 
     /// Sends a file from disk as the body.
     pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.body = Body::File(path.into());
+        self.body = Body::file(path);
         self
     }
 
     /// The status code.
     pub fn status(&self) -> u16 {
         self.status
+    }
+
+    /// The first value of a header, if set.
+    pub fn header_value(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 
     /// Whether a header of this name is set.
@@ -111,28 +106,3 @@ impl Response {
             .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 }
-
-/// The producing end of a streamed response body.
-#[derive(Debug, Clone)]
-pub struct BodySender {
-    tx: mpsc::Sender<Bytes>,
-}
-
-impl BodySender {
-    /// Queues the next piece, waiting while the queue is full. Fails when the client has gone away.
-    pub async fn send(&self, data: impl Into<Bytes>) -> Result<(), ClientGone> {
-        self.tx.send(data.into()).await.map_err(|_| ClientGone)
-    }
-}
-
-/// The connection that would have carried a response is gone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientGone;
-
-impl std::fmt::Display for ClientGone {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the client connection is gone")
-    }
-}
-
-impl std::error::Error for ClientGone {}
