@@ -38,6 +38,7 @@ mod vhost;
 
 pub mod client;
 pub mod http;
+pub mod proxy;
 pub mod raw;
 pub mod ws;
 

@@ -32,6 +32,8 @@ pub enum MountKind {
     Redirect(String),
     /// Explicitly nothing: requests fall through to "not found" (`gzip://` in lwsws configs).
     NoMount,
+    /// A reverse proxy to one or more origins (`http://`, `https://`, `http://+/socket:/path`).
+    Proxy(crate::proxy::ReverseProxy),
 }
 
 /// The Cache-Control bits of a mount (libwebsockets' `cache_*` options).
@@ -100,6 +102,12 @@ impl Mount {
     /// Redirects requests under `mountpoint` to `target` (an absolute http:// or https:// URL) with 301.
     pub fn redirect(mountpoint: &str, target: &str) -> Self {
         Mount::new(mountpoint, MountKind::Redirect(target.to_string()))
+    }
+
+    /// Passes requests under `mountpoint` to the proxy's origins: `/mnt/x?y` goes to the origin's
+    /// `/path/x?y`, bodies stream both ways (see [`crate::proxy`]).
+    pub fn proxy(mountpoint: &str, proxy: crate::proxy::ReverseProxy) -> Self {
+        Mount::new(mountpoint, MountKind::Proxy(proxy))
     }
 
     /// A mountpoint that explicitly serves nothing.

@@ -306,6 +306,8 @@ pub(crate) struct ResolvedMount {
     pub(crate) mount: Mount,
     pub(crate) origin: Option<crate::files::OriginDir>,
     pub(crate) protocol: Option<ProtocolHandle>,
+    /// The running proxy of a proxy mount (its origins' health, its pools' identity).
+    pub(crate) proxy: Option<Arc<crate::proxy::ProxyMount>>,
     pub(crate) default_doc: String,
     pub(crate) cache_control: bytes::Bytes,
 }
@@ -479,7 +481,11 @@ fn resolve_mount(
             }
             (None, None)
         }
-        MountKind::NoMount => (None, None),
+        MountKind::NoMount | MountKind::Proxy(_) => (None, None),
+    };
+    let proxy = match &m.kind {
+        MountKind::Proxy(p) => Some(crate::proxy::ProxyMount::new(p.clone())),
+        _ => None,
     };
     if let Some(p) = &m.basic_auth {
         if !p.is_file() {
@@ -498,6 +504,7 @@ fn resolve_mount(
         mount: m,
         origin,
         protocol,
+        proxy,
     })
 }
 

@@ -47,6 +47,12 @@ pub(crate) async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream, Clie
 /// Resolves, connects, and runs TLS for `https` (offering `h2` when the origin allows it); says whether the
 /// connection speaks HTTP/2 from here on.
 pub(crate) async fn connect_transport(origin: &Origin) -> Result<(Transport, bool), ClientError> {
+    if let Some(path) = &origin.unix {
+        let s = tokio::net::UnixStream::connect(path)
+            .await
+            .map_err(ClientError::Connect)?;
+        return Ok((Transport::Unix(s), origin.h2 == H2Mode::PriorKnowledge));
+    }
     let tcp = connect_tcp(&origin.host, origin.port).await?;
     if origin.tls {
         #[cfg(feature = "tls")]

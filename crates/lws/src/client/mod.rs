@@ -48,15 +48,15 @@
 //   head.rs, headers.rs, redirect.rs, multipart.rs.
 mod builder;
 mod dial;
-mod error;
-mod http;
+pub(crate) mod error;
+pub(crate) mod http;
 mod message;
-mod origin;
+pub(crate) mod origin;
 mod retry;
 mod socket;
 #[cfg(feature = "tls")]
 mod tls;
-mod transport;
+pub(crate) mod transport;
 mod upgrade;
 mod url;
 

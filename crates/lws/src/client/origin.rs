@@ -15,6 +15,8 @@ pub(crate) struct Origin {
     pub(crate) host: String,
     /// The TCP port.
     pub(crate) port: u16,
+    /// A unix socket to connect to instead of `host:port` (which then only name the origin).
+    pub(crate) unix: Option<std::path::PathBuf>,
     /// Whether and how HTTP/2 may be spoken.
     pub(crate) h2: H2Mode,
     /// Whom the TLS handshake trusts; the default for a cleartext origin, so that trust settings a
@@ -53,6 +55,7 @@ impl Origin {
             tls: url.tls,
             host: url.host.to_ascii_lowercase(),
             port: url.port,
+            unix: None,
             h2,
             #[cfg(feature = "tls")]
             trust: if url.tls {

@@ -21,6 +21,8 @@ pub(crate) enum Transport {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     /// A WebSocket over HTTP/2: the local end of the pipe the HTTP/2 connection's task joins to the stream.
     Pipe(tokio::io::DuplexStream),
+    /// A unix stream socket (a reverse proxy's `+/path/to/socket` origin).
+    Unix(tokio::net::UnixStream),
 }
 
 impl Transport {
@@ -30,7 +32,7 @@ impl Transport {
             Transport::Plain(s) => s.peer_addr().ok(),
             #[cfg(feature = "tls")]
             Transport::Tls(s) => s.get_ref().0.peer_addr().ok(),
-            Transport::Pipe(_) => None,
+            Transport::Pipe(_) | Transport::Unix(_) => None,
         }
     }
 
@@ -59,6 +61,7 @@ impl AsyncRead for Transport {
             #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
             Transport::Pipe(s) => Pin::new(s).poll_read(cx, buf),
+            Transport::Unix(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -74,6 +77,7 @@ impl AsyncWrite for Transport {
             #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
             Transport::Pipe(s) => Pin::new(s).poll_write(cx, buf),
+            Transport::Unix(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -83,6 +87,7 @@ impl AsyncWrite for Transport {
             #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
             Transport::Pipe(s) => Pin::new(s).poll_flush(cx),
+            Transport::Unix(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -92,6 +97,7 @@ impl AsyncWrite for Transport {
             #[cfg(feature = "tls")]
             Transport::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
             Transport::Pipe(s) => Pin::new(s).poll_shutdown(cx),
+            Transport::Unix(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

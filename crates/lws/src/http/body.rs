@@ -124,11 +124,19 @@ impl Body {
     /// A body fed by another task through the returned [`BodySender`]; `capacity` frames may wait in the
     /// queue, beyond that [`BodySender::send`] waits.
     pub fn channel(capacity: usize) -> (BodySender, Body) {
+        Body::channel_with_length(capacity, None)
+    }
+
+    /// [`Body::channel`] for a body whose length is known up front: it is sent as the `content-length`,
+    /// and a body that turns out longer or shorter is aborted rather than sent wrong.
+    pub fn channel_with_length(capacity: usize, length: Option<u64>) -> (BodySender, Body) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        (
-            BodySender { tx },
-            Body::from_source(ChannelSource { rx, ended: false }),
-        )
+        let source = ChannelSource {
+            rx,
+            ended: false,
+            length,
+        };
+        (BodySender { tx }, Body::from_source(source))
     }
 
     /// Whether this is the empty body.
@@ -187,6 +195,7 @@ impl BodySender {
 struct ChannelSource {
     rx: mpsc::Receiver<Message>,
     ended: bool,
+    length: Option<u64>,
 }
 
 impl BodySource for ChannelSource {
@@ -208,6 +217,10 @@ impl BodySource for ChannelSource {
                 Some(Err(e))
             }
         })
+    }
+
+    fn exact_len(&self) -> Option<u64> {
+        self.length
     }
 }
 

@@ -195,6 +195,7 @@ impl Exchange {
                 self.ready(Response::redirect(301, &location));
             }
             MountKind::Callback(_) => self.call_protocol(m),
+            MountKind::Proxy(_) => self.proxy(m),
             MountKind::NoMount => self.not_found(),
         }
     }
@@ -307,6 +308,40 @@ impl Exchange {
         };
         p.inner.http(session.as_mut(), &mut cx);
         self.handler = Some((p, session));
+    }
+
+    /// Hands the request to the mount's reverse proxy, on a task of this thread; the answer is deferred.
+    fn proxy(&mut self, m: &ResolvedMount) {
+        let Some(mount) = m.proxy.clone() else {
+            return self.not_found();
+        };
+        let mut cx = HttpCtx {
+            request: &self.req,
+            reply: &mut self.reply,
+            body_limit: &mut self.body_limit,
+            pipe: &mut self.body_pipe,
+        };
+        cx.set_body_limit(mount.settings.max_body);
+        let body = cx.take_body();
+        let responder = cx.defer();
+        let req = &self.req;
+        let job = crate::proxy::ProxyJob {
+            mountpoint: m.mount.mountpoint.clone(),
+            method: req.method().to_string(),
+            below: req.mount_path().to_string(),
+            query: req.query().map(str::to_string),
+            fields: req
+                .head
+                .headers()
+                .map(|(n, v)| (n.to_string(), v.to_vec()))
+                .collect(),
+            host: req.header("host").map(str::to_string),
+            peer: req.peer.map(|p| p.ip()),
+            tls: req.tls,
+            body,
+            mount,
+        };
+        tokio::spawn(crate::proxy::forward(job, responder));
     }
 
     /// Whether a handler is still waiting for body data (through callbacks or its [`super::RequestBody`]).

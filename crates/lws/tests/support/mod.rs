@@ -343,11 +343,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
     }
 }
 
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+pub(crate) fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
 /// Whether `needle` occurs in `hay`.
+/// The value of a header in a raw response head (case-insensitive name), if present.
+#[allow(dead_code)]
+pub(crate) fn header_value(raw: &[u8], name: &str) -> Option<String> {
+    let end = find(raw, b"\r\n\r\n")?;
+    String::from_utf8_lossy(&raw[..end])
+        .lines()
+        .skip(1)
+        .find_map(|l| {
+            let (n, v) = l.split_once(':')?;
+            n.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
+        })
+}
+
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     find(hay, needle).is_some()
 }

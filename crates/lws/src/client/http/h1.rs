@@ -30,6 +30,8 @@ pub(crate) struct H1Connection {
     buf: Box<[u8]>,
     /// The request head taken from the engine, kept to reuse its allocation.
     out: Vec<u8>,
+    /// The trailer section of the last response, once its body ended.
+    trailers: Option<lws_proto::http1::Trailers>,
 }
 
 impl std::fmt::Debug for H1Connection {
@@ -53,6 +55,7 @@ impl H1Connection {
             engine: H1ClientConn::new(cfg),
             buf: vec![0u8; READ_SIZE].into_boxed_slice(),
             out: Vec::new(),
+            trailers: None,
         }
     }
 
@@ -99,6 +102,81 @@ impl H1Connection {
             // sent one, says more than the failed write.
             Err(write_error) => self.read_head().await.map_err(|_| write_error),
         }
+    }
+
+    /// The trailer section of the response whose body just ended, if it had one.
+    pub(crate) fn take_trailers(&mut self) -> Option<lws_proto::http1::Trailers> {
+        self.trailers.take()
+    }
+
+    /// Sends a request whose body streams from `body` (a reverse proxy's), each write bounded by `idle`,
+    /// then waits at most `header_wait` for the response head. An origin that answers before taking the
+    /// whole body is heard: its answer counts, not the failed write.
+    pub(crate) async fn forward(
+        &mut self,
+        head: &OutgoingRequest<'_>,
+        body: Option<&mut crate::http::RequestBody>,
+        idle: std::time::Duration,
+        header_wait: std::time::Duration,
+    ) -> Result<ResponseStart, ClientError> {
+        while self.engine.poll_event().is_some() {}
+        self.trailers = None;
+        self.engine
+            .send_request(Instant::now(), head)
+            .map_err(ClientError::Request)?;
+        let written = tokio::time::timeout(idle, self.write_out())
+            .await
+            .unwrap_or(Err(ClientError::Timeout));
+        let written = match (written, body) {
+            (Ok(()), Some(body)) => self.write_streamed(body, idle).await,
+            (r, _) => r,
+        };
+        let head = tokio::time::timeout(header_wait, self.read_head());
+        match (written, head.await) {
+            (_, Ok(Ok(start))) => Ok(start),
+            (Err(write_error), _) => Err(write_error),
+            (Ok(()), Ok(Err(e))) => Err(e),
+            (Ok(()), Err(_)) => Err(ClientError::Timeout),
+        }
+    }
+
+    /// Streams a request body as its reader gives it, framed by the engine (length or chunked).
+    async fn write_streamed(
+        &mut self,
+        body: &mut crate::http::RequestBody,
+        idle: std::time::Duration,
+    ) -> Result<(), ClientError> {
+        loop {
+            let piece = match body.data().await {
+                None => break,
+                Some(Ok(d)) => d,
+                Some(Err(e)) => {
+                    return Err(ClientError::Io(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        e,
+                    )))
+                }
+            };
+            self.engine
+                .send_data(&piece)
+                .map_err(ClientError::Request)?;
+            tokio::time::timeout(idle, self.write_out())
+                .await
+                .unwrap_or(Err(ClientError::Timeout))?;
+        }
+        self.engine.finish_request().map_err(ClientError::Request)?;
+        tokio::time::timeout(idle, self.write_out())
+            .await
+            .unwrap_or(Err(ClientError::Timeout))
+    }
+
+    /// Writes what the engine framed.
+    async fn write_out(&mut self) -> Result<(), ClientError> {
+        self.out.clear();
+        self.engine.poll_transmit(&mut self.out);
+        let r = self.io.write_all(&self.out).await.map_err(ClientError::Io);
+        self.out.clear();
+        r
     }
 
     /// Writes the head taken from the engine, then the body as it is: the engine only counts it (no copy).
@@ -160,7 +238,10 @@ impl H1Connection {
             while let Some(ev) = self.engine.poll_event() {
                 match ev {
                     ClientEvent::Data(d) => return Some(Ok(d)),
-                    ClientEvent::End(_) => return None,
+                    ClientEvent::End(t) => {
+                        self.trailers = (!t.fields.is_empty()).then_some(t);
+                        return None;
+                    }
                     ClientEvent::Error(e) => return Some(Err(ClientError::Response(e))),
                     ClientEvent::Response(_) => {}
                 }

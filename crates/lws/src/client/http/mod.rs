@@ -19,12 +19,12 @@
 mod builder;
 mod client;
 pub(crate) mod connection;
-mod h1;
+pub(crate) mod h1;
 mod h2;
 pub(crate) mod h2_handle;
 mod h2_link;
 mod h2_task;
-mod head;
+pub(crate) mod head;
 mod headers;
 mod multipart;
 pub(crate) mod pool;

@@ -1,0 +1,312 @@
+//! Header fields across the proxy: hop-by-hop fields removed both ways (RFC 9110 §7.6.1, with those a
+//! `Connection` field names), the forwarding fields appended (`X-Forwarded-*`, RFC 7239 `Forwarded`), and
+//! an origin's `Location` and cookie paths moved under the mountpoint when asked.
+
+use std::net::IpAddr;
+
+/// Fields that describe one connection, never passed on (framing is redone on each side).
+const HOP_BY_HOP: [&str; 11] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "content-length",
+    "host",
+];
+
+/// Whether `name` stays on its hop: a fixed hop-by-hop field or one the message's `Connection` names.
+fn is_hop_by_hop(name: &str, connection: &[String]) -> bool {
+    HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+        || connection.iter().any(|c| name.eq_ignore_ascii_case(c))
+}
+
+/// The field names listed in `Connection` values.
+fn connection_tokens<'a>(fields: impl Iterator<Item = (&'a str, &'a [u8])>) -> Vec<String> {
+    fields
+        .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
+        .flat_map(|(_, v)| {
+            String::from_utf8_lossy(v)
+                .split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// What the proxy knows about the client side of a request.
+pub(crate) struct ClientSide<'a> {
+    pub(crate) peer: Option<IpAddr>,
+    pub(crate) tls: bool,
+    /// The `Host` (or `:authority`) the client sent.
+    pub(crate) host: Option<&'a str>,
+}
+
+/// The request fields to send onward: the client's end-to-end fields, then the forwarding fields with this
+/// hop appended to what earlier proxies wrote.
+pub(crate) fn onward_request<'a>(
+    fields: impl Iterator<Item = (&'a str, &'a [u8])> + Clone,
+    client: &ClientSide<'_>,
+) -> Vec<(String, Vec<u8>)> {
+    let connection = connection_tokens(fields.clone());
+    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut xff: Option<Vec<u8>> = None;
+    let mut forwarded: Option<Vec<u8>> = None;
+    for (name, value) in fields {
+        if is_hop_by_hop(name, &connection) || name.starts_with(':') {
+            continue;
+        }
+        let slot = if name.eq_ignore_ascii_case("x-forwarded-for") {
+            &mut xff
+        } else if name.eq_ignore_ascii_case("forwarded") {
+            &mut forwarded
+        } else if name.eq_ignore_ascii_case("x-forwarded-proto")
+            || name.eq_ignore_ascii_case("x-forwarded-host")
+        {
+            // Replaced by this hop's view: the origin wants the scheme and host its client used.
+            continue;
+        } else {
+            out.push((name.to_ascii_lowercase(), value.to_vec()));
+            continue;
+        };
+        // Several fields of one name are one comma-separated list (RFC 9110 §5.3).
+        let list = slot.get_or_insert_with(Vec::new);
+        if !list.is_empty() {
+            list.extend_from_slice(b", ");
+        }
+        list.extend_from_slice(value);
+    }
+    let proto = if client.tls { "https" } else { "http" };
+    if let Some(ip) = client.peer {
+        out.push(("x-forwarded-for".into(), append(xff, &ip.to_string())));
+    } else if let Some(v) = xff {
+        out.push(("x-forwarded-for".into(), v));
+    }
+    out.push(("x-forwarded-proto".into(), proto.as_bytes().to_vec()));
+    if let Some(h) = client.host {
+        out.push(("x-forwarded-host".into(), h.as_bytes().to_vec()));
+    }
+    let mut element = String::new();
+    if let Some(ip) = client.peer {
+        match ip {
+            IpAddr::V4(v4) => element.push_str(&format!("for={v4}")),
+            IpAddr::V6(v6) => element.push_str(&format!("for=\"[{v6}]\"")),
+        }
+        element.push(';');
+    }
+    if let Some(h) = client.host.filter(|h| is_token(h)) {
+        element.push_str(&format!("host={h};"));
+    }
+    element.push_str(&format!("proto={proto}"));
+    out.push(("forwarded".into(), append(forwarded, &element)));
+    out
+}
+
+fn append(list: Option<Vec<u8>>, item: &str) -> Vec<u8> {
+    let mut v = list.unwrap_or_default();
+    if !v.is_empty() {
+        v.extend_from_slice(b", ");
+    }
+    v.extend_from_slice(item.as_bytes());
+    v
+}
+
+/// Whether a value can go unquoted in a `Forwarded` element (RFC 7230 token).
+fn is_token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// How the origin's paths map back to the client's: `base` below the origin, `mountpoint` on our side.
+pub(crate) struct PathMap<'a> {
+    pub(crate) base: &'a str,
+    pub(crate) mountpoint: &'a str,
+    /// The origin's own authority (`host[:port]`), so that absolute `Location`s to it are rewritten too.
+    pub(crate) authority: &'a str,
+}
+
+/// The response fields to send back: end-to-end fields only, `Location` and cookie paths mapped when asked.
+pub(crate) fn back_to_client<'a>(
+    fields: impl Iterator<Item = (&'a str, &'a [u8])> + Clone,
+    rewrite: Option<&PathMap<'_>>,
+) -> Vec<(String, Vec<u8>)> {
+    let connection = connection_tokens(fields.clone());
+    let mut out = Vec::new();
+    for (name, value) in fields {
+        if is_hop_by_hop(name, &connection) {
+            continue;
+        }
+        let value = match rewrite {
+            Some(map) if name.eq_ignore_ascii_case("location") => map_location(value, map),
+            Some(map) if name.eq_ignore_ascii_case("set-cookie") => map_cookie_path(value, map),
+            _ => value.to_vec(),
+        };
+        out.push((name.to_ascii_lowercase(), value));
+    }
+    out
+}
+
+/// Moves an origin path under the mountpoint: `/base/x` becomes `/mnt/x`; other paths are left alone.
+fn map_path(path: &str, map: &PathMap<'_>) -> Option<String> {
+    let rest = if map.base.is_empty() {
+        path
+    } else {
+        let r = path.strip_prefix(map.base)?;
+        if !(r.is_empty() || r.starts_with(['/', '?'])) {
+            return None;
+        }
+        r
+    };
+    let mount = map.mountpoint.trim_end_matches('/');
+    Some(match rest {
+        "" => format!("{mount}/"),
+        r if r.starts_with('?') => format!("{mount}/{r}"),
+        r => format!("{mount}{r}"),
+    })
+}
+
+fn map_location(value: &[u8], map: &PathMap<'_>) -> Vec<u8> {
+    let Ok(v) = std::str::from_utf8(value) else {
+        return value.to_vec();
+    };
+    let path = if v.starts_with('/') && !v.starts_with("//") {
+        Some(v)
+    } else {
+        // An absolute URL to the origin itself becomes a path on ours.
+        ["http://", "https://"].iter().find_map(|scheme| {
+            let rest = v.strip_prefix(scheme)?;
+            let rest = rest.strip_prefix(map.authority)?;
+            (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+        })
+    };
+    match path.map(|p| if p.is_empty() { "/" } else { p }) {
+        Some(p) => map_path(p, map).map_or_else(|| value.to_vec(), String::into_bytes),
+        None => value.to_vec(),
+    }
+}
+
+fn map_cookie_path(value: &[u8], map: &PathMap<'_>) -> Vec<u8> {
+    let Ok(v) = std::str::from_utf8(value) else {
+        return value.to_vec();
+    };
+    let parts: Vec<String> = v
+        .split(';')
+        .map(|attr| {
+            let trimmed = attr.trim_start();
+            match trimmed.split_once('=') {
+                Some((k, p)) if k.trim().eq_ignore_ascii_case("path") => {
+                    let lead = &attr[..attr.len() - trimmed.len()];
+                    match map_path(p.trim(), map) {
+                        Some(m) => format!("{lead}{}={}", k.trim(), m),
+                        None => attr.to_string(),
+                    }
+                }
+                _ => attr.to_string(),
+            }
+        })
+        .collect();
+    parts.join(";").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(v: &[(String, Vec<u8>)]) -> Vec<&str> {
+        v.iter().map(|(n, _)| n.as_str()).collect()
+    }
+
+    fn get<'a>(v: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a str> {
+        v.iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| std::str::from_utf8(v).unwrap())
+    }
+
+    #[test]
+    fn hop_by_hop_fields_and_those_connection_names_stay_behind() {
+        let fields: Vec<(&str, &[u8])> = vec![
+            ("Host", b"a"),
+            ("Connection", b"keep-alive, X-Secret"),
+            ("X-Secret", b"1"),
+            ("Keep-Alive", b"5"),
+            ("TE", b"trailers"),
+            ("Transfer-Encoding", b"chunked"),
+            ("Accept", b"*/*"),
+        ];
+        let client = ClientSide {
+            peer: Some("10.0.0.9".parse().unwrap()),
+            tls: true,
+            host: Some("a"),
+        };
+        let out = onward_request(fields.iter().copied(), &client);
+        assert_eq!(
+            names(&out),
+            [
+                "accept",
+                "x-forwarded-for",
+                "x-forwarded-proto",
+                "x-forwarded-host",
+                "forwarded"
+            ]
+        );
+        assert_eq!(
+            get(&out, "forwarded"),
+            Some("for=10.0.0.9;host=a;proto=https")
+        );
+    }
+
+    #[test]
+    fn forwarding_fields_append_to_earlier_hops() {
+        let fields: Vec<(&str, &[u8])> = vec![
+            ("X-Forwarded-For", b"1.1.1.1"),
+            ("x-forwarded-for", b"2.2.2.2"),
+            ("Forwarded", b"for=1.1.1.1"),
+            ("X-Forwarded-Proto", b"https"),
+        ];
+        let client = ClientSide {
+            peer: Some("::1".parse().unwrap()),
+            tls: false,
+            host: None,
+        };
+        let out = onward_request(fields.iter().copied(), &client);
+        assert_eq!(get(&out, "x-forwarded-for"), Some("1.1.1.1, 2.2.2.2, ::1"));
+        assert_eq!(get(&out, "x-forwarded-proto"), Some("http"));
+        assert_eq!(
+            get(&out, "forwarded"),
+            Some("for=1.1.1.1, for=\"[::1]\";proto=http")
+        );
+    }
+
+    #[test]
+    fn location_and_cookie_paths_move_under_the_mountpoint() {
+        let map = PathMap {
+            base: "/app",
+            mountpoint: "/mnt",
+            authority: "127.0.0.1:8080",
+        };
+        let fields: Vec<(&str, &[u8])> = vec![
+            ("Location", b"http://127.0.0.1:8080/app/login?x=1"),
+            ("Set-Cookie", b"sid=1; Path=/app/; HttpOnly"),
+            ("Set-Cookie", b"o=2; path=/other"),
+            ("Content-Length", b"5"),
+        ];
+        let out = back_to_client(fields.iter().copied(), Some(&map));
+        assert_eq!(get(&out, "location"), Some("/mnt/login?x=1"));
+        let cookies: Vec<_> = out
+            .iter()
+            .filter(|(n, _)| n == "set-cookie")
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .collect();
+        assert_eq!(cookies, ["sid=1; Path=/mnt/; HttpOnly", "o=2; path=/other"]);
+        assert!(get(&out, "content-length").is_none());
+        let other: Vec<(&str, &[u8])> = vec![("Location", b"https://elsewhere/app/x")];
+        let out = back_to_client(other.iter().copied(), Some(&map));
+        assert_eq!(get(&out, "location"), Some("https://elsewhere/app/x"));
+    }
+}
