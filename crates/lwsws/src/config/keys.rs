@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::json::{Kind, Member, Pos, Value};
 use super::model::{
-    AcceptRuleConf, Config, Global, Location, MountConf, Origin, Pvo, RuleMatch, VhostConf,
+    AcceptRuleConf, Config, Global, Location, MountConf, Origin, ProxyConf, Pvo, RuleMatch,
+    VhostConf,
 };
 use super::ConfigError;
 
@@ -593,6 +594,60 @@ impl Mapper<'_> {
         Ok(out)
     }
 
+    /// One `proxy-*` mount key.
+    fn proxy_key(
+        &self,
+        p: &mut ProxyConf,
+        name: &str,
+        v: &Value,
+        k: &str,
+    ) -> Result<(), ConfigError> {
+        let ms = |s: &Self| s.u32(v, k, 1, 3_600_000).map(Some);
+        match name {
+            "proxy-origins" => {
+                for item in self.array(v, k)? {
+                    p.more_origins.push(self.nonempty(item, k)?);
+                }
+            }
+            "proxy-balance" => {
+                p.least_connections = match self.string(v, k)?.as_str() {
+                    "round-robin" => false,
+                    "least-connections" | "least-conn" => true,
+                    other => {
+                        return Err(self.err(
+                            v.pos,
+                            k,
+                            format!("expected round-robin or least-connections, found {other:?}"),
+                        ))
+                    }
+                }
+            }
+            "proxy-host" => {
+                p.origin_host = match self.string(v, k)?.as_str() {
+                    "client" => false,
+                    "origin" => true,
+                    other => {
+                        return Err(self.err(
+                            v.pos,
+                            k,
+                            format!("expected client or origin, found {other:?}"),
+                        ))
+                    }
+                }
+            }
+            "proxy-connect-timeout-ms" => p.connect_timeout_ms = ms(self)?,
+            "proxy-header-timeout-ms" => p.header_timeout_ms = ms(self)?,
+            "proxy-idle-timeout-ms" => p.idle_timeout_ms = ms(self)?,
+            "proxy-max-fails" => p.max_fails = Some(self.u32(v, k, 0, 1000)?),
+            "proxy-fail-timeout-s" => p.fail_timeout_s = Some(self.u32(v, k, 1, 86_400)?),
+            "proxy-rewrite-paths" => p.rewrite_paths = self.boolean(v, k)?,
+            "proxy-max-body" => p.max_body = Some(self.uint(v, k, 0, u64::MAX)?),
+            "proxy-max-connections" => p.max_connections = Some(self.u32(v, k, 1, 100_000)?),
+            _ => return Err(self.err(v.pos, k, "unknown proxy key (see README: reverse proxy)")),
+        }
+        Ok(())
+    }
+
     fn mount(&mut self, v: &Value, path: &str) -> Result<MountConf, ConfigError> {
         let members = self.object(v, path)?;
         let mut mountpoint = None;
@@ -614,6 +669,7 @@ impl Mapper<'_> {
             no_ws_upgrades: false,
             append_path: false,
             pmo: Vec::new(),
+            proxy: ProxyConf::default(),
         };
         for mem in members {
             let key = join(path, &mem.key);
@@ -660,6 +716,7 @@ impl Mapper<'_> {
                 "no-ws-upgrades" => mc.no_ws_upgrades = self.boolean(v, k)?,
                 "append-path" => mc.append_path = self.boolean(v, k)?,
                 "pmo" => mc.pmo = self.pairs(v, k)?,
+                key if key.starts_with("proxy-") => self.proxy_key(&mut mc.proxy, key, v, k)?,
                 _ => self.other(mem, path, MOUNT_IGNORED)?,
             }
         }

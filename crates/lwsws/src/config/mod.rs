@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 // The server names only some of these types; they are re-exported as the module's API.
 #[allow(unused_imports)]
 pub use model::{
-    AcceptRuleConf, Config, Global, H2Conf, Location, MountConf, Origin, PmdConf, Pvo, RuleMatch,
-    VhostConf, DEFAULT_DATA_DIR,
+    AcceptRuleConf, Config, Global, H2Conf, Location, MountConf, Origin, PmdConf, ProxyConf, Pvo,
+    RuleMatch, VhostConf, DEFAULT_DATA_DIR,
 };
 
 /// Largest config file accepted; real configs are a few KiB, this only stops runaway input.
@@ -389,6 +389,50 @@ mod tests {
         assert!(cfg.vhosts[0].unix_socket);
         assert_eq!(cfg.vhosts[0].port, None);
         assert_eq!(cfg.vhosts[0].interface.as_deref(), Some("/tmp/s"));
+    }
+
+    #[test]
+    fn proxy_keys() {
+        let text = mount(
+            r#""mountpoint": "/api", "origin": "http://+/run/app.sock:/v1",
+               "proxy-origins": ["http://127.0.0.1:9000/v1"], "proxy-balance": "least-connections",
+               "proxy-host": "origin", "proxy-connect-timeout-ms": "250", "proxy-header-timeout-ms": 5000,
+               "proxy-idle-timeout-ms": "30000", "proxy-max-fails": "2", "proxy-fail-timeout-s": "30",
+               "proxy-rewrite-paths": "1", "proxy-max-body": "1048576", "proxy-max-connections": "64""#,
+        );
+        let cfg = parse(&text).unwrap();
+        let m = &cfg.vhosts[0].mounts[0];
+        assert_eq!(m.origin, Origin::Proxy("http://+/run/app.sock:/v1".into()));
+        let want = ProxyConf {
+            more_origins: vec!["http://127.0.0.1:9000/v1".into()],
+            least_connections: true,
+            origin_host: true,
+            connect_timeout_ms: Some(250),
+            header_timeout_ms: Some(5000),
+            idle_timeout_ms: Some(30000),
+            max_fails: Some(2),
+            fail_timeout_s: Some(30),
+            rewrite_paths: true,
+            max_body: Some(1 << 20),
+            max_connections: Some(64),
+        };
+        assert_eq!(m.proxy, want);
+        for (bad, needle) in [
+            (r#""proxy-balance": "random""#, "least-connections"),
+            (r#""proxy-host": "x""#, "client or origin"),
+            (
+                r#""proxy-connect-timeout-ms": "0""#,
+                "proxy-connect-timeout-ms",
+            ),
+            (r#""proxy-banana": "1""#, "unknown proxy key"),
+            (r#""proxy-origins": "http://x/""#, "proxy-origins"),
+        ] {
+            let text = mount(&format!(
+                r#""mountpoint": "/a", "origin": "http://h/", {bad}"#
+            ));
+            let e = parse(&text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{bad}: {e}");
+        }
     }
 
     #[test]

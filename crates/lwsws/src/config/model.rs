@@ -217,6 +217,35 @@ pub struct MountConf {
     pub append_path: bool,
     /// `pmo`: (name, value) per-mount options for callback protocols.
     pub pmo: Vec<(String, String)>,
+    /// `proxy-*`: how a proxy mount (`http://`, `https://` origin) reaches its origins (added by lws-rs).
+    pub proxy: ProxyConf,
+}
+
+/// The `proxy-*` keys of a mount; unset keys keep the library defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyConf {
+    /// `proxy-origins`: more origins beside `origin`, in the same syntax.
+    pub more_origins: Vec<String>,
+    /// `proxy-balance`: `round-robin` (default) or `least-connections`.
+    pub least_connections: bool,
+    /// `proxy-host`: `client` (default, as libwebsockets) or `origin`.
+    pub origin_host: bool,
+    /// `proxy-connect-timeout-ms`.
+    pub connect_timeout_ms: Option<u32>,
+    /// `proxy-header-timeout-ms`.
+    pub header_timeout_ms: Option<u32>,
+    /// `proxy-idle-timeout-ms`.
+    pub idle_timeout_ms: Option<u32>,
+    /// `proxy-max-fails` (0: never skip an origin).
+    pub max_fails: Option<u32>,
+    /// `proxy-fail-timeout-s`.
+    pub fail_timeout_s: Option<u32>,
+    /// `proxy-rewrite-paths`: map `Location` and cookie paths from the origin's path to the mountpoint.
+    pub rewrite_paths: bool,
+    /// `proxy-max-body`: largest request body passed on, bytes.
+    pub max_body: Option<u64>,
+    /// `proxy-max-connections`: per origin and service thread.
+    pub max_connections: Option<u32>,
 }
 
 /// What serves a mount, from the `origin` scheme.
