@@ -172,6 +172,27 @@ fn minimal_http_server() {
 }
 
 #[test]
+fn minimal_http_server_proxy() {
+    let s = Server::start(env!("CARGO_BIN_EXE_minimal-http-server-proxy"), &[], None);
+    let direct = s.request("GET / HTTP/1.1\r\nHost: localhost", b"");
+    let proxied = s.request("GET /proxy/ HTTP/1.1\r\nHost: localhost", b"");
+    assert_eq!(proxied.status, 200, "{}", proxied.text);
+    assert!(
+        proxied
+            .text
+            .ends_with(&direct.text[direct.text.find("\r\n\r\n").unwrap()..]),
+        "the built-in origin serves the same index through its unix socket: {}",
+        proxied.text
+    );
+    let missing = s.request("GET /proxy/missing HTTP/1.1\r\nHost: localhost", b"");
+    assert_eq!(
+        missing.status, 404,
+        "the origin's own answer: {}",
+        missing.text
+    );
+}
+
+#[test]
 fn minimal_http_server_tls() {
     let s = Server::start(env!("CARGO_BIN_EXE_minimal-http-server-tls"), &[], None);
     let r = s.request("GET / HTTP/1.1\r\nHost: localhost", b"");

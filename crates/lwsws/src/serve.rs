@@ -450,6 +450,30 @@ mod tests {
     }
 
     #[test]
+    fn proxy_mounts_build_and_bad_origins_are_refused_where_they_are_written() {
+        let ctx = build(
+            r#"{"vhosts": [{"name": "p", "port": "0", "interface": "127.0.0.1", "mounts": [
+                {"mountpoint": "/a", "origin": "http://+/tmp/x.sock:/in"},
+                {"mountpoint": "/b", "origin": "https://example.com/", "proxy-origins": ["http://[::1]:81/"]}
+            ]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(ctx.local_addrs().len(), 1);
+        let e = build(
+            r#"{"vhosts": [{"name": "p", "port": "0", "interface": "127.0.0.1", "mounts": [
+                {"mountpoint": "/a", "origin": "http://h:0/"}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("port") && e.contains("origin"), "{e}");
+        let e = build(
+            r#"{"vhosts": [{"name": "p", "port": "0", "interface": "127.0.0.1", "mounts": [
+                {"mountpoint": "/a", "origin": "http://h/", "proxy-origins": ["http://+rel:/"]}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("proxy-origins") && e.contains("absolute"), "{e}");
+    }
+
+    #[test]
     fn a_raw_proxy_vhost_builds_from_libwebsockets_keys() {
         let ctx = build(
             r#"{"vhosts": [{"name": "p", "port": "0", "interface": "127.0.0.1",

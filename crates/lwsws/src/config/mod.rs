@@ -903,6 +903,19 @@ mod tests {
         );
     }
 
+    /// The shipped reverse-proxy example parses, with its unix-socket origin.
+    #[test]
+    fn shipped_proxy_example_dir() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-conf/proxy");
+        let cfg = load_dir(&dir).unwrap();
+        assert!(cfg.ignored.is_empty(), "{:?}", cfg.ignored);
+        let m = &cfg.vhosts[0].mounts;
+        assert_eq!(m[1].origin, Origin::Proxy("http://+/tmp/app.sock:/".into()));
+        assert!(m[1].proxy.rewrite_paths);
+        assert_eq!(m[2].proxy.more_origins, ["http://127.0.0.1:8081/"]);
+        assert!(m[2].proxy.least_connections && m[2].proxy.origin_host);
+    }
+
     /// The shipped example directory for users must always parse.
     #[test]
     fn shipped_example_dir() {
