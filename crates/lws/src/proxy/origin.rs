@@ -119,8 +119,10 @@ impl std::fmt::Display for ProxyOrigin {
 }
 
 fn strip_scheme<'a>(s: &'a str, scheme: &str) -> Option<&'a str> {
-    (s.len() >= scheme.len() && s[..scheme.len()].eq_ignore_ascii_case(scheme))
-        .then(|| &s[scheme.len()..])
+    // `get`, not indexing: the text may hold multi-byte characters right where the scheme would end.
+    s.get(..scheme.len())
+        .filter(|head| head.eq_ignore_ascii_case(scheme))
+        .map(|_| &s[scheme.len()..])
 }
 
 fn split_host_port(origin: &str, authority: &str) -> Result<(String, Option<u16>), OriginError> {
@@ -215,6 +217,8 @@ mod tests {
             "http://+relative:/x",
             "http://h/a?b",
             "http://[::1/",
+            "\u{d1}/\u{ff}\u{ff}",
+            "httpé://x/",
         ] {
             let e = ProxyOrigin::parse(bad).unwrap_err();
             assert!(e.to_string().contains("proxy origin"), "{bad}: {e}");
