@@ -59,12 +59,26 @@ impl Protocol for Origin {
                 };
                 let responder = cx.defer();
                 tokio::spawn(async move {
-                    let (mut len, mut hash) = (0usize, FNV_START);
-                    while let Some(Ok(d)) = body.data().await {
-                        len += d.len();
-                        fnv(&mut hash, &d);
+                    use lws::{BodySource, Frame};
+                    let (mut len, mut hash, mut trailers) = (0usize, FNV_START, String::new());
+                    loop {
+                        let frame =
+                            std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx))
+                                .await;
+                        match frame {
+                            Some(Ok(Frame::Data(d))) => {
+                                len += d.len();
+                                fnv(&mut hash, &d);
+                            }
+                            Some(Ok(Frame::Trailers(t))) => {
+                                for (n, v) in t {
+                                    trailers += &format!(" {n}={}", String::from_utf8_lossy(&v));
+                                }
+                            }
+                            _ => break,
+                        }
                     }
-                    let text = format!("{head} len={len} hash={hash:x}");
+                    let text = format!("{head} len={len} hash={hash:x}{trailers}");
                     let _ = responder.respond(Response::text(200, text));
                 });
             }
@@ -627,5 +641,69 @@ async fn a_websocket_the_origin_refuses_gets_the_origins_answer() {
     assert!(
         matches!(r, Err(lws::client::ClientError::Status(s)) if s >= 400),
         "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_stops_the_origin() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    // An origin that offers 256 MiB and counts what the proxy takes.
+    let taken = Arc::new(AtomicUsize::new(0));
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let origin = l.local_addr().unwrap();
+    let counter = taken.clone();
+    let total: usize = 256 << 20;
+    let writer = tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).await.unwrap();
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\n\r\n");
+        s.write_all(head.as_bytes()).await.unwrap();
+        let piece = vec![b'x'; 64 * 1024];
+        while counter.load(Ordering::Relaxed) < total {
+            if s.write_all(&piece).await.is_err() {
+                return;
+            }
+            counter.fetch_add(piece.len(), Ordering::Relaxed);
+        }
+    });
+    let p = proxy_to(ReverseProxy::new(&url(origin, "/")).unwrap());
+    let mut c = TcpStream::connect(p.addr).await.unwrap();
+    c.write_all(b"GET /mnt/huge HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 1024];
+    let _ = c.read(&mut first).await.unwrap();
+    // The client reads nothing more. A proxy that buffered would take the 256 MiB from loopback well within
+    // the second allowed; this one takes only what the sockets and its small queue hold.
+    let mut writer = writer;
+    let done = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
+    assert!(
+        done.is_err(),
+        "the origin wrote everything although nobody read it"
+    );
+    let held = taken.load(Ordering::Relaxed);
+    assert!(held < 64 << 20, "{} MiB taken from the origin", held >> 20);
+    drop(c);
+    let _ = tokio::time::timeout(support::IO_TIMEOUT, writer).await;
+}
+
+#[tokio::test]
+async fn request_trailers_go_onward() {
+    let o = lws_origin();
+    let p = proxy_to(ReverseProxy::new(&url(o.addr, "/app")).unwrap());
+    let mut c = Client::connect(p.addr).await;
+    c.send(
+        b"POST /mnt/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+3\r\nabc\r\n0\r\nx-checksum: 294\r\n\r\n",
+    )
+    .await;
+    let r = c.read_response().await;
+    assert!(
+        r.text()
+            .ends_with("len=3 hash=e71fa2190541574b x-checksum=294"),
+        "{}",
+        r.text()
     );
 }

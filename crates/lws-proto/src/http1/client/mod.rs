@@ -402,6 +402,31 @@ impl H1ClientConn {
         }
     }
 
+    /// Ends a chunked request body with a trailer section (fields that are not valid header lines are left
+    /// out). A body of announced length cannot carry trailers: they are dropped and this is
+    /// [`H1ClientConn::finish_request`].
+    pub fn finish_request_with_trailers(
+        &mut self,
+        trailers: &[(&str, &[u8])],
+    ) -> Result<(), RequestError> {
+        if self.writing != Writing::Chunked {
+            return self.finish_request();
+        }
+        self.tx.extend_from_slice(b"0\r\n");
+        for (name, value) in trailers {
+            if is_valid_header(name, value) {
+                self.tx.extend_from_slice(name.as_bytes());
+                self.tx.extend_from_slice(b": ");
+                self.tx.extend_from_slice(value);
+                self.tx.extend_from_slice(b"\r\n");
+            }
+        }
+        self.tx.extend_from_slice(b"\r\n");
+        self.writing = Writing::Done;
+        self.exchange_maybe_over();
+        Ok(())
+    }
+
     /// Next event for the application.
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
         self.events.pop_front()

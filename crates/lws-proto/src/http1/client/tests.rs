@@ -487,3 +487,27 @@ fn client_engine_against_server_engine() {
     assert_eq!(client.exchanges(), 3);
     assert_eq!(server.requests(), 3);
 }
+
+#[test]
+fn a_chunked_request_can_end_with_trailers() {
+    let mut c = H1ClientConn::new(H1ClientConfig::default());
+    let req = OutgoingRequest {
+        method: "POST",
+        target: "/",
+        host: "h",
+        headers: &[],
+        body: RequestBody::Chunked,
+    };
+    c.send_request(Instant::now(), &req).unwrap();
+    c.send_data(b"abc").unwrap();
+    c.finish_request_with_trailers(&[("x-sum", b"6"), ("bad name", b"x")])
+        .unwrap();
+    let mut out = Vec::new();
+    c.poll_transmit(&mut out);
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.ends_with("3\r\nabc\r\n0\r\nx-sum: 6\r\n\r\n"),
+        "{text}"
+    );
+    assert_eq!(c.send_data(b"more"), Err(RequestError::NoBody));
+}

@@ -146,10 +146,18 @@ impl H1Connection {
         body: &mut crate::http::RequestBody,
         idle: std::time::Duration,
     ) -> Result<(), ClientError> {
+        use crate::http::{BodySource, Frame};
+        let mut trailers = None;
         loop {
-            let piece = match body.data().await {
+            let frame =
+                std::future::poll_fn(|cx| std::pin::Pin::new(&mut *body).poll_frame(cx)).await;
+            let piece = match frame {
                 None => break,
-                Some(Ok(d)) => d,
+                Some(Ok(Frame::Data(d))) => d,
+                Some(Ok(Frame::Trailers(t))) => {
+                    trailers = Some(t);
+                    break;
+                }
                 Some(Err(e)) => {
                     return Err(ClientError::Io(std::io::Error::new(
                         std::io::ErrorKind::ConnectionAborted,
@@ -164,7 +172,14 @@ impl H1Connection {
                 .await
                 .unwrap_or(Err(ClientError::Timeout))?;
         }
-        self.engine.finish_request().map_err(ClientError::Request)?;
+        let fields: Vec<(&str, &[u8])> = trailers
+            .iter()
+            .flatten()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect();
+        self.engine
+            .finish_request_with_trailers(&fields)
+            .map_err(ClientError::Request)?;
         tokio::time::timeout(idle, self.write_out())
             .await
             .unwrap_or(Err(ClientError::Timeout))
