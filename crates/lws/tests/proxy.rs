@@ -41,10 +41,11 @@ impl Protocol for Origin {
             "/app/echo" | "/app/" | "/app" => {
                 let h = |n: &str| req.header(n).unwrap_or("-").to_string();
                 let head = format!(
-                    "{} {}?{} host={} xff={} xfp={} xfh={} fwd={} conn={} secret={}",
+                    "{} {}?{} ver={} host={} xff={} xfp={} xfh={} fwd={} conn={} secret={}",
                     req.method(),
                     req.path(),
                     req.query().unwrap_or(""),
+                    req.version().as_str(),
                     h("host"),
                     h("x-forwarded-for"),
                     h("x-forwarded-proto"),
@@ -163,7 +164,10 @@ X-Secret: 1\r\nX-Forwarded-For: 10.1.1.1\r\n\r\n",
     let r = c.read_response().await;
     assert_eq!(r.status, 200, "{}", r.text());
     let t = r.text();
-    assert!(t.starts_with("GET /app/echo?x=1&y=%20 "), "{t}");
+    assert!(
+        t.starts_with("GET /app/echo?x=1&y=%20 ver=HTTP/1.1 "),
+        "{t}"
+    );
     assert!(
         t.contains("host=front.example"),
         "the client's Host is kept: {t}"
@@ -706,4 +710,55 @@ async fn request_trailers_go_onward() {
         "{}",
         r.text()
     );
+}
+
+#[tokio::test]
+async fn http2_onward_streams_both_ways_on_shared_connections() {
+    let o = lws_origin();
+    let p = proxy_to(ReverseProxy::new(&url(o.addr, "/app")).unwrap().http2(true));
+    // A streamed upload with a length, and one chunked with trailers.
+    let n = 3 << 20;
+    let body: Vec<u8> = (0..n).map(pattern).collect();
+    let mut hash = FNV_START;
+    fnv(&mut hash, &body);
+    let mut c = Client::connect(p.addr).await;
+    let mut req =
+        format!("POST /mnt/echo HTTP/1.1\r\nHost: x\r\nContent-Length: {n}\r\n\r\n").into_bytes();
+    req.extend_from_slice(&body);
+    c.send(&req).await;
+    let r = c.read_response().await;
+    assert!(
+        r.text().ends_with(&format!("len={n} hash={hash:x}")),
+        "{}",
+        r.text()
+    );
+    assert!(r.text().contains(" ver=HTTP/2.0 "), "{}", r.text());
+    c.send(b"POST /mnt/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nx-sum: 1\r\n\r\n")
+        .await;
+    let r = c.read_response().await;
+    assert!(
+        r.text().ends_with("len=3 hash=e71fa2190541574b x-sum=1"),
+        "{}",
+        r.text()
+    );
+    // Downloads, several at once.
+    let mut all = Vec::new();
+    for _ in 0..8 {
+        all.push(tokio::spawn(async move {
+            get(p.addr, "/mnt/big?n=200000").await
+        }));
+    }
+    for t in all {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body.len(), 200_000);
+        assert!(r.body.iter().enumerate().all(|(i, b)| *b == pattern(i)));
+    }
+    // WebSockets still go over an HTTP/1.1 upgrade.
+    let ws = lws::client::ws(&format!("ws://{}/mnt/ws", p.addr))
+        .protocol("echo")
+        .connect()
+        .await
+        .unwrap();
+    ws_round_trips(ws).await;
 }

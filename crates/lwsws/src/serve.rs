@@ -431,7 +431,7 @@ fn reverse_proxy(m: &MountConf, first: &str) -> Result<lws::proxy::ReverseProxy,
     if let Some(n) = c.max_connections {
         p = p.max_connections(n as usize);
     }
-    Ok(p.rewrite_paths(c.rewrite_paths))
+    Ok(p.rewrite_paths(c.rewrite_paths).http2(c.http2))
 }
 
 #[cfg(test)]

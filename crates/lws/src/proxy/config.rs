@@ -50,6 +50,7 @@ pub struct ReverseProxy {
     pub(crate) rewrite_paths: bool,
     pub(crate) max_body: u64,
     pub(crate) max_connections: usize,
+    pub(crate) http2: bool,
 }
 
 impl ReverseProxy {
@@ -67,6 +68,7 @@ impl ReverseProxy {
             rewrite_paths: false,
             max_body: 1 << 30,
             max_connections: 256,
+            http2: false,
         })
     }
 
@@ -130,6 +132,14 @@ impl ReverseProxy {
     /// Most connections open to one origin per service thread (default 256); more requests wait.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.max_connections = n.max(1);
+        self
+    }
+
+    /// Speaks HTTP/2 to the origins: offered by ALPN to `https` origins (which may still choose HTTP/1.1),
+    /// with prior knowledge to cleartext and unix-socket ones. One connection then carries many requests
+    /// at once. WebSocket upgrades still go over HTTP/1.1. Off by default.
+    pub fn http2(mut self, on: bool) -> Self {
+        self.http2 = on;
         self
     }
 

@@ -15,6 +15,7 @@ use super::origin::ProxyOrigin;
 use crate::client::error::ClientError;
 use crate::client::http::connection::{ConnectOptions, Connection};
 use crate::client::http::pool::{Pool, PoolSettings};
+use crate::client::http::request::PreparedRequest;
 use crate::client::origin::{H2Mode, Origin};
 use crate::http::{Body, BodyError, RequestBody, Responder, Response};
 
@@ -64,21 +65,26 @@ fn pool_for(mount: &ProxyMount) -> Arc<Pool> {
                 Arc::new(Pool::new(PoolSettings {
                     max_per_origin: mount.settings.max_connections,
                     idle_timeout: mount.settings.idle_timeout,
-                    http1_only: true,
-                    h2_prior_knowledge: false,
+                    http1_only: !mount.settings.http2,
+                    h2_prior_knowledge: mount.settings.http2,
                 }))
             })
             .clone()
     })
 }
 
-fn client_origin(o: &ProxyOrigin) -> Origin {
+/// The pool's key for an origin; `http2` asks for HTTP/2 (ALPN for TLS, prior knowledge otherwise).
+fn client_origin(o: &ProxyOrigin, http2: bool) -> Origin {
     Origin {
         tls: o.tls,
         host: o.host.clone(),
         port: o.port,
         unix: o.unix.clone(),
-        h2: H2Mode::Off,
+        h2: match (http2, o.tls) {
+            (false, _) => H2Mode::Off,
+            (true, true) => H2Mode::Alpn,
+            (true, false) => H2Mode::PriorKnowledge,
+        },
         #[cfg(feature = "tls")]
         trust: Default::default(),
     }
@@ -110,7 +116,8 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
             max_response_head: MAX_ORIGIN_HEAD,
             idle_timeout: settings.idle_timeout,
         };
-        let key = client_origin(&origin);
+        // WebSockets are HTTP/1.1 upgrades onward, whatever the mount speaks otherwise.
+        let key = client_origin(&origin, settings.http2 && job.upgrade.is_none());
         let mut conn = match pool.checkout(&key, &opts, false).await {
             Ok(c) => c,
             Err(e) => {
@@ -121,8 +128,9 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
             }
         };
         let reused = conn.reused;
+        let bodiless = job.body.is_none();
         let mut outcome = send(&mut job, &origin, conn.conn()).await;
-        if matches!(&outcome, Err(e) if reused && job.body.is_none() && is_stale(e)) {
+        if matches!(&outcome, Err(e) if reused && bodiless && is_stale(e)) {
             // The origin closed an idle connection as we reused it: once more on a new one.
             drop(conn);
             conn = match pool.checkout(&key, &opts, true).await {
@@ -187,9 +195,7 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
         if start.bodiless {
             return;
         }
-        let Connection::H1(c) = conn.conn() else {
-            return;
-        };
+        let c = conn.conn();
         loop {
             match tokio::time::timeout(settings.idle_timeout, c.chunk()).await {
                 Ok(Some(Ok(piece))) => {
@@ -200,7 +206,7 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
                 }
                 Ok(None) => {
                     if let Some(t) = c.take_trailers() {
-                        let t = t.fields.into_iter().map(|(n, v)| (n, v.to_vec())).collect();
+                        let t = t.into_iter().map(|(n, v)| (n, v.to_vec())).collect();
                         let _ = tx.send_trailers(t).await;
                     }
                     return;
@@ -257,6 +263,7 @@ fn is_stale(e: &ClientError) -> bool {
     matches!(
         e,
         ClientError::Io(_)
+            | ClientError::Http2Refused
             | ClientError::Response(lws_proto::http1::client::ResponseError::ClosedBeforeResponse)
     )
 }
@@ -268,9 +275,6 @@ async fn send(
     conn: &mut Connection,
 ) -> Result<crate::client::http::head::ResponseStart, ClientError> {
     let settings = &job.mount.settings;
-    let Connection::H1(c) = conn else {
-        return Err(ClientError::MalformedResponse);
-    };
     let client = ClientSide {
         peer: job.peer,
         tls: job.tls,
@@ -326,18 +330,40 @@ async fn send(
             None => lws_proto::http1::client::RequestBody::Chunked,
         },
     };
-    let head = OutgoingRequest {
-        method,
-        target: &target,
-        host,
-        headers: &fields,
-        body,
-    };
-    c.forward(
-        &head,
-        job.body.as_mut(),
-        settings.idle_timeout,
-        settings.header_timeout,
-    )
-    .await
+    match conn {
+        Connection::H1(c) => {
+            let head = OutgoingRequest {
+                method,
+                target: &target,
+                host,
+                headers: &fields,
+                body,
+            };
+            c.forward(
+                &head,
+                job.body.as_mut(),
+                settings.idle_timeout,
+                settings.header_timeout,
+            )
+            .await
+        }
+        Connection::H2(c) => {
+            let req = PreparedRequest {
+                method: method.to_string(),
+                target,
+                host: host.to_string(),
+                headers: fields
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
+                    .collect(),
+                body: None,
+            };
+            // Over HTTP/2 the upload and the wait for the head overlap: the header timeout counts from the
+            // start of the request.
+            let sent = c.send_streaming(req, job.body.take());
+            tokio::time::timeout(settings.header_timeout, sent)
+                .await
+                .unwrap_or(Err(ClientError::Timeout))
+        }
+    }
 }

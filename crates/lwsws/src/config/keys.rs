@@ -643,6 +643,7 @@ impl Mapper<'_> {
             "proxy-rewrite-paths" => p.rewrite_paths = self.boolean(v, k)?,
             "proxy-max-body" => p.max_body = Some(self.uint(v, k, 0, u64::MAX)?),
             "proxy-max-connections" => p.max_connections = Some(self.u32(v, k, 1, 100_000)?),
+            "proxy-h2" => p.http2 = self.boolean(v, k)?,
             _ => return Err(self.err(v.pos, k, "unknown proxy key (see README: reverse proxy)")),
         }
         Ok(())

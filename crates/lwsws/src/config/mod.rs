@@ -398,7 +398,8 @@ mod tests {
                "proxy-origins": ["http://127.0.0.1:9000/v1"], "proxy-balance": "least-connections",
                "proxy-host": "origin", "proxy-connect-timeout-ms": "250", "proxy-header-timeout-ms": 5000,
                "proxy-idle-timeout-ms": "30000", "proxy-max-fails": "2", "proxy-fail-timeout-s": "30",
-               "proxy-rewrite-paths": "1", "proxy-max-body": "1048576", "proxy-max-connections": "64""#,
+               "proxy-rewrite-paths": "1", "proxy-max-body": "1048576", "proxy-max-connections": "64",
+               "proxy-h2": "1""#,
         );
         let cfg = parse(&text).unwrap();
         let m = &cfg.vhosts[0].mounts[0];
@@ -415,6 +416,7 @@ mod tests {
             rewrite_paths: true,
             max_body: Some(1 << 20),
             max_connections: Some(64),
+            http2: true,
         };
         assert_eq!(m.proxy, want);
         for (bad, needle) in [

@@ -246,6 +246,8 @@ pub struct ProxyConf {
     pub max_body: Option<u64>,
     /// `proxy-max-connections`: per origin and service thread.
     pub max_connections: Option<u32>,
+    /// `proxy-h2`: HTTP/2 to the origins (ALPN for https, prior knowledge otherwise).
+    pub http2: bool,
 }
 
 /// What serves a mount, from the `origin` scheme.

@@ -76,6 +76,14 @@ impl Connection {
         }
     }
 
+    /// The trailer section of the response whose body just ended, if it had one.
+    pub(crate) fn take_trailers(&mut self) -> Option<Vec<(String, Bytes)>> {
+        match self {
+            Connection::H1(c) => c.take_trailers().map(|t| t.fields),
+            Connection::H2(c) => c.take_trailers(),
+        }
+    }
+
     /// Whether another request may be sent now: the last exchange ended and left the connection usable.
     pub(crate) fn is_ready(&self) -> bool {
         match self {

@@ -28,6 +28,8 @@ pub(crate) struct H2Connection {
     handle: H2Handle,
     /// The exchange in progress, if any.
     current: Option<Current>,
+    /// The trailer section of the last response, once its body ended.
+    trailers: Option<Vec<(String, Bytes)>>,
 }
 
 /// The stream of the exchange in progress.
@@ -45,6 +47,7 @@ impl H2Connection {
         H2Connection {
             handle,
             current: None,
+            trailers: None,
         }
     }
 
@@ -58,8 +61,19 @@ impl H2Connection {
         &mut self,
         req: &PreparedRequest,
     ) -> Result<ResponseStart, ClientError> {
+        self.send_streaming(req.clone(), None).await
+    }
+
+    /// Opens a stream with the request, its body streamed from `stream` when given, and waits for its
+    /// response head.
+    pub(crate) async fn send_streaming(
+        &mut self,
+        req: PreparedRequest,
+        stream: Option<crate::http::RequestBody>,
+    ) -> Result<ResponseStart, ClientError> {
         self.cancel_current();
-        let head = self.handle.request(req.clone()).await?;
+        self.trailers = None;
+        let head = self.handle.request(req, stream).await?;
         self.current = Some(Current {
             stream: head.stream,
             body: head.body,
@@ -71,7 +85,11 @@ impl H2Connection {
     pub(crate) async fn chunk(&mut self) -> Option<Result<Bytes, ClientError>> {
         let current = self.current.as_mut()?;
         let body = current.body.as_mut()?;
-        let piece = body.recv().await;
+        let mut piece = body.recv().await;
+        if let Some(Piece::Trailers(t)) = piece {
+            self.trailers = Some(t);
+            piece = body.recv().await;
+        }
         match piece {
             Some(Piece::Data(d)) => {
                 self.handle.release(current.stream, d.len());
@@ -81,6 +99,7 @@ impl H2Connection {
                 current.body = None;
                 None
             }
+            Some(Piece::Trailers(_)) => Some(Err(ClientError::Http2("trailers twice".into()))),
             Some(Piece::Failed(e)) => {
                 current.body = None;
                 Some(Err(e))
@@ -90,6 +109,11 @@ impl H2Connection {
                 Some(Err(ClientError::Http2("the connection closed".into())))
             }
         }
+    }
+
+    /// The trailer section of the response whose body just ended, if it had one.
+    pub(crate) fn take_trailers(&mut self) -> Option<Vec<(String, Bytes)>> {
+        self.trailers.take()
     }
 
     /// Whether the exchange is over and the connection can carry more.

@@ -50,11 +50,15 @@ impl H2Handle {
         }
     }
 
-    /// Sends a request; waits for its response head.
-    pub(crate) async fn request(&self, req: PreparedRequest) -> Result<Head, ClientError> {
+    /// Sends a request (its body whole in `req`, or streamed from `stream`); waits for its response head.
+    pub(crate) async fn request(
+        &self,
+        req: PreparedRequest,
+        stream: Option<crate::http::RequestBody>,
+    ) -> Result<Head, ClientError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Cmd::Request { req, reply })
+            .send(Cmd::Request { req, stream, reply })
             .map_err(|_| ClientError::Http2Refused)?;
         rx.await.unwrap_or(Err(ClientError::Http2Refused))
     }

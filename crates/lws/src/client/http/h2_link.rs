@@ -21,6 +21,8 @@ pub(crate) enum Piece {
     Data(Bytes),
     /// The body is complete.
     End,
+    /// The trailer section that ended the body (an `End` follows).
+    Trailers(Vec<(String, Bytes)>),
     /// The stream or the connection failed before the end.
     Failed(ClientError),
 }
@@ -45,6 +47,8 @@ pub(crate) enum Cmd {
     Request {
         /// The request.
         req: PreparedRequest,
+        /// A body streamed from a reader (a proxied upload) instead of `req.body`.
+        stream: Option<crate::http::RequestBody>,
         /// Where the response head (or why there is none) goes.
         reply: oneshot::Sender<Result<Head, ClientError>>,
     },

@@ -75,7 +75,7 @@ enum Kind {
         /// Where body pieces go, once the head was delivered.
         body: Option<mpsc::UnboundedSender<Piece>>,
         /// Request body not yet handed to the engine.
-        upload: Option<Bytes>,
+        upload: Option<Upload>,
         /// A HEAD request: its response has no body whatever its headers say.
         head_only: bool,
     },
@@ -86,6 +86,14 @@ enum Kind {
     },
     /// An accepted WebSocket stream joined to its pipe.
     Tunnel(Tunnel),
+}
+
+/// A request body on its way to the engine.
+enum Upload {
+    /// What is left of a whole body.
+    Whole(Bytes),
+    /// A body read as its reader gives it (a proxied upload), polled while the stream has room.
+    Stream(crate::http::RequestBody),
 }
 
 /// One HTTP/2 connection, run by its own tokio task.
@@ -158,7 +166,12 @@ impl Task {
                     Some(c) => self.command(c),
                     None => rx_open = false,
                 },
-                _ = std::future::poll_fn(|cx| poll_tunnels(&mut self.streams, &mut self.conn, cx)) => {}
+                _ = std::future::poll_fn(|cx| {
+                    // Both polled every time, so both register their wake-ups.
+                    let tunnels = poll_tunnels(&mut self.streams, &mut self.conn, cx);
+                    let uploads = poll_uploads(&mut self.streams, &mut self.conn, cx);
+                    if tunnels.is_ready() { tunnels } else { uploads }
+                }) => {}
                 _ = &mut timer, if deadline.is_some() => self.conn.handle_timeout(Instant::now()),
             }
         };
@@ -257,7 +270,7 @@ impl Task {
                 return;
             };
             match cmd {
-                Cmd::Request { req, reply } => self.open_request(req, reply),
+                Cmd::Request { req, stream, reply } => self.open_request(req, stream, reply),
                 Cmd::Connect {
                     authority,
                     path,
@@ -273,6 +286,7 @@ impl Task {
     fn open_request(
         &mut self,
         req: PreparedRequest,
+        stream: Option<crate::http::RequestBody>,
         reply: oneshot::Sender<Result<Head, ClientError>>,
     ) {
         if reply.is_closed() {
@@ -282,8 +296,19 @@ impl Task {
             let _ = reply.send(Err(ClientError::Request(e)));
             return;
         }
-        let body = req.body.clone().filter(|b| !b.is_empty());
-        let length = req.content_length().map(|n| n.to_string());
+        let length = match &stream {
+            Some(s) => s.declared_len(),
+            None => req.content_length(),
+        }
+        .map(|n| n.to_string());
+        let body = match stream {
+            Some(s) => Some(Upload::Stream(s)),
+            None => req
+                .body
+                .clone()
+                .filter(|b| !b.is_empty())
+                .map(Upload::Whole),
+        };
         let mut fields: Vec<(&[u8], &[u8])> = req
             .headers
             .iter()
@@ -362,7 +387,7 @@ impl Task {
             let Kind::Request { upload, .. } = &mut a.kind else {
                 continue;
             };
-            while let Some(rest) = upload.as_mut() {
+            while let Some(Upload::Whole(rest)) = upload.as_mut() {
                 if self
                     .conn
                     .stream_backlog(a.id)
@@ -399,7 +424,20 @@ impl Task {
                     data,
                     end_stream,
                 } => self.on_data(stream, data, end_stream),
-                Event::Trailers { stream, .. } => self.on_data(stream, Bytes::new(), true),
+                Event::Trailers { stream, block } => {
+                    let fields: Vec<(String, Bytes)> = block
+                        .fields()
+                        .map(|(n, v)| (n.to_string(), Bytes::copy_from_slice(v)))
+                        .collect();
+                    if let Some(Active {
+                        kind: Kind::Request { body: Some(tx), .. },
+                        ..
+                    }) = self.streams.iter().find(|a| a.id == stream)
+                    {
+                        let _ = tx.send(Piece::Trailers(fields));
+                    }
+                    self.on_data(stream, Bytes::new(), true)
+                }
                 Event::Reset { stream, reason, .. } => {
                     if let Some(i) = self.streams.iter().position(|a| a.id == stream) {
                         let a = self.streams.swap_remove(i);
@@ -558,6 +596,55 @@ fn fail(a: Active, err: impl Fn() -> ClientError) {
             let _ = r.send(Err(err()));
         }
         Kind::Connect { reply: None } | Kind::Tunnel(_) => {}
+    }
+}
+
+/// Hands streamed request bodies to the engine while their streams have room; ready when anything moved.
+fn poll_uploads(streams: &mut [Active], conn: &mut H2Conn, cx: &mut Context<'_>) -> Poll<()> {
+    use crate::http::{BodySource, Frame};
+    let mut progress = false;
+    for a in streams.iter_mut() {
+        let Kind::Request { upload, .. } = &mut a.kind else {
+            continue;
+        };
+        while let Some(Upload::Stream(body)) = upload.as_mut() {
+            if conn.stream_backlog(a.id).is_none_or(|b| b >= LOW_WATER) {
+                break;
+            }
+            let Poll::Ready(frame) = std::pin::Pin::new(&mut *body).poll_frame(cx) else {
+                break;
+            };
+            progress = true;
+            let sent = match frame {
+                Some(Ok(Frame::Data(d))) => conn.send_data(a.id, d, false).is_ok(),
+                Some(Ok(Frame::Trailers(t))) => {
+                    let t = t
+                        .into_iter()
+                        .map(|(n, v)| (Bytes::from(n), Bytes::from(v)))
+                        .collect();
+                    *upload = None;
+                    conn.send_trailers(a.id, t).is_ok()
+                }
+                None => {
+                    *upload = None;
+                    conn.send_data(a.id, Bytes::new(), true).is_ok()
+                }
+                Some(Err(_)) => {
+                    // The client's upload broke off: the origin must not take it for a whole one.
+                    *upload = None;
+                    conn.reset(a.id, Reason::CANCEL);
+                    true
+                }
+            };
+            if !sent {
+                *upload = None;
+            }
+        }
+    }
+    if progress {
+        Poll::Ready(())
+    } else {
+        Poll::Pending
     }
 }
 

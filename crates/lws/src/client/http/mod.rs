@@ -29,7 +29,7 @@ mod headers;
 mod multipart;
 pub(crate) mod pool;
 mod redirect;
-mod request;
+pub(crate) mod request;
 mod response;
 
 pub use builder::{HttpRequestBuilder, DEFAULT_MAX_BODY, DEFAULT_MAX_REDIRECTS};
