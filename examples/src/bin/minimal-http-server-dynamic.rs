@@ -11,7 +11,6 @@
 //!     curl -N http://127.0.0.1:7681/dyn/stream                              # five pieces, one by one
 //!     curl -i http://127.0.0.1:7681/                                        # a static file
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
@@ -27,12 +26,8 @@ const ORIGIN: &str = concat!(
 /// Serves static files and generated content under `/dyn`.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
 }
 
 /// The protocol behind `/dyn`: a page per request, or a streamed body for `/dyn/stream`.
@@ -92,7 +87,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
 
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .strict_security_headers(true)
         .protocol(ProtocolHandle::new("dynamic", Dynamic))
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"))

@@ -10,8 +10,6 @@
 //!
 //!     curl -i 'http://127.0.0.1:7681/formtest?text1=hello+world&send=Send'   # 303, values logged
 
-use std::net::{IpAddr, SocketAddr};
-
 use clap::Parser;
 use lws::{Context, HttpCtx, Mount, Protocol, ProtocolHandle, Response, Vhost};
 
@@ -26,12 +24,8 @@ const PARAMS: &[&str] = &["text1", "send"];
 /// Serves a form and handles its GET submissions.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
 }
 
 /// The protocol behind `/formtest`.
@@ -58,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
 
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .strict_security_headers(true)
         .protocol(ProtocolHandle::new("form-get", FormGet))
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"))

@@ -15,7 +15,6 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
 
 use clap::Parser;
 use lws::{html_escape, Context, HttpCtx, Mount, Protocol, ProtocolHandle, Response, Vhost};
@@ -32,12 +31,8 @@ const PARAMS: &[&str] = &["text", "upload"];
 /// Serves an upload form and saves uploaded files into the current directory.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
     /// Largest file accepted, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_size: u64,
@@ -166,7 +161,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         max_size: args.max_size,
     };
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .strict_security_headers(true)
         .protocol(ProtocolHandle::new("form-post-file", protocol))
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"))

@@ -11,8 +11,6 @@
 //!     curl -i -d 'text1=hello%20world&send=Send' http://127.0.0.1:7681/formtest   # 303, values logged
 //!     curl -i http://127.0.0.1:7681/formtest                                      # 405: POST only
 
-use std::net::{IpAddr, SocketAddr};
-
 use clap::Parser;
 use lws::{Context, HttpCtx, Mount, Protocol, ProtocolHandle, Response, Vhost};
 use lws_proto::form::{FileEvent, FormError, FormKind, FormLimits, Spa};
@@ -28,12 +26,8 @@ const PARAMS: &[&str] = &["text1", "send"];
 /// Serves a form and handles its POST submissions.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
 }
 
 /// The protocol behind `/formtest`; each request gets its own form parser.
@@ -91,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
 
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .strict_security_headers(true)
         .protocol(ProtocolHandle::new("form-post", FormPost))
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"))

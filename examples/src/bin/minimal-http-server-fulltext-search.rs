@@ -18,7 +18,6 @@
 //!     curl http://127.0.0.1:7681/fts/a/sock      # autocomplete JSON
 //!     curl http://127.0.0.1:7681/fts/r/socket    # files and lines JSON
 
-use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -43,12 +42,8 @@ const CANNED: &str = concat!(
 /// Serves a search page and the `/fts` JSON protocol over an index of a text corpus.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
     /// Directory of text (or gzipped text) files to index on first run.
     #[arg(long, default_value = "/usr/share/man/man2")]
     corpus: PathBuf,
@@ -99,7 +94,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let demo = FulltextDemo::from_pvo(&pvo)?;
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .strict_security_headers(true)
         .protocol(ProtocolHandle::new("fulltext-demo", demo))
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"))

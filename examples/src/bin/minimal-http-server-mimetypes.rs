@@ -11,8 +11,6 @@
 //!     curl -I http://127.0.0.1:7681/sample.lwsrs   # content-type: text/x-lws-rs
 //!     curl -I http://127.0.0.1:7681/sample.zip     # content-type: application/zip
 
-use std::net::{IpAddr, SocketAddr};
-
 use clap::Parser;
 use lws::{Context, Mount, Vhost};
 
@@ -25,12 +23,8 @@ const ORIGIN: &str = concat!(
 /// Serves files with extra mimetypes.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -44,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extra_mimetype(".ogg", "audio/ogg")
         .extra_mimetype(".lwsrs", "text/x-lws-rs");
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .strict_security_headers(true)
         .mount(mount);
     let context = Context::builder().vhost(vhost).build()?;

@@ -16,7 +16,6 @@
 //!
 //!     cargo run -p lws-examples --bin minimal-http-server-proxy -- --origin http://127.0.0.1:8080/
 
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use clap::Parser;
@@ -32,12 +31,8 @@ const FILES: &str = concat!(
 /// Serves files on `/` and proxies `/proxy/` to an origin.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
     /// The origin for `/proxy/` (`http://host:port/path`, `https://...`, `http://+/socket:/path`); without
     /// it, a built-in origin on a unix socket.
     #[arg(long)]
@@ -68,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .connect_timeout(Duration::from_secs(2))
         .rewrite_paths(true);
     let front = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .mount(Mount::files("/", FILES).default_doc("index.html"))
         .mount(Mount::proxy("/proxy", proxy));
     let context = builder.vhost(front).build()?;

@@ -13,7 +13,6 @@
 //!     curl -i --cacert tests/certs/localhost.cert.pem https://localhost:7681/
 //!     curl -i http://127.0.0.1:7681/            # plain HTTP on the TLS port is not served
 
-use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -38,12 +37,8 @@ const TEST_KEY: &str = concat!(
 /// Serves the example's mount-origin directory over HTTPS.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
     /// PEM certificate chain (default: the self-signed test certificate).
     #[arg(long, requires = "key")]
     cert: Option<PathBuf>,
@@ -67,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .tls(cert, key)
         .strict_security_headers(true)
         .sts(true)

@@ -11,8 +11,6 @@
 //!     curl -i http://127.0.0.1:7681/example.css
 //!     curl -i http://127.0.0.1:7681/missing     # 404
 
-use std::net::{IpAddr, SocketAddr};
-
 use clap::Parser;
 use lws::{Context, Mount, Vhost};
 
@@ -25,12 +23,8 @@ const ORIGIN: &str = concat!(
 /// Serves the example's mount-origin directory over HTTP.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -39,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
 
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .strict_security_headers(true)
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"));
     let context = Context::builder().vhost(vhost).build()?;

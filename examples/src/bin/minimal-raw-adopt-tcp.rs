@@ -18,7 +18,7 @@
 //!
 //! `--port 0` picks a free port; the port used is printed as `listening on 127.0.0.1:PORT`.
 
-use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -28,12 +28,8 @@ use lws::ProtocolHandle;
 /// Accepts (or connects) TCP sockets with std and has the runtime echo on them.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on (0: any free port).
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
     /// Instead of listening, connect to this address, adopt that one socket and exit when it closes.
     #[arg(long)]
     connect: Option<SocketAddr>,
@@ -102,7 +98,7 @@ async fn run(args: Args) -> Result<(), String> {
         };
     }
 
-    let addr = SocketAddr::new(args.interface, args.port);
+    let addr = args.listen.addr();
     let listener = TcpListener::bind(addr).map_err(|e| format!("listening on {addr}: {e}"))?;
     let local = listener
         .local_addr()

@@ -13,7 +13,7 @@
 //!
 //! `--port 0` picks a free port; the port used is printed as `listening on udp 127.0.0.1:PORT`.
 
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -23,12 +23,8 @@ use lws::ProtocolHandle;
 /// Binds a UDP socket with std and has the runtime echo every datagram to its sender.
 #[derive(Parser)]
 struct Args {
-    /// UDP port to bind (0: any free port).
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to bind.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
 }
 
 /// Echoes datagrams.
@@ -65,7 +61,7 @@ impl RawProtocol for UdpEcho {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let addr = SocketAddr::new(args.interface, args.port);
+    let addr = args.listen.addr();
     let socket = UdpSocket::bind(addr).map_err(|e| format!("binding udp {addr}: {e}"))?;
     let local = socket
         .local_addr()

@@ -31,7 +31,6 @@
 //!
 //! `--port 0` picks a free port; the port used is printed as `listening on 127.0.0.1:PORT`.
 
-use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -60,12 +59,8 @@ const INDEX: &str = "<!DOCTYPE html>
 /// Serves HTTP, and forwards whatever is not HTTP on the same port.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on (0: any free port).
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
     /// Where non-HTTP connections are forwarded: `ipv4:host[:port]`, `ipv6:[addr][:port]`, `host:port` or
     /// `unix:/path`.
     #[arg(long, default_value = "ipv4:127.0.0.1:22")]
@@ -111,7 +106,7 @@ async fn run(args: Args) -> Result<(), String> {
     config.connect_timeout = Duration::from_millis(args.connect_timeout_ms);
 
     let mut vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .protocol(Proxy::new(config).into_handle(PROXY))
         .fallback_listen_accept(PROXY);
     vhost = match &args.docroot {

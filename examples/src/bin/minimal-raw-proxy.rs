@@ -16,7 +16,6 @@
 //!
 //! `--port 0` picks a free port; the port used is printed as `listening on 127.0.0.1:PORT`.
 
-use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -30,12 +29,8 @@ const PROTOCOL: &str = "raw-proxy";
 /// Forwards every TCP connection on a port to one onward address.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on (0: any free port).
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
     /// Where connections are forwarded: `ipv4:host[:port]`, `ipv6:[addr][:port]`, `host:port` or
     /// `unix:/path`.
     #[arg(long, default_value = "ipv4:127.0.0.1:22")]
@@ -56,7 +51,7 @@ async fn run(args: Args) -> Result<(), String> {
     let mut config = ProxyConfig::new(onward.clone());
     config.connect_timeout = Duration::from_millis(args.connect_timeout_ms);
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .protocol(Proxy::new(config).into_handle(PROTOCOL))
         .listen_accept(PROTOCOL);
     let context = Context::builder()

@@ -20,7 +20,6 @@
 //! is printed as `listening on 127.0.0.1:PORT`.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::{Mutex, MutexGuard};
 
@@ -36,12 +35,8 @@ const KEEP: usize = 64;
 /// A raw TCP server that passes what any client sends on to every client.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on (0: any free port).
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
 }
 
 /// Per-vhost state.
@@ -147,7 +142,7 @@ impl RawProtocol for Broadcast {
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .protocol(ProtocolHandle::raw(PROTOCOL, Broadcast::default()))
         .listen_accept(PROTOCOL);
     let context = Context::builder().vhost(vhost).build()?;

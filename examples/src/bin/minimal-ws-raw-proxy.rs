@@ -20,7 +20,6 @@
 //! see them in the page. `--port 0` picks a free port; the port used is printed as
 //! `listening on 127.0.0.1:PORT`.
 
-use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -49,12 +48,8 @@ const MESSAGE_MAX: usize = 16 * 1024;
 /// Serves a page whose WebSocket is proxied to a raw TCP connection.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on (0: any free port).
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
     /// Where each WebSocket connection's raw connection goes: `host:port`, `ipv4:host:port`,
     /// `ipv6:[addr]:port` or `unix:/path`.
     #[arg(long, default_value = "127.0.0.1:1234")]
@@ -282,7 +277,7 @@ async fn run(args: Args) -> Result<(), String> {
         connect_timeout: Duration::from_millis(args.connect_timeout_ms),
     };
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .strict_security_headers(true)
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"))
         .protocol(ProtocolHandle::new(WS_PROTOCOL, ws_side));

@@ -14,7 +14,6 @@
 //! Then open http://127.0.0.1:7681/ in two browser tabs and type in one of them.
 
 use std::collections::VecDeque;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use clap::Parser;
@@ -33,12 +32,8 @@ const KEEP: usize = 32;
 /// Serves a chat page and the `lws-minimal` WebSocket protocol behind it.
 #[derive(Parser)]
 struct Args {
-    /// TCP port to listen on.
-    #[arg(long, default_value_t = 7681)]
-    port: u16,
-    /// Local address to listen on.
-    #[arg(long, default_value = "127.0.0.1")]
-    interface: IpAddr,
+    #[command(flatten)]
+    listen: lws_examples::ListenArgs,
 }
 
 /// Per-vhost state: the recent messages, at positions `head - messages.len() .. head`.
@@ -113,7 +108,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
 
     let vhost = Vhost::new("localhost")
-        .listen(SocketAddr::new(args.interface, args.port))
+        .listen(args.listen.addr())
         .strict_security_headers(true)
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"))
         .protocol(ProtocolHandle::new("lws-minimal", Chat::default()));
