@@ -362,6 +362,15 @@ async fn oversized_or_endless_origin_headers_are_502() {
     let o = scripted(big, 0, true).await;
     let p = proxy_to(quick(o));
     assert_eq!(get(p.addr, "/mnt/x").await.status, 502);
+    // Header lines that never end: refused at the head limit, not read forever.
+    let endless: &'static [u8] = Box::leak(
+        format!("HTTP/1.1 200 OK\r\n{}", "x-more: y\r\n".repeat(20_000))
+            .into_bytes()
+            .into_boxed_slice(),
+    );
+    let o = scripted(endless, 0, false).await;
+    let p = proxy_to(quick(o));
+    assert_eq!(get(p.addr, "/mnt/x").await.status, 502);
 }
 
 #[tokio::test]
@@ -761,4 +770,25 @@ async fn http2_onward_streams_both_ways_on_shared_connections() {
         .await
         .unwrap();
     ws_round_trips(ws).await;
+}
+
+#[tokio::test]
+async fn an_origin_dying_mid_body_resets_the_http2_stream() {
+    use support::h2::{get as h2_get, h2_open, h2_response};
+    let o = scripted(
+        b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort",
+        0,
+        true,
+    )
+    .await;
+    let p = proxy_to(quick(o));
+    let mut c = h2_open(p.addr).await;
+    c.write_all(&h2_get("/mnt/x")).await.unwrap();
+    let (data, _, reset) = h2_response(&mut c).await;
+    assert_eq!(data, b"short");
+    assert_eq!(
+        reset,
+        Some(2),
+        "RST_STREAM(INTERNAL_ERROR), never END_STREAM"
+    );
 }

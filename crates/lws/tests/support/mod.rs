@@ -3,6 +3,7 @@
 //! it), and a few small protocols the tests mount.
 #![allow(dead_code)]
 
+pub(crate) mod h2;
 pub(crate) mod tls;
 
 use std::io;
