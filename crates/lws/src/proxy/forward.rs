@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use lws_proto::http1::client::OutgoingRequest;
 
@@ -14,10 +15,11 @@ use super::headers::{self, ClientSide, PathMap};
 use super::origin::ProxyOrigin;
 use crate::client::error::ClientError;
 use crate::client::http::connection::{ConnectOptions, Connection};
-use crate::client::http::pool::{Pool, PoolSettings};
+use crate::client::http::head::ResponseStart;
+use crate::client::http::pool::{Checkout, Pool, PoolSettings};
 use crate::client::http::request::PreparedRequest;
 use crate::client::origin::{H2Mode, Origin};
-use crate::http::{Body, BodyError, RequestBody, Responder, Response};
+use crate::http::{Body, BodyError, BodySender, RequestBody, Responder, Response};
 
 /// Largest origin response head accepted; a bigger one is a 502.
 const MAX_ORIGIN_HEAD: usize = 32 * 1024;
@@ -99,141 +101,153 @@ fn failure_status(e: &ClientError) -> u16 {
     }
 }
 
+/// How one origin took a request.
+enum Attempt {
+    /// No connection could be had: the next origin may be tried. The status to answer if none works.
+    Unreachable(u16),
+    /// The request went out and the origin's response head came back, on this connection.
+    Answered(ResponseStart, Checkout),
+    /// The request went out and the exchange failed: no other origin is tried.
+    Failed(ClientError),
+}
+
 /// Runs one proxied request to its end and answers it through `responder`.
 pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
     let mount = job.mount.clone();
-    let settings = &mount.settings;
-    let pool = pool_for(&mount);
     let mut tried = Vec::new();
     let mut status = 503;
-    // Connection failures move on to the next origin; once the body started moving, nothing is retried.
+    // Connection failures move on to the next origin; once the request went out, nothing is retried.
     while let Some(flight) = mount.upstreams.pick(&tried) {
         tried.push(flight.index);
-        let upstream = mount.upstreams.origins().nth(flight.index).cloned();
-        let Some(origin) = upstream else { break };
-        let opts = ConnectOptions {
-            connect_timeout: settings.connect_timeout,
-            max_response_head: MAX_ORIGIN_HEAD,
-            idle_timeout: settings.idle_timeout,
+        let Some(origin) = mount.upstreams.origins().nth(flight.index).cloned() else {
+            break;
         };
-        // WebSockets are HTTP/1.1 upgrades onward, whatever the mount speaks otherwise.
-        let key = client_origin(&origin, settings.http2 && job.upgrade.is_none());
-        let mut conn = match pool.checkout(&key, &opts, false).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(%origin, "proxy: {e}");
+        let (start, conn) = match attempt(&mut job, &origin).await {
+            Attempt::Unreachable(s) => {
                 mount.upstreams.failed(flight.index);
-                status = failure_status(&e);
+                status = s;
                 continue;
             }
-        };
-        let reused = conn.reused;
-        let bodiless = job.body.is_none();
-        let mut outcome = send(&mut job, &origin, conn.conn()).await;
-        if matches!(&outcome, Err(e) if reused && bodiless && is_stale(e)) {
-            // The origin closed an idle connection as we reused it: once more on a new one.
-            drop(conn);
-            conn = match pool.checkout(&key, &opts, true).await {
-                Ok(c) => c,
-                Err(e) => {
-                    mount.upstreams.failed(flight.index);
-                    status = failure_status(&e);
-                    continue;
-                }
-            };
-            outcome = send(&mut job, &origin, conn.conn()).await;
-        }
-        let start = match outcome {
-            Ok(s) if s.status == 101 && job.upgrade.is_some() => {
-                mount.upstreams.succeeded(flight.index);
-                let answer = upgraded(&job, &s, conn.into_connection());
-                let _ = responder.respond(answer);
-                return;
-            }
-            // A switch nobody asked for: the connection now speaks something else.
-            Ok(s) if s.status == 101 => {
-                tracing::warn!(%origin, "proxy: unsolicited 101");
-                mount.upstreams.failed(flight.index);
-                let _ = responder.respond(Response::error(502));
-                return;
-            }
-            Ok(s) => s,
-            Err(e) => {
+            Attempt::Failed(e) => {
                 tracing::warn!(%origin, "proxy: {e}");
                 mount.upstreams.failed(flight.index);
                 let _ = responder.respond(Response::error(failure_status(&e)));
                 return;
             }
+            Attempt::Answered(start, conn) => (start, conn),
         };
+        if start.status == 101 && job.upgrade.is_none() {
+            // A switch nobody asked for: the connection now speaks something else.
+            tracing::warn!(%origin, "proxy: unsolicited 101");
+            mount.upstreams.failed(flight.index);
+            let _ = responder.respond(Response::error(502));
+            return;
+        }
         mount.upstreams.succeeded(flight.index);
-        let map = PathMap {
-            base: origin.base(),
-            mountpoint: &job.mountpoint,
-            authority: &origin.authority(),
-        };
-        // The proxy's own `date` and `server` go out, as nginx does by default.
-        let fields: Vec<(&str, &[u8])> = start
-            .headers
-            .iter()
-            .filter(|(n, _)| !n.eq_ignore_ascii_case("date") && !n.eq_ignore_ascii_case("server"))
-            .collect();
-        let back = headers::back_to_client(
-            fields.iter().copied(),
-            settings.rewrite_paths.then_some(&map),
-        );
-        let length = if start.bodiless {
-            (job.method != "HEAD").then_some(0).or(start.content_length)
-        } else {
-            start.content_length
-        };
-        let (tx, body) = Body::channel_with_length(BODY_QUEUE, length);
-        let mut response = Response::new(start.status).with_body(body);
-        response.headers = back;
-        if responder.respond(response).is_err() {
+        if start.status == 101 {
+            let _ = responder.respond(upgraded(&job, &start, conn.into_connection()));
             return;
         }
-        if start.bodiless {
-            return;
+        let (response, tx) = answer(&job, &origin, &start);
+        if responder.respond(response).is_ok() && !start.bodiless {
+            relay_body(conn, tx, mount.settings.idle_timeout, &origin).await;
         }
-        let c = conn.conn();
-        loop {
-            match tokio::time::timeout(settings.idle_timeout, c.chunk()).await {
-                Ok(Some(Ok(piece))) => {
-                    if tx.send(piece).await.is_err() {
-                        // The client left: the half-read connection is not reused (the pool checks).
-                        return;
-                    }
-                }
-                Ok(None) => {
-                    if let Some(t) = c.take_trailers() {
-                        let t = t.into_iter().map(|(n, v)| (n, v.to_vec())).collect();
-                        let _ = tx.send_trailers(t).await;
-                    }
-                    return;
-                }
-                Ok(Some(Err(e))) => {
-                    tx.abort(BodyError::new(format!("origin {origin}: {e}")))
-                        .await;
-                    return;
-                }
-                Err(_) => {
-                    tx.abort(BodyError::new(format!("origin {origin} went silent")))
-                        .await;
-                    return;
-                }
-            }
-        }
+        return;
     }
     let _ = responder.respond(Response::error(status));
 }
 
+/// Takes a connection to `origin` and sends the request on it; a pooled connection the origin closed while
+/// idle is replaced once (for bodiless requests, which can be sent again).
+async fn attempt(job: &mut ProxyJob, origin: &ProxyOrigin) -> Attempt {
+    let settings = &job.mount.settings;
+    let pool = pool_for(&job.mount);
+    let opts = ConnectOptions {
+        connect_timeout: settings.connect_timeout,
+        max_response_head: MAX_ORIGIN_HEAD,
+        idle_timeout: settings.idle_timeout,
+    };
+    // WebSockets are HTTP/1.1 upgrades onward, whatever the mount speaks otherwise.
+    let key = client_origin(origin, settings.http2 && job.upgrade.is_none());
+    let bodiless = job.body.is_none();
+    let mut fresh = false;
+    loop {
+        let mut conn = match pool.checkout(&key, &opts, fresh).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(%origin, "proxy: {e}");
+                return Attempt::Unreachable(failure_status(&e));
+            }
+        };
+        match send(job, origin, conn.conn()).await {
+            Ok(start) => return Attempt::Answered(start, conn),
+            Err(e) if conn.reused && bodiless && !fresh && is_stale(&e) => fresh = true,
+            Err(e) => return Attempt::Failed(e),
+        }
+    }
+}
+
+/// The response to send for the origin's head, and where its body goes.
+fn answer(job: &ProxyJob, origin: &ProxyOrigin, start: &ResponseStart) -> (Response, BodySender) {
+    let map = PathMap {
+        base: origin.base(),
+        mountpoint: &job.mountpoint,
+        authority: &origin.authority(),
+    };
+    // The proxy's own `date` and `server` go out, as nginx does by default.
+    let fields: Vec<(&str, &[u8])> = start
+        .headers
+        .iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("date") && !n.eq_ignore_ascii_case("server"))
+        .collect();
+    let rewrite = job.mount.settings.rewrite_paths.then_some(&map);
+    let length = if start.bodiless {
+        (job.method != "HEAD").then_some(0).or(start.content_length)
+    } else {
+        start.content_length
+    };
+    let (tx, body) = Body::channel_with_length(BODY_QUEUE, length);
+    let mut response = Response::new(start.status).with_body(body);
+    response.headers = headers::back_to_client(fields.iter().copied(), rewrite);
+    (response, tx)
+}
+
+/// Passes the origin's body to the client as fast as the client takes it; a failure or a silence longer
+/// than `idle` aborts the client's response.
+async fn relay_body(mut conn: Checkout, tx: BodySender, idle: Duration, origin: &ProxyOrigin) {
+    let c = conn.conn();
+    loop {
+        match tokio::time::timeout(idle, c.chunk()).await {
+            Ok(Some(Ok(piece))) => {
+                if tx.send(piece).await.is_err() {
+                    // The client left: the half-read connection is not reused (the pool checks).
+                    return;
+                }
+            }
+            Ok(None) => {
+                if let Some(t) = c.take_trailers() {
+                    let t = t.into_iter().map(|(n, v)| (n, v.to_vec())).collect();
+                    let _ = tx.send_trailers(t).await;
+                }
+                return;
+            }
+            Ok(Some(Err(e))) => {
+                tx.abort(BodyError::new(format!("origin {origin}: {e}")))
+                    .await;
+                return;
+            }
+            Err(_) => {
+                tx.abort(BodyError::new(format!("origin {origin} went silent")))
+                    .await;
+                return;
+            }
+        }
+    }
+}
+
 /// The answer to a WebSocket the origin accepted: `101` (HTTP/1.1) or `200` (RFC 8441) with the origin's
 /// WebSocket fields, carrying the origin's connection to be joined to the client's.
-fn upgraded(
-    job: &ProxyJob,
-    start: &crate::client::http::head::ResponseStart,
-    conn: Connection,
-) -> Response {
+fn upgraded(job: &ProxyJob, start: &ResponseStart, conn: Connection) -> Response {
     let Connection::H1(c) = conn else {
         return Response::error(502);
     };
@@ -273,7 +287,7 @@ async fn send(
     job: &mut ProxyJob,
     origin: &ProxyOrigin,
     conn: &mut Connection,
-) -> Result<crate::client::http::head::ResponseStart, ClientError> {
+) -> Result<ResponseStart, ClientError> {
     let settings = &job.mount.settings;
     let client = ClientSide {
         peer: job.peer,
