@@ -419,9 +419,10 @@ async fn expect_aborted(p: SocketAddr, path: &str, partial: &str) {
 
 #[tokio::test]
 async fn origin_failures_mid_body_abort_the_response() {
-    // Length lie: 100 promised, 5 sent, then close.
+    // Length lie: 1 MB promised, 5 bytes sent, then close. (Bodies up to 64 KiB are read whole before the
+    // answer, so the same lie there is a 502: see a_small_body_that_fails_before_it_is_sent_is_a_502.)
     let o = scripted(
-        b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\nshort",
         0,
         true,
     )
@@ -447,7 +448,7 @@ async fn origin_failures_mid_body_abort_the_response() {
     expect_aborted(p.addr, "/mnt/c", "hello").await;
     // Silent mid-body: the idle timeout aborts.
     let o = scripted(
-        b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\nabc",
         0,
         false,
     )
@@ -456,6 +457,21 @@ async fn origin_failures_mid_body_abort_the_response() {
     expect_aborted(p.addr, "/mnt/d", "abc").await;
     // The proxy keeps serving: the next request gets its own (again aborted) answer.
     expect_aborted(p.addr, "/mnt/e", "abc").await;
+}
+
+#[tokio::test]
+async fn a_small_body_that_fails_before_it_is_sent_is_a_502() {
+    for (answer, close) in [
+        (
+            &b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort"[..],
+            true,
+        ),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc", false),
+    ] {
+        let o = scripted(answer, 0, close).await;
+        let p = proxy_to(quick(o));
+        assert_eq!(get(p.addr, "/mnt/x").await.status, 502);
+    }
 }
 
 #[tokio::test]
@@ -776,7 +792,7 @@ async fn http2_onward_streams_both_ways_on_shared_connections() {
 async fn an_origin_dying_mid_body_resets_the_http2_stream() {
     use support::h2::{get as h2_get, h2_open, h2_response};
     let o = scripted(
-        b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\ncontent-length: 1000000\r\n\r\nshort",
         0,
         true,
     )

@@ -141,7 +141,7 @@ impl RequestHead {
     }
 
     /// All header lines as (name, value) pairs in the order received.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + Clone + '_ {
         self.fields().all()
     }
 
@@ -194,7 +194,7 @@ impl<'a> Fields<'a> {
     }
 
     /// All lines as (name, value) in the order received.
-    pub(crate) fn all(self) -> impl Iterator<Item = (&'a str, &'a [u8])> + 'a {
+    pub(crate) fn all(self) -> impl Iterator<Item = (&'a str, &'a [u8])> + Clone + 'a {
         self.lines.iter().map(move |(n, v)| {
             let name = std::str::from_utf8(&self.buf[n.clone()]).unwrap_or("");
             (name, &self.buf[v.clone()])

@@ -345,11 +345,7 @@ impl Exchange {
             method: req.method().to_string(),
             below: req.mount_path().to_string(),
             query: req.query().map(str::to_string),
-            fields: req
-                .head
-                .headers()
-                .map(|(n, v)| (n.to_string(), v.to_vec()))
-                .collect(),
+            head: req.head.clone(),
             host: req.header("host").map(str::to_string),
             peer: req.peer.map(|p| p.ip()),
             tls: req.tls,

@@ -23,6 +23,8 @@ use crate::http::{Body, BodyError, BodySender, RequestBody, Responder, Response}
 
 /// Largest origin response head accepted; a bigger one is a 502.
 const MAX_ORIGIN_HEAD: usize = 32 * 1024;
+/// Origin bodies of at most this many bytes (by their `content-length`) are read whole before answering.
+const WHOLE_BODY: u64 = 64 * 1024;
 /// Origin body pieces queued toward the client before reading the origin pauses.
 const BODY_QUEUE: usize = 4;
 
@@ -34,7 +36,8 @@ pub(crate) struct ProxyJob {
     /// The path below the mountpoint (`/x`, or empty).
     pub(crate) below: String,
     pub(crate) query: Option<String>,
-    pub(crate) fields: Vec<(String, Vec<u8>)>,
+    /// The request head as received (shares its buffer; no field is copied).
+    pub(crate) head: lws_proto::http1::RequestHead,
     pub(crate) host: Option<String>,
     pub(crate) peer: Option<IpAddr>,
     pub(crate) tls: bool,
@@ -148,9 +151,33 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
             let _ = responder.respond(upgraded(&job, &start, conn.into_connection()));
             return;
         }
-        let (response, tx) = answer(&job, &origin, &start);
-        if responder.respond(response).is_ok() && !start.bodiless {
-            relay_body(conn, tx, mount.settings.idle_timeout, &origin).await;
+        let response = answer(&job, &origin, &start);
+        let idle = mount.settings.idle_timeout;
+        if let Some(n) = start
+            .content_length
+            .filter(|&n| !start.bodiless && n <= WHOLE_BODY)
+        {
+            // A small body is read whole first: one hand-over to the client's connection instead of a
+            // stream of them, the origin connection free sooner, and a failure still answerable as a 502.
+            let answer = match read_whole(conn, n, idle).await {
+                Ok(body) => response.body(body),
+                Err(e) => {
+                    tracing::warn!(%origin, "proxy: {e}");
+                    mount.upstreams.failed(flight.index);
+                    Response::error(502)
+                }
+            };
+            let _ = responder.respond(answer);
+            return;
+        }
+        let length = match start.bodiless {
+            // HEAD keeps the origin's length; 204 and 304 have none.
+            true => (job.method != "HEAD").then_some(0).or(start.content_length),
+            false => start.content_length,
+        };
+        let (tx, body) = Body::channel_with_length(BODY_QUEUE, length);
+        if responder.respond(response.with_body(body)).is_ok() && !start.bodiless {
+            relay_body(conn, tx, idle, &origin).await;
         }
         return;
     }
@@ -187,8 +214,8 @@ async fn attempt(job: &mut ProxyJob, origin: &ProxyOrigin) -> Attempt {
     }
 }
 
-/// The response to send for the origin's head, and where its body goes.
-fn answer(job: &ProxyJob, origin: &ProxyOrigin, start: &ResponseStart) -> (Response, BodySender) {
+/// The response head to send for the origin's (its body is set by the caller).
+fn answer(job: &ProxyJob, origin: &ProxyOrigin, start: &ResponseStart) -> Response {
     let map = PathMap {
         base: origin.base(),
         mountpoint: &job.mountpoint,
@@ -201,15 +228,28 @@ fn answer(job: &ProxyJob, origin: &ProxyOrigin, start: &ResponseStart) -> (Respo
         .filter(|(n, _)| !n.eq_ignore_ascii_case("date") && !n.eq_ignore_ascii_case("server"))
         .collect();
     let rewrite = job.mount.settings.rewrite_paths.then_some(&map);
-    let length = if start.bodiless {
-        (job.method != "HEAD").then_some(0).or(start.content_length)
-    } else {
-        start.content_length
-    };
-    let (tx, body) = Body::channel_with_length(BODY_QUEUE, length);
-    let mut response = Response::new(start.status).with_body(body);
+    let mut response = Response::new(start.status);
     response.headers = headers::back_to_client(fields.iter().copied(), rewrite);
-    (response, tx)
+    response
+}
+
+/// Reads a body of `n` bytes whole, each read bounded by `idle`.
+async fn read_whole(
+    mut conn: Checkout,
+    n: u64,
+    idle: Duration,
+) -> Result<bytes::Bytes, ClientError> {
+    let c = conn.conn();
+    let mut all = bytes::BytesMut::with_capacity(n as usize);
+    loop {
+        match tokio::time::timeout(idle, c.chunk()).await {
+            Ok(Some(Ok(piece))) => all.extend_from_slice(&piece),
+            Ok(Some(Err(e))) => return Err(e),
+            Ok(None) if all.len() as u64 == n => return Ok(all.freeze()),
+            Ok(None) => return Err(ClientError::MalformedResponse),
+            Err(_) => return Err(ClientError::Timeout),
+        }
+    }
 }
 
 /// Passes the origin's body to the client as fast as the client takes it; a failure or a silence longer
@@ -294,10 +334,7 @@ async fn send(
         tls: job.tls,
         host: job.host.as_deref(),
     };
-    let onward = headers::onward_request(
-        job.fields.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
-        &client,
-    );
+    let onward = headers::onward_request(job.head.headers(), &client);
     let mut fields: Vec<(&str, &[u8])> = onward
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_slice()))
@@ -308,11 +345,7 @@ async fn send(
     match job.upgrade {
         None => {}
         Some(Upgrade::H1) => {
-            let upgrade = job
-                .fields
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("upgrade"))
-                .map_or(&b"websocket"[..], |(_, v)| v.as_slice());
+            let upgrade = job.head.header("upgrade").unwrap_or(b"websocket");
             fields.push(("connection", b"upgrade"));
             fields.push(("upgrade", upgrade));
         }
