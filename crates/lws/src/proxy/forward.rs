@@ -335,10 +335,7 @@ async fn send(
         host: job.host.as_deref(),
     };
     let onward = headers::onward_request(job.head.headers(), &client);
-    let mut fields: Vec<(&str, &[u8])> = onward
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_slice()))
-        .collect();
+    let mut fields: Vec<(&str, &[u8])> = onward.iter().map(|(n, v)| (*n, v.as_ref())).collect();
     // The upgrade fields are hop-by-hop: this hop asks for the WebSocket itself.
     let key;
     let mut method = job.method.as_str();
@@ -401,7 +398,12 @@ async fn send(
                 host: host.to_string(),
                 headers: fields
                     .iter()
-                    .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v).into_owned()))
+                    .map(|(n, v)| {
+                        (
+                            n.to_ascii_lowercase(),
+                            String::from_utf8_lossy(v).into_owned(),
+                        )
+                    })
                     .collect(),
                 body: None,
             };

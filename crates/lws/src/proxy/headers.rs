@@ -2,6 +2,7 @@
 //! `Connection` field names), the forwarding fields appended (`X-Forwarded-*`, RFC 7239 `Forwarded`), and
 //! an origin's `Location` and cookie paths moved under the mountpoint when asked.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 /// Fields that describe one connection, never passed on (framing is redone on each side).
@@ -47,14 +48,17 @@ pub(crate) struct ClientSide<'a> {
     pub(crate) host: Option<&'a str>,
 }
 
+/// A field to send onward: the client's own borrowed as they are, the forwarding fields built here.
+pub(crate) type Onward<'a> = (&'a str, Cow<'a, [u8]>);
+
 /// The request fields to send onward: the client's end-to-end fields, then the forwarding fields with this
 /// hop appended to what earlier proxies wrote.
 pub(crate) fn onward_request<'a>(
     fields: impl Iterator<Item = (&'a str, &'a [u8])> + Clone,
     client: &ClientSide<'_>,
-) -> Vec<(String, Vec<u8>)> {
+) -> Vec<Onward<'a>> {
     let connection = connection_tokens(fields.clone());
-    let mut out: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut out: Vec<Onward<'a>> = Vec::with_capacity(16);
     let mut xff: Option<Vec<u8>> = None;
     let mut forwarded: Option<Vec<u8>> = None;
     for (name, value) in fields {
@@ -71,7 +75,7 @@ pub(crate) fn onward_request<'a>(
             // Replaced by this hop's view: the origin wants the scheme and host its client used.
             continue;
         } else {
-            out.push((name.to_ascii_lowercase(), value.to_vec()));
+            out.push((name, Cow::Borrowed(value)));
             continue;
         };
         // Several fields of one name are one comma-separated list (RFC 9110 §5.3).
@@ -83,13 +87,13 @@ pub(crate) fn onward_request<'a>(
     }
     let proto = if client.tls { "https" } else { "http" };
     if let Some(ip) = client.peer {
-        out.push(("x-forwarded-for".into(), append(xff, &ip.to_string())));
+        out.push(("x-forwarded-for", append(xff, &ip.to_string()).into()));
     } else if let Some(v) = xff {
-        out.push(("x-forwarded-for".into(), v));
+        out.push(("x-forwarded-for", v.into()));
     }
-    out.push(("x-forwarded-proto".into(), proto.as_bytes().to_vec()));
+    out.push(("x-forwarded-proto", Cow::Borrowed(proto.as_bytes())));
     if let Some(h) = client.host {
-        out.push(("x-forwarded-host".into(), h.as_bytes().to_vec()));
+        out.push(("x-forwarded-host", h.as_bytes().to_vec().into()));
     }
     let mut element = String::new();
     if let Some(ip) = client.peer {
@@ -103,7 +107,7 @@ pub(crate) fn onward_request<'a>(
         element.push_str(&format!("host={h};"));
     }
     element.push_str(&format!("proto={proto}"));
-    out.push(("forwarded".into(), append(forwarded, &element)));
+    out.push(("forwarded", append(forwarded, &element).into()));
     out
 }
 
@@ -218,14 +222,14 @@ fn map_cookie_path(value: &[u8], map: &PathMap<'_>) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn names(v: &[(String, Vec<u8>)]) -> Vec<&str> {
-        v.iter().map(|(n, _)| n.as_str()).collect()
+    fn names<N: AsRef<str>, V>(v: &[(N, V)]) -> Vec<&str> {
+        v.iter().map(|(n, _)| n.as_ref()).collect()
     }
 
-    fn get<'a>(v: &'a [(String, Vec<u8>)], name: &str) -> Option<&'a str> {
+    fn get<'a, N: AsRef<str>, V: AsRef<[u8]>>(v: &'a [(N, V)], name: &str) -> Option<&'a str> {
         v.iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| std::str::from_utf8(v).unwrap())
+            .find(|(n, _)| n.as_ref() == name)
+            .map(|(_, v)| std::str::from_utf8(v.as_ref()).unwrap())
     }
 
     #[test]
@@ -248,7 +252,7 @@ mod tests {
         assert_eq!(
             names(&out),
             [
-                "accept",
+                "Accept",
                 "x-forwarded-for",
                 "x-forwarded-proto",
                 "x-forwarded-host",
