@@ -171,8 +171,9 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
             return;
         }
         let length = match start.bodiless {
-            // HEAD keeps the origin's length; 204 and 304 have none.
-            true => (job.method != "HEAD").then_some(0).or(start.content_length),
+            // HEAD keeps the length the origin announced (RFC 9110 §8.6); 204 and 304 have none.
+            true if job.method == "HEAD" => announced_length(&start),
+            true => Some(0),
             false => start.content_length,
         };
         let (tx, body) = Body::channel_with_length(BODY_QUEUE, length);
@@ -231,6 +232,12 @@ fn answer(job: &ProxyJob, origin: &ProxyOrigin, start: &ResponseStart) -> Respon
     let mut response = Response::new(start.status);
     response.headers = headers::back_to_client(fields.iter().copied(), rewrite);
     response
+}
+
+/// The `content-length` the origin's head announced (for HEAD, where no body follows it).
+fn announced_length(start: &ResponseStart) -> Option<u64> {
+    let v = start.headers.get("content-length")?;
+    v.trim().parse().ok()
 }
 
 /// Reads a body of `n` bytes whole, each read bounded by `idle`.

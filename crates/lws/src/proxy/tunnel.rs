@@ -37,7 +37,22 @@ pub(crate) async fn join<C, K>(
     let run = async {
         client.write_all(&leftover).await?;
         origin.write_all(&client_leftover).await?;
-        tokio::io::copy_bidirectional(&mut client, &mut origin).await
+        // Each direction runs until its own end: when the origin stops taking data (it refused a message and
+        // closed), what it still sends (its Close frame) keeps flowing to the client, and the other way round.
+        let (mut client_rx, mut client_tx) = tokio::io::split(client);
+        let (mut origin_rx, mut origin_tx) = tokio::io::split(origin);
+        let up = async {
+            let r = tokio::io::copy(&mut client_rx, &mut origin_tx).await;
+            let _ = origin_tx.shutdown().await;
+            r
+        };
+        let down = async {
+            let r = tokio::io::copy(&mut origin_rx, &mut client_tx).await;
+            let _ = client_tx.shutdown().await;
+            r
+        };
+        let (up, down) = tokio::join!(up, down);
+        up.and(down).map(|_| ())
     };
     tokio::select! {
         r = run => {

@@ -92,8 +92,28 @@ impl Upstreams {
     }
 
     /// Picks the origin for the next request, skipping `tried` ones and those paused by passive health;
-    /// `None` when every origin is paused or tried.
+    /// `None` when every origin was tried. When every untried origin is paused, the one whose pause ends
+    /// first is tried anyway, as nginx does: a mount never answers for an origin without asking it (a
+    /// single origin is never taken out of service).
     pub(crate) fn pick(&self, tried: &[usize]) -> Option<InFlight<'_>> {
+        if let Some(up) = self.pick_up(tried) {
+            return Some(up);
+        }
+        let index = (0..self.list.len())
+            .filter(|i| !tried.contains(i))
+            .min_by_key(|&i| {
+                *self.list[i]
+                    .down_until
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+            })?;
+        let up = &self.list[index];
+        up.in_flight.fetch_add(1, Ordering::Relaxed);
+        Some(InFlight { up, index })
+    }
+
+    /// [`Upstreams::pick`] among the origins not paused.
+    fn pick_up(&self, tried: &[usize]) -> Option<InFlight<'_>> {
         let now = Instant::now();
         let n = self.list.len();
         let candidates = (0..n).filter(|i| !tried.contains(i));
@@ -152,7 +172,12 @@ mod tests {
         u.failed(1);
         let order: Vec<usize> = (0..4).map(|_| u.pick(&[]).unwrap().index).collect();
         assert!(!order.contains(&1), "{order:?}");
-        assert_eq!(u.pick(&[0, 2]).map(|f| f.index), None);
+        assert_eq!(
+            u.pick(&[0, 2]).map(|f| f.index),
+            Some(1),
+            "a paused origin is still asked when it is the only one left"
+        );
+        assert_eq!(u.pick(&[0, 1, 2]).map(|f| f.index), None);
     }
 
     #[test]
@@ -163,6 +188,15 @@ mod tests {
         assert_eq!(u.pick(&[]).unwrap().index, 1);
         drop(busy);
         assert_eq!(u.pick(&[]).unwrap().index, 0);
+    }
+
+    #[test]
+    fn a_single_origin_is_never_out_of_service() {
+        let u = ups(1, Balance::RoundRobin);
+        for _ in 0..5 {
+            u.failed(0);
+        }
+        assert_eq!(u.pick(&[]).map(|f| f.index), Some(0));
     }
 
     #[test]
