@@ -97,9 +97,24 @@ impl Protocol for Origin {
     }
 }
 
+/// A WebSocket protocol for the origin: echoes every message.
+struct WsEcho;
+
+impl Protocol for WsEcho {
+    type Session = ();
+
+    fn message(&self, _s: &mut (), cx: &mut lws::ws::WsCtx<'_>, msg: lws::ws::WsMessage<'_>) {
+        match msg.text() {
+            Some(t) => cx.send_text(t),
+            None => cx.send_binary(msg.data),
+        }
+    }
+}
+
 fn origin_vhost() -> Vhost {
     Vhost::new("origin")
         .protocol(ProtocolHandle::new("origin", Origin))
+        .protocol(ProtocolHandle::new("echo", WsEcho))
         .mount(Mount::callback("/app", "origin"))
 }
 
@@ -546,4 +561,71 @@ async fn a_client_that_aborts_mid_upload_leaves_the_proxy_serving() {
     drop(s);
     let r = get(p.addr, "/mnt/echo").await;
     assert_eq!(r.status, 200, "{}", r.text());
+}
+
+async fn ws_round_trips(mut ws: lws::client::WebSocket) {
+    use lws::client::Message;
+    assert_eq!(
+        ws.protocol(),
+        Some("echo"),
+        "the origin's answer reaches the client"
+    );
+    for msg in [
+        Message::Text("through the proxy".into()),
+        Message::Binary(bytes::Bytes::from(
+            (0..1_000_000).map(pattern).collect::<Vec<u8>>(),
+        )),
+    ] {
+        ws.send(msg.clone()).await.unwrap();
+        let back = tokio::time::timeout(support::IO_TIMEOUT, ws.recv())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(back, msg);
+    }
+    ws.close(1000, "done").await.unwrap();
+}
+
+#[tokio::test]
+async fn websockets_are_proxied_over_http1_and_http2() {
+    let o = lws_origin();
+    let p = proxy_to(ReverseProxy::new(&url(o.addr, "/app")).unwrap());
+    let ws_url = format!("ws://{}/mnt/ws", p.addr);
+    // HTTP/1.1 upgrade, with permessage-deflate negotiated end to end.
+    let ws = lws::client::ws(&ws_url)
+        .protocol("echo")
+        .permessage_deflate(true)
+        .connect()
+        .await
+        .unwrap();
+    assert!(!ws.is_h2());
+    assert!(
+        ws.compressed(),
+        "the origin's extension answer passes the proxy"
+    );
+    ws_round_trips(ws).await;
+    // RFC 8441 toward the proxy, an HTTP/1.1 upgrade onward.
+    let ws = lws::client::ws(&ws_url)
+        .protocol("echo")
+        .http2_prior_knowledge()
+        .connect()
+        .await
+        .unwrap();
+    assert!(ws.is_h2(), "the client's side is an HTTP/2 stream");
+    ws_round_trips(ws).await;
+}
+
+#[tokio::test]
+async fn a_websocket_the_origin_refuses_gets_the_origins_answer() {
+    let o = lws_origin();
+    let p = proxy_to(ReverseProxy::new(&url(o.addr, "/app")).unwrap());
+    let r = lws::client::ws(&format!("ws://{}/mnt/ws", p.addr))
+        .protocol("no-such-protocol")
+        .connect()
+        .await;
+    assert!(
+        matches!(r, Err(lws::client::ClientError::Status(s)) if s >= 400),
+        "{r:?}"
+    );
 }

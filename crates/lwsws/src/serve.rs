@@ -394,6 +394,46 @@ fn h2_config(c: &crate::config::H2Conf) -> lws_proto::h2::H2Config {
     }
 }
 
+/// The reverse proxy of a mount whose origin is `http://`, `https://` or `http://+/socket:/path`.
+fn reverse_proxy(m: &MountConf, first: &str) -> Result<lws::proxy::ReverseProxy, ConfigError> {
+    use lws::proxy::{Balance, HostHeader, ReverseProxy};
+    let bad = |key: &str, e: lws::proxy::OriginError| ConfigError::at(&m.loc, key, e.to_string());
+    let c = &m.proxy;
+    let mut p = ReverseProxy::new(first).map_err(|e| bad("origin", e))?;
+    for o in &c.more_origins {
+        p = p.origin(o).map_err(|e| bad("proxy-origins", e))?;
+    }
+    if c.least_connections {
+        p = p.balance(Balance::LeastConnections);
+    }
+    if c.origin_host {
+        p = p.host(HostHeader::Origin);
+    }
+    let ms = |v: u32| Duration::from_millis(u64::from(v));
+    if let Some(v) = c.connect_timeout_ms {
+        p = p.connect_timeout(ms(v));
+    }
+    if let Some(v) = c.header_timeout_ms {
+        p = p.header_timeout(ms(v));
+    }
+    if let Some(v) = c.idle_timeout_ms {
+        p = p.idle_timeout(ms(v));
+    }
+    if c.max_fails.is_some() || c.fail_timeout_s.is_some() {
+        p = p.passive_health(
+            c.max_fails.unwrap_or(3),
+            Duration::from_secs(u64::from(c.fail_timeout_s.unwrap_or(10))),
+        );
+    }
+    if let Some(n) = c.max_body {
+        p = p.max_body(n);
+    }
+    if let Some(n) = c.max_connections {
+        p = p.max_connections(n as usize);
+    }
+    Ok(p.rewrite_paths(c.rewrite_paths))
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -446,44 +486,4 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("no protocol named \"no-such\""), "{e}");
     }
-}
-
-/// The reverse proxy of a mount whose origin is `http://`, `https://` or `http://+/socket:/path`.
-fn reverse_proxy(m: &MountConf, first: &str) -> Result<lws::proxy::ReverseProxy, ConfigError> {
-    use lws::proxy::{Balance, HostHeader, ReverseProxy};
-    let bad = |key: &str, e: lws::proxy::OriginError| ConfigError::at(&m.loc, key, e.to_string());
-    let c = &m.proxy;
-    let mut p = ReverseProxy::new(first).map_err(|e| bad("origin", e))?;
-    for o in &c.more_origins {
-        p = p.origin(o).map_err(|e| bad("proxy-origins", e))?;
-    }
-    if c.least_connections {
-        p = p.balance(Balance::LeastConnections);
-    }
-    if c.origin_host {
-        p = p.host(HostHeader::Origin);
-    }
-    let ms = |v: u32| Duration::from_millis(u64::from(v));
-    if let Some(v) = c.connect_timeout_ms {
-        p = p.connect_timeout(ms(v));
-    }
-    if let Some(v) = c.header_timeout_ms {
-        p = p.header_timeout(ms(v));
-    }
-    if let Some(v) = c.idle_timeout_ms {
-        p = p.idle_timeout(ms(v));
-    }
-    if c.max_fails.is_some() || c.fail_timeout_s.is_some() {
-        p = p.passive_health(
-            c.max_fails.unwrap_or(3),
-            Duration::from_secs(u64::from(c.fail_timeout_s.unwrap_or(10))),
-        );
-    }
-    if let Some(n) = c.max_body {
-        p = p.max_body(n);
-    }
-    if let Some(n) = c.max_connections {
-        p = p.max_connections(n as usize);
-    }
-    Ok(p.rewrite_paths(c.rewrite_paths))
 }

@@ -483,7 +483,7 @@ struct Opened {
 }
 
 /// A fresh random `Sec-WebSocket-Key`.
-fn new_key() -> Result<String, ClientError> {
+pub(crate) fn new_key() -> Result<String, ClientError> {
     let mut random = [0u8; 16];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random)
         .map_err(|_| ClientError::Io(io::Error::other("no randomness for the key")))?;

@@ -46,7 +46,7 @@
 // - wire drivers: http/h1.rs, http/h2*.rs (HTTP), socket.rs (the WebSocket), upgrade.rs (the 101 answer);
 // - shared: dial.rs, origin.rs, tls.rs, transport.rs, url.rs, error.rs, message.rs, and http/request.rs,
 //   head.rs, headers.rs, redirect.rs, multipart.rs.
-mod builder;
+pub(crate) mod builder;
 mod dial;
 pub(crate) mod error;
 pub(crate) mod http;

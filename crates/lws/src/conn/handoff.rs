@@ -16,6 +16,8 @@ pub(crate) enum Handoff {
     Ws(WsSetup),
     /// HTTP/2 by `Upgrade: h2c`.
     H2(Box<H2cUpgrade>),
+    /// A proxied WebSocket: joined to the origin's connection.
+    Proxy(Box<crate::proxy::OriginTunnel>),
 }
 
 /// An HTTP/1.1 request with `Upgrade: h2c` that was answered 101: it becomes stream 1.

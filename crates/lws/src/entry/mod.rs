@@ -211,6 +211,11 @@ where
             tokio::spawn(ws);
             None
         }
+        Handoff::Proxy(tunnel) => {
+            let joined = crate::proxy::join(io, leftover, *tunnel, shutdown, guard.handoff());
+            tokio::spawn(joined);
+            None
+        }
         Handoff::H2(upgrade) => {
             let start = Box::new(H2Start::Upgrade {
                 upgrade: *upgrade,

@@ -239,6 +239,7 @@ impl Exchange {
                     headers: plan.headers,
                     file: Some(plan.file_headers),
                     body,
+                    tunnel: None,
                 });
             }
             FileOutcome::NotModified(file) => {
@@ -247,6 +248,7 @@ impl Exchange {
                     headers: Vec::new(),
                     file: Some(file),
                     body: OutBody::Empty,
+                    tunnel: None,
                 });
             }
             FileOutcome::AddSlash => self.add_slash(),
@@ -287,6 +289,7 @@ impl Exchange {
                                 start: 0,
                                 len: meta.len(),
                             },
+                            tunnel: None,
                         });
                     }
                 }
@@ -321,8 +324,20 @@ impl Exchange {
             body_limit: &mut self.body_limit,
             pipe: &mut self.body_pipe,
         };
+        // An RFC 8441 extended CONNECT reaches routing only as a WebSocket (other CONNECTs are refused before).
+        let upgrade = if cx.request.method() == "CONNECT" {
+            Some(crate::proxy::Upgrade::H2)
+        } else if crate::ws::upgrade::is_websocket(&cx.request.head) {
+            Some(crate::proxy::Upgrade::H1)
+        } else {
+            None
+        };
         cx.set_body_limit(mount.settings.max_body);
-        let body = cx.take_body();
+        let body = if upgrade.is_none() {
+            cx.take_body()
+        } else {
+            None
+        };
         let responder = cx.defer();
         let req = &self.req;
         let job = crate::proxy::ProxyJob {
@@ -340,8 +355,16 @@ impl Exchange {
             tls: req.tls,
             body,
             mount,
+            upgrade,
         };
         tokio::spawn(crate::proxy::forward(job, responder));
+    }
+
+    /// Whether the mount for `path` is a reverse proxy, so a WebSocket request to it goes to the origin
+    /// rather than to a protocol of this server.
+    pub(crate) fn is_proxied(vhost: &VhostInner, path: &str) -> bool {
+        mount::select(&vhost.mounts, path, |m| &m.mount)
+            .is_some_and(|(i, _)| vhost.mounts[i].proxy.is_some())
     }
 
     /// Whether a handler is still waiting for body data (through callbacks or its [`super::RequestBody`]).

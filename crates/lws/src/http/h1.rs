@@ -227,13 +227,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         };
         let ex = match refused {
             Some(status) => Exchange::refused(req, vhost, status),
-            None if !self.info.plain_on_tls && crate::ws::upgrade::is_websocket(&req.head) => {
+            None if !self.info.plain_on_tls
+                && crate::ws::upgrade::is_websocket(&req.head)
+                && !Exchange::is_proxied(&vhost, req.path()) =>
+            {
                 match crate::ws::upgrade::prepare(&req, &vhost, false) {
                     Ok((switch, setup)) => {
                         self.handoff = Some(Handoff::Ws(setup));
                         Exchange::answered(req, vhost, switch)
                     }
-                    Err(refusal) => Exchange::answered(req, vhost, refusal),
+                    Err(refusal) => Exchange::answered(req, vhost, *refusal),
                 }
             }
             None if self.h2c && !has_body => match h2c_upgrade(&req.head) {
@@ -243,6 +246,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         status: 101,
                         headers: vec![("upgrade".into(), bytes::Bytes::from_static(b"h2c"))],
                         body: OutBody::Empty,
+                        tunnel: None,
                     };
                     let head = req.head.clone();
                     self.handoff = Some(Handoff::H2(Box::new(H2cUpgrade { head, settings })));
@@ -307,7 +311,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let Some(ex) = self.ex.as_mut() else {
             return false;
         };
-        let out = match std::mem::replace(&mut ex.reply, Reply::Sent) {
+        let mut out = match std::mem::replace(&mut ex.reply, Reply::Sent) {
             Reply::Ready(r) => Outgoing::from_response(r),
             Reply::Wire(o) => o,
             other => {
@@ -315,6 +319,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 return false;
             }
         };
+        if let Some(tunnel) = out.tunnel.take().filter(|_| out.status == 101) {
+            // A proxied WebSocket: after this 101 the connection is joined to the origin's.
+            self.handoff = Some(Handoff::Proxy(tunnel));
+        }
         self.write_head(&out);
         let body = if self.conn.body_suppressed() {
             // HEAD, 204, 304: the body is not read at all, and its producer learns the client is gone.

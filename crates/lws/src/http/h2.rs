@@ -257,12 +257,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let mut tunnel = None;
         let mut ex = match refused {
             Some(status) => Exchange::refused(req, vhost, status),
+            None if websocket && Exchange::is_proxied(&vhost, req.path()) => {
+                Exchange::start(req, vhost, false)
+            }
             None if websocket => match crate::ws::upgrade::prepare(&req, &vhost, true) {
                 Ok((answer, setup)) => {
                     tunnel = Some(Box::new(setup));
                     Exchange::answered(req, vhost, answer)
                 }
-                Err(refusal) => Exchange::answered(req, vhost, refusal),
+                Err(refusal) => Exchange::answered(req, vhost, *refusal),
             },
             None => Exchange::start(req, vhost, false),
         };
@@ -395,14 +398,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    fn send_head_and_body(&mut self, i: usize, o: Outgoing) {
+    fn send_head_and_body(&mut self, i: usize, mut o: Outgoing) {
         let id = self.tasks[i].id;
+        let proxied = o.tunnel.take().filter(|_| o.status == 200);
         let head_only = self.tasks[i].ex.req.method() == "HEAD";
         let length = match &o.body {
             OutBody::Empty => None,
             body => body.known_len(),
         };
-        let tunnel = o.status == 200 && self.tasks[i].tunnel.is_some();
+        let tunnel = o.status == 200 && (self.tasks[i].tunnel.is_some() || proxied.is_some());
         let no_body =
             !tunnel && (head_only || matches!(o.body, OutBody::Empty) || length == Some(0));
         self.collect_fields(i, &o, length);
@@ -418,7 +422,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             sent: 0,
             body: Source::Done,
         };
-        if let Some(setup) = self.tasks[i].tunnel.take().filter(|_| tunnel) {
+        if let Some(origin) = proxied {
+            sending.body = Source::Tunnel(self.join_origin(id, *origin));
+        } else if let Some(setup) = self.tasks[i].tunnel.take().filter(|_| tunnel) {
             sending.body = Source::Tunnel(self.open_tunnel(id, *setup));
         } else if !no_body {
             sending.body = Source::Pump(Pump::new(o.body));
@@ -432,6 +438,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         // The stream's window is opened only as the WebSocket reads, so a slow consumer slows its peer.
         self.conn.set_manual_release(id);
         (self.spawn_tunnel)(theirs, setup, self.shutdown.clone());
+        Tunnel::new(ours)
+    }
+
+    /// Joins a proxied WebSocket's origin connection to this stream through a pipe (RFC 8441 toward the
+    /// client, an HTTP/1.1 upgrade toward the origin).
+    fn join_origin(&mut self, id: u32, origin: crate::proxy::OriginTunnel) -> Tunnel {
+        let (ours, theirs) = tokio::io::duplex(TUNNEL_PIPE);
+        self.conn.set_manual_release(id);
+        let joined = crate::proxy::join(theirs, Bytes::new(), origin, self.shutdown.clone(), ());
+        tokio::spawn(joined);
         Tunnel::new(ours)
     }
 

@@ -18,6 +18,8 @@ pub(crate) struct Outgoing {
     /// A file's own headers, sent after `headers`.
     pub(crate) file: Option<files::FileHeaders>,
     pub(crate) body: OutBody,
+    /// A proxied upgrade's origin connection (see [`Response`]).
+    pub(crate) tunnel: Option<Box<crate::proxy::OriginTunnel>>,
 }
 
 impl Outgoing {
@@ -51,6 +53,7 @@ impl Outgoing {
             status: r.status,
             headers,
             body,
+            tunnel: r.tunnel,
         }
     }
 

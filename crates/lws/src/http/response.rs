@@ -13,6 +13,9 @@ pub struct Response {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(String, Vec<u8>)>,
     pub(crate) body: Body,
+    /// A proxied upgrade's origin connection, joined to the client's once this `101` (or HTTP/2 `200`) is
+    /// sent.
+    pub(crate) tunnel: Option<Box<crate::proxy::OriginTunnel>>,
 }
 
 impl Response {
@@ -22,6 +25,7 @@ impl Response {
             status,
             headers: Vec::new(),
             body: Body::empty(),
+            tunnel: None,
         }
     }
 

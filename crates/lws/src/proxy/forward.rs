@@ -36,6 +36,17 @@ pub(crate) struct ProxyJob {
     pub(crate) peer: Option<IpAddr>,
     pub(crate) tls: bool,
     pub(crate) body: Option<RequestBody>,
+    /// The client asked for a WebSocket: the onward request is an HTTP/1.1 upgrade either way.
+    pub(crate) upgrade: Option<Upgrade>,
+}
+
+/// How the client asked for a WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Upgrade {
+    /// An HTTP/1.1 `Upgrade: websocket`: answered `101`, then the connection is the tunnel.
+    H1,
+    /// An RFC 8441 extended CONNECT on an HTTP/2 stream: answered `200`, then the stream is the tunnel.
+    H2,
 }
 
 thread_local! {
@@ -125,6 +136,12 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
             outcome = send(&mut job, &origin, conn.conn()).await;
         }
         let start = match outcome {
+            Ok(s) if s.status == 101 && job.upgrade.is_some() => {
+                mount.upstreams.succeeded(flight.index);
+                let answer = upgraded(&job, &s, conn.into_connection());
+                let _ = responder.respond(answer);
+                return;
+            }
             // A switch nobody asked for: the connection now speaks something else.
             Ok(s) if s.status == 101 => {
                 tracing::warn!(%origin, "proxy: unsolicited 101");
@@ -204,6 +221,37 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
     let _ = responder.respond(Response::error(status));
 }
 
+/// The answer to a WebSocket the origin accepted: `101` (HTTP/1.1) or `200` (RFC 8441) with the origin's
+/// WebSocket fields, carrying the origin's connection to be joined to the client's.
+fn upgraded(
+    job: &ProxyJob,
+    start: &crate::client::http::head::ResponseStart,
+    conn: Connection,
+) -> Response {
+    let Connection::H1(c) = conn else {
+        return Response::error(502);
+    };
+    let (io, leftover) = c.into_upgraded();
+    let over_h2 = job.upgrade == Some(Upgrade::H2);
+    let mut r = Response::new(if over_h2 { 200 } else { 101 });
+    for (name, value) in start.headers.iter() {
+        let keep = if over_h2 {
+            // RFC 8441 answers carry no Sec-WebSocket-Accept, Upgrade or Connection.
+            matches!(name, "sec-websocket-protocol" | "sec-websocket-extensions")
+        } else {
+            !matches!(
+                name,
+                "connection" | "date" | "server" | "content-length" | "transfer-encoding"
+            )
+        };
+        if keep {
+            r.headers.push((name.to_string(), value.to_vec()));
+        }
+    }
+    r.tunnel = Some(Box::new(super::tunnel::OriginTunnel { io, leftover }));
+    r
+}
+
 /// Whether a failure on a reused connection looks like the origin closing it while idle.
 fn is_stale(e: &ClientError) -> bool {
     matches!(
@@ -232,10 +280,38 @@ async fn send(
         job.fields.iter().map(|(n, v)| (n.as_str(), v.as_slice())),
         &client,
     );
-    let fields: Vec<(&str, &[u8])> = onward
+    let mut fields: Vec<(&str, &[u8])> = onward
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_slice()))
         .collect();
+    // The upgrade fields are hop-by-hop: this hop asks for the WebSocket itself.
+    let key;
+    let mut method = job.method.as_str();
+    match job.upgrade {
+        None => {}
+        Some(Upgrade::H1) => {
+            let upgrade = job
+                .fields
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("upgrade"))
+                .map_or(&b"websocket"[..], |(_, v)| v.as_slice());
+            fields.push(("connection", b"upgrade"));
+            fields.push(("upgrade", upgrade));
+        }
+        Some(Upgrade::H2) => {
+            key = crate::client::builder::new_key()?;
+            method = "GET";
+            fields.push(("connection", b"upgrade"));
+            fields.push(("upgrade", b"websocket"));
+            fields.push(("sec-websocket-key", key.as_bytes()));
+            if !fields
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-version"))
+            {
+                fields.push(("sec-websocket-version", b"13"));
+            }
+        }
+    }
     let target = origin.target(&job.below, job.query.as_deref());
     let authority = origin.authority();
     let host = match (settings.host, job.host.as_deref()) {
@@ -243,6 +319,7 @@ async fn send(
         _ => &authority,
     };
     let body = match &job.body {
+        _ if job.upgrade.is_some() => lws_proto::http1::client::RequestBody::Empty,
         None => lws_proto::http1::client::RequestBody::Empty,
         Some(b) => match b.declared_len() {
             Some(n) => lws_proto::http1::client::RequestBody::Length(n),
@@ -250,7 +327,7 @@ async fn send(
         },
     };
     let head = OutgoingRequest {
-        method: &job.method,
+        method,
         target: &target,
         host,
         headers: &fields,

@@ -11,12 +11,14 @@ mod config;
 mod forward;
 mod headers;
 mod origin;
+mod tunnel;
 mod upstreams;
 
 pub(crate) use config::ProxyMount;
 pub use config::{
     HostHeader, ReverseProxy, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
 };
-pub(crate) use forward::{forward, ProxyJob};
+pub(crate) use forward::{forward, ProxyJob, Upgrade};
 pub use origin::{OriginError, ProxyOrigin};
+pub(crate) use tunnel::{join, OriginTunnel};
 pub use upstreams::Balance;

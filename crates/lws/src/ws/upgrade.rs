@@ -14,7 +14,7 @@ use lws_proto::ws::{handshake, MessageCodec, WsConfig};
 use super::driver::WsSetup;
 use super::WsInfo;
 use crate::auth::{self, AuthResult};
-use crate::http::dispatch::{OutBody, Outgoing};
+use crate::http::outgoing::{OutBody, Outgoing};
 use crate::http::{Request, Response};
 use crate::mount;
 use crate::protocol::ProtocolHandle;
@@ -31,7 +31,7 @@ pub(crate) fn prepare(
     req: &Request,
     vhost: &Arc<VhostInner>,
     over_h2: bool,
-) -> Result<(Outgoing, WsSetup), Outgoing> {
+) -> Result<(Outgoing, WsSetup), Box<Outgoing>> {
     let parsed = if over_h2 {
         handshake::parse_extended_connect(&req.head)
     } else {
@@ -43,14 +43,15 @@ pub(crate) fn prepare(
             o.headers
                 .push(("sec-websocket-version".into(), Bytes::from_static(b"13")));
         }
-        o
+        Box::new(o)
     })?;
     if let Some((i, _)) = mount::select(&vhost.mounts, req.path(), |m| &m.mount) {
         if vhost.mounts[i].mount.no_ws_upgrades {
-            return Err(Outgoing::error(403));
+            return Err(Box::new(Outgoing::error(403)));
         }
     }
-    let protocol = choose(vhost, &upgrade.protocols)?;
+    let protocol =
+        choose(vhost, &upgrade.protocols).map_err(|status| Box::new(Outgoing::error(status)))?;
     let user = match protocol.options.get("basic-auth") {
         Some(file) => match auth::check(req.header("authorization"), std::path::Path::new(file)) {
             AuthResult::Granted(user) => Some(user),
@@ -60,16 +61,16 @@ pub(crate) fn prepare(
                     "www-authenticate".into(),
                     Bytes::from_static(b"Basic realm=\"lwsws\""),
                 ));
-                return Err(o);
+                return Err(Box::new(o));
             }
-            AuthResult::Malformed => return Err(Outgoing::error(403)),
+            AuthResult::Malformed => return Err(Box::new(Outgoing::error(403))),
         },
         None => None,
     };
     protocol
         .inner
         .accept_upgrade(req)
-        .map_err(Outgoing::error)?;
+        .map_err(|status| Box::new(Outgoing::error(status)))?;
     let options = protocol.inner.ws_options();
     // upgrade, accept, protocol, extensions: at most four, in one allocation.
     let mut headers: Vec<(std::borrow::Cow<'static, str>, Bytes)> = Vec::with_capacity(4);
@@ -127,6 +128,7 @@ pub(crate) fn prepare(
             status: if over_h2 { 200 } else { 101 },
             headers,
             body: OutBody::Empty,
+            tunnel: None,
         },
         setup,
     ))
@@ -134,7 +136,8 @@ pub(crate) fn prepare(
 
 /// The protocol for this upgrade: the first requested subprotocol this vhost has, else (no subprotocol
 /// asked) the one whose options say `default`, else the vhost's first protocol.
-fn choose<'v>(vhost: &'v VhostInner, requested: &[String]) -> Result<&'v ProtocolHandle, Outgoing> {
+/// The protocol a WebSocket upgrade gets, or the status refusing it.
+fn choose<'v>(vhost: &'v VhostInner, requested: &[String]) -> Result<&'v ProtocolHandle, u16> {
     if !requested.is_empty() {
         return requested
             .iter()
@@ -144,16 +147,14 @@ fn choose<'v>(vhost: &'v VhostInner, requested: &[String]) -> Result<&'v Protoco
                     .iter()
                     .find(|p| p.websocket && &*p.name == name.as_str())
             })
-            .ok_or_else(|| Outgoing::error(400));
+            .ok_or(400);
     }
     if vhost.disable_no_protocol_ws_upgrades {
-        return Err(Outgoing::error(400));
+        return Err(400);
     }
     let mut websocket = vhost.protocols.iter().filter(|p| p.websocket);
     let default = websocket
         .clone()
         .find(|p| p.options.get("default").is_some_and(crate::truthy));
-    default
-        .or(websocket.next())
-        .ok_or_else(|| Outgoing::error(404))
+    default.or(websocket.next()).ok_or(404)
 }

@@ -179,6 +179,12 @@ impl H1Connection {
         r
     }
 
+    /// After a `101`: the socket and the bytes the server sent behind its response head.
+    pub(crate) fn into_upgraded(mut self) -> (Transport, Bytes) {
+        let rest = self.engine.take_remaining();
+        (self.io, rest)
+    }
+
     /// Writes the head taken from the engine, then the body as it is: the engine only counts it (no copy).
     async fn write_request(&mut self, req: &PreparedRequest) -> Result<(), ClientError> {
         self.io

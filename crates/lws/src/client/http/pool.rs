@@ -309,6 +309,11 @@ impl Checkout {
         }
     }
 
+    /// Takes the connection out of the pool for good (it switched protocols); its slot is freed.
+    pub(crate) fn into_connection(mut self) -> Connection {
+        self.conn.take().expect("connection present until drop")
+    }
+
     /// The connection, to send on and read from.
     pub(crate) fn conn(&mut self) -> &mut Connection {
         // `conn` is only taken in `drop`.

@@ -1,0 +1,51 @@
+//! A proxied WebSocket after the origin's `101`: the client's connection (or HTTP/2 stream pipe) and the
+//! origin's connection are joined byte for byte until either side ends, or the server shuts down.
+
+use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+use crate::client::transport::Transport;
+
+/// The origin's side of an upgraded connection: its socket and the bytes it sent behind its `101`.
+pub(crate) struct OriginTunnel {
+    pub(crate) io: Transport,
+    pub(crate) leftover: Bytes,
+}
+
+impl std::fmt::Debug for OriginTunnel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OriginTunnel({} bytes waiting)", self.leftover.len())
+    }
+}
+
+/// Joins `client` (with `client_leftover`, bytes it sent behind its upgrade request) to the origin until
+/// one side closes or the server shuts down. `keep` (the connection's guard) lives as long as the tunnel.
+pub(crate) async fn join<C, K>(
+    mut client: C,
+    client_leftover: Bytes,
+    tunnel: OriginTunnel,
+    mut shutdown: watch::Receiver<bool>,
+    keep: K,
+) where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let OriginTunnel {
+        io: mut origin,
+        leftover,
+    } = tunnel;
+    let run = async {
+        client.write_all(&leftover).await?;
+        origin.write_all(&client_leftover).await?;
+        tokio::io::copy_bidirectional(&mut client, &mut origin).await
+    };
+    tokio::select! {
+        r = run => {
+            if let Err(e) = r {
+                tracing::debug!("proxied websocket: {e}");
+            }
+        }
+        _ = shutdown.wait_for(|down| *down) => {}
+    }
+    drop(keep);
+}
