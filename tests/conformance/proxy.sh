@@ -11,11 +11,18 @@
 #     second origin), h2load (h2 over TLS, h2c, HTTP/1.1: every request 2xx) and headless Chromium (a page, an
 #     image and a fetched file with its sha256, over h2 through the proxy);
 #   errors: dead origin 503, garbage 502, proxy-header-timeout-ms 504, an origin dying mid-body makes curl
-#     report a transfer error (never success), each over all four ways in.
-# N = 64 (CI), 1024 with --full. Env overrides: PROXY_MIB, LWSWS (default <repo>/target/release/lwsws), NGINX,
-# CHROMIUM, CHROMIUM_EXTRA.
-# Needs 'install.sh curl nghttp2 openssl python nginx' (+ chromium for the browser check).
-# Prints PASS/FAIL lines (SKIP lines are not counted) and "N passed, M failed"; exits non-zero if anything failed.
+#     report a transfer error (never success), each over all four ways in;
+#   WebSockets to the lwsws origins (TCP and unix socket): Python websockets over HTTP/1.1 upgrades (ws:// and
+#     wss://: lws-echo with permessage-deflate, dumb-increment-protocol), RFC 8441 from an HTTP/2 client (python h2,
+#     h2c and TLS) to an HTTP/1.1 upgrade onward, Chromium's WebSocket from the page, upgrades the origin refuses or
+#     cannot take, and Autobahn|Testsuite fuzzingclient through the proxy (autobahn.sh's 325-case CI selection;
+#     --full: all 517 cases).
+# N = 64 (CI), 1024 with --full. Env overrides: PROXY_MIB, PROXY_AB_CASES (e.g. "1.*,5.*"), LWSWS (default
+# <repo>/target/release/lwsws), NGINX, CHROMIUM, CHROMIUM_EXTRA, LWS_PEERS_HOME, AUTOBAHN_OUT (Autobahn reports go to
+# $AUTOBAHN_OUT/proxy-autobahn, default <repo>/target/conformance/proxy-autobahn).
+# Needs 'install.sh curl nghttp2 openssl python nginx pyws pyh2 autobahn' (+ chromium for the browser check).
+# Prints PASS/FAIL lines (SKIP lines are not counted) and "N passed, M failed" (Autobahn cases count one each);
+# exits non-zero if anything failed.
 set -euo pipefail
 # shellcheck source=tests/conformance/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
@@ -36,6 +43,13 @@ NGINX="${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}"
 [ -x "$NGINX" ] || die "nginx not found: run 'bash tests/conformance/install.sh nginx' (as root)"
 ORIGIN_PY=(python3 "$CONF_DIR/peers/proxy_origin.py")
 CDP="$CONF_DIR/peers/chromium_cdp.py"
+PEERS_HOME="${LWS_PEERS_HOME:-$HOME/.cache/lws-peers}"
+VENV_PY="$PEERS_HOME/venv/bin/python"
+WSTEST="$PEERS_HOME/autobahn-py27/bin/wstest"
+WS_PY=("$VENV_PY" "$CONF_DIR/peers/proxy_ws.py")
+"$VENV_PY" -c 'import websockets, h2' >/dev/null 2>&1 ||
+  die "no Python websockets + h2 in $PEERS_HOME/venv: run 'bash tests/conformance/install.sh pyws pyh2' (as root)"
+[ -x "$WSTEST" ] || die "wstest not found at $WSTEST: run 'bash tests/conformance/install.sh autobahn' (as root)"
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
 # peer_start NAME CMD...: a helper server in the background (log $WORK/NAME.log); stopped by lib.sh's EXIT trap
@@ -214,8 +228,10 @@ LW="$(free_port)" LW_SOCK="$WORK/lw.sock"
 lwsws_conf lworigin <<EOF
 { "vhosts": [
   { "name": "lw-tcp", "port": "$LW", "interface": "127.0.0.1",
+    "ws-protocols": [{ "lws-echo": { "default": "1" }, "dumb-increment-protocol": {} }],
     "mounts": [{ "mountpoint": "/", "origin": "file://$WWW", "default": "index.html" }] },
   { "name": "lw-unix", "unix-socket": "1", "interface": "$LW_SOCK",
+    "ws-protocols": [{ "lws-echo": { "default": "1" }, "dumb-increment-protocol": {} }],
     "mounts": [{ "mountpoint": "/", "origin": "file://$WWW", "default": "index.html" }] }
 ] }
 EOF
@@ -368,16 +384,24 @@ if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null
     const d = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
     const hex = Array.from(d, x => x.toString(16).padStart(2, "0")).join("");
     const e = performance.getEntriesByName(r.url)[0];
+    const echo = await new Promise(res => {
+      const ws = new WebSocket("wss://" + location.host + "/lw/", "lws-echo");
+      const t = setTimeout(() => res("ws-timeout"), 10000);
+      ws.onopen = () => ws.send("chromium-ws-" + ws.protocol);
+      ws.onmessage = m => { clearTimeout(t); ws.close(1000); res(m.data); };
+      ws.onerror = () => { clearTimeout(t); res("ws-error"); };
+    });
     return [nav, document.getElementById("m").textContent, document.querySelector("img").naturalWidth,
-            r.status, e ? e.nextHopProtocol : "none", buf.byteLength, hex].join(" ");
+            r.status, e ? e.nextHopProtocol : "none", buf.byteLength, hex, echo].join(" ");
   })()'
-  want="h2 $MARKER 3 200 h2 $(stat -c %s "$MID") $(sha "$MID")"
+  want="h2 $MARKER 3 200 h2 $(stat -c %s "$MID") $(sha "$MID") chromium-ws-lws-echo"
   got="$(CHROMIUM_EXTRA="${CHROMIUM_EXTRA:-} --ignore-certificate-errors" timeout 120 python3 "$CDP" eval \
     "https://127.0.0.1:$PXS/ng/index.html" 0.5 "$JS" 2>"$WORK/chromium.err" || true)"
-  if [ "$got" = "$want" ]; then pass "chromium-h2-page-image-fetch-sha256 (nginx page, lwsws-unix image, lwsws 4 MiB fetch)"
-  else fail chromium-h2-page-image-fetch-sha256 "got '$got' (want '$want'): $(tail -3 "$WORK/chromium.err" | tr '\n' ' ')"; fi
+  if [ "$got" = "$want" ]; then
+    pass "chromium-h2-page-image-fetch-sha256-websocket (nginx page, lwsws-unix image, lwsws 4 MiB fetch, lws-echo)"
+  else fail chromium-h2-page-image-fetch-sha256-websocket "got '$got' (want '$want'): $(tail -3 "$WORK/chromium.err" | tr '\n' ' ')"; fi
 else
-  echo "SKIP chromium-h2-page-image-fetch-sha256: chromium not installed ('install.sh chromium')"
+  echo "SKIP chromium-h2-page-image-fetch-sha256-websocket: chromium not installed ('install.sh chromium')"
 fi
 
 # ---- 6. errors: 503, 502, 504, an origin dying mid-body -------------------------------------------------------------
@@ -403,6 +427,75 @@ $M_SIZE bytes ${M_ERR:+($M_ERR)}" ;;
 done
 get_sha "after-errors-get-h2s-ng-1KiB" h2s /ng/small.txt "$SMALL"
 get_sha "after-errors-get-h1-lwu-1KiB" h1 /lwu/small.txt "$SMALL"
+
+# ---- 7. WebSockets through the proxy to lwsws origins ---------------------------------------------------------------
+# peer_check NAME ARGS...: one proxy_ws.py client; its "OK detail" / "ERR detail" line is the check
+peer_check() {
+  local name="$1" line rc=0
+  shift
+  line="$(timeout -k 5 120 "${WS_PY[@]}" "$@" 2>"$WORK/$name.peer.err" | tail -n 1)" || rc=$?
+  case "$line" in
+    "OK "*) pass "$name (${line#OK })" ;;
+    "ERR "*) fail "$name" "${line#ERR }" ;;
+    *) fail "$name" "proxy_ws.py $1 exited $rc without a verdict: $(tail -n 3 "$WORK/$name.peer.err" | tr '\n' ' ')" ;;
+  esac
+}
+for o in lw lwu; do
+  peer_check "ws-h1-$o-echo" echo "ws://127.0.0.1:$PX/$o/"
+  peer_check "ws-h1s-$o-echo" echo "wss://127.0.0.1:$PXS/$o/"
+  peer_check "ws-h2c-rfc8441-$o-echo" h2 127.0.0.1 "$PX" "/$o/" --get-path "/$o/small.txt"
+  peer_check "ws-h2s-rfc8441-$o-echo" h2 127.0.0.1 "$PXS" "/$o/" --tls --get-path "/$o/small.txt"
+done
+peer_check ws-h1-lw-dumb-increment increment "ws://127.0.0.1:$PX/lw/"
+peer_check ws-h1s-lwu-dumb-increment increment "wss://127.0.0.1:$PXS/lwu/"
+peer_check "ws-h1-lw-echo-8MiB" echo "ws://127.0.0.1:$PX/lw/" --size $((8 << 20)) --count 1
+
+# An upgrade the origin does not take: the client gets what the origin said, never a 101
+WS_HDRS=(-H 'Connection: Upgrade' -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13'
+  -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==')
+req ws-to-nginx h1 /ng/small.txt "${WS_HDRS[@]}"
+if [ "$M_CODE" != 101 ] && [ "$M_CODE" != 000 ]; then pass "ws-upgrade-to-non-ws-origin-not-101 (nginx answered $M_CODE)"
+else fail ws-upgrade-to-non-ws-origin-not-101 "status $M_CODE, curl exit $M_RC ${M_ERR:+($M_ERR)}"; fi
+req ws-to-dead h1 /dead/ "${WS_HDRS[@]}"
+expect_eq ws-upgrade-to-dead-origin-503 "$M_CODE" 503
+
+# Autobahn|Testsuite fuzzingclient through the proxy (cleartext HTTP/1.1) to the lwsws TCP origin's lws-echo
+if [ -n "${PROXY_AB_CASES:-}" ]; then AB_CASES="$PROXY_AB_CASES" AB_EXPECTED=0
+elif [ "$FULL" = 1 ]; then AB_CASES="*" AB_EXPECTED=517
+else
+  # autobahn.sh's CI selection: sections 1-10 whole and x.y.1, x.y.2 of 12.1-12.5 and 13.1-13.7 (permessage-deflate)
+  AB_CASES="1.*,2.*,3.*,4.*,5.*,6.*,7.*,9.*,10.*" AB_EXPECTED=325
+  for s in 12.1 12.2 12.3 12.4 12.5 13.1 13.2 13.3 13.4 13.5 13.6 13.7; do AB_CASES+=",$s.1,$s.2"; done
+fi
+AB_OUT="${AUTOBAHN_OUT:-$REPO/target/conformance}/proxy-autobahn"
+rm -rf "$AB_OUT"
+mkdir -p "$AB_OUT"
+python3 - "$AB_OUT/fuzzingclient.json" "ws://127.0.0.1:$PX/lw/" "$AB_OUT" "$AB_CASES" <<'PY'
+import json, sys
+spec, url, out, cases = sys.argv[1:]
+json.dump({"outdir": out, "servers": [{"agent": "lwsws-proxy", "url": url}],
+           "cases": [c.strip() for c in cases.split(",") if c.strip()], "exclude-cases": [],
+           "exclude-agent-cases": {}}, open(spec, "w"), indent=2)
+PY
+log "autobahn: fuzzingclient -> ws://127.0.0.1:$PX/lw/ cases=$AB_CASES (log $AB_OUT/wstest.log)"
+t0=$(date +%s)
+rc=0
+(cd "$AB_OUT" && PYTHONHASHSEED=0 timeout -k 10 "$([ "$FULL" = 1 ] && echo 2700 || echo 300)" "$WSTEST" -m fuzzingclient \
+  -s "$AB_OUT/fuzzingclient.json" >"$AB_OUT/wstest.log" 2>&1 </dev/null) || rc=$?
+secs=$(($(date +%s) - t0))
+[ "$rc" = 0 ] || fail autobahn-proxy-wstest "fuzzingclient exited $rc after $secs s: $(tail -n 3 "$AB_OUT/wstest.log" | tr '\n' ' ')"
+python3 "$CONF_DIR/peers/autobahn_report.py" "$AB_OUT" lwsws-proxy autobahn-proxy "$AB_EXPECTED" >"$WORK/ab.report" 2>&1 || true
+grep -v '^RESULT ' "$WORK/ab.report" || true
+res="$(grep '^RESULT ' "$WORK/ab.report" | tail -n 1)"
+if [[ "$res" =~ ^RESULT\ ([0-9]+)\ ([0-9]+)$ ]]; then
+  N_PASS=$((N_PASS + BASH_REMATCH[1]))
+  N_FAIL=$((N_FAIL + BASH_REMATCH[2]))
+  if [ "${BASH_REMATCH[2]}" = 0 ]; then
+    echo "PASS autobahn-proxy: all ${BASH_REMATCH[1]} cases OK through the proxy ($secs s; cases $AB_CASES; reports in $AB_OUT)"
+  fi
+else
+  fail autobahn-proxy "report summary failed: $(tail -n 3 "$WORK/ab.report" | tr '\n' ' ')"
+fi
 
 # ---- shutdown -------------------------------------------------------------------------------------------------------
 alive_check proxy proxy-alive
