@@ -260,6 +260,7 @@ proxy_mounts() {
       { "mountpoint": "/failover", "origin": "http://127.0.0.1:$DEAD/", "proxy-origins": ["http://127.0.0.1:$NG/"] },
       { "mountpoint": "/dead", "origin": "http://127.0.0.1:$DEAD/" },
       { "mountpoint": "/garbage", "origin": "http://127.0.0.1:$GB/" },
+      { "mountpoint": "/garbage-again", "origin": "http://127.0.0.1:$GB/" },
       { "mountpoint": "/slow", "origin": "http://127.0.0.1:$SL/", "proxy-header-timeout-ms": "500" },
       { "mountpoint": "/cut", "origin": "http://127.0.0.1:$CT/" }
     ]
@@ -425,6 +426,15 @@ $M_SIZE bytes ${M_ERR:+($M_ERR)}" ;;
     esac
   done
 done
+# The same garbage, five times in a row on one mount with its single origin: still 502 each time (the origin is
+# there and answering; nginx never takes the only server of an upstream out of service, and says 502 when none is
+# left), not 503 "unreachable" once passive health (proxy-max-fails, default 3) pauses it.
+codes=""
+for i in 1 2 3 4 5; do
+  req "garbage-again-$i" h1 /garbage-again/x
+  codes="$codes $M_CODE"
+done
+expect_eq "origin-garbage-5-in-a-row-single-origin-502" "${codes# }" "502 502 502 502 502"
 get_sha "after-errors-get-h2s-ng-1KiB" h2s /ng/small.txt "$SMALL"
 get_sha "after-errors-get-h1-lwu-1KiB" h1 /lwu/small.txt "$SMALL"
 
