@@ -6,10 +6,10 @@
 #   ssh = OpenSSH server + client (raw.sh runs its own sshd on a loopback port; the packaged service is stopped and
 #     disabled); socat = socat (raw.sh's onward echo/TLS peers).
 #   cxx = a C++ compiler: .ci/run builds the fuzz targets, and libfuzzer-sys compiles libFuzzer (C++).
-#   pyws = Python 3 venv $LWS_PEERS_HOME/venv with PyPI `websockets` (ws-peers.sh).
-#   pyh2 = the same venv with PyPI `h2` (pulls hpack, hyperframe) (h2-peers.sh); openssl makes its test cert.
+#   pyws = Python 3 venv $LWS_PEERS_HOME/venv with PyPI `websockets` (ws-peers.sh, proxy.sh).
+#   pyh2 = the same venv with PyPI `h2` (pulls hpack, hyperframe) (h2-peers.sh, proxy.sh); openssl makes its test cert.
 #   jwcrypto = PyPI `jwcrypto` in the same venv (jose-interop.sh).
-#   autobahn = Python 2.7 env $LWS_PEERS_HOME/autobahn-py27 with Autobahn|Testsuite `wstest` (autobahn.sh);
+#   autobahn = Python 2.7 env $LWS_PEERS_HOME/autobahn-py27 with Autobahn|Testsuite `wstest` (autobahn.sh, proxy.sh);
 #     needs a CPython 2.7: $AUTOBAHN_PYTHON2, python2.7/python2 on PATH or ${PYENV_ROOT:-~/.pyenv}/versions/2.7*.
 #   State lives in ${LWS_PEERS_HOME:-~/.cache/lws-peers}.
 #   Adapted from the project's peers/install.sh (python-h2 and the lws C peers come with later scripts).
