@@ -760,12 +760,17 @@ def t_hproxy(inst, args, test):
     s1 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid))))
     o1, m1 = tree_cpu(opids), busy_ticks()
     el = max(w1 - w0, 1e-6)
+    # The clients have left: a proxy should now be idle. CPU it still uses (e.g. connections it failed to
+    # close) is reported, not counted in the run.
+    time.sleep(1.0)
+    s2 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid))))
     cpu_s, sched_s = (s1[0] - s0[0]) / CLK, (s1[1] - s0[1]) / 1e9
     cli_s = c1 - c0
     res = {"cmd": " ".join(argv), "window_s": round(el, 3), "server_cpu_s": round(cpu_s, 3),
            "server_sched_s": round(sched_s, 4), "server_cpu_pct": round(100.0 * cpu_s / el, 1),
            "client_cpu_pct": round(100.0 * cli_s / el, 1),
            "origin_cpu_pct": round(100.0 * (o1[0] - o0[0]) / CLK / el, 1),
+           "after_cpu_pct": round(100.0 * (s2[1] - s1[1]) / 1e9, 1),
            "other_cpu_pct": round(100.0 * (((m1 - m0) - (s1[0] - s0[0]) - (o1[0] - o0[0])) / CLK - cli_s) / el, 1)}
     if client == "wrk":
         m = re.search(r"^JSON (\{.*\})$", r.stdout, re.M)
@@ -1172,6 +1177,11 @@ def hproxy_summary(records, servers, tests, med, meta):
                 cells.append(f"{s} {fmt_num(v)}")
         if cells:
             out.append(f"- {t}: " + ", ".join(cells))
+    busy = [r for r in records if r["test"] in htests and (r.get("after_cpu_pct") or 0) > 5]
+    if busy:
+        out += ["", "Proxies still busy after the clients left (CPU % of one core in the second after the run; "
+                "not counted in the run's figures):", ""]
+        out += [f"- round {r['round']} {r['test']} {r['server']}: {r['after_cpu_pct']:.0f} %" for r in busy]
     noisy = [r for r in records if r["test"] in htests and (r.get("other_cpu_pct") or 0) > 20]
     if noisy:
         out += ["", "Noisy runs (other processes used > 20 % of a core during the run; kept in the medians):", ""]
@@ -1240,6 +1250,9 @@ def main():
     ap.add_argument("--origin-workers", type=int, default=1,
                     help="nginx worker processes of the origin (all pinned to --client-cpu)")
     ap.add_argument("--hproxy-baseline", default="nginx", help="ratio column of the hproxy_* tests")
+    ap.add_argument("--hproxy-keep", action="store_true",
+                    help="hproxy_* tests: keep each proxy's process for the whole round instead of restarting it "
+                         "before every run")
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", os.path.join(BENCH, "results")))
@@ -1328,7 +1341,8 @@ def main():
             "proxy_baseline": args.proxy_baseline, "proxy_idle_conns": args.proxy_idle_conns,
             "proxy_bulk_bytes": args.proxy_bulk_bytes, "proxy_conns": args.proxy_conns,
             "proxy_size": args.proxy_size,
-            "hproxy_baseline": args.hproxy_baseline, "origin_port": args.origin_port,
+            "hproxy_baseline": args.hproxy_baseline, "hproxy_keep": args.hproxy_keep,
+            "origin_port": args.origin_port,
             "origin_workers": args.origin_workers,
             "server_cpu": args.server_cpu, "client_cpu": args.client_cpu, "servers": servers, "tests": tests,
             "nginx_workers": nginx_workers(),
@@ -1362,6 +1376,11 @@ def main():
                 k = rnd % max(len(cands), 1)
                 cands = cands[k:] + cands[:k]
                 for inst in cands:
+                    if t in HPROXY_TESTS and not args.hproxy_keep:
+                        # every HTTP proxy run starts from a fresh process: what one run leaves behind (open
+                        # connections, a busy loop) is not charged to the next
+                        inst.stop()
+                        inst.start()
                     la = loadavg()
                     CLIENT_CPU["pct"] = None
                     c0, w0 = cpu_ticks(inst.pid), time.time()
@@ -1413,7 +1432,9 @@ def write_summary(outdir, records, meta, baseline):
               + (f"; {meta['idle_conns']} idle conns" if not set(meta["tests"]) <= PROXY_TESTS | HPROXY_TESTS
                  else "")
               + (f"; HTTP reverse proxies -> nginx origin on 127.0.0.1:{meta.get('origin_port')} "
-                 f"({meta.get('origin_workers')} worker(s), pinned to CPU {meta['client_cpu']} with the clients)"
+                 f"({meta.get('origin_workers')} worker(s), pinned to CPU {meta['client_cpu']} with the clients), "
+                 + ("each proxy kept for the whole round" if meta.get("hproxy_keep")
+                    else "each proxy restarted before every run")
                  if HPROXY_TESTS & set(meta["tests"]) else "")
               + (f"; proxy_idle {meta.get('proxy_idle_conns')} pairs, proxy_bulk {meta.get('proxy_bulk_bytes')} "
                  f"bytes, proxy_pingpong {meta.get('proxy_conns')} conns x {meta.get('proxy_size')} B"
