@@ -125,6 +125,7 @@ TESTS = {
 TEST_ORDER = list(TESTS)
 # run only when asked for (--tests): not in the default list
 HPROXY_TESTS = {t for t in TESTS if t.startswith("hproxy_")}
+HPROXY_ROLES = {"hp1", "hph2c", "hptls"}
 OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo", "proxy_idle", "proxy_bulk", "proxy_pingpong"} | HPROXY_TESTS
 IDLE_TESTS = {"ws_idle", "ws_pmd_idle", "proxy_idle"}
 PROXY_TESTS = {"proxy_idle", "proxy_bulk", "proxy_pingpong"}
@@ -1251,8 +1252,8 @@ def main():
                     help="nginx worker processes of the origin (all pinned to --client-cpu)")
     ap.add_argument("--hproxy-baseline", default="nginx", help="ratio column of the hproxy_* tests")
     ap.add_argument("--hproxy-keep", action="store_true",
-                    help="hproxy_* tests: keep each proxy's process for the whole round instead of restarting it "
-                         "before every run")
+                    help="hproxy_* tests: start every proxy at the start of a round and keep it for the whole round "
+                         "(default: each proxy runs alone, started before each of its runs and stopped after it)")
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", os.path.join(BENCH, "results")))
@@ -1356,7 +1357,7 @@ def main():
     for rnd in range(args.rounds):
         insts = [Instance(s, args) for s in specs]
         args.backend = Backend(args) if "proxy" in roles else None
-        hproxy = bool(roles & {"hp1", "hph2c", "hptls"})
+        hproxy = bool(roles & HPROXY_ROLES)
         args.origin = Instance(dict(ORIGIN, roles={"origin": args.origin_port}, cpu=args.client_cpu), args) \
             if hproxy else None
         try:
@@ -1365,7 +1366,10 @@ def main():
             if args.origin:
                 args.origin.start()
             for i in insts:
-                i.start()
+                # HTTP proxies run one at a time (started before each of their runs, stopped after it), unless
+                # --hproxy-keep: a proxy left busy by its run would otherwise share CPU 0 with the next one
+                if args.hproxy_keep or not set(i.roles) <= HPROXY_ROLES:
+                    i.start()
             up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
             loads.append(f"round {rnd + 1} start: {up}")
             log(f"round {rnd + 1}/{args.rounds}: {up}")
@@ -1377,9 +1381,9 @@ def main():
                 cands = cands[k:] + cands[:k]
                 for inst in cands:
                     if t in HPROXY_TESTS and not args.hproxy_keep:
-                        # every HTTP proxy run starts from a fresh process: what one run leaves behind (open
-                        # connections, a busy loop) is not charged to the next
-                        inst.stop()
+                        # every HTTP proxy run has a fresh process and CPU 0 to itself: what one run leaves
+                        # behind (open connections, a busy loop) is charged neither to the next run of the same
+                        # proxy nor to another proxy's
                         inst.start()
                     la = loadavg()
                     CLIENT_CPU["pct"] = None
@@ -1404,7 +1408,9 @@ def main():
                         f"p99={r.get('p99_us', '-')} srv={r['server_cpu_pct']}% cli={r['client_cpu_pct']}% load={la[0]}"
                         + (f" ERROR {r['error'][:120]}" if r.get("error") else "")
                         + (f" errors={r['errors']}" if r.get("errors") else ""))
-                    if died:  # e.g. sslh-select past FD_SETSIZE in proxy_idle: a fresh one for the next tests
+                    if t in HPROXY_TESTS and not args.hproxy_keep:
+                        inst.stop()
+                    elif died:  # e.g. sslh-select past FD_SETSIZE in proxy_idle: a fresh one for the next tests
                         log(f"  restarting {inst.name} (port {inst.roles[role]})")
                         inst.start()
         finally:
@@ -1433,8 +1439,8 @@ def write_summary(outdir, records, meta, baseline):
                  else "")
               + (f"; HTTP reverse proxies -> nginx origin on 127.0.0.1:{meta.get('origin_port')} "
                  f"({meta.get('origin_workers')} worker(s), pinned to CPU {meta['client_cpu']} with the clients), "
-                 + ("each proxy kept for the whole round" if meta.get("hproxy_keep")
-                    else "each proxy restarted before every run")
+                 + ("every proxy running for the whole round" if meta.get("hproxy_keep")
+                    else "one proxy running at a time, started fresh for each run and stopped after it")
                  if HPROXY_TESTS & set(meta["tests"]) else "")
               + (f"; proxy_idle {meta.get('proxy_idle_conns')} pairs, proxy_bulk {meta.get('proxy_bulk_bytes')} "
                  f"bytes, proxy_pingpong {meta.get('proxy_conns')} conns x {meta.get('proxy_size')} B"
