@@ -38,7 +38,11 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 #         memory test starts from a fresh server (only servers that implement the extension have it)
 #   proxy : raw TCP proxy: every connection accepted on the port is forwarded to 127.0.0.1:{port_backend},
 #         the harness's own backend (proxyload serve, started per round, pinned with the load generators)
-# cmd placeholders: {port_<role>} {port_backend} {www} {cert} {key} {run} {bench}
+#   hp1 / hph2c / hptls : HTTP reverse proxy: every request (HTTP/1.1 on hp1, h2c prior knowledge on hph2c,
+#         h2 over TLS with ALPN on hptls; ports may be shared) is proxied to http://127.0.0.1:{port_origin}/,
+#         the harness's nginx origin (conf/nginx-origin.conf.in, started per round, pinned with the load
+#         generators), which serves the same docroot
+# cmd placeholders: {port_<role>} {port_backend} {port_origin} {www} {cert} {key} {run} {bench}
 # ---------------------------------------------------------------------------
 ANCHORS = [
     dict(name="lws-c", roles={"h1": 7681, "ws": 7681}, ws_path="/echo",
@@ -75,7 +79,20 @@ ANCHORS = [
          cmd="sslh -f -n -p 127.0.0.1:{port_proxy} --anyprot 127.0.0.1:{port_backend}"),
     dict(name="sslh-select", roles={"proxy": 7794},
          cmd="sslh-select -f -n -p 127.0.0.1:{port_proxy} --anyprot 127.0.0.1:{port_backend}"),
+    # HTTP reverse proxies (hproxy_* tests), each one worker / thread, all proxying to the same nginx origin.
+    # nginx: proxy_pass to an upstream block with keepalive 64, HTTP/1.1, Connection ""; its h2c needs a port of
+    # its own (nginx 1.22 `listen ... http2` without ssl takes prior knowledge only). h2o: proxy.reverse.url.
+    # haproxy: mode http, http-reuse always; h2c is detected on the clear bind.
+    dict(name="nginx", roles={"hp1": 8082, "hph2c": 8083, "hptls": 8444},
+         conf="nginx-proxy.conf.in", cmd="nginx -c {run}/nginx-proxy.conf -e {run}/nginx-proxy-error.log"),
+    dict(name="h2o", roles={"hp1": 8091, "hph2c": 8091, "hptls": 8454},
+         conf="h2o-proxy.conf.in", cmd="h2o -c {run}/h2o-proxy.conf"),
+    dict(name="haproxy", roles={"hp1": 7795, "hph2c": 7795, "hptls": 7797},
+         conf="haproxy-http.cfg.in", cmd="haproxy -db -f {run}/haproxy-http.cfg"),
 ]
+# The origin of the hproxy_* tests (not a server under test): nginx, pinned with the load generators.
+ORIGIN = dict(name="origin", roles={"origin": 7800}, conf="nginx-origin.conf.in",
+              cmd="nginx -c {run}/nginx-origin.conf -e {run}/nginx-origin-error.log")
 
 # test id -> (role, description)
 TESTS = {
@@ -95,11 +112,21 @@ TESTS = {
                             "delta per pair, summed over its process tree"),
     "proxy_bulk": ("proxy", "1 GiB through one proxied connection (client sends, backend sinks): MiB/s"),
     "proxy_pingpong": ("proxy", "64 proxied connections, 64-byte messages echoed by the backend: round trips/s"),
+    "hproxy_h1_1k": ("hp1", "HTTP reverse proxy, HTTP/1.1 client side: GET 1 KiB from the nginx origin through "
+                            "the proxy, wrk -t1 -c64"),
+    "hproxy_h1_1m": ("hp1", "HTTP reverse proxy, HTTP/1.1 client side: GET 1 MiB, wrk -t1 -c16"),
+    "hproxy_h2c_1k": ("hph2c", "HTTP reverse proxy, h2c (prior knowledge) client side: GET 1 KiB, "
+                               "h2load -t1 -c16 -m4"),
+    "hproxy_h2c_1m": ("hph2c", "HTTP reverse proxy, h2c client side: GET 1 MiB, h2load -t1 -c8 -m2"),
+    "hproxy_h2_1k": ("hptls", "HTTP reverse proxy, h2 over TLS (ALPN) client side: GET 1 KiB, h2load -t1 -c16 -m4"),
+    "hproxy_h2_1m": ("hptls", "HTTP reverse proxy, h2 over TLS client side: GET 1 MiB, h2load -t1 -c8 -m2"),
 }
 # ws_idle / ws_pmd_idle first on their role: servers are fresh at the start of a round
 TEST_ORDER = list(TESTS)
 # run only when asked for (--tests): not in the default list
-OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo", "proxy_idle", "proxy_bulk", "proxy_pingpong"}
+HPROXY_TESTS = {t for t in TESTS if t.startswith("hproxy_")}
+HPROXY_ROLES = {"hp1", "hph2c", "hptls"}
+OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo", "proxy_idle", "proxy_bulk", "proxy_pingpong"} | HPROXY_TESTS
 IDLE_TESTS = {"ws_idle", "ws_pmd_idle", "proxy_idle"}
 PROXY_TESTS = {"proxy_idle", "proxy_bulk", "proxy_pingpong"}
 
@@ -107,6 +134,7 @@ UNITS = {"ws_idle": "KiB/conn", "h1_1k": "req/s", "h1_1m": "MiB/s", "h2_tls": "r
          "h2c": "req/s", "ws_echo_32": "msg/s", "ws_echo_16k": "msg/s", "ws_connect": "conn/s",
          "ws_pmd_idle": "KiB/conn", "ws_pmd_echo": "msg/s",
          "proxy_idle": "KiB/pair", "proxy_bulk": "MiB/s", "proxy_pingpong": "rt/s"}
+UNITS.update({t: "req/s" for t in HPROXY_TESTS})
 LOWER_IS_BETTER = IDLE_TESTS
 
 
@@ -130,7 +158,7 @@ def loadavg():
         return f.read().split()[:3]
 
 
-ROLES = ("h1", "tls", "h2c", "ws", "wspmd", "proxy")
+ROLES = ("h1", "tls", "h2c", "ws", "wspmd", "proxy", "hp1", "hph2c", "hptls")
 
 
 def parse_sut(spec):
@@ -228,7 +256,8 @@ class Instance:
         for r in ROLES:
             ports.setdefault(f"port_{r}", first)
         self.fmt = dict(ports, port=first, www=args.www, cert=args.cert, key=args.key,
-                        run=args.run, bench=BENCH, port_backend=args.proxy_backend_port)
+                        run=args.run, bench=BENCH, port_backend=args.proxy_backend_port,
+                        port_origin=args.origin_port)
         self.cmd = spec["cmd"].format(**self.fmt)
         self.logpath = os.path.join(args.run, f"{self.name}-{first}.log")
 
@@ -241,6 +270,9 @@ class Instance:
                    "@P_H1@": str(self.roles.get("h1", 0)), "@P_TLS@": str(self.roles.get("tls", 0)),
                    "@P_H2C@": str(self.roles.get("h2c", 0)),
                    "@P_PROXY@": str(self.roles.get("proxy", 0)), "@P_BACKEND@": str(self.args.proxy_backend_port),
+                   "@P_HP1@": str(self.roles.get("hp1", 0)), "@P_HPH2C@": str(self.roles.get("hph2c", 0)),
+                   "@P_HPTLS@": str(self.roles.get("hptls", 0)), "@P_ORIGIN@": str(self.args.origin_port),
+                   "@ORIGIN_WORKERS@": str(self.args.origin_workers),
                    # NGINX_WORKERS>1 (bench/run.sh --threads2): real worker processes need the master process
                    "@WORKERS@": str(nginx_workers()), "@MASTER@": "on" if nginx_workers() > 1 else "off"}
             for k, v in rep.items():
@@ -250,7 +282,7 @@ class Instance:
 
     def start(self):
         self.prepare()
-        argv = ["taskset", "-c", self.args.server_cpu] + shlex.split(self.cmd)
+        argv = ["taskset", "-c", self.spec.get("cpu") or self.args.server_cpu] + shlex.split(self.cmd)
         lf = open(self.logpath, "ab")
         env = dict(os.environ, WORKERS="1")
         self.proc = subprocess.Popen(argv, stdout=lf, stderr=lf, stdin=subprocess.DEVNULL,
@@ -678,6 +710,120 @@ def t_proxy_idle(inst, args):
     return res
 
 
+# ---------------------------------------------------------------------------
+# HTTP reverse proxy tests: wrk / h2load -> proxy under test -> nginx origin (see conf/nginx-origin.conf.in)
+# ---------------------------------------------------------------------------
+# test -> (client, path, body size, connections, streams per connection (h2))
+HPROXY = {
+    "hproxy_h1_1k": ("wrk", "/1k.txt", 1024, 64, 1),
+    "hproxy_h1_1m": ("wrk", "/1m.bin", 1 << 20, 16, 1),
+    "hproxy_h2c_1k": ("h2load", "/1k.txt", 1024, 16, 4),
+    "hproxy_h2c_1m": ("h2load", "/1m.bin", 1 << 20, 8, 2),
+    "hproxy_h2_1k": ("h2load", "/1k.txt", 1024, 16, 4),
+    "hproxy_h2_1m": ("h2load", "/1m.bin", 1 << 20, 8, 2),
+}
+
+
+def percentile(sorted_vals, q):
+    if not sorted_vals:
+        return None
+    return sorted_vals[min(len(sorted_vals) - 1, int(q / 100.0 * len(sorted_vals)))]
+
+
+def t_hproxy(inst, args, test):
+    """One hproxy_* run: the proxy's CPU (process tree: utime+stime ticks and schedstat ns), the origin's, the
+    client's and the rest of the machine's are read right before the client starts and right after it ends;
+    the efficiency is every completed request divided by the proxy's CPU-seconds over that window (the proxy
+    is idle outside it). wrk runs --duration seconds; h2load runs -D --duration without a warm-up, so that its
+    request count covers the whole window too. h2load's p50/p99 come from its --log-file."""
+    client, path, size, conns, streams = HPROXY[test]
+    role = TESTS[test][0]
+    port = inst.roles[role]
+    d = args.duration
+    logf = None
+    if client == "wrk":
+        url = f"http://127.0.0.1:{port}{path}"
+        argv = ["wrk", "-t1", f"-c{conns}", f"-d{d}s", "-s", os.path.join(BENCH, "wrk-report.lua"), url]
+    else:
+        url = f"{'https' if role == 'hptls' else 'http'}://127.0.0.1:{port}{path}"
+        logf = os.path.join(args.run, "h2load-requests.log")
+        argv = ["h2load", "-t1", f"-c{conns}", f"-m{streams}", "-D", str(d), f"--log-file={logf}", url]
+    full = ["taskset", "-c", args.client_cpu] + argv
+    pids0 = proc_tree(inst.pid)
+    opids = proc_tree(args.origin.pid)
+    s0, o0, m0 = tree_cpu(pids0), tree_cpu(opids), busy_ticks()
+    c0, w0 = _child_cpu(), time.time()
+    try:
+        r = subprocess.run(full, capture_output=True, text=True, timeout=d + 30)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {d + 30}s: {' '.join(full)}", "cmd": " ".join(argv)}
+    w1, c1 = time.time(), _child_cpu()
+    s1 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid))))
+    o1, m1 = tree_cpu(opids), busy_ticks()
+    el = max(w1 - w0, 1e-6)
+    # The clients have left: a proxy should now be idle. CPU it still uses (e.g. connections it failed to
+    # close) is reported, not counted in the run.
+    time.sleep(1.0)
+    s2 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid))))
+    cpu_s, sched_s = (s1[0] - s0[0]) / CLK, (s1[1] - s0[1]) / 1e9
+    cli_s = c1 - c0
+    res = {"cmd": " ".join(argv), "window_s": round(el, 3), "server_cpu_s": round(cpu_s, 3),
+           "server_sched_s": round(sched_s, 4), "server_cpu_pct": round(100.0 * cpu_s / el, 1),
+           "client_cpu_pct": round(100.0 * cli_s / el, 1),
+           "origin_cpu_pct": round(100.0 * (o1[0] - o0[0]) / CLK / el, 1),
+           "after_cpu_pct": round(100.0 * (s2[1] - s1[1]) / 1e9, 1),
+           "other_cpu_pct": round(100.0 * (((m1 - m0) - (s1[0] - s0[0]) - (o1[0] - o0[0])) / CLK - cli_s) / el, 1)}
+    if client == "wrk":
+        m = re.search(r"^JSON (\{.*\})$", r.stdout, re.M)
+        if not m:
+            res["error"] = "no wrk JSON: " + r.stdout[-500:] + r.stderr[-500:]
+            return res
+        j = json.loads(m.group(1))
+        done = j["requests"]
+        res.update(req_s=done / (j["duration_us"] / 1e6), requests=done, p50_us=j["p50_us"], p99_us=j["p99_us"],
+                   bytes_per_req=j["bytes"] / max(done, 1),
+                   errors=j["err_connect"] + j["err_read"] + j["err_write"] + j["err_timeout"] + j["non2xx"],
+                   non2xx=j["non2xx"])
+    else:
+        out = r.stdout
+        m = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", out)
+        mreq = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                         r"(\d+) errored, (\d+) timeout", out)
+        mst = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", out)
+        mtr = re.search(r"traffic: .*? \((\d+)\) total, .*? \((\d+)\) headers .*?, .*? \((\d+)\) data", out)
+        mproto = re.search(r"Application protocol: (\S+)", out)
+        if not (m and mreq and mst):
+            res["error"] = "cannot parse h2load: " + out[-800:] + r.stderr[-300:]
+            return res
+        done = int(mst.group(1))  # responses with a 2xx status
+        non2xx = int(mst.group(2)) + int(mst.group(3)) + int(mst.group(4))
+        res.update(req_s=float(m.group(3)), requests=done, non2xx=non2xx,
+                   errors=int(mreq.group(5)) + int(mreq.group(6)) + int(mreq.group(7)) + non2xx,
+                   proto=mproto.group(1) if mproto else "?")
+        if mtr:
+            res["bytes_per_req"] = int(mtr.group(3)) / max(done, 1)
+        try:
+            with open(logf) as f:
+                lat = sorted(int(line.split("\t")[2]) for line in f if line.count("\t") >= 2)
+            res.update(p50_us=percentile(lat, 50), p99_us=percentile(lat, 99))
+        except (OSError, ValueError, IndexError):
+            pass
+        finally:
+            try:
+                os.unlink(logf)
+            except OSError:
+                pass
+        if res["proto"] not in ("h2", "h2c"):
+            res["error"] = f"negotiated {res['proto']}, not h2"
+    if done and res.get("bytes_per_req", size) < 0.97 * size:
+        res["error"] = f"short responses: {res['bytes_per_req']:.0f} bytes per request, file is {size}"
+    if cpu_s > 0:
+        res["req_per_cpu_s"] = done / cpu_s
+    if sched_s > 0:
+        res["per_cpu_s_sched"] = done / sched_s
+    return res
+
+
 def run_test(test, inst, args):
     if test == "h1_1k":
         r = t_wrk(inst, args, "/1k.txt", 64)
@@ -718,6 +864,9 @@ def run_test(test, inst, args):
     elif test == "proxy_pingpong":
         r = t_proxy_load(inst, args, "pingpong")
         val = r.get("rt_s")
+    elif test in HPROXY_TESTS:
+        r = t_hproxy(inst, args, test)
+        val = r.get("req_s")
     else:
         raise ValueError(test)
     r["value"] = val
@@ -761,15 +910,18 @@ def summarize(records, servers, tests, baseline, meta):
         return (statistics.median(vals), len(vals)) if vals else (None, 0)
 
     proxy_base = meta.get("proxy_baseline", "haproxy")
+    hproxy_base = meta.get("hproxy_baseline", "nginx")
 
     def base_of(test):
-        return proxy_base if test in PROXY_TESTS else baseline
+        return proxy_base if test in PROXY_TESTS else hproxy_base if test in HPROXY_TESTS else baseline
 
     lines = []
     only_proxy = set(tests) <= PROXY_TESTS
+    only_hproxy = set(tests) <= HPROXY_TESTS
     lines.append(f"Medians over {meta['rounds']} interleaved rounds; ratio = server / "
-                 + (proxy_base if only_proxy else baseline)
+                 + (proxy_base if only_proxy else hproxy_base if only_hproxy else baseline)
                  + (f" (proxy_* tests: / {proxy_base})" if PROXY_TESTS & set(tests) and not only_proxy else "")
+                 + (f" (hproxy_* tests: / {hproxy_base})" if HPROXY_TESTS & set(tests) and not only_hproxy else "")
                  + f" (for {', '.join(sorted(t for t in LOWER_IS_BETTER if t in tests) or ['idle tests'])} "
                  "lower is better, elsewhere higher is better).")
     lines.append("")
@@ -802,7 +954,8 @@ def summarize(records, servers, tests, baseline, meta):
         if any_val:
             lines.append(f"| {t} | {UNITS[t]} | " + " | ".join(cells) + " |")
     # latency rows
-    for t in ("ws_echo_32", "ws_echo_16k", "ws_pmd_echo", "h1_1k", "ws_connect", "proxy_pingpong"):
+    for t in ("ws_echo_32", "ws_echo_16k", "ws_pmd_echo", "h1_1k", "ws_connect", "proxy_pingpong",
+              *[t for t in TEST_ORDER if t in HPROXY_TESTS]):
         if t not in tests:
             continue
         cells = []
@@ -849,7 +1002,8 @@ def summarize(records, servers, tests, baseline, meta):
             lines.append(f"| {t} | % | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("Efficiency: throughput per server CPU-second (median of value / server core fraction, "
-                 + (f"ratio vs {proxy_base}" if only_proxy else f"ratio vs {baseline}"
+                 + (f"ratio vs {proxy_base}" if only_proxy else f"ratio vs {hproxy_base}" if only_hproxy
+                    else f"ratio vs {baseline}"
                     + (f"; proxy_* vs {proxy_base}" if PROXY_TESTS & set(tests) else ""))
                  + "); meaningful when the client, not the server, is the bottleneck:")
     lines.append("")
@@ -860,7 +1014,9 @@ def summarize(records, servers, tests, baseline, meta):
             continue
         cells, any_val = [], False
         for r in records:
-            if r["test"] == t and r.get("value") and r.get("server_cpu_pct"):
+            if r["test"] == t and r.get("req_per_cpu_s"):  # hproxy_*: requests / proxy CPU-seconds, exactly
+                r["per_cpu_s"] = r["req_per_cpu_s"]
+            elif r["test"] == t and r.get("value") and r.get("server_cpu_pct"):
                 r["per_cpu_s"] = r["value"] * 100.0 / r["server_cpu_pct"]
         base, _ = med(t, base_of(t), "per_cpu_s")
         for s in servers:
@@ -876,6 +1032,7 @@ def summarize(records, servers, tests, baseline, meta):
         if any_val:
             lines.append(f"| {t} | {UNITS[t]}·cpu⁻¹ | " + " | ".join(cells) + " |")
     lines += proxy_summary(records, servers, tests, med)
+    lines += hproxy_summary(records, servers, tests, med, meta)
     stalls = [r for r in records if r["test"] not in IDLE_TESTS and not r.get("error")
               and (r.get("server_cpu_pct") or 0) < 50 and (r.get("client_cpu_pct") or 0) < 50
               and r.get("load1", 99) < 2.5]
@@ -973,6 +1130,67 @@ def proxy_summary(records, servers, tests, med):
     return out
 
 
+def hproxy_summary(records, servers, tests, med, meta):
+    """hproxy_* tests: per test, every proxy's rate, CPU, requests per proxy CPU-second with its ratio to every
+    other proxy (same run, medians), p99, and each round on its own (the machine may be shared)."""
+    htests = [t for t in tests if t in HPROXY_TESTS]
+    if not htests:
+        return []
+    out = ["", "HTTP reverse proxies (medians; req/CPU-s = requests completed ÷ the proxy's CPU-seconds over the "
+           "client's run, the origin's CPU not included; ratio columns = this proxy's req/CPU-s ÷ that proxy's):"]
+    for t in htests:
+        have = [s for s in servers if med(t, s, "req_per_cpu_s")[0]]
+        if not have:
+            continue
+        out += ["", f"{t}: {TESTS[t][1]}", "",
+                "| proxy | req/s | proxy CPU-s | proxy CPU % | req/CPU-s | " + " | ".join(f"÷ {s}" for s in have)
+                + " | p50 ms | p99 ms | origin CPU % | client CPU % | other CPU % |",
+                "|" + "---|" * (len(have) + 10)]
+        eff = {s: med(t, s, "req_per_cpu_s")[0] for s in have}
+        for a in have:
+            cells = [fmt_num(med(t, a, k)[0]) for k in ("req_s", "server_cpu_s", "server_cpu_pct")]
+            cells.append(fmt_num(eff[a]))
+            cells += ["" if a == b else fmt_ratio(eff[a] / eff[b]) for b in have]
+            for k in ("p50_us", "p99_us"):
+                v = med(t, a, k)[0]
+                cells.append("–" if v is None else f"{v / 1000:.2f}")
+            cells += [fmt_num(med(t, a, k)[0]) for k in ("origin_cpu_pct", "client_cpu_pct", "other_cpu_pct")]
+            out.append(f"| {a} | " + " | ".join(cells) + " |")
+        rounds = sorted({r["round"] for r in records if r["test"] == t})
+        out += ["", f"{t} per round (req/CPU-s, p99 ms):", ""]
+        for a in have:
+            per = []
+            for rnd in rounds:
+                rr = [r for r in records if r["test"] == t and r["server"] == a and r["round"] == rnd]
+                if rr and not rr[0].get("error") and rr[0].get("req_per_cpu_s"):
+                    p99 = rr[0].get("p99_us")
+                    per.append(f"r{rnd} {fmt_num(rr[0]['req_per_cpu_s'])}"
+                               + ("" if p99 is None else f" / {p99 / 1000:.2f}"))
+                else:
+                    per.append(f"r{rnd} FAIL")
+            out.append(f"- {a}: " + "; ".join(per))
+    out += ["", "Cross-check: req per proxy CPU-second from the scheduler's ns clock (schedstat), medians:", ""]
+    for t in htests:
+        cells = []
+        for s in servers:
+            v = med(t, s, "per_cpu_s_sched")[0]
+            if v is not None:
+                cells.append(f"{s} {fmt_num(v)}")
+        if cells:
+            out.append(f"- {t}: " + ", ".join(cells))
+    busy = [r for r in records if r["test"] in htests and (r.get("after_cpu_pct") or 0) > 5]
+    if busy:
+        out += ["", "Proxies still busy after the clients left (CPU % of one core in the second after the run; "
+                "not counted in the run's figures):", ""]
+        out += [f"- round {r['round']} {r['test']} {r['server']}: {r['after_cpu_pct']:.0f} %" for r in busy]
+    noisy = [r for r in records if r["test"] in htests and (r.get("other_cpu_pct") or 0) > 20]
+    if noisy:
+        out += ["", "Noisy runs (other processes used > 20 % of a core during the run; kept in the medians):", ""]
+        out += [f"- round {r['round']} {r['test']} {r['server']}: other {r['other_cpu_pct']:.0f} %, "
+                f"proxy {r.get('server_cpu_pct')} %" for r in noisy]
+    return out
+
+
 def versions(args):
     def sh(c):
         try:
@@ -1028,6 +1246,14 @@ def main():
     ap.add_argument("--proxy-size", type=int, default=64, help="message size in proxy_pingpong")
     ap.add_argument("--proxy-backend-port", type=int, default=7799,
                     help="port of the harness's backend (proxyload serve) that every proxy forwards to")
+    ap.add_argument("--origin-port", type=int, default=7800,
+                    help="port of the nginx origin that every HTTP reverse proxy (hproxy_* tests) proxies to")
+    ap.add_argument("--origin-workers", type=int, default=1,
+                    help="nginx worker processes of the origin (all pinned to --client-cpu)")
+    ap.add_argument("--hproxy-baseline", default="nginx", help="ratio column of the hproxy_* tests")
+    ap.add_argument("--hproxy-keep", action="store_true",
+                    help="hproxy_* tests: start every proxy at the start of a round and keep it for the whole round "
+                         "(default: each proxy runs alone, started before each of its runs and stopped after it)")
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", os.path.join(BENCH, "results")))
@@ -1040,6 +1266,8 @@ def main():
         records = [json.loads(l) for l in open(os.path.join(args.report, "raw.jsonl")) if l.strip()]
         if args.proxy_baseline:
             meta["proxy_baseline"] = args.proxy_baseline
+        if args.hproxy_baseline:
+            meta["hproxy_baseline"] = args.hproxy_baseline
         write_summary(args.report, records, meta, args.baseline)
         return
     if args.duration > 20:
@@ -1076,6 +1304,8 @@ def main():
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", args.key,
                     "-out", args.cert, "-days", "30", "-subj", "/CN=localhost"], check=True,
                    capture_output=True)
+    with open(os.path.join(args.run, "combined.pem"), "w") as f:  # haproxy's crt: certificate + key in one file
+        f.write(open(args.cert).read() + open(args.key).read())
     args.wsload = os.path.join(BENCH, "wsload", "target", "release", "wsload")
     args.proxyload = os.path.join(BENCH, "proxyload", "target", "release", "proxyload")
     if "proxy" in roles and not os.path.exists(args.proxyload):
@@ -1093,7 +1323,7 @@ def main():
         if not roles & set(s["roles"]):  # e.g. the pmd instances when no pmd test runs
             continue
         binpath = shlex.split(s["cmd"].format(bench=BENCH, **{k: 0 for k in
-                              ("port", "www", "cert", "key", "run", "port_backend")
+                              ("port", "www", "cert", "key", "run", "port_backend", "port_origin")
                               + tuple(f"port_{r}" for r in ROLES)}))[0]
         if not (shutil.which(binpath) or os.path.exists(binpath)):
             if s.get("optional"):
@@ -1112,6 +1342,9 @@ def main():
             "proxy_baseline": args.proxy_baseline, "proxy_idle_conns": args.proxy_idle_conns,
             "proxy_bulk_bytes": args.proxy_bulk_bytes, "proxy_conns": args.proxy_conns,
             "proxy_size": args.proxy_size,
+            "hproxy_baseline": args.hproxy_baseline, "hproxy_keep": args.hproxy_keep,
+            "origin_port": args.origin_port,
+            "origin_workers": args.origin_workers,
             "server_cpu": args.server_cpu, "client_cpu": args.client_cpu, "servers": servers, "tests": tests,
             "nginx_workers": nginx_workers(),
             "versions": versions(args), "uptime_start": subprocess.run(["uptime"], capture_output=True,
@@ -1124,11 +1357,19 @@ def main():
     for rnd in range(args.rounds):
         insts = [Instance(s, args) for s in specs]
         args.backend = Backend(args) if "proxy" in roles else None
+        hproxy = bool(roles & HPROXY_ROLES)
+        args.origin = Instance(dict(ORIGIN, roles={"origin": args.origin_port}, cpu=args.client_cpu), args) \
+            if hproxy else None
         try:
             if args.backend:
                 args.backend.start()
+            if args.origin:
+                args.origin.start()
             for i in insts:
-                i.start()
+                # HTTP proxies run one at a time (started before each of their runs, stopped after it), unless
+                # --hproxy-keep: a proxy left busy by its run would otherwise share CPU 0 with the next one
+                if args.hproxy_keep or not set(i.roles) <= HPROXY_ROLES:
+                    i.start()
             up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
             loads.append(f"round {rnd + 1} start: {up}")
             log(f"round {rnd + 1}/{args.rounds}: {up}")
@@ -1139,6 +1380,11 @@ def main():
                 k = rnd % max(len(cands), 1)
                 cands = cands[k:] + cands[:k]
                 for inst in cands:
+                    if t in HPROXY_TESTS and not args.hproxy_keep:
+                        # every HTTP proxy run has a fresh process and CPU 0 to itself: what one run leaves
+                        # behind (open connections, a busy loop) is charged neither to the next run of the same
+                        # proxy nor to another proxy's
+                        inst.start()
                     la = loadavg()
                     CLIENT_CPU["pct"] = None
                     c0, w0 = cpu_ticks(inst.pid), time.time()
@@ -1162,7 +1408,9 @@ def main():
                         f"p99={r.get('p99_us', '-')} srv={r['server_cpu_pct']}% cli={r['client_cpu_pct']}% load={la[0]}"
                         + (f" ERROR {r['error'][:120]}" if r.get("error") else "")
                         + (f" errors={r['errors']}" if r.get("errors") else ""))
-                    if died:  # e.g. sslh-select past FD_SETSIZE in proxy_idle: a fresh one for the next tests
+                    if t in HPROXY_TESTS and not args.hproxy_keep:
+                        inst.stop()
+                    elif died:  # e.g. sslh-select past FD_SETSIZE in proxy_idle: a fresh one for the next tests
                         log(f"  restarting {inst.name} (port {inst.roles[role]})")
                         inst.start()
         finally:
@@ -1170,6 +1418,8 @@ def main():
                 i.stop()
             if args.backend:
                 args.backend.stop()
+            if args.origin:
+                args.origin.stop()
         up = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
         loads.append(f"round {rnd + 1} end: {up}")
     rawf.close()
@@ -1185,7 +1435,13 @@ def write_summary(outdir, records, meta, baseline):
     md = [f"# bench run {meta['stamp']}", ""]
     md.append(f"server pinned to CPU {meta['server_cpu']}, load generators pinned to CPU {meta['client_cpu']}; "
               f"{meta['duration']} s per load run"
-              + (f"; {meta['idle_conns']} idle conns" if not set(meta["tests"]) <= PROXY_TESTS else "")
+              + (f"; {meta['idle_conns']} idle conns" if not set(meta["tests"]) <= PROXY_TESTS | HPROXY_TESTS
+                 else "")
+              + (f"; HTTP reverse proxies -> nginx origin on 127.0.0.1:{meta.get('origin_port')} "
+                 f"({meta.get('origin_workers')} worker(s), pinned to CPU {meta['client_cpu']} with the clients), "
+                 + ("every proxy running for the whole round" if meta.get("hproxy_keep")
+                    else "one proxy running at a time, started fresh for each run and stopped after it")
+                 if HPROXY_TESTS & set(meta["tests"]) else "")
               + (f"; proxy_idle {meta.get('proxy_idle_conns')} pairs, proxy_bulk {meta.get('proxy_bulk_bytes')} "
                  f"bytes, proxy_pingpong {meta.get('proxy_conns')} conns x {meta.get('proxy_size')} B"
                  if PROXY_TESTS & set(meta["tests"]) else "")

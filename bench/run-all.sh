@@ -6,6 +6,7 @@
 #   run-all.sh --sut "name=lws-rs;h1=7781;cmd=/path/lwsws --port {port_h1} --interface 127.0.0.1 --docroot {www}"
 #   NO_INSTALL=1 NO_BUILD=1 run-all.sh --only lws-c,lws-rs
 #   run-all.sh --tests proxy_idle,proxy_bulk,proxy_pingpong --only haproxy,socat,sslh-fork,sslh-select
+#   run-all.sh --tests hproxy_h1_1k,hproxy_h2c_1k --only nginx,h2o,haproxy   # HTTP reverse proxies (nginx origin)
 #
 # Builds happen in a writable copy ($LWS_BENCH_HOME, default ~/.cache/lws-bench), so this folder may be read-only.
 # Results: $BENCH_OUT (default ./bench-results)/<stamp>/{summary.md,raw.jsonl,meta.json}
@@ -24,6 +25,8 @@ if [ -z "${NO_INSTALL:-}" ]; then
   for p in nginx h2o libwebsockets-dev libwebsockets-test-server nghttp2-client wrk pkg-config openssl util-linux; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
+  # nginx, h2o, wrk and h2load (nghttp2-client) also run the HTTP reverse proxy tests (hproxy_*: nginx is their
+  # origin and a proxy under test, h2o another), with haproxy below as the third proxy (mode http).
   # raw TCP proxies for the proxy_* tests; without recommends (sslh's would pull in apache2)
   pneed=()
   for p in haproxy socat sslh; do

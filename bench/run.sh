@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: bench/run.sh [--threads2 | --proxy] [bench.py args...]
+# usage: bench/run.sh [--threads2 | --proxy | --http-proxy] [bench.py args...]
 #   Builds lwsws (release) from this repo, then runs the side-by-side harness (run-all.sh) with lwsws as the
 #   server under test "lws-rs" next to the anchors.
 #   default:    lwsws --threads 1 vs all anchors (each one thread), server pinned to CPU 0, load on CPU 1,
@@ -13,6 +13,11 @@
 #               (lwsws-proxy-sut.sh, port LWSRS_PORT+4) vs haproxy (mode tcp), socat, sslh-fork and sslh-select,
 #               all forwarding to the harness's backend; ratios to haproxy. Same as the default mode with
 #               --tests proxy_idle,proxy_bulk,proxy_pingpong --only lws-rs,haproxy,socat,sslh-fork,sslh-select.
+#   --http-proxy: the HTTP reverse proxy tests hproxy_{h1,h2c,h2}_{1k,1m}: lwsws with a proxy mount
+#               (lwsws-http-proxy-sut.sh, ports LWSRS_PORT+6 cleartext h1 + h2c, +7 TLS) vs nginx (proxy_pass,
+#               upstream keepalive), h2o (proxy.reverse.url) and haproxy (mode http), each one worker/thread on
+#               CPU 0, all proxying to one nginx origin that bench.py starts on CPU 1 with the load generators;
+#               2 rounds by default, ratios to nginx.
 #   Extra args go to bench.py (later ones win), e.g. --rounds 1 --duration 2, or --tests h1_1k.
 #   Env: LWSWS (use this binary, skip the cargo build), NO_INSTALL=1 / NO_BUILD=1 (see run-all.sh),
 #        BENCH_OUT (results dir, default ./bench-results), LWSRS_PORT (default 7781).
@@ -26,6 +31,9 @@ if [ "${1:-}" = "--threads2" ]; then
   shift
 elif [ "${1:-}" = "--proxy" ]; then
   mode=proxy
+  shift
+elif [ "${1:-}" = "--http-proxy" ]; then
+  mode=http-proxy
   shift
 fi
 
@@ -43,17 +51,23 @@ export BENCH_OUT="${BENCH_OUT:-$PWD/bench-results}"
 PROXY_SUT="name=lws-rs;proxy=$((PORT + 4));cmd=$HERE/lwsws-proxy-sut.sh $LWSWS {port_proxy} {port_backend} 1 1"
 # The same with splicing off (bulk data through read/write), to show what splice(2) buys.
 PROXY_SUT_COPY="name=lws-rs-copy;proxy=$((PORT + 5));cmd=$HERE/lwsws-proxy-sut.sh $LWSWS {port_proxy} {port_backend} 1 0"
+# lwsws as an HTTP reverse proxy to the harness's nginx origin (hproxy_* tests; started only when one is selected)
+HPROXY_SUT="name=lws-rs;hp1=$((PORT + 6));hph2c=$((PORT + 6));hptls=$((PORT + 7));cmd=$HERE/lwsws-http-proxy-sut.sh $LWSWS {port_hp1} {port_hptls} {port_origin} {cert} {key} 1"
+HPROXY_TESTS=hproxy_h1_1k,hproxy_h1_1m,hproxy_h2c_1k,hproxy_h2c_1m,hproxy_h2_1k,hproxy_h2_1m
 
 if [ "$mode" = threads1 ]; then
   exec "$HERE/run-all.sh" \
     --sut "name=lws-rs;h1=$PORT;h2c=$PORT;tls=$((PORT + 1));ws=$PORT;ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_h1} {port_tls} {www} {cert} {key} 1" \
     --sut "name=lws-rs;wspmd=$((PORT + 2));ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_wspmd} $((PORT + 3)) {www} {cert} {key} 1" \
-    --sut "$PROXY_SUT" \
+    --sut "$PROXY_SUT" --sut "$HPROXY_SUT" \
     --tests "${BENCH_TESTS:-h1_1k,h1_1m,h2_tls,h2c,ws_echo_32,ws_echo_16k,ws_connect,ws_idle}" "$@"
 elif [ "$mode" = proxy ]; then
   exec "$HERE/run-all.sh" --sut "$PROXY_SUT" --sut "$PROXY_SUT_COPY" \
     --tests proxy_idle,proxy_bulk,proxy_pingpong --only lws-rs,lws-rs-copy,haproxy,socat,sslh-fork,sslh-select \
     --label proxy "$@"
+elif [ "$mode" = http-proxy ]; then
+  exec "$HERE/run-all.sh" --sut "$HPROXY_SUT" --tests "$HPROXY_TESTS" --only lws-rs,nginx,h2o,haproxy \
+    --rounds 2 --label http-proxy "$@"
 else
   export NGINX_WORKERS=2
   exec "$HERE/run-all.sh" \
