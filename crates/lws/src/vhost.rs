@@ -484,7 +484,7 @@ fn resolve_mount(
         MountKind::NoMount | MountKind::Proxy(_) => (None, None),
     };
     let proxy = match &m.kind {
-        MountKind::Proxy(p) => Some(crate::proxy::ProxyMount::new(p.clone())),
+        MountKind::Proxy(p) => Some(crate::proxy::ProxyMount::new(p.clone(), &m.mountpoint)),
         _ => None,
     };
     if let Some(p) = &m.basic_auth {

@@ -10,6 +10,8 @@ use lws::{Mount, ProtocolHandle, Response, Vhost};
 use support::{
     any_port, start, streamed_body, Client, Deferred, Hello, Server, Streamer, Upload, IO_TIMEOUT,
 };
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 const STREAM_PIECES: usize = 40;
@@ -253,4 +255,26 @@ async fn new_connection_served(addr: std::net::SocketAddr) -> bool {
         return false;
     }
     c.read_response_for(false).await.is_some()
+}
+
+#[tokio::test]
+async fn a_client_that_half_closes_while_its_answer_is_deferred_still_gets_it() {
+    let (s, mut rx) = server();
+    let mut c = TcpStream::connect(s.addr).await.unwrap();
+    c.write_all(b"GET /defer/late HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    c.shutdown().await.unwrap();
+    let (path, responder) = rx.recv().await.unwrap();
+    assert_eq!(path, "/defer/late");
+    // Meanwhile the server must wait for the answer, not read the closed side again and again: the next
+    // request on the server (from another client) is served at once.
+    assert_eq!(Client::connect(s.addr).await.get("/x").await.status, 200);
+    responder.respond(Response::text(200, "late")).unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(IO_TIMEOUT, c.read_to_end(&mut all))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&all).ends_with("\r\n\r\nlate"));
 }

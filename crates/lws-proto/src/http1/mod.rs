@@ -100,6 +100,8 @@ pub struct H1Conn {
     chunked_response: bool,
     /// The last chunk and trailers of the current response went out already.
     last_chunk_sent: bool,
+    /// The peer closed its sending side.
+    peer_eof: bool,
     body_limit: u64,
     body_received: u64,
     body_deadline_base: Option<Instant>,
@@ -133,6 +135,7 @@ impl H1Conn {
             head_request: false,
             chunked_response: false,
             last_chunk_sent: false,
+            peer_eof: false,
             body_limit: DEFAULT_BODY_LIMIT,
             body_received: 0,
             body_deadline_base: None,
@@ -158,6 +161,10 @@ impl H1Conn {
     /// Whether the runtime should read more from the socket now; false while pipelined input is backed up or
     /// when no more requests will be read.
     pub fn wants_input(&self) -> bool {
+        if self.peer_eof {
+            // Nothing more can come: a read would only report the end again.
+            return false;
+        }
         match self.reading {
             Reading::Closed | Reading::Upgraded => false,
             Reading::Waiting => self.rx.len() < self.cfg.max_head,
@@ -219,6 +226,7 @@ impl H1Conn {
 
     /// The peer closed its sending side.
     pub fn handle_eof(&mut self, _now: Instant) {
+        self.peer_eof = true;
         match self.reading {
             Reading::Upgraded | Reading::Closed => {}
             // A half-closed peer can still read our answer to the request already received.

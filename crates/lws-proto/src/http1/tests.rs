@@ -499,3 +499,21 @@ fn upgrade_hands_over_remaining_bytes() {
     assert!(out.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
     assert!(!out.contains("content-length"));
 }
+
+#[test]
+fn a_half_closed_peer_is_not_read_again_while_its_answer_is_pending() {
+    let mut h = Harness::new();
+    h.input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(h.conn.wants_input());
+    h.conn.handle_eof(h.now);
+    assert!(
+        !h.conn.wants_input(),
+        "a read after the end only reports the end again: the runtime would spin"
+    );
+    let out = h.respond(200, b"late");
+    assert!(
+        out.ends_with("\r\n\r\nlate"),
+        "the half-closed peer still gets its answer"
+    );
+    assert!(h.conn.is_closed());
+}

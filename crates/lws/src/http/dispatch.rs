@@ -341,12 +341,9 @@ impl Exchange {
         let responder = cx.defer();
         let req = &self.req;
         let job = crate::proxy::ProxyJob {
-            mountpoint: m.mount.mountpoint.clone(),
-            method: req.method().to_string(),
             below: req.mount_path().to_string(),
             query: req.query().map(str::to_string),
             head: req.head.clone(),
-            host: req.header("host").map(str::to_string),
             peer: req.peer.map(|p| p.ip()),
             tls: req.tls,
             body,

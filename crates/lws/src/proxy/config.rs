@@ -154,12 +154,14 @@ impl ReverseProxy {
 #[derive(Debug)]
 pub(crate) struct ProxyMount {
     pub(crate) settings: ReverseProxy,
+    /// The mountpoint it serves (for rewriting paths back).
+    pub(crate) mountpoint: String,
     pub(crate) upstreams: Upstreams,
     pub(crate) id: usize,
 }
 
 impl ProxyMount {
-    pub(crate) fn new(settings: ReverseProxy) -> Arc<ProxyMount> {
+    pub(crate) fn new(settings: ReverseProxy, mountpoint: &str) -> Arc<ProxyMount> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let upstreams = Upstreams::new(
             settings.origins.clone(),
@@ -169,6 +171,7 @@ impl ProxyMount {
         );
         Arc::new(ProxyMount {
             settings,
+            mountpoint: mountpoint.to_string(),
             upstreams,
             id: NEXT.fetch_add(1, Ordering::Relaxed),
         })

@@ -18,7 +18,7 @@ use crate::client::http::connection::{ConnectOptions, Connection};
 use crate::client::http::head::ResponseStart;
 use crate::client::http::pool::{Checkout, Pool, PoolSettings};
 use crate::client::http::request::PreparedRequest;
-use crate::client::origin::{H2Mode, Origin};
+use crate::client::origin::Origin;
 use crate::http::{Body, BodyError, BodySender, RequestBody, Responder, Response};
 
 /// Largest origin response head accepted; a bigger one is a 502.
@@ -31,14 +31,11 @@ const BODY_QUEUE: usize = 4;
 /// A request as the proxy passes it on, copied out of the connection that received it.
 pub(crate) struct ProxyJob {
     pub(crate) mount: Arc<ProxyMount>,
-    pub(crate) mountpoint: String,
-    pub(crate) method: String,
     /// The path below the mountpoint (`/x`, or empty).
     pub(crate) below: String,
     pub(crate) query: Option<String>,
-    /// The request head as received (shares its buffer; no field is copied).
+    /// The request head as received (shares its buffer; no field is copied): method, `Host`, fields.
     pub(crate) head: lws_proto::http1::RequestHead,
-    pub(crate) host: Option<String>,
     pub(crate) peer: Option<IpAddr>,
     pub(crate) tls: bool,
     pub(crate) body: Option<RequestBody>,
@@ -78,23 +75,6 @@ fn pool_for(mount: &ProxyMount) -> Arc<Pool> {
     })
 }
 
-/// The pool's key for an origin; `http2` asks for HTTP/2 (ALPN for TLS, prior knowledge otherwise).
-fn client_origin(o: &ProxyOrigin, http2: bool) -> Origin {
-    Origin {
-        tls: o.tls,
-        host: o.host.clone(),
-        port: o.port,
-        unix: o.unix.clone(),
-        h2: match (http2, o.tls) {
-            (false, _) => H2Mode::Off,
-            (true, true) => H2Mode::Alpn,
-            (true, false) => H2Mode::PriorKnowledge,
-        },
-        #[cfg(feature = "tls")]
-        trust: Default::default(),
-    }
-}
-
 /// Why the proxy answers instead of the origin.
 fn failure_status(e: &ClientError) -> u16 {
     match e {
@@ -122,10 +102,10 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
     // Connection failures move on to the next origin; once the request went out, nothing is retried.
     while let Some(flight) = mount.upstreams.pick(&tried) {
         tried.push(flight.index);
-        let Some(origin) = mount.upstreams.origins().nth(flight.index).cloned() else {
-            break;
-        };
-        let (start, conn) = match attempt(&mut job, &origin).await {
+        // WebSockets are HTTP/1.1 upgrades onward, whatever the mount speaks otherwise.
+        let http2 = mount.settings.http2 && job.upgrade.is_none();
+        let (origin, key) = mount.upstreams.get(flight.index, http2);
+        let (start, conn) = match attempt(&mut job, origin, key).await {
             Attempt::Unreachable(s) => {
                 mount.upstreams.failed(flight.index);
                 status = s;
@@ -151,7 +131,7 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
             let _ = responder.respond(upgraded(&job, &start, conn.into_connection()));
             return;
         }
-        let response = answer(&job, &origin, &start);
+        let response = answer(&job, origin, &start);
         let idle = mount.settings.idle_timeout;
         if let Some(n) = start
             .content_length
@@ -172,13 +152,13 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
         }
         let length = match start.bodiless {
             // HEAD keeps the length the origin announced (RFC 9110 §8.6); 204 and 304 have none.
-            true if job.method == "HEAD" => announced_length(&start),
+            true if job.head.method() == "HEAD" => announced_length(&start),
             true => Some(0),
             false => start.content_length,
         };
         let (tx, body) = Body::channel_with_length(BODY_QUEUE, length);
         if responder.respond(response.with_body(body)).is_ok() && !start.bodiless {
-            relay_body(conn, tx, idle, &origin).await;
+            relay_body(conn, tx, idle, origin).await;
         }
         return;
     }
@@ -187,7 +167,7 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
 
 /// Takes a connection to `origin` and sends the request on it; a pooled connection the origin closed while
 /// idle is replaced once (for bodiless requests, which can be sent again).
-async fn attempt(job: &mut ProxyJob, origin: &ProxyOrigin) -> Attempt {
+async fn attempt(job: &mut ProxyJob, origin: &ProxyOrigin, key: &Origin) -> Attempt {
     let settings = &job.mount.settings;
     let pool = pool_for(&job.mount);
     let opts = ConnectOptions {
@@ -195,12 +175,10 @@ async fn attempt(job: &mut ProxyJob, origin: &ProxyOrigin) -> Attempt {
         max_response_head: MAX_ORIGIN_HEAD,
         idle_timeout: settings.idle_timeout,
     };
-    // WebSockets are HTTP/1.1 upgrades onward, whatever the mount speaks otherwise.
-    let key = client_origin(origin, settings.http2 && job.upgrade.is_none());
     let bodiless = job.body.is_none();
     let mut fresh = false;
     loop {
-        let mut conn = match pool.checkout(&key, &opts, fresh).await {
+        let mut conn = match pool.checkout(key, &opts, fresh).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(%origin, "proxy: {e}");
@@ -219,7 +197,7 @@ async fn attempt(job: &mut ProxyJob, origin: &ProxyOrigin) -> Attempt {
 fn answer(job: &ProxyJob, origin: &ProxyOrigin, start: &ResponseStart) -> Response {
     let map = PathMap {
         base: origin.base(),
-        mountpoint: &job.mountpoint,
+        mountpoint: &job.mount.mountpoint,
         authority: &origin.authority(),
     };
     // The proxy's own `date` and `server` go out, as nginx does by default.
@@ -339,13 +317,13 @@ async fn send(
     let client = ClientSide {
         peer: job.peer,
         tls: job.tls,
-        host: job.host.as_deref(),
+        host: job.head.header_str("host"),
     };
     let onward = headers::onward_request(job.head.headers(), &client);
     let mut fields: Vec<(&str, &[u8])> = onward.iter().map(|(n, v)| (*n, v.as_ref())).collect();
     // The upgrade fields are hop-by-hop: this hop asks for the WebSocket itself.
     let key;
-    let mut method = job.method.as_str();
+    let mut method = job.head.method();
     match job.upgrade {
         None => {}
         Some(Upgrade::H1) => {
@@ -369,7 +347,7 @@ async fn send(
     }
     let target = origin.target(&job.below, job.query.as_deref());
     let authority = origin.authority();
-    let host = match (settings.host, job.host.as_deref()) {
+    let host = match (settings.host, job.head.header_str("host")) {
         (HostHeader::Client, Some(h)) => h,
         _ => &authority,
     };

@@ -6,6 +6,24 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::origin::ProxyOrigin;
+use crate::client::origin::{H2Mode, Origin};
+
+/// The pool's key for an origin; `http2` asks for HTTP/2 (ALPN for TLS, prior knowledge otherwise).
+fn pool_key(o: &ProxyOrigin, http2: bool) -> Origin {
+    Origin {
+        tls: o.tls,
+        host: o.host.clone(),
+        port: o.port,
+        unix: o.unix.clone(),
+        h2: match (http2, o.tls) {
+            (false, _) => H2Mode::Off,
+            (true, true) => H2Mode::Alpn,
+            (true, false) => H2Mode::PriorKnowledge,
+        },
+        #[cfg(feature = "tls")]
+        trust: Default::default(),
+    }
+}
 
 /// How a mount with several origins spreads requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,6 +39,9 @@ pub enum Balance {
 #[derive(Debug)]
 pub(crate) struct Upstream {
     pub(crate) origin: ProxyOrigin,
+    /// The connection pool's keys for this origin: HTTP/1.1 only, and HTTP/2 allowed. Built once, so a
+    /// request clones nothing to find its connection.
+    keys: [Origin; 2],
     in_flight: AtomicUsize,
     fails: AtomicU32,
     down_until: Mutex<Option<Instant>>,
@@ -59,6 +80,7 @@ impl Upstreams {
             list: origins
                 .into_iter()
                 .map(|origin| Upstream {
+                    keys: [pool_key(&origin, false), pool_key(&origin, true)],
                     origin,
                     in_flight: AtomicUsize::new(0),
                     fails: AtomicU32::new(0),
@@ -72,8 +94,10 @@ impl Upstreams {
         }
     }
 
-    pub(crate) fn origins(&self) -> impl Iterator<Item = &ProxyOrigin> {
-        self.list.iter().map(|u| &u.origin)
+    /// Origin `index` and its pool key (`http2`: the key that allows HTTP/2).
+    pub(crate) fn get(&self, index: usize, http2: bool) -> (&ProxyOrigin, &Origin) {
+        let up = &self.list[index];
+        (&up.origin, &up.keys[usize::from(http2)])
     }
 
     fn is_up(&self, u: &Upstream, now: Instant) -> bool {

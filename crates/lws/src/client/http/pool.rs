@@ -147,6 +147,14 @@ impl Pool {
     /// is worth waiting for). Creates the origin's entry on first use.
     fn slots(&self, origin: &Origin) -> (Arc<Semaphore>, Arc<tokio::sync::Mutex<()>>, bool) {
         let mut origins = self.lock();
+        if let Some(slots) = origins.get(origin) {
+            // The usual case: no key to clone.
+            return (
+                slots.permits.clone(),
+                slots.connecting.clone(),
+                slots.speaks_h1,
+            );
+        }
         let slots = origins
             .entry(origin.clone())
             .or_insert_with(|| OriginSlots {
@@ -267,9 +275,16 @@ impl Pool {
     fn put_idle(&self, origin: &Origin, conn: Connection) {
         let mut origins = self.lock();
         if let Some(slots) = origins.get_mut(origin) {
-            let timeout = self.idle_timeout;
-            slots.idle.retain(|(_, since)| since.elapsed() < timeout);
-            slots.idle.push((conn, Instant::now()));
+            // The list is in the order connections went idle: the expired ones are at its front. One clock
+            // read per call, not one per connection.
+            let now = Instant::now();
+            let expired = slots
+                .idle
+                .iter()
+                .take_while(|(_, since)| now.duration_since(*since) >= self.idle_timeout)
+                .count();
+            slots.idle.drain(..expired);
+            slots.idle.push((conn, now));
         }
     }
 }
