@@ -14,7 +14,7 @@ pub struct HttpCtx<'a> {
 }
 
 /// How a request is being answered.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(crate) enum Reply {
     /// Not answered yet.
     #[default]
@@ -23,10 +23,48 @@ pub(crate) enum Reply {
     Ready(Response),
     /// Another task will answer through a [`Responder`].
     Deferred(oneshot::Receiver<Response>),
+    /// The runtime answers with what this future gives, polled by the connection's own task (no task
+    /// spawned, no channel: the reverse proxy's requests).
+    Future(std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>),
     /// Answered by the runtime itself, already in wire form.
     Wire(super::outgoing::Outgoing),
     /// Taken by the runtime.
     Sent,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Reply::Pending => "Pending",
+            Reply::Ready(_) => "Ready",
+            Reply::Deferred(_) => "Deferred",
+            Reply::Future(_) => "Future",
+            Reply::Wire(_) => "Wire",
+            Reply::Sent => "Sent",
+        })
+    }
+}
+
+impl Reply {
+    /// Whether the answer is on its way from elsewhere (a [`Responder`] or a future).
+    pub(crate) fn is_awaited(&self) -> bool {
+        matches!(self, Reply::Deferred(_) | Reply::Future(_))
+    }
+
+    /// Polls an awaited answer; a [`Responder`] dropped unused answers 500.
+    pub(crate) fn poll_answer(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Response> {
+        use std::future::Future;
+        match self {
+            Reply::Deferred(rx) => std::pin::Pin::new(rx)
+                .poll(cx)
+                .map(|r| r.unwrap_or_else(|_| Response::error(500))),
+            Reply::Future(f) => f.as_mut().poll(cx),
+            _ => std::task::Poll::Pending,
+        }
+    }
 }
 
 impl HttpCtx<'_> {

@@ -338,7 +338,6 @@ impl Exchange {
         } else {
             None
         };
-        let responder = cx.defer();
         let req = &self.req;
         let job = crate::proxy::ProxyJob {
             below: req.mount_path().to_string(),
@@ -350,7 +349,7 @@ impl Exchange {
             mount,
             upgrade,
         };
-        tokio::spawn(crate::proxy::forward(job, responder));
+        self.reply = Reply::Future(Box::pin(crate::proxy::forward(job)));
     }
 
     /// Whether the mount for `path` is a reverse proxy, so a WebSocket request to it goes to the origin
@@ -426,7 +425,7 @@ impl Exchange {
         if let Some(pipe) = &mut self.body_pipe {
             pipe.abort("the request body was refused");
         }
-        if matches!(self.reply, Reply::Pending | Reply::Deferred(_)) {
+        if matches!(self.reply, Reply::Pending) || self.reply.is_awaited() {
             self.ready(Response::error(status));
         }
     }

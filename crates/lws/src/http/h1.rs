@@ -18,7 +18,7 @@ use crate::vhost::{select_vhost, vhost_for_request};
 use super::ctx::Reply;
 use super::dispatch::{response_headers, root_target, Exchange, OutBody, Outgoing};
 use super::pump::{Next, Pump};
-use super::{Request, Response};
+use super::Request;
 
 /// Most bytes taken from a body at a time (file bodies are read in pieces of this size).
 const FILE_PIECE: usize = 256 * 1024;
@@ -131,12 +131,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 .is_some_and(|p| !p.has_room());
             let deadline = self.conn.poll_timeout().filter(|_| !pipe_full);
             let wants_input = self.conn.wants_input() && !pipe_full;
-            let (deferred, pipe) = match self.ex.as_mut() {
+            let (mut deferred, pipe) = match self.ex.as_mut() {
                 Some(ex) => (
-                    match &mut ex.reply {
-                        Reply::Deferred(rx) => Some(rx),
-                        _ => None,
-                    },
+                    Some(&mut ex.reply).filter(|r| r.is_awaited()),
                     ex.body_pipe.as_ref().filter(|_| pipe_full),
                 ),
                 None => (None, None),
@@ -164,9 +161,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 {
                     self.conn.restart_body_timer(Instant::now());
                 }
-                r = async { deferred.expect("guarded by has_deferred").await }, if has_deferred => {
+                r = std::future::poll_fn(|cx| {
+                    deferred.as_mut().expect("guarded by has_deferred").poll_answer(cx)
+                }), if has_deferred => {
                     if let Some(ex) = self.ex.as_mut() {
-                        ex.reply = Reply::Ready(r.unwrap_or_else(|_| Response::error(500)));
+                        ex.reply = Reply::Ready(r);
                     }
                 }
                 next = std::future::poll_fn(|cx| {

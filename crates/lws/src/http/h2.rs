@@ -3,8 +3,6 @@
 //! behave as they do over HTTP/1.1.
 
 use crate::h2_tunnel::{Tunnel, TUNNEL_PIPE};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -561,10 +559,8 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 #[allow(clippy::vec_box)]
 fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) -> Poll<Wake> {
     for (i, t) in tasks.iter_mut().enumerate() {
-        if let Reply::Deferred(rx) = &mut t.ex.reply {
-            if let Poll::Ready(r) = Pin::new(rx).poll(cx) {
-                return Poll::Ready(Wake::Reply(i, r.unwrap_or_else(|_| Response::error(500))));
-            }
+        if let Poll::Ready(r) = t.ex.reply.poll_answer(cx) {
+            return Poll::Ready(Wake::Reply(i, r));
         }
         if let Some(pipe) = t.ex.pipe() {
             if let Poll::Ready(n) = pipe.poll_consumed(cx) {

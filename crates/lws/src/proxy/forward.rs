@@ -19,7 +19,7 @@ use crate::client::http::head::ResponseStart;
 use crate::client::http::pool::{Checkout, Pool, PoolSettings};
 use crate::client::http::request::PreparedRequest;
 use crate::client::origin::Origin;
-use crate::http::{Body, BodyError, BodySender, RequestBody, Responder, Response};
+use crate::http::{Body, BodyError, BodySender, RequestBody, Response};
 
 /// Largest origin response head accepted; a bigger one is a 502.
 const MAX_ORIGIN_HEAD: usize = 32 * 1024;
@@ -94,8 +94,9 @@ enum Attempt {
     Failed(ClientError),
 }
 
-/// Runs one proxied request to its end and answers it through `responder`.
-pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
+/// Runs one proxied request until its answer is known; a body that streams on is passed by a task of its
+/// own. The connection's task polls this future itself (no task or channel for the answer).
+pub(crate) async fn forward(mut job: ProxyJob) -> Response {
     let mount = job.mount.clone();
     let mut tried = Vec::new();
     let mut status = 503;
@@ -114,8 +115,7 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
             Attempt::Failed(e) => {
                 tracing::warn!(%origin, "proxy: {e}");
                 mount.upstreams.failed(flight.index);
-                let _ = responder.respond(Response::error(failure_status(&e)));
-                return;
+                return Response::error(failure_status(&e));
             }
             Attempt::Answered(start, conn) => (start, conn),
         };
@@ -123,13 +123,11 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
             // A switch nobody asked for: the connection now speaks something else.
             tracing::warn!(%origin, "proxy: unsolicited 101");
             mount.upstreams.failed(flight.index);
-            let _ = responder.respond(Response::error(502));
-            return;
+            return Response::error(502);
         }
         mount.upstreams.succeeded(flight.index);
         if start.status == 101 {
-            let _ = responder.respond(upgraded(&job, &start, conn.into_connection()));
-            return;
+            return upgraded(&job, &start, conn.into_connection());
         }
         let response = answer(&job, origin, &start);
         let idle = mount.settings.idle_timeout;
@@ -139,7 +137,7 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
         {
             // A small body is read whole first: one hand-over to the client's connection instead of a
             // stream of them, the origin connection free sooner, and a failure still answerable as a 502.
-            let answer = match read_whole(conn, n, idle).await {
+            return match read_whole(conn, n, idle).await {
                 Ok(body) => response.body(body),
                 Err(e) => {
                     tracing::warn!(%origin, "proxy: {e}");
@@ -147,8 +145,6 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
                     Response::error(502)
                 }
             };
-            let _ = responder.respond(answer);
-            return;
         }
         let length = match start.bodiless {
             // HEAD keeps the length the origin announced (RFC 9110 §8.6); 204 and 304 have none.
@@ -157,12 +153,13 @@ pub(crate) async fn forward(mut job: ProxyJob, responder: Responder) {
             false => start.content_length,
         };
         let (tx, body) = Body::channel_with_length(BODY_QUEUE, length);
-        if responder.respond(response.with_body(body)).is_ok() && !start.bodiless {
-            relay_body(conn, tx, idle, origin).await;
+        if !start.bodiless {
+            let origin = origin.to_string();
+            tokio::spawn(async move { relay_body(conn, tx, idle, &origin).await });
         }
-        return;
+        return response.with_body(body);
     }
-    let _ = responder.respond(Response::error(status));
+    Response::error(status)
 }
 
 /// Takes a connection to `origin` and sends the request on it; a pooled connection the origin closed while
@@ -198,7 +195,7 @@ fn answer(job: &ProxyJob, origin: &ProxyOrigin, start: &ResponseStart) -> Respon
     let map = PathMap {
         base: origin.base(),
         mountpoint: &job.mount.mountpoint,
-        authority: &origin.authority(),
+        authority: origin.authority(),
     };
     // The proxy's own `date` and `server` go out, as nginx does by default.
     let fields: Vec<(&str, &[u8])> = start
@@ -239,7 +236,7 @@ async fn read_whole(
 
 /// Passes the origin's body to the client as fast as the client takes it; a failure or a silence longer
 /// than `idle` aborts the client's response.
-async fn relay_body(mut conn: Checkout, tx: BodySender, idle: Duration, origin: &ProxyOrigin) {
+async fn relay_body(mut conn: Checkout, tx: BodySender, idle: Duration, origin: &str) {
     let c = conn.conn();
     loop {
         match tokio::time::timeout(idle, c.chunk()).await {
@@ -346,10 +343,9 @@ async fn send(
         }
     }
     let target = origin.target(&job.below, job.query.as_deref());
-    let authority = origin.authority();
     let host = match (settings.host, job.head.header_str("host")) {
         (HostHeader::Client, Some(h)) => h,
-        _ => &authority,
+        _ => origin.authority(),
     };
     let body = match &job.body {
         _ if job.upgrade.is_some() => lws_proto::http1::client::RequestBody::Empty,

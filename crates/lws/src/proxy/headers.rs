@@ -3,6 +3,7 @@
 //! an origin's `Location` and cookie paths moved under the mountpoint when asked.
 
 use std::borrow::Cow;
+use std::io::Write;
 use std::net::IpAddr;
 
 /// Fields that describe one connection, never passed on (framing is redone on each side).
@@ -55,7 +56,7 @@ pub(crate) type Onward<'a> = (&'a str, Cow<'a, [u8]>);
 /// hop appended to what earlier proxies wrote.
 pub(crate) fn onward_request<'a>(
     fields: impl Iterator<Item = (&'a str, &'a [u8])> + Clone,
-    client: &ClientSide<'_>,
+    client: &ClientSide<'a>,
 ) -> Vec<Onward<'a>> {
     let connection = connection_tokens(fields.clone());
     let mut out: Vec<Onward<'a>> = Vec::with_capacity(16);
@@ -86,38 +87,37 @@ pub(crate) fn onward_request<'a>(
         list.extend_from_slice(value);
     }
     let proto = if client.tls { "https" } else { "http" };
-    if let Some(ip) = client.peer {
-        out.push(("x-forwarded-for", append(xff, &ip.to_string()).into()));
-    } else if let Some(v) = xff {
-        out.push(("x-forwarded-for", v.into()));
+    match (client.peer, xff) {
+        (Some(ip), list) => {
+            let mut v = list.unwrap_or_default();
+            if !v.is_empty() {
+                v.extend_from_slice(b", ");
+            }
+            let _ = write!(v, "{ip}");
+            out.push(("x-forwarded-for", v.into()));
+        }
+        (None, Some(v)) => out.push(("x-forwarded-for", v.into())),
+        (None, None) => {}
     }
     out.push(("x-forwarded-proto", Cow::Borrowed(proto.as_bytes())));
     if let Some(h) = client.host {
-        out.push(("x-forwarded-host", h.as_bytes().to_vec().into()));
+        out.push(("x-forwarded-host", Cow::Borrowed(h.as_bytes())));
     }
-    let mut element = String::new();
-    if let Some(ip) = client.peer {
-        match ip {
-            IpAddr::V4(v4) => element.push_str(&format!("for={v4}")),
-            IpAddr::V6(v6) => element.push_str(&format!("for=\"[{v6}]\"")),
-        }
-        element.push(';');
+    let mut element = forwarded.unwrap_or_default();
+    if !element.is_empty() {
+        element.extend_from_slice(b", ");
+    }
+    match client.peer {
+        Some(IpAddr::V4(v4)) => drop(write!(element, "for={v4};")),
+        Some(IpAddr::V6(v6)) => drop(write!(element, "for=\"[{v6}]\";")),
+        None => {}
     }
     if let Some(h) = client.host.filter(|h| is_token(h)) {
-        element.push_str(&format!("host={h};"));
+        let _ = write!(element, "host={h};");
     }
-    element.push_str(&format!("proto={proto}"));
-    out.push(("forwarded", append(forwarded, &element).into()));
+    let _ = write!(element, "proto={proto}");
+    out.push(("forwarded", element.into()));
     out
-}
-
-fn append(list: Option<Vec<u8>>, item: &str) -> Vec<u8> {
-    let mut v = list.unwrap_or_default();
-    if !v.is_empty() {
-        v.extend_from_slice(b", ");
-    }
-    v.extend_from_slice(item.as_bytes());
-    v
 }
 
 /// Whether a value can go unquoted in a `Forwarded` element (RFC 7230 token).

@@ -17,6 +17,8 @@ pub struct ProxyOrigin {
     pub(crate) unix: Option<PathBuf>,
     /// The path prefix requests go below, without a trailing `/` (empty for the root).
     pub(crate) base: String,
+    /// `host[:port]` as a `Host` field names it, made once.
+    authority: String,
 }
 
 /// Why an origin string was refused.
@@ -56,6 +58,7 @@ impl ProxyOrigin {
                 port: if tls { 443 } else { 80 },
                 unix: Some(PathBuf::from(path)),
                 base: base_path(origin, inner)?,
+                authority: "localhost".into(),
             });
         }
         let (authority, path) = match rest.find('/') {
@@ -63,28 +66,20 @@ impl ProxyOrigin {
             None => (rest, "/"),
         };
         let (host, port) = split_host_port(origin, authority)?;
+        let port = port.unwrap_or(if tls { 443 } else { 80 });
         Ok(ProxyOrigin {
+            authority: authority_of(&host, port, tls),
             tls,
             host,
-            port: port.unwrap_or(if tls { 443 } else { 80 }),
+            port,
             unix: None,
             base: base_path(origin, path)?,
         })
     }
 
     /// `host[:port]` as a `Host` header names this origin (the port only when not the default).
-    pub(crate) fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        let default = if self.tls { 443 } else { 80 };
-        if self.port == default || self.unix.is_some() {
-            host
-        } else {
-            format!("{host}:{}", self.port)
-        }
+    pub(crate) fn authority(&self) -> &str {
+        &self.authority
     }
 
     /// The origin's target for a path below the mountpoint (`/x` or empty) and a query.
@@ -115,6 +110,20 @@ impl std::fmt::Display for ProxyOrigin {
             Some(p) => write!(f, "{scheme}://+{}:{}/", p.display(), self.base),
             None => write!(f, "{scheme}://{}{}/", self.authority(), self.base),
         }
+    }
+}
+
+/// `host[:port]` for a `Host` field: IPv6 in brackets, the port only when not the scheme's default.
+fn authority_of(host: &str, port: u16, tls: bool) -> String {
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    if port == if tls { 443 } else { 80 } {
+        host
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -188,10 +197,7 @@ mod tests {
         assert_eq!(o.target("/a", None), "/a");
         assert_eq!(o.authority(), "example.com");
         let o = ProxyOrigin::parse("http://[::1]:9/").unwrap();
-        assert_eq!(
-            (o.host.as_str(), o.authority().as_str()),
-            ("::1", "[::1]:9")
-        );
+        assert_eq!((o.host.as_str(), o.authority()), ("::1", "[::1]:9"));
     }
 
     #[test]
