@@ -77,7 +77,7 @@ impl HeaderBlock {
     }
 
     /// The regular fields in order, as (lowercase name, value).
-    pub fn fields(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &[u8])> + Clone + '_ {
         self.fields.iter().map(move |(n, v)| {
             // Names were checked to be lowercase token characters, hence ASCII.
             let name = std::str::from_utf8(&self.buf[n.clone()]).unwrap_or("");

@@ -25,11 +25,7 @@ pub(crate) struct Outgoing {
 impl Outgoing {
     /// Turns an application's response into wire form, opening a file body now.
     pub(crate) fn from_response(r: Response) -> Outgoing {
-        let headers = r
-            .headers
-            .into_iter()
-            .map(|(n, v)| (n.into(), Bytes::from(v)))
-            .collect();
+        let headers = r.headers;
         let body = match r.body.kind {
             BodyKind::Empty => OutBody::Empty,
             BodyKind::Full(b) => OutBody::Full(b),

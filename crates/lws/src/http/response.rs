@@ -1,5 +1,6 @@
 //! Responses built by handlers: status, headers and a body that is whole, streamed, or a file.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use bytes::Bytes;
@@ -11,7 +12,8 @@ use super::body::{Body, BodySender};
 #[derive(Debug)]
 pub struct Response {
     pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    /// Names lowercase; the same shape as the wire form, so sending a response copies no field.
+    pub(crate) headers: Vec<(Cow<'static, str>, Bytes)>,
     pub(crate) body: Body,
     /// A proxied upgrade's origin connection, joined to the client's once this `101` (or HTTP/2 `200`) is
     /// sent.
@@ -67,8 +69,10 @@ impl Response {
 
     /// Adds a header (names are sent lowercase as given; a value with CR, LF or NUL is refused on send).
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.headers
-            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
+        self.headers.push((
+            Cow::Owned(name.to_ascii_lowercase()),
+            Bytes::copy_from_slice(value.as_ref()),
+        ));
         self
     }
 
@@ -100,7 +104,7 @@ impl Response {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+            .map(|(_, v)| &v[..])
     }
 
     /// Whether a header of this name is set.

@@ -198,14 +198,13 @@ fn answer(job: &ProxyJob, origin: &ProxyOrigin, start: &ResponseStart) -> Respon
         authority: origin.authority(),
     };
     // The proxy's own `date` and `server` go out, as nginx does by default.
-    let fields: Vec<(&str, &[u8])> = start
+    let fields = start
         .headers
-        .iter()
-        .filter(|(n, _)| !n.eq_ignore_ascii_case("date") && !n.eq_ignore_ascii_case("server"))
-        .collect();
+        .shared()
+        .filter(|(n, _)| *n != "date" && *n != "server");
     let rewrite = job.mount.settings.rewrite_paths.then_some(&map);
     let mut response = Response::new(start.status);
-    response.headers = headers::back_to_client(fields.iter().copied(), rewrite);
+    response.headers = headers::back_to_client(fields, rewrite);
     response
 }
 
@@ -276,7 +275,7 @@ fn upgraded(job: &ProxyJob, start: &ResponseStart, conn: Connection) -> Response
     let (io, leftover) = c.into_upgraded();
     let over_h2 = job.upgrade == Some(Upgrade::H2);
     let mut r = Response::new(if over_h2 { 200 } else { 101 });
-    for (name, value) in start.headers.iter() {
+    for (name, value) in start.headers.shared() {
         let keep = if over_h2 {
             // RFC 8441 answers carry no Sec-WebSocket-Accept, Upgrade or Connection.
             matches!(name, "sec-websocket-protocol" | "sec-websocket-extensions")
@@ -287,7 +286,7 @@ fn upgraded(job: &ProxyJob, start: &ResponseStart, conn: Connection) -> Response
             )
         };
         if keep {
-            r.headers.push((name.to_string(), value.to_vec()));
+            r.headers.push((name.to_string().into(), value));
         }
     }
     r.tunnel = Some(Box::new(super::tunnel::OriginTunnel { io, leftover }));

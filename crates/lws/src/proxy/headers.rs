@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 use std::io::Write;
+
+use bytes::Bytes;
 use std::net::IpAddr;
 
 /// Fields that describe one connection, never passed on (framing is redone on each side).
@@ -28,11 +30,13 @@ fn is_hop_by_hop(name: &str, connection: &[String]) -> bool {
 }
 
 /// The field names listed in `Connection` values.
-fn connection_tokens<'a>(fields: impl Iterator<Item = (&'a str, &'a [u8])>) -> Vec<String> {
+fn connection_tokens<'a, V: AsRef<[u8]>>(
+    fields: impl Iterator<Item = (&'a str, V)>,
+) -> Vec<String> {
     fields
         .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
         .flat_map(|(_, v)| {
-            String::from_utf8_lossy(v)
+            String::from_utf8_lossy(v.as_ref())
                 .split(',')
                 .map(|t| t.trim().to_ascii_lowercase())
                 .filter(|t| !t.is_empty())
@@ -135,25 +139,56 @@ pub(crate) struct PathMap<'a> {
     pub(crate) authority: &'a str,
 }
 
-/// The response fields to send back: end-to-end fields only, `Location` and cookie paths mapped when asked.
+/// The response fields to send back: end-to-end fields only (values shared with the origin's head, not
+/// copied), `Location` and cookie paths mapped when asked.
 pub(crate) fn back_to_client<'a>(
-    fields: impl Iterator<Item = (&'a str, &'a [u8])> + Clone,
+    fields: impl Iterator<Item = (&'a str, Bytes)> + Clone,
     rewrite: Option<&PathMap<'_>>,
-) -> Vec<(String, Vec<u8>)> {
+) -> Vec<(Cow<'static, str>, Bytes)> {
     let connection = connection_tokens(fields.clone());
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(16);
     for (name, value) in fields {
         if is_hop_by_hop(name, &connection) {
             continue;
         }
         let value = match rewrite {
-            Some(map) if name.eq_ignore_ascii_case("location") => map_location(value, map),
-            Some(map) if name.eq_ignore_ascii_case("set-cookie") => map_cookie_path(value, map),
-            _ => value.to_vec(),
+            Some(map) if name.eq_ignore_ascii_case("location") => {
+                Bytes::from(map_location(&value, map))
+            }
+            Some(map) if name.eq_ignore_ascii_case("set-cookie") => {
+                Bytes::from(map_cookie_path(&value, map))
+            }
+            _ => value,
         };
-        out.push((name.to_ascii_lowercase(), value));
+        out.push((field_name(name), value));
     }
     out
+}
+
+/// A field name in lowercase: the common ones as static text, so most responses need no name copied.
+fn field_name(name: &str) -> Cow<'static, str> {
+    const COMMON: [&str; 16] = [
+        "content-type",
+        "last-modified",
+        "etag",
+        "accept-ranges",
+        "cache-control",
+        "expires",
+        "vary",
+        "location",
+        "set-cookie",
+        "content-encoding",
+        "content-range",
+        "content-language",
+        "content-disposition",
+        "access-control-allow-origin",
+        "x-content-type-options",
+        "strict-transport-security",
+    ];
+    match COMMON.iter().find(|c| c.eq_ignore_ascii_case(name)) {
+        Some(c) => Cow::Borrowed(c),
+        None => Cow::Owned(name.to_ascii_lowercase()),
+    }
 }
 
 /// Moves an origin path under the mountpoint: `/base/x` becomes `/mnt/x`; other paths are left alone.
@@ -287,6 +322,12 @@ mod tests {
         );
     }
 
+    fn shared<'a>(
+        fields: &'a [(&'a str, &'a [u8])],
+    ) -> impl Iterator<Item = (&'a str, Bytes)> + Clone {
+        fields.iter().map(|(n, v)| (*n, Bytes::copy_from_slice(v)))
+    }
+
     #[test]
     fn location_and_cookie_paths_move_under_the_mountpoint() {
         let map = PathMap {
@@ -300,7 +341,7 @@ mod tests {
             ("Set-Cookie", b"o=2; path=/other"),
             ("Content-Length", b"5"),
         ];
-        let out = back_to_client(fields.iter().copied(), Some(&map));
+        let out = back_to_client(shared(&fields), Some(&map));
         assert_eq!(get(&out, "location"), Some("/mnt/login?x=1"));
         let cookies: Vec<_> = out
             .iter()
@@ -310,7 +351,7 @@ mod tests {
         assert_eq!(cookies, ["sid=1; Path=/mnt/; HttpOnly", "o=2; path=/other"]);
         assert!(get(&out, "content-length").is_none());
         let other: Vec<(&str, &[u8])> = vec![("Location", b"https://elsewhere/app/x")];
-        let out = back_to_client(other.iter().copied(), Some(&map));
+        let out = back_to_client(shared(&other), Some(&map));
         assert_eq!(get(&out, "location"), Some("https://elsewhere/app/x"));
     }
 }

@@ -76,7 +76,7 @@ impl ResponseHead {
     }
 
     /// All header lines as (name, value) pairs in the order received.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + Clone + '_ {
         self.fields().all()
     }
 
