@@ -89,7 +89,7 @@ enum Attempt {
     /// No connection could be had: the next origin may be tried. The status to answer if none works.
     Unreachable(u16),
     /// The request went out and the origin's response head came back, on this connection.
-    Answered(ResponseStart, Checkout),
+    Answered(Box<(ResponseStart, Checkout)>),
     /// The request went out and the exchange failed: no other origin is tried.
     Failed(ClientError),
 }
@@ -117,7 +117,7 @@ pub(crate) async fn forward(mut job: ProxyJob) -> Response {
                 mount.upstreams.failed(flight.index);
                 return Response::error(failure_status(&e));
             }
-            Attempt::Answered(start, conn) => (start, conn),
+            Attempt::Answered(answered) => *answered,
         };
         if start.status == 101 && job.upgrade.is_none() {
             // A switch nobody asked for: the connection now speaks something else.
@@ -183,7 +183,7 @@ async fn attempt(job: &mut ProxyJob, origin: &ProxyOrigin, key: &Origin) -> Atte
             }
         };
         match send(job, origin, conn.conn()).await {
-            Ok(start) => return Attempt::Answered(start, conn),
+            Ok(start) => return Attempt::Answered(Box::new((start, conn))),
             Err(e) if conn.reused && bodiless && !fresh && is_stale(&e) => fresh = true,
             Err(e) => return Attempt::Failed(e),
         }
