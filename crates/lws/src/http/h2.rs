@@ -68,6 +68,7 @@ pub(crate) async fn serve<S>(
         out: Vec::with_capacity(16 * 1024),
         head_fields: FieldList::new(),
         spawn_tunnel,
+        ready: Vec::new(),
     };
     if let Some(head) = upgraded {
         d.start_exchange(1, head, true, None);
@@ -121,6 +122,8 @@ struct Driver<S> {
     head_fields: FieldList,
     /// Runs the WebSocket of an accepted extended CONNECT.
     spawn_tunnel: SpawnTunnel,
+    /// What streams became ready in one poll (kept to reuse its allocation).
+    ready: Vec<Wake>,
 }
 
 /// Something a stream waited for became ready.
@@ -166,8 +169,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                         self.conn.handle_input(Instant::now(), &rbuf[..n]);
                     }
                 },
-                w = std::future::poll_fn(|cx| poll_tasks(&mut self.tasks, &mut self.conn, cx)) => {
-                    self.wake(w);
+                () = std::future::poll_fn(|cx| {
+                    poll_tasks(&mut self.tasks, &mut self.conn, cx, &mut self.ready)
+                }) => {
+                    let mut ready = std::mem::take(&mut self.ready);
+                    for w in ready.drain(..) {
+                        self.wake(w);
+                    }
+                    self.ready = ready;
                 }
                 _ = &mut timer, if armed.is_some() => {
                     armed = None;
@@ -557,14 +566,21 @@ fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
 /// Polls what streams wait for: deferred answers, pieces of streamed bodies whose stream has room, and
 /// WebSocket tunnels.
 #[allow(clippy::vec_box)]
-fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) -> Poll<Wake> {
+fn poll_tasks(
+    tasks: &mut [Box<Task>],
+    conn: &mut H2Conn,
+    cx: &mut Context<'_>,
+    ready: &mut Vec<Wake>,
+) -> Poll<()> {
+    // Every stream is asked, not only up to the first that is ready: answers that arrive together (a burst
+    // of origin responses) then leave in one write.
     for (i, t) in tasks.iter_mut().enumerate() {
         if let Poll::Ready(r) = t.ex.reply.poll_answer(cx) {
-            return Poll::Ready(Wake::Reply(i, r));
+            ready.push(Wake::Reply(i, r));
         }
         if let Some(pipe) = t.ex.pipe() {
             if let Poll::Ready(n) = pipe.poll_consumed(cx) {
-                return Poll::Ready(Wake::Consumed(i, n));
+                ready.push(Wake::Consumed(i, n));
             }
         }
         let Some(sending) = &mut t.response else {
@@ -574,7 +590,7 @@ fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) 
         match &mut sending.body {
             Source::Pump(pump) if room > 0 => {
                 if let Poll::Ready(next) = pump.poll_next(room.min(FILE_PIECE), cx) {
-                    return Poll::Ready(Wake::Next(i, next));
+                    ready.push(Wake::Next(i, next));
                 }
             }
             Source::Tunnel(tunnel) => {
@@ -585,13 +601,17 @@ fn poll_tasks(tasks: &mut [Box<Task>], conn: &mut H2Conn, cx: &mut Context<'_>) 
                     sending.body = Source::Done;
                 }
                 if progress || ended {
-                    return Poll::Ready(Wake::Progress);
+                    ready.push(Wake::Progress);
                 }
             }
             _ => {}
         }
     }
-    Poll::Pending
+    if ready.is_empty() {
+        Poll::Pending
+    } else {
+        Poll::Ready(())
+    }
 }
 
 #[cfg(test)]
