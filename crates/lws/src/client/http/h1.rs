@@ -128,7 +128,8 @@ impl H1Connection {
             .await
             .unwrap_or(Err(ClientError::Timeout));
         let written = match (written, body) {
-            (Ok(()), Some(body)) => self.write_streamed(body, idle).await,
+            // Boxed: only requests with a body take this path.
+            (Ok(()), Some(body)) => Box::pin(self.write_streamed(body, idle)).await,
             (r, _) => r,
         };
         let head = tokio::time::timeout(header_wait, self.read_head());

@@ -138,7 +138,8 @@ impl Pool {
                 Err(permit) => permit,
             }
         };
-        let conn = Connection::open(origin, opts).await?;
+        // Boxed: opening (TCP, TLS) is the rare path, and its state would otherwise sit in every checkout.
+        let conn = Box::pin(Connection::open(origin, opts)).await?;
         Ok(self.adopt(origin, conn, permit))
     }
 
