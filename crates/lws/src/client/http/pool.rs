@@ -109,7 +109,8 @@ impl Pool {
         fresh: bool,
     ) -> Result<Checkout, ClientError> {
         let (permits, connecting, speaks_h1) = self.slots(origin);
-        if !fresh {
+        // An origin spoken to over HTTP/1.1 only has no shared connection to look for.
+        if !fresh && origin.h2 != H2Mode::Off {
             if let Some(shared) = self.shared_h2(origin) {
                 return Ok(shared);
             }
