@@ -23,26 +23,25 @@ const HOP_BY_HOP: [&str; 11] = [
     "host",
 ];
 
-/// Whether `name` stays on its hop: a fixed hop-by-hop field or one the message's `Connection` names.
-fn is_hop_by_hop(name: &str, connection: &[String]) -> bool {
+/// Whether `name` is one of the fixed hop-by-hop fields.
+fn is_hop_by_hop(name: &str) -> bool {
     HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
-        || connection.iter().any(|c| name.eq_ignore_ascii_case(c))
 }
 
-/// The field names listed in `Connection` values.
-fn connection_tokens<'a, V: AsRef<[u8]>>(
-    fields: impl Iterator<Item = (&'a str, V)>,
-) -> Vec<String> {
-    fields
-        .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
-        .flat_map(|(_, v)| {
-            String::from_utf8_lossy(v.as_ref())
-                .split(',')
-                .map(|t| t.trim().to_ascii_lowercase())
-                .filter(|t| !t.is_empty())
-                .collect::<Vec<_>>()
-        })
-        .collect()
+/// Adds the field names a `Connection` value lists to `tokens`.
+fn add_connection_tokens(tokens: &mut Vec<String>, value: &[u8]) {
+    let text = String::from_utf8_lossy(value);
+    for t in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        tokens.push(t.to_ascii_lowercase());
+    }
+}
+
+/// Drops the fields a `Connection` field named (read in the same pass as the rest, so the fields are
+/// walked once).
+fn drop_named<N: AsRef<str>, V>(out: &mut Vec<(N, V)>, tokens: &[String]) {
+    if !tokens.is_empty() {
+        out.retain(|(n, _)| !tokens.iter().any(|t| n.as_ref().eq_ignore_ascii_case(t)));
+    }
 }
 
 /// What the proxy knows about the client side of a request.
@@ -59,15 +58,18 @@ pub(crate) type Onward<'a> = (&'a str, Cow<'a, [u8]>);
 /// The request fields to send onward: the client's end-to-end fields, then the forwarding fields with this
 /// hop appended to what earlier proxies wrote.
 pub(crate) fn onward_request<'a>(
-    fields: impl Iterator<Item = (&'a str, &'a [u8])> + Clone,
+    fields: impl Iterator<Item = (&'a str, &'a [u8])>,
     client: &ClientSide<'a>,
 ) -> Vec<Onward<'a>> {
-    let connection = connection_tokens(fields.clone());
+    let mut connection = Vec::new();
     let mut out: Vec<Onward<'a>> = Vec::with_capacity(16);
     let mut xff: Option<Vec<u8>> = None;
     let mut forwarded: Option<Vec<u8>> = None;
     for (name, value) in fields {
-        if is_hop_by_hop(name, &connection) || name.starts_with(':') {
+        if name.eq_ignore_ascii_case("connection") {
+            add_connection_tokens(&mut connection, value);
+        }
+        if is_hop_by_hop(name) || name.starts_with(':') {
             continue;
         }
         let slot = if name.eq_ignore_ascii_case("x-forwarded-for") {
@@ -89,6 +91,14 @@ pub(crate) fn onward_request<'a>(
             list.extend_from_slice(b", ");
         }
         list.extend_from_slice(value);
+    }
+    drop_named(&mut out, &connection);
+    // What earlier hops wrote stays behind too when this hop's `Connection` names it.
+    if connection.iter().any(|t| t == "x-forwarded-for") {
+        xff = None;
+    }
+    if connection.iter().any(|t| t == "forwarded") {
+        forwarded = None;
     }
     let proto = if client.tls { "https" } else { "http" };
     match (client.peer, xff) {
@@ -142,13 +152,16 @@ pub(crate) struct PathMap<'a> {
 /// The response fields to send back: end-to-end fields only (values shared with the origin's head, not
 /// copied), `Location` and cookie paths mapped when asked.
 pub(crate) fn back_to_client<'a>(
-    fields: impl Iterator<Item = (&'a str, Bytes)> + Clone,
+    fields: impl Iterator<Item = (&'a str, Bytes)>,
     rewrite: Option<&PathMap<'_>>,
 ) -> Vec<(Cow<'static, str>, Bytes)> {
-    let connection = connection_tokens(fields.clone());
+    let mut connection = Vec::new();
     let mut out = Vec::with_capacity(16);
     for (name, value) in fields {
-        if is_hop_by_hop(name, &connection) {
+        if name.eq_ignore_ascii_case("connection") {
+            add_connection_tokens(&mut connection, &value);
+        }
+        if is_hop_by_hop(name) {
             continue;
         }
         let value = match rewrite {
@@ -162,6 +175,7 @@ pub(crate) fn back_to_client<'a>(
         };
         out.push((field_name(name), value));
     }
+    drop_named(&mut out, &connection);
     out
 }
 
