@@ -57,7 +57,10 @@ impl Headers {
 
     /// The first value of the named field, as bytes.
     pub fn get_bytes(&self, name: &str) -> Option<&[u8]> {
-        self.get_all(name).next()
+        self.fields
+            .iter()
+            .find(|(n, _)| self.buf[n.clone()].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| &self.buf[v.clone()])
     }
 
     /// Every value of the named field (e.g. `set-cookie`), in order.
