@@ -20,3 +20,25 @@ impl ListenArgs {
         SocketAddr::new(self.interface, self.port)
     }
 }
+
+/// Logs to stderr, filtered by `RUST_LOG`, as every example does (stdout carries the example's own output).
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The exit status of an example that ran `result`: failure after printing `name: error` to stderr.
+pub fn exit_status<E: std::fmt::Display>(
+    name: &str,
+    result: Result<(), E>,
+) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

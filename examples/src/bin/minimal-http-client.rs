@@ -45,10 +45,7 @@ struct Args {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    lws_examples::init_tracing();
     let args = Args::parse();
     let url = match (&args.url, args.localhost) {
         (_, true) => format!("https://localhost:{}/", args.port),

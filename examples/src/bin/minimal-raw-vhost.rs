@@ -155,16 +155,6 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
-    let args = Args::parse();
-    match run(args).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("minimal-raw-vhost: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    lws_examples::init_tracing();
+    lws_examples::exit_status("minimal-raw-vhost", run(Args::parse()).await)
 }

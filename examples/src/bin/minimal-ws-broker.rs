@@ -218,10 +218,7 @@ impl Protocol for Broker {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    lws_examples::init_tracing();
     let args = Args::parse();
 
     let vhost = Vhost::new("localhost")

@@ -73,10 +73,7 @@ async fn echo(ws: &mut WebSocket) -> (String, usize) {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    lws_examples::init_tracing();
     let args = Args::parse();
 
     let count = match open(&args, "/getCaseCount").await {

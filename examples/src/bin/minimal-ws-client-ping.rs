@@ -106,10 +106,7 @@ async fn run(args: &Args) -> Result<(), String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    lws_examples::init_tracing();
     let args = Args::parse();
     match run(&args).await {
         Ok(()) => println!("PASS: {} round trips", args.count),

@@ -98,10 +98,7 @@ async fn receive(ws: &mut WebSocket, size: usize) -> Result<String, String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    lws_examples::init_tracing();
     let args = Args::parse();
 
     let result = if args.test {

@@ -78,10 +78,7 @@ async fn receive(
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    lws_examples::init_tracing();
     let args = Args::parse();
     let url = format!("ws://{}:{}/", args.server, args.port);
     let builder = client::ws(&url).protocol("dumb-increment-protocol");

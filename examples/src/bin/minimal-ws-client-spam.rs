@@ -66,10 +66,7 @@ async fn round_trip(builder: Arc<WsClientBuilder>, n: usize) -> Result<(), Strin
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    lws_examples::init_tracing();
     let args = Args::parse();
     let url = format!("ws://{}:{}/", args.server, args.port);
     let mut builder = client::ws(&url);

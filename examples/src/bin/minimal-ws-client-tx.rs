@@ -93,10 +93,7 @@ async fn check(ws: &mut WebSocket, threads: usize, count: usize) -> Result<(), S
 }
 
 fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    lws_examples::init_tracing();
     let args = Args::parse();
     let base = format!("ws://{}:{}", args.server, args.port);
     let rt = tokio::runtime::Builder::new_current_thread()
