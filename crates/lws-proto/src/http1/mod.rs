@@ -376,16 +376,7 @@ impl H1Conn {
     /// [`H1Conn::finish_response`].
     pub fn finish_response_with_trailers(&mut self, now: Instant, trailers: &[(&str, &[u8])]) {
         if self.chunked_response && matches!(self.writing, Writing::Body(_)) {
-            self.tx.extend_from_slice(b"0\r\n");
-            for (name, value) in trailers {
-                if response::is_valid_header(name, value) {
-                    self.tx.extend_from_slice(name.as_bytes());
-                    self.tx.extend_from_slice(b": ");
-                    self.tx.extend_from_slice(value);
-                    self.tx.extend_from_slice(b"\r\n");
-                }
-            }
-            self.tx.extend_from_slice(b"\r\n");
+            response::write_last_chunk(&mut self.tx, trailers);
             self.chunked_response = false;
             self.last_chunk_sent = true;
         }

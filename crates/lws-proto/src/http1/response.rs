@@ -133,6 +133,21 @@ pub(crate) fn write_chunk(out: &mut Vec<u8>, data: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// Writes the last chunk of a chunked body and its trailer section; fields that are not valid header lines
+/// are left out.
+pub(crate) fn write_last_chunk(out: &mut Vec<u8>, trailers: &[(&str, &[u8])]) {
+    out.extend_from_slice(b"0\r\n");
+    for (name, value) in trailers {
+        if is_valid_header(name, value) {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
 /// Whether a header line may be sent: the name is an RFC 9110 token and the value holds no CR, LF or NUL.
 /// The runtime checks configured headers with it up front, so a bad one is a configuration error rather
 /// than a line silently dropped from every response.

@@ -49,7 +49,7 @@ pub use head::{ResponseBody, ResponseHead};
 
 use super::chunked::{Chunk, ChunkedDecoder};
 use super::head::has_token;
-use super::response::write_chunk;
+use super::response::{self, write_chunk};
 use super::{is_valid_header, H1Config, H1Error, Trailers};
 use head::HeadParse;
 
@@ -412,16 +412,7 @@ impl H1ClientConn {
         if self.writing != Writing::Chunked {
             return self.finish_request();
         }
-        self.tx.extend_from_slice(b"0\r\n");
-        for (name, value) in trailers {
-            if is_valid_header(name, value) {
-                self.tx.extend_from_slice(name.as_bytes());
-                self.tx.extend_from_slice(b": ");
-                self.tx.extend_from_slice(value);
-                self.tx.extend_from_slice(b"\r\n");
-            }
-        }
-        self.tx.extend_from_slice(b"\r\n");
+        response::write_last_chunk(&mut self.tx, trailers);
         self.writing = Writing::Done;
         self.exchange_maybe_over();
         Ok(())
