@@ -281,3 +281,26 @@ h2load_expect() {
     fail "$name" "${req:-no requests line}; ${codes:-no status line}"
   fi
 }
+
+# peer_start NAME CMD...: a helper server in the background (log $WORK/NAME.log); stopped by the EXIT trap like
+# the lwsws processes (same PID list); its pid is in LAST_PID and PID_<NAME>
+peer_start() {
+  local name="$1"
+  shift
+  "$@" >"$WORK/$name.log" 2>&1 </dev/null &
+  LAST_PID=$!
+  LWSWS_PIDS+=("$LAST_PID")
+  eval "PID_${name//[^A-Za-z0-9_]/_}=$LAST_PID"
+  log "started $name: $* (pid $LAST_PID)"
+}
+
+# lwsws_conf NAME: the vhosts JSON on stdin becomes $WORK/NAME.d/conf.d/site (plus a global conf naming the
+# calling script in its server string); starts lwsws -c
+lwsws_conf() {
+  local dir="$WORK/$1.d" script
+  script="$(basename "$0" .sh)"
+  mkdir -p "$dir/conf.d"
+  printf '# %s.sh\n{ "global": { "server-string": "lwsws-%s-conformance" } }\n' "$script" "$script" >"$dir/conf"
+  cat >"$dir/conf.d/site"
+  lwsws_start "$1" -c "$dir"
+}

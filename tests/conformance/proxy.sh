@@ -52,26 +52,6 @@ WS_PY=("$VENV_PY" "$CONF_DIR/peers/proxy_ws.py")
 [ -x "$WSTEST" ] || die "wstest not found at $WSTEST: run 'bash tests/conformance/install.sh autobahn' (as root)"
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
-# peer_start NAME CMD...: a helper server in the background (log $WORK/NAME.log); stopped by lib.sh's EXIT trap
-peer_start() {
-  local name="$1"
-  shift
-  "$@" >"$WORK/$name.log" 2>&1 </dev/null &
-  LAST_PID=$!
-  LWSWS_PIDS+=("$LAST_PID")
-  eval "PID_${name//[^A-Za-z0-9_]/_}=$LAST_PID"
-  log "started $name: $* (pid $LAST_PID)"
-}
-
-# lwsws_conf NAME: the vhosts JSON on stdin becomes $WORK/NAME.d/conf.d/site (plus a global conf); starts lwsws -c
-lwsws_conf() {
-  local dir="$WORK/$1.d"
-  mkdir -p "$dir/conf.d"
-  printf '# proxy.sh\n{ "global": { "server-string": "lwsws-proxy-conformance" } }\n' >"$dir/conf"
-  cat >"$dir/conf.d/site"
-  lwsws_start "$1" -c "$dir"
-}
-
 _unix_answers() { curl -s -o /dev/null --max-time 1 --unix-socket "$1" "http://localhost/"; }
 # wait_unix NAME SOCKET: poll until an HTTP server answers on the unix socket
 wait_unix() { wait_for "$1" "answer on $2" _unix_answers "$2"; }

@@ -65,27 +65,6 @@ if [ "$NOFILE" != unlimited ]; then
 fi
 
 # ---- helpers ------------------------------------------------------------------------------------------------------
-# peer_start NAME CMD...: a helper server in the background (log $WORK/NAME.log); stopped by lib.sh's EXIT trap
-# like the lwsws processes (same PID list)
-peer_start() {
-  local name="$1"
-  shift
-  "$@" >"$WORK/$name.log" 2>&1 </dev/null &
-  LAST_PID=$!
-  LWSWS_PIDS+=("$LAST_PID")
-  eval "PID_${name//[^A-Za-z0-9_]/_}=$LAST_PID"
-  log "started $name: $* (pid $LAST_PID)"
-}
-
-# lwsws_conf NAME: the vhosts JSON on stdin becomes $WORK/NAME.d/conf.d/site (plus a global conf); starts lwsws -c
-lwsws_conf() {
-  local dir="$WORK/$1.d"
-  mkdir -p "$dir/conf.d"
-  printf '# raw.sh\n{ "global": { "server-string": "lwsws-raw-conformance" } }\n' >"$dir/conf"
-  cat >"$dir/conf.d/site"
-  lwsws_start "$1" -c "$dir"
-}
-
 # peer_check NAME CLIENT ARGS...: one raw_peers.py client; its "OK detail" / "ERR detail" line is the check
 peer_check() {
   local name="$1" line rc=0
