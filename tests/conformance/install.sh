@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # tests/conformance/install.sh [what...] — install the third-party tools the conformance scripts use.
 #   As root on Debian 12. Idempotent: a tool that is already there is skipped; apt-get update runs at most once.
-#   what: curl nghttp2 chromium python netcat cxx pyws pyh2 jwcrypto autobahn nginx h2o wrk openssl ssh socat
+#   what: curl nghttp2 chromium python netcat cxx pyws pyh2 pycomp jwcrypto autobahn nginx h2o wrk openssl ssh socat
 #     (default: all but wrk)
 #   ssh = OpenSSH server + client (raw.sh runs its own sshd on a loopback port; the packaged service is stopped and
 #     disabled); socat = socat (raw.sh's onward echo/TLS peers).
 #   cxx = a C++ compiler: .ci/run builds the fuzz targets, and libfuzzer-sys compiles libFuzzer (C++).
 #   pyws = Python 3 venv $LWS_PEERS_HOME/venv with PyPI `websockets` (ws-peers.sh, proxy.sh).
 #   pyh2 = the same venv with PyPI `h2` (pulls hpack, hyperframe) (h2-peers.sh, proxy.sh); openssl makes its test cert.
+#   pycomp = PyPI `brotli` and `zstandard` in the same venv (compression.sh decodes with them).
 #   jwcrypto = PyPI `jwcrypto` in the same venv (jose-interop.sh).
 #   autobahn = Python 2.7 env $LWS_PEERS_HOME/autobahn-py27 with Autobahn|Testsuite `wstest` (autobahn.sh, proxy.sh);
 #     needs a CPython 2.7: $AUTOBAHN_PYTHON2, python2.7/python2 on PATH or ${PYENV_ROOT:-~/.pyenv}/versions/2.7*.
@@ -176,6 +177,17 @@ do_pyh2() {
   "$VENV/bin/python" -c 'import h2, hpack, hyperframe' || die "pyh2: import h2 fails in $VENV"
 }
 
+do_pycomp() {
+  if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import brotli, zstandard' >/dev/null 2>&1; then
+    log "pycomp: brotli and zstandard already installed"
+    return 0
+  fi
+  ensure_venv
+  log "pycomp: pip install brotli zstandard"
+  pip3_install "brotli>=1.0,<2" "zstandard>=0.21,<1"
+  "$VENV/bin/python" -c 'import brotli, zstandard' || die "pycomp: import brotli, zstandard fails in $VENV"
+}
+
 do_jwcrypto() {
   if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c 'import jwcrypto' >/dev/null 2>&1; then
     log "jwcrypto: $("$VENV/bin/python" -c 'import jwcrypto.version as v; print(v.__version__)') already installed"
@@ -233,11 +245,11 @@ run on Python 3. Set AUTOBAHN_PYTHON2=/path/to/python2.7."
   log "autobahn: $("$AB_ENV/bin/wstest" -a 2>&1 | tr '\n' ' ')"
 }
 
-DEFAULT=(curl nghttp2 openssl chromium python netcat cxx pyws pyh2 jwcrypto autobahn nginx h2o ssh socat)
+DEFAULT=(curl nghttp2 openssl chromium python netcat cxx pyws pyh2 pycomp jwcrypto autobahn nginx h2o ssh socat)
 [ $# -eq 0 ] && set -- "${DEFAULT[@]}"
 for w in "$@"; do
   case "$w" in
-    curl | nghttp2 | openssl | chromium | python | netcat | cxx | pyws | pyh2 | jwcrypto | autobahn | nginx | h2o | ssh | socat | wrk) "do_$w" ;;
+    curl | nghttp2 | openssl | chromium | python | netcat | cxx | pyws | pyh2 | pycomp | jwcrypto | autobahn | nginx | h2o | ssh | socat | wrk) "do_$w" ;;
     all) for a in "${DEFAULT[@]}" wrk; do "do_$a"; done ;;
     *) die "unknown tool '$w' (known: ${DEFAULT[*]} wrk all)" ;;
   esac

@@ -18,6 +18,15 @@ pub(crate) struct FileInfo {
 impl FileInfo {
     /// The validators of a file of `size` bytes modified at `mtime` (seconds since the epoch).
     pub(crate) fn new(size: u64, mtime: Option<u64>, content_type: Option<String>) -> FileInfo {
+        FileInfo::with_type(size, mtime, content_type.map(Bytes::from))
+    }
+
+    /// [`FileInfo::new`] with the content type as it is sent.
+    pub(crate) fn with_type(
+        size: u64,
+        mtime: Option<u64>,
+        content_type: Option<Bytes>,
+    ) -> FileInfo {
         FileInfo {
             size,
             mtime,
@@ -25,7 +34,7 @@ impl FileInfo {
             last_modified: mtime.map(|s| {
                 httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)).into()
             }),
-            content_type: content_type.map(Bytes::from),
+            content_type,
         }
     }
 }

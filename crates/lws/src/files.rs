@@ -12,8 +12,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
+use crate::compress::settings::compressible_type;
 use crate::file_cache;
 pub(crate) use crate::file_info::FileInfo;
+use lws_proto::coding::ContentCoding;
 
 use lws_proto::http1::RequestHead;
 
@@ -55,21 +57,41 @@ pub(crate) struct FileHeaders {
     cache_control: Bytes,
     /// Content type and `accept-ranges` too (not on a 304).
     with_body: bool,
+    /// The bytes sent are the precompressed sibling in this coding (`app.js.br`).
+    pub(crate) coding: Option<ContentCoding>,
+    /// The bytes are compressed on the way out: the validator is weak and ranges are not offered.
+    pub(crate) transformed: bool,
 }
 
 impl FileHeaders {
-    /// Names this emits, for leaving out configured headers of the same name.
-    pub(crate) const NAMES: [&'static str; 5] = [
-        "etag",
-        "last-modified",
-        "cache-control",
-        "content-type",
-        "accept-ranges",
-    ];
+    /// Whether this emits a header of this name, for leaving out configured headers of the same name.
+    pub(crate) fn emits(&self, name: &str) -> bool {
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        is("etag")
+            || is("last-modified")
+            || is("cache-control")
+            || (self.with_body && (is("content-type") || is("accept-ranges")))
+            || (self.coding.is_some() && (is("content-encoding") || is("vary")))
+    }
+
+    /// The value of one header this emits (lowercase `name`), if it does.
+    pub(crate) fn field(&self, name: &[u8]) -> Option<&[u8]> {
+        match name {
+            b"etag" => Some(&self.info.etag),
+            b"cache-control" => Some(&self.cache_control),
+            b"content-type" if self.with_body => self.info.content_type.as_deref(),
+            b"content-encoding" => self.coding.map(|c| c.token().as_bytes()),
+            _ => None,
+        }
+    }
 
     /// Calls `f` with each header, in sending order.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &[u8])) {
-        f("etag", &self.info.etag);
+        if self.transformed {
+            f("etag", &[&b"W/"[..], &self.info.etag].concat());
+        } else {
+            f("etag", &self.info.etag);
+        }
         if let Some(lm) = &self.info.last_modified {
             f("last-modified", lm);
         }
@@ -78,7 +100,13 @@ impl FileHeaders {
             if let Some(ct) = &self.info.content_type {
                 f("content-type", ct);
             }
-            f("accept-ranges", b"bytes");
+            if let Some(c) = self.coding {
+                f("content-encoding", c.token().as_bytes());
+                f("vary", b"accept-encoding");
+            }
+            if !self.transformed {
+                f("accept-ranges", b"bytes");
+            }
         }
     }
 }
@@ -99,6 +127,8 @@ pub(crate) struct FileMount<'a> {
     pub(crate) default_doc: &'a str,
     pub(crate) extra_mimetypes: &'a [(String, String)],
     pub(crate) cache_control: &'a Bytes,
+    /// Codings of precompressed siblings to look for, best first (empty: serve the file as it is).
+    pub(crate) siblings: &'a [ContentCoding],
 }
 
 /// Resolves `rel` (the canonical path below the mountpoint) and decides the response.
@@ -107,11 +137,17 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
         Ok(found) => found,
         Err(outcome) => return outcome,
     };
+    let (source, info, coding) = match precompressed(mount, rel, &info) {
+        Some((source, sibling, coding)) => (source, sibling, Some(coding)),
+        None => (source, info, None),
+    };
     let size = info.size;
     let mut file_headers = FileHeaders {
         info,
         cache_control: mount.cache_control.clone(),
         with_body: false,
+        coding,
+        transformed: false,
     };
     let info = &file_headers.info;
     if not_modified(head, text(&info.etag), info.mtime) {
@@ -154,18 +190,44 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
     })
 }
 
+/// The best precompressed sibling of the file (`app.js.br` next to `app.js`) the client accepts, when it
+/// exists and is not older than the file; it carries the file's content type and its own validators.
+fn precompressed(
+    mount: &FileMount<'_>,
+    rel: &str,
+    file: &FileInfo,
+) -> Option<(Source, Arc<FileInfo>, ContentCoding)> {
+    if mount.siblings.is_empty() || !file.content_type.as_deref().is_some_and(compressible_type) {
+        return None;
+    }
+    let key = cache_key(mount, rel);
+    mount.siblings.iter().find_map(|&coding| {
+        let (source, sibling) =
+            open_cached(mount, &format!("{key}{}", coding.file_suffix())).ok()?;
+        if sibling.mtime < file.mtime {
+            return None;
+        }
+        let info = FileInfo::with_type(sibling.size, sibling.mtime, file.content_type.clone());
+        Some((source, Arc::new(info), coding))
+    })
+}
+
+/// The cache key of `rel`: the path below the origin, with the default document for directory URLs.
+fn cache_key<'a>(mount: &FileMount<'_>, rel: &'a str) -> Cow<'a, str> {
+    let trimmed = rel.trim_start_matches('/');
+    if rel.is_empty() || rel.ends_with('/') {
+        Cow::Owned(format!("{trimmed}{}", mount.default_doc))
+    } else {
+        Cow::Borrowed(trimmed)
+    }
+}
+
 /// The file's bytes and facts: from the per-thread cache when current, else through the confined open.
 // The error is the request's outcome, moved once; boxing the served plan instead would cost every file an
 // allocation.
 #[allow(clippy::result_large_err)]
 fn open_cached(mount: &FileMount<'_>, rel: &str) -> Result<(Source, Arc<FileInfo>), FileOutcome> {
-    let wants_dir = rel.is_empty() || rel.ends_with('/');
-    let trimmed = rel.trim_start_matches('/');
-    let key: Cow<'_, str> = if wants_dir {
-        Cow::Owned(format!("{trimmed}{}", mount.default_doc))
-    } else {
-        Cow::Borrowed(trimmed)
-    };
+    let key = cache_key(mount, rel);
     let full = || mount.origin.path.join(&*key);
     if let Some((body, info)) = file_cache::lookup(mount.origin.id, &key, full) {
         return Ok((Source::Memory(body), info));

@@ -18,6 +18,7 @@
 mod accept;
 mod access_log;
 mod auth;
+mod compress;
 mod conn;
 mod context;
 mod deadline;
@@ -43,6 +44,7 @@ pub mod raw;
 pub mod ws;
 
 pub use accept::{SniffMatch, SniffRule};
+pub use compress::{Compression, ContentCoding};
 pub use context::{Context, ContextBuilder, ShutdownHandle};
 pub use http::{
     Body, BodyError, BodySender, BodySource, ClientGone, Frame, HttpCtx, Request, RequestBody,

@@ -18,6 +18,8 @@ pub struct Mount {
     pub(crate) exact_match: bool,
     pub(crate) append_path: bool,
     pub(crate) no_ws_upgrades: bool,
+    /// Replaces the vhost's compression setting for this mount.
+    pub(crate) compression: Option<crate::compress::Compression>,
 }
 
 /// What serves a mount.
@@ -86,6 +88,7 @@ impl Mount {
             exact_match: false,
             append_path: false,
             no_ws_upgrades: false,
+            compression: None,
         }
     }
 
@@ -157,6 +160,12 @@ impl Mount {
     /// For redirect mounts: append the rest of the request path to the target.
     pub fn append_path(mut self, yes: bool) -> Self {
         self.append_path = yes;
+        self
+    }
+
+    /// Compresses this mount's responses as `compression` says, instead of as its vhost does.
+    pub fn compression(mut self, compression: crate::compress::Compression) -> Self {
+        self.compression = Some(compression);
         self
     }
 

@@ -103,6 +103,7 @@ pub struct Vhost {
     pub(crate) permessage_deflate: bool,
     pub(crate) pmd: PmdConfig,
     pub(crate) accept: AcceptConfig,
+    pub(crate) compression: crate::compress::Compression,
 }
 
 impl Vhost {
@@ -129,6 +130,7 @@ impl Vhost {
             permessage_deflate: true,
             pmd: PmdConfig::default(),
             accept: AcceptConfig::default(),
+            compression: crate::compress::Compression::off(),
         }
     }
 
@@ -294,6 +296,13 @@ impl Vhost {
         self
     }
 
+    /// Compresses responses of this vhost's mounts (those without a setting of their own) as `compression`
+    /// says; off by default.
+    pub fn compression(mut self, compression: crate::compress::Compression) -> Self {
+        self.compression = compression;
+        self
+    }
+
     /// The vhost's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -310,6 +319,8 @@ pub(crate) struct ResolvedMount {
     pub(crate) proxy: Option<Arc<crate::proxy::ProxyMount>>,
     pub(crate) default_doc: String,
     pub(crate) cache_control: bytes::Bytes,
+    /// The mount's own compression setting, else its vhost's.
+    pub(crate) compression: crate::compress::Compression,
 }
 
 /// A vhost as the running server sees it.
@@ -341,6 +352,8 @@ pub(crate) struct VhostInner {
     pub(crate) pmd: PmdConfig,
     /// What the port does with connections that are not (only) HTTP, when this is its first vhost.
     pub(crate) accept: AcceptPlan,
+    /// For responses no mount makes (404s).
+    pub(crate) compression: crate::compress::Compression,
 }
 
 impl VhostInner {
@@ -360,9 +373,10 @@ impl VhostInner {
 
 impl VhostInner {
     pub(crate) fn build(v: Vhost) -> Result<VhostInner, BuildError> {
+        check_compression(&v.name, &v.compression)?;
         let mut mounts = Vec::with_capacity(v.mounts.len());
         for m in v.mounts {
-            mounts.push(resolve_mount(&v.name, m, &v.protocols)?);
+            mounts.push(resolve_mount(&v.name, m, &v.protocols, &v.compression)?);
         }
         let mut headers = v.headers.clone();
         if v.strict_security_headers {
@@ -419,6 +433,7 @@ impl VhostInner {
             ws_validity: v.ws_validity,
             permessage_deflate: v.permessage_deflate,
             pmd: v.pmd,
+            compression: v.compression,
             name: v.name.as_str().into(),
             mounts,
             headers,
@@ -439,8 +454,14 @@ fn resolve_mount(
     vhost: &str,
     m: Mount,
     protocols: &[ProtocolHandle],
+    vhost_compression: &crate::compress::Compression,
 ) -> Result<ResolvedMount, BuildError> {
     let where_ = || format!("mount {}", m.mountpoint);
+    let compression = m
+        .compression
+        .clone()
+        .unwrap_or_else(|| vhost_compression.clone());
+    check_compression(vhost, &compression)?;
     for (n, val) in &m.headers {
         if !lws_proto::http1::is_valid_header(n, val) {
             return Err(BuildError::new(
@@ -501,11 +522,26 @@ fn resolve_mount(
             .clone()
             .unwrap_or_else(|| "index.html".to_string()),
         cache_control: m.cache.header_value().into(),
+        compression,
         mount: m,
         origin,
         protocol,
         proxy,
     })
+}
+
+/// Compression asked for in a build without the `compression` feature is an error, not a silent no.
+fn check_compression(
+    vhost: &str,
+    compression: &crate::compress::Compression,
+) -> Result<(), BuildError> {
+    if compression.is_enabled() && !cfg!(feature = "compression") {
+        return Err(BuildError::new(
+            vhost,
+            "compression is on but lws was built without its `compression` feature".to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// Picks the vhost for a host name among those sharing a listener (first one is the default).

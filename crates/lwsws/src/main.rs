@@ -146,7 +146,8 @@ fn standalone(args: &Args) -> Result<Plan, Box<dyn std::error::Error>> {
     } else {
         args.port
     };
-    let mut vhost = Vhost::new("localhost");
+    // Compression is on as it is for configured vhosts (a libwebsockets built with stream compression).
+    let mut vhost = Vhost::new("localhost").compression(lws::Compression::on());
     for addr in bind_addrs(args.interface, port) {
         vhost = vhost.listen(addr);
     }

@@ -4,10 +4,13 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use lws::{
-    CachePolicy, ContextBuilder, HttpLimits, Mount, Pvo, Registry, SniffMatch, SniffRule, Vhost,
+    CachePolicy, Compression, ContextBuilder, HttpLimits, Mount, Pvo, Registry, SniffMatch,
+    SniffRule, Vhost,
 };
 
-use crate::config::{Config, ConfigError, MountConf, Origin, RuleMatch, VhostConf};
+use crate::config::{
+    CompressionConf, Config, ConfigError, MountConf, Origin, RuleMatch, VhostConf,
+};
 
 /// lwsws pings WebSocket peers idle for 15 s and drops them after 20 s without traffic (libwebsockets'
 /// lwsws installs the same policy).
@@ -89,6 +92,7 @@ fn vhost(config: &Config, v: &VhostConf, registry: &Registry) -> Result<Vhost, C
         .allow_http_on_https(v.allow_http_on_https)
         .sts(v.sts)
         .strict_security_headers(v.strict_security_headers)
+        .compression(compression(&v.compression, &CompressionConf::default()))
         .disable_no_protocol_ws_upgrades(v.disable_no_protocol_ws_upgrades)
         .ws_validity(LWSWS_VALIDITY);
     if let Some(log) = &v.access_log {
@@ -269,6 +273,18 @@ fn listen_addrs(v: &VhostConf) -> Result<Vec<Option<SocketAddr>>, ConfigError> {
     })
 }
 
+/// The compression of a vhost or mount: its own keys, else its vhost's (`outer`), else on at the default
+/// levels, as in a libwebsockets built with stream compression.
+fn compression(own: &CompressionConf, outer: &CompressionConf) -> Compression {
+    if !own.enabled.or(outer.enabled).unwrap_or(true) {
+        return Compression::off();
+    }
+    match own.level.or(outer.level) {
+        Some(level) => Compression::on().level(level),
+        None => Compression::on(),
+    }
+}
+
 fn mount(
     m: &MountConf,
     v: &VhostConf,
@@ -325,6 +341,9 @@ fn mount(
     };
     if let Some(d) = &m.default {
         out = out.default_doc(d);
+    }
+    if m.compression != CompressionConf::default() {
+        out = out.compression(compression(&m.compression, &v.compression));
     }
     out = out.cache(CachePolicy {
         max_age: m.cache_max_age.unwrap_or(0),
@@ -438,6 +457,7 @@ fn reverse_proxy(m: &MountConf, first: &str) -> Result<lws::proxy::ReverseProxy,
 mod tests {
     use std::path::Path;
 
+    use super::{compression, Compression, CompressionConf};
     use crate::config::{parse_str, Config};
 
     fn build(text: &str) -> Result<lws::Context, String> {
@@ -509,5 +529,27 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("no protocol named \"no-such\""), "{e}");
+    }
+
+    #[test]
+    fn compression_is_on_unless_turned_off_and_mounts_inherit_the_vhost() {
+        let none = CompressionConf::default();
+        let off = CompressionConf {
+            enabled: Some(false),
+            level: None,
+        };
+        let level = |l| CompressionConf {
+            enabled: None,
+            level: Some(l),
+        };
+        assert_eq!(compression(&none, &none), Compression::on());
+        assert_eq!(compression(&off, &none), Compression::off());
+        assert_eq!(compression(&none, &off), Compression::off());
+        assert_eq!(compression(&level(2), &off), Compression::off());
+        assert_eq!(compression(&none, &level(4)), Compression::on().level(4));
+        assert_eq!(
+            compression(&level(9), &level(4)),
+            Compression::on().level(9)
+        );
     }
 }

@@ -286,6 +286,15 @@ def main():
         logo = b.eval("Array.prototype.every.call(document.images, function (i) {"
                       " return i.complete && i.naturalWidth > 0; }) && document.images.length > 0")
         check("images-load", logo is True, "an <img> did not load (type or CSP?)")
+        # lwsws compresses by default: the page, its script and its style arrive encoded (Chromium asks for
+        # gzip, deflate, br, zstd) and decode to more bytes than were transferred.
+        sizes = b.eval("performance.getEntriesByType('navigation').concat("
+                       "performance.getEntriesByType('resource')).filter(function (e) {"
+                       " return /(\\/|\\.html|\\.js|\\.css)$/.test(e.name); }).map(function (e) {"
+                       " return [e.name.split('/').pop() || 'index', e.encodedBodySize, e.decodedBodySize]; })")
+        shrunk = [n for n, enc, dec in sizes or [] if 0 < enc < dec]
+        check("html-js-css-compressed", len(shrunk) >= 3 and len(shrunk) == len(sizes),
+              "encoded/decoded sizes %r" % (sizes,))
         ws = b.eval("(document.getElementById('ws-state') || {}).textContent")
         check("ws-state-line", bool(ws) and "WebSocket" in ws, "#ws-state %r" % ws)
         websocket_checks(b, want_proto)

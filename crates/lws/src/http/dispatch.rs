@@ -44,12 +44,7 @@ pub(crate) fn response_headers(
     if let Some(file) = &o.file {
         file.for_each(&mut f);
     }
-    let from_file = |name: &str| {
-        o.file.is_some()
-            && files::FileHeaders::NAMES
-                .iter()
-                .any(|n| n.eq_ignore_ascii_case(name))
-    };
+    let from_file = |name: &str| o.file.as_ref().is_some_and(|f| f.emits(name));
     let in_response =
         |name: &str| from_file(name) || o.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     for (n, v) in mount_headers {
@@ -128,6 +123,25 @@ impl Exchange {
             body_pipe: None,
             unlogged: false,
         }
+    }
+
+    /// The answer in wire form once it is ready (compressed if the settings and the request allow it);
+    /// `None` while it is still awaited.
+    pub(crate) fn take_outgoing(&mut self) -> Option<Outgoing> {
+        let mut out = match std::mem::replace(&mut self.reply, Reply::Sent) {
+            Reply::Ready(r) => Outgoing::from_response(r),
+            Reply::Wire(o) => o,
+            other => {
+                self.reply = other;
+                return None;
+            }
+        };
+        let settings = match self.mount() {
+            Some(m) => &m.compression,
+            None => &self.vhost.compression,
+        };
+        crate::compress::apply(&mut out, &self.req, settings);
+        Some(out)
     }
 
     /// Writes the finished exchange to its vhost's access log, if it has one.
@@ -216,11 +230,13 @@ impl Exchange {
         let Some(origin) = &m.origin else {
             return self.not_found();
         };
+        let siblings = crate::compress::sibling_codings(&m.compression, &self.req);
         let fm = FileMount {
             origin,
             default_doc: &m.default_doc,
             extra_mimetypes: &m.mount.extra_mimetypes,
             cache_control: &m.cache_control,
+            siblings: &siblings,
         };
         match files::resolve(&fm, self.req.mount_path(), &self.req.head) {
             FileOutcome::Serve(plan) => {

@@ -310,13 +310,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let Some(ex) = self.ex.as_mut() else {
             return false;
         };
-        let mut out = match std::mem::replace(&mut ex.reply, Reply::Sent) {
-            Reply::Ready(r) => Outgoing::from_response(r),
-            Reply::Wire(o) => o,
-            other => {
-                ex.reply = other;
-                return false;
-            }
+        let Some(mut out) = ex.take_outgoing() else {
+            return false;
         };
         if let Some(tunnel) = out.tunnel.take().filter(|_| out.status == 101) {
             // A proxied WebSocket: after this 101 the connection is joined to the origin's.

@@ -392,14 +392,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.tasks[i].response.is_some() {
                 continue;
             }
-            let reply = std::mem::replace(&mut self.tasks[i].ex.reply, Reply::Sent);
-            let out = match reply {
-                Reply::Ready(r) => Outgoing::from_response(r),
-                Reply::Wire(o) => o,
-                other => {
-                    self.tasks[i].ex.reply = other;
-                    continue;
-                }
+            let Some(out) = self.tasks[i].ex.take_outgoing() else {
+                continue;
             };
             self.send_head_and_body(i, out);
         }

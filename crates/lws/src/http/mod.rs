@@ -1,6 +1,6 @@
 //! The HTTP role: requests as handlers see them, responses they build, and the connection driver.
 
-mod body;
+pub(crate) mod body;
 mod ctx;
 mod request;
 mod request_body;

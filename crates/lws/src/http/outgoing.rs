@@ -57,6 +57,18 @@ impl Outgoing {
         Outgoing::from_response(Response::error(status))
     }
 
+    /// A header's value (lowercase `name`), from the response's own headers or its file's.
+    pub(crate) fn field(&self, name: &[u8]) -> Option<&[u8]> {
+        match self
+            .headers
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+        {
+            Some((_, v)) => Some(v),
+            None => self.file.as_ref()?.field(name),
+        }
+    }
+
     pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<Vec<u8>>) -> Self {
         self.headers.push((name.into(), Bytes::from(value.into())));
         self

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::json::{Kind, Member, Pos, Value};
 use super::model::{
-    AcceptRuleConf, Config, Global, Location, MountConf, Origin, ProxyConf, Pvo, RuleMatch,
-    VhostConf,
+    AcceptRuleConf, CompressionConf, Config, Global, Location, MountConf, Origin, ProxyConf, Pvo,
+    RuleMatch, VhostConf,
 };
 use super::ConfigError;
 
@@ -428,6 +428,8 @@ impl Mapper<'_> {
                     vh.pmd.client_no_context_takeover = Some(self.boolean(v, k)?)
                 }
                 "ws-pmd-level" => vh.pmd.level = Some(self.u32(v, k, 0, 9)?),
+                "compression" => vh.compression.enabled = Some(self.boolean(v, k)?),
+                "compression-level" => vh.compression.level = Some(self.u32(v, k, 1, 9)?),
                 "ws-pmd-pool" => vh.pmd.pool = Some(self.u32(v, k, 0, 65_536)?),
                 "mounts" => {
                     for (i, item) in self.array(v, k)?.iter().enumerate() {
@@ -671,6 +673,7 @@ impl Mapper<'_> {
             append_path: false,
             pmo: Vec::new(),
             proxy: ProxyConf::default(),
+            compression: CompressionConf::default(),
         };
         for mem in members {
             let key = join(path, &mem.key);
@@ -717,6 +720,8 @@ impl Mapper<'_> {
                 "no-ws-upgrades" => mc.no_ws_upgrades = self.boolean(v, k)?,
                 "append-path" => mc.append_path = self.boolean(v, k)?,
                 "pmo" => mc.pmo = self.pairs(v, k)?,
+                "compression" => mc.compression.enabled = Some(self.boolean(v, k)?),
+                "compression-level" => mc.compression.level = Some(self.u32(v, k, 1, 9)?),
                 key if key.starts_with("proxy-") => self.proxy_key(&mut mc.proxy, key, v, k)?,
                 _ => self.other(mem, path, MOUNT_IGNORED)?,
             }

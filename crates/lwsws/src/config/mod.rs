@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 // The server names only some of these types; they are re-exported as the module's API.
 #[allow(unused_imports)]
 pub use model::{
-    AcceptRuleConf, Config, Global, H2Conf, Location, MountConf, Origin, PmdConf, ProxyConf, Pvo,
-    RuleMatch, VhostConf, DEFAULT_DATA_DIR,
+    AcceptRuleConf, CompressionConf, Config, Global, H2Conf, Location, MountConf, Origin, PmdConf,
+    ProxyConf, Pvo, RuleMatch, VhostConf, DEFAULT_DATA_DIR,
 };
 
 /// Largest config file accepted; real configs are a few KiB, this only stops runaway input.
@@ -685,6 +685,27 @@ mod tests {
         );
         let e = parse_err(r#"{"global": {"reject-service-keywords": [{"x": "700 Nope"}]}}"#);
         assert_eq!(e.key, "global.reject-service-keywords[0].x");
+    }
+
+    #[test]
+    fn compression_keys() {
+        let cfg = parse(
+            r#"{"vhosts": [{"port": "80", "compression-level": "3",
+                "mounts": [{"mountpoint": "/a", "origin": "file:///tmp"},
+                           {"mountpoint": "/b", "origin": "file:///tmp", "compression": "0"},
+                           {"mountpoint": "/c", "origin": "file:///tmp", "compression-level": "9"}]},
+                {"port": "81", "compression": "0"}]}"#,
+        )
+        .unwrap();
+        let v = &cfg.vhosts[0];
+        assert_eq!(v.compression.enabled, None);
+        assert_eq!(v.compression.level, Some(3));
+        assert_eq!(v.mounts[0].compression, CompressionConf::default());
+        assert_eq!(v.mounts[1].compression.enabled, Some(false));
+        assert_eq!(v.mounts[2].compression.level, Some(9));
+        assert_eq!(cfg.vhosts[1].compression.enabled, Some(false));
+        let err = parse(r#"{"vhosts": [{"port": "80", "compression-level": "10"}]}"#).unwrap_err();
+        assert!(err.to_string().contains("compression-level"), "{err}");
     }
 
     #[test]

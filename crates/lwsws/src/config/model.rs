@@ -149,6 +149,17 @@ pub struct VhostConf {
     pub listen_accept_protocol: Option<String>,
     /// `listen-accept-rules` (lws-rs addition): sslh-style rules choosing a raw protocol by the first bytes.
     pub listen_accept_rules: Vec<AcceptRuleConf>,
+    /// `compression`, `compression-level`: response compression of the vhost's mounts.
+    pub compression: CompressionConf,
+}
+
+/// The `compression` keys of a vhost or mount; unset keys fall back to the vhost's, then to "on".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompressionConf {
+    /// `compression`: `"0"` turns compression off (it is on by default in lwsws).
+    pub enabled: Option<bool>,
+    /// `compression-level`: 1 (fastest) ..= 9 (smallest), gzip's scale, used by every coding.
+    pub level: Option<u32>,
 }
 
 /// One `listen-accept-rules[]` entry.
@@ -219,6 +230,8 @@ pub struct MountConf {
     pub pmo: Vec<(String, String)>,
     /// `proxy-*`: how a proxy mount (`http://`, `https://` origin) reaches its origins (added by lws-rs).
     pub proxy: ProxyConf,
+    /// `compression`, `compression-level`: this mount's own compression setting.
+    pub compression: CompressionConf,
 }
 
 /// The `proxy-*` keys of a mount; unset keys keep the library defaults.
