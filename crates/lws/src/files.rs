@@ -85,6 +85,11 @@ impl FileHeaders {
         }
     }
 
+    /// The file's content type and size, whether or not this response carries a body.
+    pub(crate) fn representation(&self) -> (Option<&[u8]>, u64) {
+        (self.info.content_type.as_deref(), self.info.size)
+    }
+
     /// Calls `f` with each header, in sending order.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&str, &[u8])) {
         if self.transformed {

@@ -247,6 +247,33 @@ async fn what_is_sent_as_it_is() {
 }
 
 #[tokio::test]
+async fn a_304_says_what_the_200_would_have() {
+    let s = setup(Compression::on());
+    let r = get(&s.server, "/files/page.html", "Accept-Encoding: gzip\r\n").await;
+    let weak = r.header("etag").unwrap().to_string();
+    assert!(weak.starts_with("W/"));
+    let r = get(
+        &s.server,
+        "/files/page.html",
+        &format!("Accept-Encoding: gzip\r\nIf-None-Match: {weak}\r\n"),
+    )
+    .await;
+    assert_eq!(r.status, 304);
+    assert_eq!(r.header("etag"), Some(weak.as_str()));
+    assert_eq!(r.header("vary"), Some("accept-encoding"));
+    // Without Accept-Encoding the client holds the identity form: the strong validator.
+    let r = get(
+        &s.server,
+        "/files/page.html",
+        &format!("If-None-Match: {weak}\r\n"),
+    )
+    .await;
+    assert_eq!(r.status, 304);
+    assert_eq!(r.header("etag"), weak.strip_prefix("W/"));
+    assert_eq!(r.header("vary"), Some("accept-encoding"));
+}
+
+#[tokio::test]
 async fn compression_is_off_unless_a_vhost_or_mount_turns_it_on() {
     let s = setup(Compression::off());
     let r = get(&s.server, "/files/page.html", "Accept-Encoding: gzip\r\n").await;

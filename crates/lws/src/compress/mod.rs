@@ -36,7 +36,13 @@ pub(crate) fn sibling_codings(settings: &Compression, req: &Request) -> Vec<Cont
 /// Compresses the response if the settings, the request and the response all allow it; marks it as varying
 /// by `Accept-Encoding` whenever its type and size are ones this server compresses.
 pub(crate) fn apply(o: &mut Outgoing, req: &Request, settings: &Compression) {
-    if !settings.is_enabled() || o.tunnel.is_some() || matches!(o.body, OutBody::Empty) {
+    if !settings.is_enabled() || o.tunnel.is_some() {
+        return;
+    }
+    if o.status == 304 {
+        return not_modified(o, req, settings);
+    }
+    if matches!(o.body, OutBody::Empty) {
         return;
     }
     if matches!(o.status, 100..=199 | 204 | 206 | 304) {
@@ -61,14 +67,33 @@ pub(crate) fn apply(o: &mut Outgoing, req: &Request, settings: &Compression) {
     if req.method() == "HEAD" || req.header("range").is_some() {
         return;
     }
-    let Some(coding) = req
-        .head
-        .header("accept-encoding")
-        .and_then(|v| AcceptEncoding::parse(v).choose(&settings.codings))
-    else {
+    if let Some(coding) = negotiate(req, settings) {
+        encode(o, coding, settings.level);
+    }
+}
+
+/// The coding the client prefers among those offered, if it accepts any.
+fn negotiate(req: &Request, settings: &Compression) -> Option<ContentCoding> {
+    let accept = req.head.header("accept-encoding")?;
+    AcceptEncoding::parse(accept).choose(&settings.codings)
+}
+
+/// A 304 for a file carries what the 200 would have: `Vary`, and the weak validator of the compressed form
+/// when the client would get that form (RFC 9110 §15.4.5).
+fn not_modified(o: &mut Outgoing, req: &Request, settings: &Compression) {
+    let Some(file) = &o.file else { return };
+    let (content_type, size) = file.representation();
+    if file.coding.is_some()
+        || !content_type.is_some_and(compressible_type)
+        || size < settings.min_size
+    {
         return;
-    };
-    encode(o, coding, settings.level);
+    }
+    let transformed = req.header("range").is_none() && negotiate(req, settings).is_some();
+    add_vary(o);
+    if let Some(file) = &mut o.file {
+        file.transformed = transformed;
+    }
 }
 
 #[cfg(feature = "compression")]
