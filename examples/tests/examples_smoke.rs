@@ -344,3 +344,28 @@ fn minimal_http_server_mimetypes() {
         r.text
     );
 }
+
+#[test]
+fn minimal_http_server_compression() {
+    let s = Server::start(
+        env!("CARGO_BIN_EXE_minimal-http-server-compression"),
+        &[],
+        None,
+    );
+    let r = s.request(
+        "GET /api/items HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip;q=0.5, br",
+        b"",
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.head.contains("content-encoding: br"), "{}", r.head);
+    assert!(r.head.contains("vary: accept-encoding"), "{}", r.head);
+    let plain = s.request("GET /api/items HTTP/1.1\r\nHost: localhost", b"");
+    assert!(!plain.head.contains("content-encoding"), "{}", plain.head);
+    assert!(plain.text.contains("\"id\":199"), "{}", plain.text);
+    let off = s.request(
+        "GET /raw/index.html HTTP/1.1\r\nHost: localhost\r\nAccept-Encoding: gzip",
+        b"",
+    );
+    assert_eq!(off.status, 200);
+    assert!(!off.head.contains("content-encoding"), "{}", off.head);
+}
