@@ -544,3 +544,52 @@ async fn over_http2_get_and_post() {
     }
     assert!(text.ends_with("body:\nhello world"), "{text}");
 }
+
+#[tokio::test]
+async fn over_tls_with_basic_auth_the_script_sees_https_and_the_user() {
+    use rustls::pki_types::ServerName;
+    use support::tls::{cert_path, client_config};
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "env.sh",
+        "printf 'Content-Type: text/plain\\n\\n'\nenv",
+    );
+    let passwords = dir.path().join("passwords");
+    std::fs::write(&passwords, "user:secret\n").unwrap();
+    let s = start(vec![Vhost::new("localhost")
+        .listen(any_port())
+        .tls(
+            cert_path("localhost.cert.pem"),
+            cert_path("localhost.key.pem"),
+        )
+        .mount(
+            Mount::cgi("/cgi", Cgi::new(dir.path())).basic_auth(&passwords),
+        )]);
+    let tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    let name = ServerName::try_from("localhost".to_string()).unwrap();
+    let tls = tokio_rustls::TlsConnector::from(client_config())
+        .connect(name, tcp)
+        .await
+        .expect("handshake");
+    let mut c = Client::new(tls);
+    // "user:secret"
+    c.send(b"GET /cgi/env.sh HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic dXNlcjpzZWNyZXQ=\r\n\r\n")
+        .await;
+    let r = c.read_response().await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let env = r.text();
+    for want in [
+        "HTTPS=on",
+        "REMOTE_USER=user",
+        "AUTH_TYPE=Basic",
+        "SERVER_PORT=443",
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} missing in:\n{env}");
+    }
+    assert!(!env.contains("HTTP_AUTHORIZATION"), "{env}");
+    assert!(
+        !env.contains("dXNlcjpzZWNyZXQ") && !env.contains("secret"),
+        "the credentials never reach the script"
+    );
+}
