@@ -593,3 +593,19 @@ async fn over_tls_with_basic_auth_the_script_sees_https_and_the_user() {
         "the credentials never reach the script"
     );
 }
+
+#[tokio::test]
+async fn over_http2_a_crash_after_the_head_resets_the_stream() {
+    use support::h2::{get as h2_get, h2_open, h2_response};
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "crash.sh",
+        "printf 'Content-Type: text/plain\\n\\npartial'\nexit 1",
+    );
+    let s = serve(dir.path(), |c| c, 4);
+    let mut c = h2_open(s.addr).await;
+    c.write_all(&h2_get("/cgi/crash.sh")).await.unwrap();
+    let (_, _, reset) = h2_response(&mut c).await;
+    assert!(reset.is_some(), "a cut-off body must reset the stream");
+}
