@@ -88,12 +88,12 @@ fn http_variables(req: &Request) -> Vec<(String, Vec<u8>)> {
         {
             continue;
         }
-        let var: String = std::iter::once("HTTP_".to_string())
-            .chain(name.chars().map(|c| match c {
-                '-' => "_".to_string(),
-                c => c.to_ascii_uppercase().to_string(),
-            }))
-            .collect();
+        let mut var = String::with_capacity(5 + name.len());
+        var.push_str("HTTP_");
+        var.extend(name.chars().map(|c| match c {
+            '-' => '_',
+            c => c.to_ascii_uppercase(),
+        }));
         match out.iter_mut().find(|(n, _)| *n == var) {
             Some((_, v)) => {
                 let sep: &[u8] = if name.eq_ignore_ascii_case("cookie") {

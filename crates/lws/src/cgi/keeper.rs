@@ -5,6 +5,7 @@
 //! even while nobody polls the response: a client that stops reading leaves the body unpolled, and the
 //! script must still be killed on time.
 
+use std::future::Future;
 use std::process::ExitStatus;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -56,8 +57,6 @@ impl KeeperHandle {
         std::pin::Pin::new(&mut self.exit).poll(cx).map(Result::ok)
     }
 }
-
-use std::future::Future;
 
 /// What the keeper is given.
 pub(crate) struct Charge {

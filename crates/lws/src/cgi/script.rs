@@ -34,12 +34,11 @@ pub(crate) fn resolve(mount: &CgiMount, below: &str) -> Result<Script, Refusal> 
         mount.mountpoint.as_str()
     };
     if !mount.is_dir {
-        return Ok(Script {
+        return executable(Script {
             path: mount.origin.clone(),
             script_name: base.to_string(),
             path_info: below.to_string(),
-        })
-        .and_then(executable);
+        });
     }
     let mut at = mount.origin.clone();
     let mut rest = below;
