@@ -87,3 +87,41 @@ fn executable(s: Script) -> Result<Script, Refusal> {
     }
     Ok(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgi::Cgi;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn exe(path: &std::path::Path) {
+        std::fs::write(path, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn a_directory_origin_splits_script_and_path_info() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        exe(&dir.path().join("sub/x.sh"));
+        let m = CgiMount::new(Cgi::new(dir.path()), "/mnt").unwrap();
+        let s = resolve(&m, "/sub/x.sh/a/b").unwrap();
+        assert_eq!(s.script_name, "/mnt/sub/x.sh");
+        assert_eq!(s.path_info, "/a/b");
+        assert!(s.path.ends_with("sub/x.sh"));
+        assert_eq!(resolve(&m, "/sub").unwrap_err(), Refusal::Forbidden);
+        assert_eq!(resolve(&m, "/nope.sh").unwrap_err(), Refusal::NotFound);
+        assert_eq!(resolve(&m, "/sub/x.sh/..").unwrap().path_info, "/..");
+        assert_eq!(resolve(&m, "/../x").unwrap_err(), Refusal::Forbidden);
+    }
+
+    #[test]
+    fn a_script_origin_at_the_root_has_an_empty_script_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let one = dir.path().join("one.sh");
+        exe(&one);
+        let m = CgiMount::new(Cgi::new(&one), "/").unwrap();
+        let s = resolve(&m, "/x").unwrap();
+        assert_eq!((s.script_name.as_str(), s.path_info.as_str()), ("", "/x"));
+    }
+}
