@@ -193,6 +193,20 @@ fn minimal_http_server_proxy() {
 }
 
 #[test]
+fn minimal_http_server_cgi() {
+    let s = Server::start(env!("CARGO_BIN_EXE_minimal-http-server-cgi"), &[], None);
+    let r = s.request("GET /some/path?x=1 HTTP/1.1\r\nHost: localhost", b"");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.head.contains("content-type: text/html"), "{}", r.head);
+    assert!(
+        r.text.contains("path info: /some/path, query: x=1"),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("Served by lws-rs/"), "{}", r.text);
+}
+
+#[test]
 fn minimal_http_server_tls() {
     let s = Server::start(env!("CARGO_BIN_EXE_minimal-http-server-tls"), &[], None);
     let r = s.request("GET / HTTP/1.1\r\nHost: localhost", b"");

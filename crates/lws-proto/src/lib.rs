@@ -3,6 +3,7 @@
 //! fuzzable, and reusable by any runtime (the `lws` crate drives them on tokio).
 #![forbid(unsafe_code)]
 
+pub mod cgi;
 pub mod coding;
 pub mod form;
 pub mod h2;

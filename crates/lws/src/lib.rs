@@ -37,6 +37,7 @@ mod tls;
 mod transport;
 mod vhost;
 
+pub mod cgi;
 pub mod client;
 pub mod http;
 pub mod proxy;

@@ -36,6 +36,8 @@ pub enum MountKind {
     NoMount,
     /// A reverse proxy to one or more origins (`http://`, `https://`, `http://+/socket:/path`).
     Proxy(crate::proxy::ReverseProxy),
+    /// CGI scripts: one executable or a directory of them (`cgi://`).
+    Cgi(crate::cgi::Cgi),
 }
 
 /// The Cache-Control bits of a mount (libwebsockets' `cache_*` options).
@@ -111,6 +113,12 @@ impl Mount {
     /// `/path/x?y`, bodies stream both ways (see [`crate::proxy`]).
     pub fn proxy(mountpoint: &str, proxy: crate::proxy::ReverseProxy) -> Self {
         Mount::new(mountpoint, MountKind::Proxy(proxy))
+    }
+
+    /// Runs CGI scripts for requests under `mountpoint` (see [`crate::cgi`]). Like callback mounts, the
+    /// bare mountpoint (`/cgi` for mount `/cgi`) is served as is, not redirected to `/cgi/`.
+    pub fn cgi(mountpoint: &str, cgi: crate::cgi::Cgi) -> Self {
+        Mount::new(mountpoint, MountKind::Cgi(cgi))
     }
 
     /// A mountpoint that explicitly serves nothing.

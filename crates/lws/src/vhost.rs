@@ -104,6 +104,7 @@ pub struct Vhost {
     pub(crate) pmd: PmdConfig,
     pub(crate) accept: AcceptConfig,
     pub(crate) compression: crate::compress::Compression,
+    pub(crate) cgi_max_processes: usize,
 }
 
 impl Vhost {
@@ -131,6 +132,7 @@ impl Vhost {
             pmd: PmdConfig::default(),
             accept: AcceptConfig::default(),
             compression: crate::compress::Compression::off(),
+            cgi_max_processes: crate::cgi::DEFAULT_MAX_PROCESSES,
         }
     }
 
@@ -303,6 +305,13 @@ impl Vhost {
         self
     }
 
+    /// Most CGI processes this vhost runs at once (default [`crate::cgi::DEFAULT_MAX_PROCESSES`]); a
+    /// request beyond it is answered 503 with `Retry-After`.
+    pub fn cgi_max_processes(mut self, n: usize) -> Self {
+        self.cgi_max_processes = n;
+        self
+    }
+
     /// The vhost's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -317,6 +326,8 @@ pub(crate) struct ResolvedMount {
     pub(crate) protocol: Option<ProtocolHandle>,
     /// The running proxy of a proxy mount (its origins' health, its pools' identity).
     pub(crate) proxy: Option<Arc<crate::proxy::ProxyMount>>,
+    /// The resolved origin of a CGI mount.
+    pub(crate) cgi: Option<Arc<crate::cgi::CgiMount>>,
     pub(crate) default_doc: String,
     pub(crate) cache_control: bytes::Bytes,
     /// The mount's own compression setting, else its vhost's.
@@ -354,6 +365,8 @@ pub(crate) struct VhostInner {
     pub(crate) accept: AcceptPlan,
     /// For responses no mount makes (404s).
     pub(crate) compression: crate::compress::Compression,
+    /// The cap on CGI processes running at once.
+    pub(crate) cgi_slots: crate::cgi::CgiSlots,
 }
 
 impl VhostInner {
@@ -426,6 +439,7 @@ impl VhostInner {
             .collect();
         let accept = AcceptPlan::resolve(&v.name, v.accept, &v.protocols, v.tls.is_some())?;
         Ok(VhostInner {
+            cgi_slots: crate::cgi::CgiSlots::new(v.cgi_max_processes),
             accept,
             protocols: v.protocols,
             members,
@@ -502,10 +516,17 @@ fn resolve_mount(
             }
             (None, None)
         }
-        MountKind::NoMount | MountKind::Proxy(_) => (None, None),
+        MountKind::NoMount | MountKind::Proxy(_) | MountKind::Cgi(_) => (None, None),
     };
     let proxy = match &m.kind {
         MountKind::Proxy(p) => Some(crate::proxy::ProxyMount::new(p.clone(), &m.mountpoint)),
+        _ => None,
+    };
+    let cgi = match &m.kind {
+        MountKind::Cgi(c) => Some(
+            crate::cgi::CgiMount::new(c.clone(), &m.mountpoint)
+                .map_err(|e| BuildError::new(vhost, format!("{}: {e}", where_())))?,
+        ),
         _ => None,
     };
     if let Some(p) = &m.basic_auth {
@@ -527,6 +548,7 @@ fn resolve_mount(
         origin,
         protocol,
         proxy,
+        cgi,
     })
 }
 

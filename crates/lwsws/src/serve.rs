@@ -101,6 +101,9 @@ fn vhost(config: &Config, v: &VhostConf, registry: &Registry) -> Result<Vhost, C
     if let Some(doc) = &v.error_document_404 {
         out = out.error_document_404(doc);
     }
+    if let Some(n) = v.cgi_max_processes {
+        out = out.cgi_max_processes(n as usize);
+    }
     for pvo in &v.ws_protocols {
         match registry.instantiate(&pvo.name, pvo) {
             Some(Ok(p)) => out = out.protocol(p),
@@ -331,13 +334,7 @@ fn mount(
         Origin::Redirect(url) => Mount::redirect(&m.mountpoint, url),
         Origin::NoMount => Mount::none(&m.mountpoint),
         Origin::Proxy(first) => Mount::proxy(&m.mountpoint, reverse_proxy(m, first)?),
-        Origin::Cgi(_) => {
-            return Err(ConfigError::at(
-                &m.loc,
-                "origin",
-                "cgi mounts are not supported yet",
-            ))
-        }
+        Origin::Cgi(origin) => Mount::cgi(&m.mountpoint, cgi(m, origin)?),
     };
     if let Some(d) = &m.default {
         out = out.default_doc(d);
@@ -411,6 +408,25 @@ fn h2_config(c: &crate::config::H2Conf) -> lws_proto::h2::H2Config {
             .map_or(d.idle_timeout, |s| Duration::from_secs(s.into())),
         ..d
     }
+}
+
+/// The CGI of a mount whose origin is `cgi://script` or `cgi://directory`.
+fn cgi(m: &MountConf, origin: &std::path::Path) -> Result<lws::cgi::Cgi, ConfigError> {
+    if !origin.exists() {
+        return Err(ConfigError::at(
+            &m.loc,
+            "origin",
+            format!("{} does not exist", origin.display()),
+        ));
+    }
+    let mut c = lws::cgi::Cgi::new(origin);
+    for (name, value) in &m.cgi.env {
+        c = c.env(name, value);
+    }
+    if let Some(s) = m.cgi.timeout_s {
+        c = c.timeout(Duration::from_secs(s.into()));
+    }
+    Ok(c)
 }
 
 /// The reverse proxy of a mount whose origin is `http://`, `https://` or `http://+/socket:/path`.
@@ -491,6 +507,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("proxy-origins") && e.contains("absolute"), "{e}");
+    }
+
+    #[test]
+    fn cgi_mounts_build_and_a_missing_origin_is_refused() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let ctx = build(&format!(
+            r#"{{"vhosts": [{{"name": "c", "port": "0", "interface": "127.0.0.1", "cgi-max-processes": "2",
+                "mounts": [{{"mountpoint": "/c", "origin": "cgi://{dir}/examples-conf/cgi/cgi-bin",
+                "cgi-timeout": "5", "cgi-env": [{{"A": "b"}}]}}]}}]}}"#
+        ))
+        .unwrap();
+        assert_eq!(ctx.local_addrs().len(), 1);
+        let e = build(
+            r#"{"vhosts": [{"name": "c", "port": "0", "interface": "127.0.0.1", "mounts": [
+                {"mountpoint": "/c", "origin": "cgi:///no/such/cgi-bin"}]}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("origin") && e.contains("does not exist"), "{e}");
     }
 
     #[test]

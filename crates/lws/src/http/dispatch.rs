@@ -210,6 +210,7 @@ impl Exchange {
             }
             MountKind::Callback(_) => self.call_protocol(m),
             MountKind::Proxy(_) => self.proxy(m),
+            MountKind::Cgi(_) => self.cgi(m),
             MountKind::NoMount => self.not_found(),
         }
     }
@@ -366,6 +367,26 @@ impl Exchange {
             upgrade,
         };
         self.reply = Reply::Future(Box::pin(crate::proxy::forward(job)));
+    }
+
+    /// Runs the mount's CGI script; the answer is deferred to a future the connection's task polls.
+    fn cgi(&mut self, m: &ResolvedMount) {
+        let Some(mount) = m.cgi.clone() else {
+            return self.not_found();
+        };
+        let mut cx = HttpCtx {
+            request: &self.req,
+            reply: &mut self.reply,
+            body_limit: &mut self.body_limit,
+            pipe: &mut self.body_pipe,
+        };
+        cx.set_body_limit(mount.settings.max_body);
+        let body = cx.take_body();
+        self.reply =
+            match crate::cgi::CgiJob::prepare(&self.req, mount, &self.vhost.cgi_slots, body) {
+                Ok(job) => Reply::Future(Box::pin(crate::cgi::run(job))),
+                Err(refused) => Reply::Ready(refused),
+            };
     }
 
     /// Whether the mount for `path` is a reverse proxy, so a WebSocket request to it goes to the origin

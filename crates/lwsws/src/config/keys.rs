@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use super::json::{Kind, Member, Pos, Value};
 use super::model::{
-    AcceptRuleConf, CompressionConf, Config, Global, Location, MountConf, Origin, ProxyConf, Pvo,
-    RuleMatch, VhostConf,
+    AcceptRuleConf, CgiConf, CompressionConf, Config, Global, Location, MountConf, Origin,
+    ProxyConf, Pvo, RuleMatch, VhostConf,
 };
 use super::ConfigError;
 
@@ -56,8 +56,6 @@ pub const MOUNT_IGNORED: &[&str] = &[
     "auth-mask",
     "cgi-chdir",
     "cgi-chroot",
-    "cgi-env",
-    "cgi-timeout",
     "interpret",
     "keepalive-timeout",
     "protocol",
@@ -438,6 +436,7 @@ impl Mapper<'_> {
                     }
                 }
                 "error-document-404" => vh.error_document_404 = Some(self.nonempty(v, k)?),
+                "cgi-max-processes" => vh.cgi_max_processes = Some(self.u32(v, k, 1, 100_000)?),
                 "alpn" => vh.alpn = Some(self.nonempty(v, k)?),
                 "redirect-http" => vh.redirect_http = self.boolean(v, k)?,
                 "allow-non-tls" => vh.allow_non_tls = self.boolean(v, k)?,
@@ -651,6 +650,20 @@ impl Mapper<'_> {
         Ok(())
     }
 
+    /// `cgi-env`: pairs checked as environment variables (a name without `=` or NUL, a value without NUL).
+    fn cgi_env(&self, v: &Value, key: &str) -> Result<Vec<(String, String)>, ConfigError> {
+        let pairs = self.pairs(v, key)?;
+        for (name, value) in &pairs {
+            if name.is_empty() || name.contains(['=', '\0']) {
+                return Err(self.err(v.pos, key, format!("{name:?} is not a valid variable name")));
+            }
+            if value.contains('\0') {
+                return Err(self.err(v.pos, key, format!("value of {name:?} contains NUL")));
+            }
+        }
+        Ok(pairs)
+    }
+
     fn mount(&mut self, v: &Value, path: &str) -> Result<MountConf, ConfigError> {
         let members = self.object(v, path)?;
         let mut mountpoint = None;
@@ -674,6 +687,7 @@ impl Mapper<'_> {
             pmo: Vec::new(),
             proxy: ProxyConf::default(),
             compression: CompressionConf::default(),
+            cgi: CgiConf::default(),
         };
         for mem in members {
             let key = join(path, &mem.key);
@@ -723,6 +737,8 @@ impl Mapper<'_> {
                 "compression" => mc.compression.enabled = Some(self.boolean(v, k)?),
                 "compression-level" => mc.compression.level = Some(self.u32(v, k, 1, 9)?),
                 key if key.starts_with("proxy-") => self.proxy_key(&mut mc.proxy, key, v, k)?,
+                "cgi-env" => mc.cgi.env = self.cgi_env(v, k)?,
+                "cgi-timeout" => mc.cgi.timeout_s = Some(self.u32(v, k, 1, 86_400)?),
                 _ => self.other(mem, path, MOUNT_IGNORED)?,
             }
         }

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 // The server names only some of these types; they are re-exported as the module's API.
 #[allow(unused_imports)]
 pub use model::{
-    AcceptRuleConf, CompressionConf, Config, Global, H2Conf, Location, MountConf, Origin, PmdConf,
-    ProxyConf, Pvo, RuleMatch, VhostConf, DEFAULT_DATA_DIR,
+    AcceptRuleConf, CgiConf, CompressionConf, Config, Global, H2Conf, Location, MountConf, Origin,
+    PmdConf, ProxyConf, Pvo, RuleMatch, VhostConf, DEFAULT_DATA_DIR,
 };
 
 /// Largest config file accepted; real configs are a few KiB, this only stops runaway input.
@@ -507,10 +507,11 @@ mod tests {
                 "global.plugin-dir",
                 "global.interface",
                 "vhosts[0].ssl-option-set",
-                "vhosts[0].mounts[0].cgi-env",
-                "vhosts[0].mounts[0].cgi-timeout"
             ]
         );
+        let m = &cfg.vhosts[0].mounts[0];
+        assert_eq!(m.cgi.env, vec![("A".to_string(), "b".to_string())]);
+        assert_eq!(m.cgi.timeout_s, Some(30));
         assert_eq!(cfg.ignored[2].0.line, 2);
         assert_eq!(cfg.ignored[2].0.column, 25);
         assert_eq!(cfg.ignored[2].0.file, PathBuf::from("test.conf"));
@@ -937,6 +938,37 @@ mod tests {
         assert!(m[1].proxy.rewrite_paths);
         assert_eq!(m[2].proxy.more_origins, ["http://127.0.0.1:8081/"]);
         assert!(m[2].proxy.least_connections && m[2].proxy.origin_host);
+    }
+
+    /// The shipped CGI example parses, with its keys.
+    #[test]
+    fn shipped_cgi_example_dir() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples-conf/cgi");
+        let cfg = load_dir(&dir).unwrap();
+        assert!(cfg.ignored.is_empty(), "{:?}", cfg.ignored);
+        let v = &cfg.vhosts[0];
+        assert_eq!(v.cgi_max_processes, Some(8));
+        assert_eq!(v.mounts[0].origin, Origin::Cgi("./cgi-bin".into()));
+        assert_eq!(v.mounts[0].cgi.timeout_s, Some(10));
+        assert_eq!(
+            v.mounts[0].cgi.env,
+            [("GREETING".to_string(), "hello".to_string())]
+        );
+        assert_eq!(v.mounts[1].origin, Origin::Cgi("./cgi-bin/hello.sh".into()));
+    }
+
+    #[test]
+    fn bad_cgi_keys_are_refused() {
+        for (keys, want) in [
+            (r#""cgi-timeout": "0""#, "cgi-timeout"),
+            (r#""cgi-env": [{"A=B": "x"}]"#, "not a valid variable name"),
+            (r#""cgi-env": {"A": "x"}"#, "cgi-env"),
+        ] {
+            let e = parse_err(&mount(&format!(
+                r#""mountpoint": "/", "origin": "cgi:///x", {keys}"#
+            )));
+            assert!(e.to_string().contains(want), "{keys}: {e}");
+        }
     }
 
     /// The shipped example directory for users must always parse.

@@ -109,6 +109,8 @@ pub struct VhostConf {
     pub mounts: Vec<MountConf>,
     /// `error-document-404`: URL path served for 404s.
     pub error_document_404: Option<String>,
+    /// `cgi-max-processes`: most CGI processes running at once on this vhost (added by lws-rs).
+    pub cgi_max_processes: Option<u32>,
     /// `alpn`: ALPN list for this vhost.
     pub alpn: Option<String>,
     /// `redirect-http`: plain HTTP arriving on the TLS port is redirected to https://.
@@ -232,6 +234,17 @@ pub struct MountConf {
     pub proxy: ProxyConf,
     /// `compression`, `compression-level`: this mount's own compression setting.
     pub compression: CompressionConf,
+    /// `cgi-env`, `cgi-timeout`: options of a CGI mount (`cgi://` origin).
+    pub cgi: CgiConf,
+}
+
+/// The `cgi-*` keys of a mount; unset keys keep the library defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CgiConf {
+    /// `cgi-env`: `[{"VAR": "value"}, ...]`, extra environment for the scripts.
+    pub env: Vec<(String, String)>,
+    /// `cgi-timeout`: seconds a script may run.
+    pub timeout_s: Option<u32>,
 }
 
 /// The `proxy-*` keys of a mount; unset keys keep the library defaults.
