@@ -1484,7 +1484,7 @@ def gz_summary(records, servers, tests, med, meta):
                 rr = [r for r in records if r["test"] == t and r["server"] == a and not r.get("error")]
                 size = rr[0].get("wire_bytes") if rr else None
                 cells = [rr[0].get("content_encoding", "?") if rr else "?", fmt_num(size),
-                         f"{len(html_100k()) / size:.2f}:1" if size else "–",
+                         f"{HTML_100K / size:.2f}:1" if size else "–",
                          fmt_num(med(t, a, "req_s")[0]), fmt_num(med(t, a, "server_cpu_pct")[0]), fmt_num(eff[a])]
                 cells += ["" if a == b else fmt_ratio(eff[a] / eff[b]) for b in have]
                 p99 = med(t, a, "p99_us")[0]
