@@ -10,9 +10,12 @@ Stdlib only. See README.md for how to add a server under test (--sut).
 """
 import argparse
 import datetime
+import gzip
+import http.client
 import json
 import os
 import queue
+import random
 import re
 import resource
 import shlex
@@ -42,6 +45,8 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 #         h2 over TLS with ALPN on hptls; ports may be shared) is proxied to http://127.0.0.1:{port_origin}/,
 #         the harness's nginx origin (conf/nginx-origin.conf.in, started per round, pinned with the load
 #         generators), which serves the same docroot
+#   gz  : HTTP/1.1 cleartext with response compression on at level 6 (gzip; brotli and zstd where the server has
+#         them), serving {www}/100k.html; its own process, fresh for each idle memory test (restarted before it)
 # cmd placeholders: {port_<role>} {port_backend} {port_origin} {www} {cert} {key} {run} {bench}
 # ---------------------------------------------------------------------------
 ANCHORS = [
@@ -91,6 +96,13 @@ ANCHORS = [
          conf="haproxy-http.cfg.in", cmd="haproxy -db -f {run}/haproxy-http.cfg"),
 ]
 # The origin of the hproxy_* tests (not a server under test): nginx, pinned with the load generators.
+# Compression anchors (gzip_100k, br_100k, zstd_100k, h1_idle, h1_idle_gz): nginx (gzip + Debian's brotli filter
+# module) and h2o (gzip + brotli), each its own single-worker process at level / quality 6.
+ANCHORS += [
+    dict(name="nginx", roles={"gz": 8085}, conf="nginx-gz.conf.in",
+         cmd="nginx -c {run}/nginx-gz.conf -e {run}/nginx-gz-error.log"),
+    dict(name="h2o", roles={"gz": 8095}, conf="h2o-gz.conf.in", cmd="h2o -c {run}/h2o-gz.conf"),
+]
 ORIGIN = dict(name="origin", roles={"origin": 7800}, conf="nginx-origin.conf.in",
               cmd="nginx -c {run}/nginx-origin.conf -e {run}/nginx-origin-error.log")
 
@@ -121,13 +133,28 @@ TESTS = {
     "hproxy_h2_1k": ("hptls", "HTTP reverse proxy, h2 over TLS (ALPN) client side: GET 1 KiB, h2load -t1 -c16 -m4"),
     "hproxy_h2_1m": ("hptls", "HTTP reverse proxy, h2 over TLS client side: GET 1 MiB, h2load -t1 -c8 -m2"),
 }
+TESTS.update({
+    "h1_idle": ("gz", "idle HTTP/1.1 keep-alive connections after one uncompressed GET of the 100 KiB text file each: "
+                      "server RSS delta per connection"),
+    "h1_idle_gz": ("gz", "idle HTTP/1.1 keep-alive connections after one gzip-compressed GET of the 100 KiB text "
+                         "file each: server RSS delta per connection"),
+    "gzip_100k": ("gz", "HTTP/1.1 keep-alive GET of a 100 KiB HTML file, Accept-Encoding: gzip, wrk -t1 -c16"),
+    "br_100k": ("gz", "HTTP/1.1 keep-alive GET of a 100 KiB HTML file, Accept-Encoding: br, wrk -t1 -c16"),
+    "zstd_100k": ("gz", "HTTP/1.1 keep-alive GET of a 100 KiB HTML file, Accept-Encoding: zstd, wrk -t1 -c16"),
+})
 # ws_idle / ws_pmd_idle first on their role: servers are fresh at the start of a round
 TEST_ORDER = list(TESTS)
 # run only when asked for (--tests): not in the default list
 HPROXY_TESTS = {t for t in TESTS if t.startswith("hproxy_")}
 HPROXY_ROLES = {"hp1", "hph2c", "hptls"}
-OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo", "proxy_idle", "proxy_bulk", "proxy_pingpong"} | HPROXY_TESTS
-IDLE_TESTS = {"ws_idle", "ws_pmd_idle", "proxy_idle"}
+# compression tests: test -> Accept-Encoding (the coding the response must carry)
+GZ_CODING = {"gzip_100k": "gzip", "br_100k": "br", "zstd_100k": "zstd"}
+H1_IDLE_TESTS = {"h1_idle": "", "h1_idle_gz": "gzip"}
+GZ_TESTS = set(GZ_CODING) | set(H1_IDLE_TESTS)
+OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo", "proxy_idle", "proxy_bulk", "proxy_pingpong"} | HPROXY_TESTS | GZ_TESTS
+IDLE_TESTS = {"ws_idle", "ws_pmd_idle", "proxy_idle"} | set(H1_IDLE_TESTS)
+# restarted right before each run, so that every idle memory figure starts from a fresh process
+RESTART_TESTS = set(H1_IDLE_TESTS)
 PROXY_TESTS = {"proxy_idle", "proxy_bulk", "proxy_pingpong"}
 
 UNITS = {"ws_idle": "KiB/conn", "h1_1k": "req/s", "h1_1m": "MiB/s", "h2_tls": "req/s",
@@ -135,6 +162,8 @@ UNITS = {"ws_idle": "KiB/conn", "h1_1k": "req/s", "h1_1m": "MiB/s", "h2_tls": "r
          "ws_pmd_idle": "KiB/conn", "ws_pmd_echo": "msg/s",
          "proxy_idle": "KiB/pair", "proxy_bulk": "MiB/s", "proxy_pingpong": "rt/s"}
 UNITS.update({t: "req/s" for t in HPROXY_TESTS})
+UNITS.update({t: "req/s" for t in GZ_CODING})
+UNITS.update({t: "KiB/conn" for t in H1_IDLE_TESTS})
 LOWER_IS_BETTER = IDLE_TESTS
 
 
@@ -158,7 +187,7 @@ def loadavg():
         return f.read().split()[:3]
 
 
-ROLES = ("h1", "tls", "h2c", "ws", "wspmd", "proxy", "hp1", "hph2c", "hptls")
+ROLES = ("h1", "tls", "h2c", "ws", "wspmd", "proxy", "hp1", "hph2c", "hptls", "gz")
 
 
 def parse_sut(spec):
@@ -272,7 +301,7 @@ class Instance:
                    "@P_PROXY@": str(self.roles.get("proxy", 0)), "@P_BACKEND@": str(self.args.proxy_backend_port),
                    "@P_HP1@": str(self.roles.get("hp1", 0)), "@P_HPH2C@": str(self.roles.get("hph2c", 0)),
                    "@P_HPTLS@": str(self.roles.get("hptls", 0)), "@P_ORIGIN@": str(self.args.origin_port),
-                   "@ORIGIN_WORKERS@": str(self.args.origin_workers),
+                   "@ORIGIN_WORKERS@": str(self.args.origin_workers), "@P_GZ@": str(self.roles.get("gz", 0)),
                    # NGINX_WORKERS>1 (bench/run.sh --threads2): real worker processes need the master process
                    "@WORKERS@": str(nginx_workers()), "@MASTER@": "on" if nginx_workers() > 1 else "off"}
             for k, v in rep.items():
@@ -824,6 +853,234 @@ def t_hproxy(inst, args, test):
     return res
 
 
+# ---------------------------------------------------------------------------
+# compression tests: wrk with Accept-Encoding -> server with compression at level 6 (role gz), and idle keep-alive
+# connections after one (compressed or not) GET each (h1idle.py)
+# ---------------------------------------------------------------------------
+WORDS = ("the of and to in a is that for it as was with be by on not he this are or his from at which but have an "
+         "they you were her she there been one all we their has would when if so no will more can what out other "
+         "into up some could them time than only two may first then do any like my now over such our man me even "
+         "most made after also did many before must through back years where much your way well down should "
+         "because each just those people how too little state good very make world still own see men work long "
+         "get here between both life being under never day same another know while last might us great old year "
+         "off come since against go came right used take three server client request response header body stream "
+         "connection socket buffer window frame protocol version cache proxy origin route mount vhost thread "
+         "memory kernel network packet latency throughput compression gzip brotli deflate encoding content length "
+         "chunk timeout keepalive session cookie token secret certificate handshake cipher record plugin event "
+         "loop callback handler queue worker pool limit error status message payload message JSON schema field "
+         "value number string array object table index query result page link image script style document "
+         "section article author date title summary note example figure release change issue patch build test "
+         "benchmark report").split()
+HTML_100K = 100 * 1024
+
+
+def html_100k():
+    """A 100 KiB HTML page like a documentation or news page: head with inline CSS, navigation, headings, paragraphs
+    of English-like text (words drawn with Zipf-like weights from a fixed vocabulary, fixed seed), links, emphasis,
+    code, lists and tables. Not one repeated byte: gzip -6 shrinks it to 34 KiB (3:1), brotli -q 6 and zstd -6
+    about the same."""
+    rng = random.Random(20261207)
+    weights = [1.0 / (i + 1) ** 0.9 for i in range(len(WORDS))]
+
+    def words(lo, hi):
+        return rng.choices(WORDS, weights, k=rng.randint(lo, hi))
+
+    def sentence():
+        w = words(6, 22)
+        w[0] = w[0].capitalize()
+        if len(w) > 9 and rng.random() < 0.5:
+            w[rng.randint(3, len(w) - 4)] += ","
+        for i in range(len(w)):
+            r = rng.random()
+            if r < 0.03:
+                w[i] = f'<a href="/docs/{rng.choice(WORDS)}-{rng.randint(1, 999)}.html">{w[i]}</a>'
+            elif r < 0.05:
+                w[i] = f"<em>{w[i]}</em>"
+            elif r < 0.06:
+                w[i] = f"<code>{w[i]}_{rng.choice(WORDS)}()</code>"
+        return " ".join(w) + rng.choice([".", ".", ".", "?", "!"])
+
+    out = ['<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>Release notes and '
+           'server guide</title>\n<style>\nbody { font-family: sans-serif; margin: 0 auto; max-width: 60em; }\n'
+           'nav a { margin-right: 1em; }\ntable { border-collapse: collapse; }\ntd, th { border: 1px solid #ccc; '
+           'padding: 2px 6px; }\n</style>\n</head>\n<body>\n<nav>'
+           + "".join(f'<a href="/{w}/">{w.capitalize()}</a>' for w in WORDS[200:212]) + "</nav>\n"]
+    n = 0
+    while sum(map(len, out)) < HTML_100K:
+        n += 1
+        out.append(f'<h2 id="s{n}">{" ".join(words(2, 6)).capitalize()}</h2>\n')
+        for _ in range(rng.randint(2, 4)):
+            out.append("<p>" + " ".join(sentence() for _ in range(rng.randint(2, 6))) + "</p>\n")
+        r = rng.random()
+        if r < 0.3:
+            out.append("<ul>\n" + "".join(f"<li>{sentence()}</li>\n" for _ in range(rng.randint(3, 6))) + "</ul>\n")
+        elif r < 0.45:
+            out.append("<table>\n<tr><th>name</th><th>value</th><th>note</th></tr>\n" + "".join(
+                f"<tr><td>{rng.choice(WORDS)}-{rng.choice(WORDS)}</td><td>{rng.randint(0, 100000)}</td>"
+                f"<td>{' '.join(words(2, 7))}</td></tr>\n" for _ in range(rng.randint(3, 8))) + "</table>\n")
+    tail = "</body>\n</html>\n"
+    text = "".join(out)[:HTML_100K - len(tail)]
+    text = text[:text.rfind("\n") + 1]
+    text += " " * (HTML_100K - len(tail) - len(text)) + tail
+    return text.encode()
+
+
+def decode_body(body, coding):
+    """Decode a compressed body with an independent decoder (python's gzip, the brotli / zstd tools); None if no
+    decoder is installed."""
+    if coding == "gzip":
+        return gzip.decompress(body)
+    tool = {"br": "brotli", "zstd": "zstd"}.get(coding)
+    if not tool or not shutil.which(tool):
+        return None
+    r = subprocess.run([tool, "-d", "-c"], input=body, capture_output=True, timeout=30)
+    if r.returncode:
+        raise ValueError(f"{tool} -d failed: {r.stderr.decode(errors='replace')[:200]}")
+    return r.stdout
+
+
+def check_coding(port, path, coding, original):
+    """One GET with Accept-Encoding: coding: the response must be 200, carry that Content-Encoding and decode to the
+    file. Returns a dict of what was seen (encoding, compressed size, Server, Vary) with `error` set otherwise."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        c.request("GET", path, headers={"Accept-Encoding": coding} if coding else {"Accept-Encoding": "identity"})
+        r = c.getresponse()
+        body = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+    except (OSError, http.client.HTTPException) as e:
+        return {"error": f"check GET failed: {e}"}
+    finally:
+        c.close()
+    enc = hdrs.get("content-encoding", "identity")
+    seen = {"status": r.status, "content_encoding": enc, "wire_bytes": len(body), "server_header": hdrs.get("server"),
+            "vary": hdrs.get("vary"), "framing": "chunked" if "chunked" in hdrs.get("transfer-encoding", "")
+            else "content-length" if "content-length" in hdrs else "close"}
+    if r.status != 200:
+        seen["error"] = f"check GET: status {r.status}"
+    elif enc != (coding or "identity"):
+        seen["error"] = (f"does not compress: Accept-Encoding: {coding} answered with Content-Encoding {enc}"
+                         if coding else f"answered Content-Encoding {enc} to Accept-Encoding: identity")
+    else:
+        try:
+            dec = decode_body(body, enc) if coding else body
+        except (OSError, ValueError, EOFError, subprocess.TimeoutExpired) as e:
+            seen["error"] = f"{enc} body does not decode: {e}"
+            return seen
+        seen["decoded"] = "not checked (no decoder)" if dec is None else "equal" if dec == original else "DIFFERENT"
+        if dec is not None and dec != original:
+            seen["error"] = f"{enc} body decodes to {len(dec)} bytes that differ from the file"
+    return seen
+
+
+def t_compress(inst, args, test):
+    """gzip_100k / br_100k / zstd_100k: check once that the server answers the coding (decoded and compared with the
+    file), then wrk -t1 -c16 with that Accept-Encoding for --duration seconds. The server's CPU (process tree,
+    utime+stime ticks and schedstat ns) is read right before and right after wrk: the figure is requests per server
+    CPU-second. Responses during the run must be about the checked compressed size (wrk's bytes per request)."""
+    coding = GZ_CODING[test]
+    port = inst.roles["gz"]
+    seen = check_coding(port, "/100k.html", coding, args.html_100k)
+    argv = ["wrk", "-t1", "-c16", f"-d{args.duration}s", "-H", f"Accept-Encoding: {coding}",
+            "-s", os.path.join(BENCH, "wrk-report.lua"), f"http://127.0.0.1:{port}/100k.html"]
+    res = dict(seen, cmd=" ".join(argv), file_bytes=len(args.html_100k))
+    if seen.get("error"):
+        return res
+    full = ["taskset", "-c", args.client_cpu] + argv
+    d = args.duration
+    pids0 = proc_tree(inst.pid)
+    s0, m0 = tree_cpu(pids0), busy_ticks()
+    c0, w0 = _child_cpu(), time.time()
+    try:
+        r = subprocess.run(full, capture_output=True, text=True, timeout=d + 30)
+    except subprocess.TimeoutExpired:
+        res["error"] = f"timeout after {d + 30}s"
+        return res
+    w1, c1 = time.time(), _child_cpu()
+    s1, m1 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid)))), busy_ticks()
+    el = max(w1 - w0, 1e-6)
+    cpu_s, sched_s, cli_s = (s1[0] - s0[0]) / CLK, (s1[1] - s0[1]) / 1e9, c1 - c0
+    res.update(window_s=round(el, 3), server_cpu_s=round(cpu_s, 3), server_sched_s=round(sched_s, 4),
+               server_cpu_pct=round(100.0 * cpu_s / el, 1), client_cpu_pct=round(100.0 * cli_s / el, 1),
+               other_cpu_pct=round(100.0 * (((m1 - m0) - (s1[0] - s0[0])) / CLK - cli_s) / el, 1))
+    m = re.search(r"^JSON (\{.*\})$", r.stdout, re.M)
+    if not m:
+        res["error"] = "no wrk JSON: " + r.stdout[-500:] + r.stderr[-500:]
+        return res
+    j = json.loads(m.group(1))
+    done = j["requests"]
+    res.update(req_s=done / (j["duration_us"] / 1e6), requests=done, p50_us=j["p50_us"], p99_us=j["p99_us"],
+               bytes_per_req=round(j["bytes"] / max(done, 1)),
+               errors=j["err_connect"] + j["err_read"] + j["err_write"] + j["err_timeout"] + j["non2xx"])
+    # headers and chunk framing add a few hundred bytes; an uncompressed answer would be 100 KiB
+    if done and res["bytes_per_req"] > seen["wire_bytes"] * 1.1 + 1024:
+        res["error"] = (f"responses during the run average {res['bytes_per_req']} bytes, the checked {coding} "
+                        f"response was {seen['wire_bytes']}: not compressed?")
+    if cpu_s > 0:
+        res["req_per_cpu_s"] = done / cpu_s
+    if sched_s > 0:
+        res["per_cpu_s_sched"] = done / sched_s
+    return res
+
+
+def t_h1_idle(inst, args, test):
+    """h1_idle / h1_idle_gz (the server was restarted right before): h1idle.py warms the server up (2 x 64
+    connections with one GET each, closed), the server's RSS is read (rss0), then it opens --h1-idle-conns
+    keep-alive connections, 64 at a time, each with one GET of the 100 KiB file (uncompressed, or with
+    Accept-Encoding: gzip) read to its end; 1.5 s later the RSS is read again (rss1) with every connection idle.
+    Figure: (rss1 - rss0) / connections. rss_pre (before the warm-up) is kept too."""
+    coding = H1_IDLE_TESTS[test]
+    port = inst.roles["gz"]
+    n = args.h1_idle_conns
+    seen = check_coding(port, "/100k.html", coding, args.html_100k)
+    argv = [sys.executable, os.path.join(BENCH, "h1idle.py"), "--port", str(port), "--path", "/100k.html",
+            "--conns", str(n), "--parallel", "64", "--warmup", "2"] \
+        + (["--accept-encoding", coding] if coding else [])
+    res = {"content_encoding": seen.get("content_encoding"), "wire_bytes": seen.get("wire_bytes"),
+           "cmd": " ".join(argv[1:])}
+    if seen.get("error"):
+        res["error"] = seen["error"]
+        return res
+    rss_pre = rss_kib(inst.pid)
+    c = ProxyClient(argv, args)
+    end = None
+    try:
+        warm = c.expect("WARM", 120)
+        if not warm:
+            res["error"] = "h1idle: no WARM: " + c.stderr_tail()
+            return res
+        time.sleep(0.5)
+        rss0, pss0 = rss_kib(inst.pid), pss_kib(inst.pid)
+        c.go()
+        ready = c.expect("READY", 600)
+        if not ready:
+            res["error"] = "h1idle: no READY: " + c.stderr_tail()
+            return res
+        time.sleep(1.5)
+        rss1, pss1 = rss_kib(inst.pid), pss_kib(inst.pid)
+        c.go()
+        end = c.expect("END", 120)
+    finally:
+        c.finish()
+    opened, errors = int(ready.split()[1]), int(ready.split()[2])
+    j = json.loads(end[4:]) if end else {}
+    encs = j.get("encodings", {})
+    res.update(kib_per_conn=(rss1 - rss0) / max(opened, 1), pss_kib_per_conn=(pss1 - pss0) / max(opened, 1),
+               kib_per_conn_cold=(rss1 - rss_pre) / max(opened, 1), rss_pre_kib=rss_pre, rss0_kib=rss0,
+               rss1_kib=rss1, open=opened, open_s=j.get("open_s"), encodings=encs,
+               body_bytes_per_response=j.get("body_bytes_per_response"), warm=json.loads(warm[5:]),
+               errors=errors + j.get("closed_during_hold", 0), closed_during_hold=j.get("closed_during_hold"))
+    if opened < n * 0.99:
+        res["error"] = f"only {opened}/{n} connections opened ({j.get('first_error')})"
+    elif not end:
+        res["error"] = "h1idle: no END: " + c.stderr_tail()
+    elif j.get("closed_during_hold", 0) > n * 0.01:
+        res["error"] = f"{j['closed_during_hold']} connections closed by the server while idle"
+    elif set(encs) != {coding or "identity"}:
+        res["error"] = f"responses with content-encodings {encs}, expected only {coding or 'identity'}"
+    return res
+
+
 def run_test(test, inst, args):
     if test == "h1_1k":
         r = t_wrk(inst, args, "/1k.txt", 64)
@@ -867,6 +1124,12 @@ def run_test(test, inst, args):
     elif test in HPROXY_TESTS:
         r = t_hproxy(inst, args, test)
         val = r.get("req_s")
+    elif test in GZ_CODING:
+        r = t_compress(inst, args, test)
+        val = r.get("req_s")
+    elif test in H1_IDLE_TESTS:
+        r = t_h1_idle(inst, args, test)
+        val = r.get("kib_per_conn")
     else:
         raise ValueError(test)
     r["value"] = val
@@ -911,15 +1174,19 @@ def summarize(records, servers, tests, baseline, meta):
 
     proxy_base = meta.get("proxy_baseline", "haproxy")
     hproxy_base = meta.get("hproxy_baseline", "nginx")
+    gz_base = meta.get("gz_baseline", "nginx")
 
     def base_of(test):
-        return proxy_base if test in PROXY_TESTS else hproxy_base if test in HPROXY_TESTS else baseline
+        return proxy_base if test in PROXY_TESTS else hproxy_base if test in HPROXY_TESTS \
+            else gz_base if test in GZ_TESTS else baseline
 
     lines = []
     only_proxy = set(tests) <= PROXY_TESTS
     only_hproxy = set(tests) <= HPROXY_TESTS
+    only_gz = set(tests) <= GZ_TESTS
     lines.append(f"Medians over {meta['rounds']} interleaved rounds; ratio = server / "
-                 + (proxy_base if only_proxy else hproxy_base if only_hproxy else baseline)
+                 + (proxy_base if only_proxy else hproxy_base if only_hproxy else gz_base if only_gz else baseline)
+                 + (f" (compression tests: / {gz_base})" if GZ_TESTS & set(tests) and not only_gz else "")
                  + (f" (proxy_* tests: / {proxy_base})" if PROXY_TESTS & set(tests) and not only_proxy else "")
                  + (f" (hproxy_* tests: / {hproxy_base})" if HPROXY_TESTS & set(tests) and not only_hproxy else "")
                  + f" (for {', '.join(sorted(t for t in LOWER_IS_BETTER if t in tests) or ['idle tests'])} "
@@ -1003,7 +1270,7 @@ def summarize(records, servers, tests, baseline, meta):
     lines.append("")
     lines.append("Efficiency: throughput per server CPU-second (median of value / server core fraction, "
                  + (f"ratio vs {proxy_base}" if only_proxy else f"ratio vs {hproxy_base}" if only_hproxy
-                    else f"ratio vs {baseline}"
+                    else f"ratio vs {gz_base}" if only_gz else f"ratio vs {baseline}"
                     + (f"; proxy_* vs {proxy_base}" if PROXY_TESTS & set(tests) else ""))
                  + "); meaningful when the client, not the server, is the bottleneck:")
     lines.append("")
@@ -1033,6 +1300,7 @@ def summarize(records, servers, tests, baseline, meta):
             lines.append(f"| {t} | {UNITS[t]}·cpu⁻¹ | " + " | ".join(cells) + " |")
     lines += proxy_summary(records, servers, tests, med)
     lines += hproxy_summary(records, servers, tests, med, meta)
+    lines += gz_summary(records, servers, tests, med, meta)
     stalls = [r for r in records if r["test"] not in IDLE_TESTS and not r.get("error")
               and (r.get("server_cpu_pct") or 0) < 50 and (r.get("client_cpu_pct") or 0) < 50
               and r.get("load1", 99) < 2.5]
@@ -1191,6 +1459,76 @@ def hproxy_summary(records, servers, tests, med, meta):
     return out
 
 
+def gz_summary(records, servers, tests, med, meta):
+    """Compression tests: per coding, every server's rate, CPU and requests per server CPU-second with its ratio to
+    every other server, and the compressed size it sent (so that the levels can be compared); the idle memory
+    tests in detail."""
+    ctests = [t for t in tests if t in GZ_CODING]
+    itests = [t for t in tests if t in H1_IDLE_TESTS]
+    if not ctests and not itests:
+        return []
+    out = []
+    if ctests:
+        out += ["", "Compression (medians; req/CPU-s = requests completed ÷ the server's CPU-seconds over wrk's run; "
+                "ratio columns = this server's req/CPU-s ÷ that server's; size = the compressed body of the 100 KiB "
+                "(102,400-byte) file as one GET received it, checked to decode to the file):"]
+    for t in ctests:
+        have = [s for s in servers if med(t, s, "req_per_cpu_s")[0]]
+        out += ["", f"{t}: {TESTS[t][1]}", ""]
+        if have:
+            eff = {s: med(t, s, "req_per_cpu_s")[0] for s in have}
+            out += ["| server | encoding | size B | ratio | req/s | server CPU % | req/CPU-s | "
+                    + " | ".join(f"÷ {s}" for s in have) + " | p99 ms | client CPU % | other CPU % |",
+                    "|" + "---|" * (len(have) + 10)]
+            for a in have:
+                rr = [r for r in records if r["test"] == t and r["server"] == a and not r.get("error")]
+                size = rr[0].get("wire_bytes") if rr else None
+                cells = [rr[0].get("content_encoding", "?") if rr else "?", fmt_num(size),
+                         f"{HTML_100K / size:.2f}:1" if size else "–",
+                         fmt_num(med(t, a, "req_s")[0]), fmt_num(med(t, a, "server_cpu_pct")[0]), fmt_num(eff[a])]
+                cells += ["" if a == b else fmt_ratio(eff[a] / eff[b]) for b in have]
+                p99 = med(t, a, "p99_us")[0]
+                cells.append("–" if p99 is None else f"{p99 / 1000:.2f}")
+                cells += [fmt_num(med(t, a, k)[0]) for k in ("client_cpu_pct", "other_cpu_pct")]
+                out.append(f"| {a} | " + " | ".join(cells) + " |")
+            out += ["", f"{t} per round (req/CPU-s):", ""]
+            for a in have:
+                per = [f"r{r['round']} " + ("FAIL" if r.get("error") else fmt_num(r.get("req_per_cpu_s")))
+                       for r in records if r["test"] == t and r["server"] == a]
+                out.append(f"- {a}: " + "; ".join(per))
+        failed = sorted({(r["server"], r.get("error", "")[:160]) for r in records
+                         if r["test"] == t and r.get("error") and r["server"] not in have})
+        for srv, err in failed:
+            out.append(f"- {srv}: FAIL: {err}")
+    if itests:
+        out += ["", f"Idle HTTP/1.1 keep-alive connections ({meta.get('h1_idle_conns')} per run, each after one GET of "
+                "the 100 KiB file; fresh server per run; RSS delta from after a warm-up of 2 x 64 one-GET "
+                "connections to all connections idle, medians; cold = from before the warm-up; ratio = ÷ the same "
+                "server's h1_idle):", "",
+                "| server | test | encoding | KiB/conn (RSS) | KiB/conn (PSS) | KiB/conn cold | ÷ h1_idle | "
+                "RSS before / after warm-up / idle KiB | opened in s |", "|" + "---|" * 9]
+        for s in servers:
+            base = med("h1_idle", s)[0]
+            for t in itests:
+                v = med(t, s)[0]
+                if v is None:
+                    continue
+                rr = [r for r in records if r["test"] == t and r["server"] == s and not r.get("error")]
+                r0 = rr[0] if rr else {}
+                encs = ", ".join(f"{k} {n}" for k, n in sorted(r0.get("encodings", {}).items()))
+                out.append(f"| {s} | {t} | {encs} | {v:.2f} | {med(t, s, 'pss_kib_per_conn')[0]:.2f} | "
+                           f"{med(t, s, 'kib_per_conn_cold')[0]:.2f} | "
+                           + (f"{v / base:.2f}×" if base and t != "h1_idle" else "") + " | "
+                           f"{fmt_num(med(t, s, 'rss_pre_kib')[0])} / {fmt_num(med(t, s, 'rss0_kib')[0])} / "
+                           f"{fmt_num(med(t, s, 'rss1_kib')[0])} | {fmt_num(med(t, s, 'open_s')[0])} |")
+    noisy = [r for r in records if r["test"] in ctests and (r.get("other_cpu_pct") or 0) > 20]
+    if noisy:
+        out += ["", "Noisy runs (other processes used > 20 % of a core during the run; kept in the medians):", ""]
+        out += [f"- round {r['round']} {r['test']} {r['server']}: other {r['other_cpu_pct']:.0f} %, "
+                f"server {r.get('server_cpu_pct')} %" for r in noisy]
+    return out
+
+
 def versions(args):
     def sh(c):
         try:
@@ -1212,6 +1550,7 @@ def versions(args):
         "haproxy": sh("haproxy -v 2>&1 | head -1"),
         "socat": sh("socat -V 2>&1 | grep -m1 'socat version'"),
         "sslh": sh("dpkg-query -W -f '${Version}' sslh 2>/dev/null"),
+        "nginx brotli": sh("dpkg-query -W -f '${Version}' libnginx-mod-http-brotli-filter 2>/dev/null"),
     }
     lock = os.path.join(BENCH, "peers-rs", "Cargo.lock")
     if os.path.exists(lock):
@@ -1254,6 +1593,10 @@ def main():
     ap.add_argument("--hproxy-keep", action="store_true",
                     help="hproxy_* tests: start every proxy at the start of a round and keep it for the whole round "
                          "(default: each proxy runs alone, started before each of its runs and stopped after it)")
+    ap.add_argument("--gz-baseline", default="nginx",
+                    help="ratio column of the compression tests (gzip_100k, br_100k, zstd_100k, h1_idle*)")
+    ap.add_argument("--h1-idle-conns", type=int, default=2000,
+                    help="idle keep-alive connections of h1_idle / h1_idle_gz (one GET of 100 KiB each)")
     ap.add_argument("--server-cpu", default="0")
     ap.add_argument("--client-cpu", default="1")
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", os.path.join(BENCH, "results")))
@@ -1268,6 +1611,8 @@ def main():
             meta["proxy_baseline"] = args.proxy_baseline
         if args.hproxy_baseline:
             meta["hproxy_baseline"] = args.hproxy_baseline
+        if args.gz_baseline:
+            meta["gz_baseline"] = args.gz_baseline
         write_summary(args.report, records, meta, args.baseline)
         return
     if args.duration > 20:
@@ -1297,6 +1642,9 @@ def main():
         f.write(b"a" * 1023 + b"\n")
     with open(os.path.join(args.www, "1m.bin"), "wb") as f:
         f.write(os.urandom(1 << 20))
+    args.html_100k = html_100k()
+    with open(os.path.join(args.www, "100k.html"), "wb") as f:  # compression tests (role gz)
+        f.write(args.html_100k)
     with open(os.path.join(args.www, "index.html"), "wb") as f:
         f.write(b"<html><body>hello</body></html>\n")
     args.cert = os.path.join(args.run, "cert.pem")
@@ -1343,6 +1691,7 @@ def main():
             "proxy_bulk_bytes": args.proxy_bulk_bytes, "proxy_conns": args.proxy_conns,
             "proxy_size": args.proxy_size,
             "hproxy_baseline": args.hproxy_baseline, "hproxy_keep": args.hproxy_keep,
+            "gz_baseline": args.gz_baseline, "h1_idle_conns": args.h1_idle_conns,
             "origin_port": args.origin_port,
             "origin_workers": args.origin_workers,
             "server_cpu": args.server_cpu, "client_cpu": args.client_cpu, "servers": servers, "tests": tests,
@@ -1384,6 +1733,9 @@ def main():
                         # every HTTP proxy run has a fresh process and CPU 0 to itself: what one run leaves
                         # behind (open connections, a busy loop) is charged neither to the next run of the same
                         # proxy nor to another proxy's
+                        inst.start()
+                    if t in RESTART_TESTS:  # idle memory tests start from a fresh process
+                        inst.stop()
                         inst.start()
                     la = loadavg()
                     CLIENT_CPU["pct"] = None
@@ -1435,8 +1787,10 @@ def write_summary(outdir, records, meta, baseline):
     md = [f"# bench run {meta['stamp']}", ""]
     md.append(f"server pinned to CPU {meta['server_cpu']}, load generators pinned to CPU {meta['client_cpu']}; "
               f"{meta['duration']} s per load run"
-              + (f"; {meta['idle_conns']} idle conns" if not set(meta["tests"]) <= PROXY_TESTS | HPROXY_TESTS
+              + (f"; {meta['idle_conns']} idle conns" if not set(meta["tests"]) <= PROXY_TESTS | HPROXY_TESTS | GZ_TESTS
                  else "")
+              + (f"; compression tests on a 100 KiB HTML file, every server at level 6, "
+                 f"{meta.get('h1_idle_conns')} idle HTTP/1.1 connections" if GZ_TESTS & set(meta["tests"]) else "")
               + (f"; HTTP reverse proxies -> nginx origin on 127.0.0.1:{meta.get('origin_port')} "
                  f"({meta.get('origin_workers')} worker(s), pinned to CPU {meta['client_cpu']} with the clients), "
                  + ("every proxy running for the whole round" if meta.get("hproxy_keep")

@@ -22,7 +22,10 @@ cd "$BENCH"
 
 if [ -z "${NO_INSTALL:-}" ]; then
   need=()
-  for p in nginx h2o libwebsockets-dev libwebsockets-test-server nghttp2-client wrk pkg-config openssl util-linux; do
+  # libnginx-mod-http-brotli-filter: the nginx anchor's brotli in the compression tests; brotli and zstd: the
+  # command-line decoders that check the servers' br and zstd responses
+  for p in nginx h2o libwebsockets-dev libwebsockets-test-server nghttp2-client wrk pkg-config openssl util-linux \
+           libnginx-mod-http-brotli-filter brotli zstd; do
     dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
   done
   # nginx, h2o, wrk and h2load (nghttp2-client) also run the HTTP reverse proxy tests (hproxy_*: nginx is their

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: bench/run.sh [--threads2 | --proxy | --http-proxy] [bench.py args...]
+# usage: bench/run.sh [--threads2 | --proxy | --http-proxy | --compression] [bench.py args...]
 #   Builds lwsws (release) from this repo, then runs the side-by-side harness (run-all.sh) with lwsws as the
 #   server under test "lws-rs" next to the anchors.
 #   default:    lwsws --threads 1 vs all anchors (each one thread), server pinned to CPU 0, load on CPU 1,
@@ -18,6 +18,12 @@
 #               upstream keepalive), h2o (proxy.reverse.url) and haproxy (mode http), each one worker/thread on
 #               CPU 0, all proxying to one nginx origin that bench.py starts on CPU 1 with the load generators;
 #               2 rounds by default, ratios to nginx.
+#   --compression: the response compression tests gzip_100k,br_100k,zstd_100k (a 100 KiB HTML file, wrk -t1 -c16
+#               with Accept-Encoding; requests per server CPU-second, compressed size checked and decoded) and
+#               h1_idle,h1_idle_gz (2000 idle keep-alive HTTP/1.1 connections after one plain / gzip GET each: RSS
+#               per connection): lwsws (lwsws-compress-sut.sh, port LWSRS_PORT+8, "compression-level": "6") vs
+#               nginx (gzip + brotli filter module) and h2o (gzip + br), all at level 6, each its own process;
+#               2 rounds by default, ratios to nginx.
 #   Extra args go to bench.py (later ones win), e.g. --rounds 1 --duration 2, or --tests h1_1k.
 #   Env: LWSWS (use this binary, skip the cargo build), NO_INSTALL=1 / NO_BUILD=1 (see run-all.sh),
 #        BENCH_OUT (results dir, default ./bench-results), LWSRS_PORT (default 7781).
@@ -34,6 +40,9 @@ elif [ "${1:-}" = "--proxy" ]; then
   shift
 elif [ "${1:-}" = "--http-proxy" ]; then
   mode=http-proxy
+  shift
+elif [ "${1:-}" = "--compression" ]; then
+  mode=compression
   shift
 fi
 
@@ -53,13 +62,17 @@ PROXY_SUT="name=lws-rs;proxy=$((PORT + 4));cmd=$HERE/lwsws-proxy-sut.sh $LWSWS {
 PROXY_SUT_COPY="name=lws-rs-copy;proxy=$((PORT + 5));cmd=$HERE/lwsws-proxy-sut.sh $LWSWS {port_proxy} {port_backend} 1 0"
 # lwsws as an HTTP reverse proxy to the harness's nginx origin (hproxy_* tests; started only when one is selected)
 HPROXY_SUT="name=lws-rs;hp1=$((PORT + 6));hph2c=$((PORT + 6));hptls=$((PORT + 7));cmd=$HERE/lwsws-http-proxy-sut.sh $LWSWS {port_hp1} {port_hptls} {port_origin} {cert} {key} 1"
+# lwsws with compression at level 6 on one cleartext vhost (gz role: gzip_100k, br_100k, zstd_100k, h1_idle*;
+# started only when one is selected)
+GZ_SUT="name=lws-rs;gz=$((PORT + 8));cmd=$HERE/lwsws-compress-sut.sh $LWSWS {port_gz} {www} 6 1"
+GZ_TESTS=h1_idle,h1_idle_gz,gzip_100k,br_100k,zstd_100k
 HPROXY_TESTS=hproxy_h1_1k,hproxy_h1_1m,hproxy_h2c_1k,hproxy_h2c_1m,hproxy_h2_1k,hproxy_h2_1m
 
 if [ "$mode" = threads1 ]; then
   exec "$HERE/run-all.sh" \
     --sut "name=lws-rs;h1=$PORT;h2c=$PORT;tls=$((PORT + 1));ws=$PORT;ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_h1} {port_tls} {www} {cert} {key} 1" \
     --sut "name=lws-rs;wspmd=$((PORT + 2));ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_wspmd} $((PORT + 3)) {www} {cert} {key} 1" \
-    --sut "$PROXY_SUT" --sut "$HPROXY_SUT" \
+    --sut "$PROXY_SUT" --sut "$HPROXY_SUT" --sut "$GZ_SUT" \
     --tests "${BENCH_TESTS:-h1_1k,h1_1m,h2_tls,h2c,ws_echo_32,ws_echo_16k,ws_connect,ws_idle}" "$@"
 elif [ "$mode" = proxy ]; then
   exec "$HERE/run-all.sh" --sut "$PROXY_SUT" --sut "$PROXY_SUT_COPY" \
@@ -68,6 +81,9 @@ elif [ "$mode" = proxy ]; then
 elif [ "$mode" = http-proxy ]; then
   exec "$HERE/run-all.sh" --sut "$HPROXY_SUT" --tests "$HPROXY_TESTS" --only lws-rs,nginx,h2o,haproxy \
     --rounds 2 --label http-proxy "$@"
+elif [ "$mode" = compression ]; then
+  exec "$HERE/run-all.sh" --sut "$GZ_SUT" --tests "$GZ_TESTS" --only lws-rs,nginx,h2o --rounds 2 \
+    --label compression "$@"
 else
   export NGINX_WORKERS=2
   exec "$HERE/run-all.sh" \
