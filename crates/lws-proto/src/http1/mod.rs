@@ -33,6 +33,9 @@ pub use response::{is_valid_header, reason, ResponseLength, ResponseWriter};
 use chunked::{Chunk, ChunkedDecoder};
 use head::HeadParse;
 
+/// Capacity of the output buffer kept once its bytes were taken (see [`H1Conn::poll_transmit`]).
+const TX_KEEP_CAPACITY: usize = 4 * 1024;
+
 /// Something the engine learned from the peer, in arrival order.
 #[derive(Debug)]
 pub enum Event {
@@ -443,6 +446,10 @@ impl H1Conn {
             std::mem::swap(buf, &mut self.tx);
         } else {
             buf.append(&mut self.tx);
+            // The bytes moved on; a capacity one large piece grew is not kept for an idle connection.
+            if self.tx.capacity() > TX_KEEP_CAPACITY {
+                self.tx = Vec::new();
+            }
         }
     }
 

@@ -24,6 +24,9 @@ use super::Request;
 const FILE_PIECE: usize = 256 * 1024;
 /// Body pieces at least this large go to the socket at once rather than through the engine's buffer.
 const DIRECT_WRITE: usize = 64 * 1024;
+/// Output buffer capacity kept between writes: a small response's head and body (the common case) reuse
+/// it; anything larger is released once written.
+const KEEP_OUT_CAPACITY: usize = 4 * 1024;
 /// Read size per socket read.
 const READ_SIZE: usize = 16 * 1024;
 
@@ -400,7 +403,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             return Ok(());
         }
         let r = write_timeout(&mut self.io, &self.out, self.io_timeout).await;
-        self.out.clear();
+        // A keep-alive connection must not hold what its largest response (a compressed or chunked body, a
+        // big head) grew the buffer to: most of its life is spent idle.
+        let mut sent = 0;
+        crate::transport::reuse_written(&mut self.out, &mut sent, KEEP_OUT_CAPACITY);
         r
     }
 
