@@ -6,18 +6,21 @@
 #   ids the page gets run on from 0 across the reconnects);
 # - curl reads the raw stream over HTTP/1.1 (chunked) and HTTP/2 prior knowledge (h2c): head, fields, one event per
 #   id, Last-Event-ID honoured, the stream ended by the server;
+# - two curl clients of the sse-ring example, one over HTTP/1.1 and one over h2c, follow the same ring: the same ids
+#   in order, and a Last-Event-ID inside the ring resumes right after it;
 # - curl and Chromium over HTTPS with ALPN h2 hold a long-poll stream of the h2-long-poll example open past the
 #   connection's 5 s HTTP/2 idle timeout and get the answer that comes after it.
-# Env LWS_SSE_SERVER, LWS_H2_LONG_POLL (default <repo>/target/release/...), CHROMIUM, CHROMIUM_EXTRA.
+# Env LWS_SSE_SERVER, LWS_SSE_RING, LWS_H2_LONG_POLL (default <repo>/target/release/...), CHROMIUM, CHROMIUM_EXTRA.
 # Prints PASS/FAIL lines and "N passed, M failed"; exits non-zero if anything failed.
 set -euo pipefail
 # shellcheck source=tests/conformance/lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 SSE_SERVER="${LWS_SSE_SERVER:-$REPO/target/release/minimal-http-server-sse}"
+RING="${LWS_SSE_RING:-$REPO/target/release/minimal-http-server-sse-ring}"
 LONG_POLL="${LWS_H2_LONG_POLL:-$REPO/target/release/minimal-http-server-h2-long-poll}"
 need_cmd curl python3
-for b in "$SSE_SERVER" "$LONG_POLL"; do
+for b in "$SSE_SERVER" "$RING" "$LONG_POLL"; do
   [ -x "$b" ] || die "$b not found: cargo build --release -p lws-examples --bin $(basename "$b") (.ci/run does)"
 done
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "${CHROMIUM:-}" ] ||
@@ -75,6 +78,25 @@ expect_eq curl-h2c-ended-after-3 "$(grep -c '^id: ' "$WORK/h2c.body" || true)" 3
 
 browser sse "http://127.0.0.1:$P/" http/1.1 8 3
 alive_check sse sse-server-alive
+
+# ---- the sse-ring example: two clients follow one ring -----------------------------------------------------------
+R="$(free_port)"
+peer_start ring "$RING" --port "$R" --interval-ms 100 --slots 16
+wait_http ring "http://127.0.0.1:$R/"
+curl -s -N --noproxy '*' --max-time 2 -o "$WORK/ring-a.body" --http1.1 "http://127.0.0.1:$R/sse" || true &
+A_PID=$!
+curl -s -N --noproxy '*' --max-time 2 -o "$WORK/ring-b.body" --http2-prior-knowledge "http://127.0.0.1:$R/sse" || true
+wait "$A_PID" || true
+ids() { sed -n 's/^id: //p' "$WORK/$1.body" | tr '\n' ' '; }
+consecutive() { python3 -c 'import sys; v=[int(x) for x in sys.argv[1].split()]; sys.exit(0 if len(v) >= 5 and v == list(range(v[0], v[0] + len(v))) else 1)' "$1"; }
+check ring-h1-client-follows consecutive "$(ids ring-a)"
+check ring-h2c-client-follows consecutive "$(ids ring-b)"
+# Both joined within a moment of each other: their ids overlap in the same order.
+check ring-clients-share-ids python3 -c 'import sys; a=sys.argv[1].split(); b=sys.argv[2].split(); c=[x for x in a if x in b]; sys.exit(0 if len(c) >= 5 and c == [x for x in b if x in a] else 1)' "$(ids ring-a)" "$(ids ring-b)"
+LAST="$(ids ring-b | awk '{print $NF}')"
+stream ring-resume "http://127.0.0.1:$R/sse" --max-time 1 -H "Last-Event-ID: $((LAST - 3))"
+expect_eq ring-last-event-id-resumes "$(ids ring-resume | awk '{print $1}')" "$((LAST - 2))"
+alive_check ring ring-server-alive
 
 # ---- the h2 long-poll example over HTTPS ---------------------------------------------------------------------------
 Q="$(free_port)"
