@@ -1,5 +1,5 @@
 //! Server-Sent Events (the `text/event-stream` format of the HTML Living Standard, §9.2), over HTTP/1.1
-//! and HTTP/2 alike, built on the body model of [`super::body`]: an answer made with [`Response::sse`] is
+//! and HTTP/2 alike, built on the body model ([`Body`], [`BodySource`]): an answer made with [`Response::sse`] is
 //! a streamed body fed through an [`EventSender`] from any task.
 //!
 //! - Events leave as soon as they are sent: the drivers write every frame a body yields at once, so one
