@@ -86,6 +86,18 @@ impl Protocol for App {
                     }
                 });
             }
+            "/events" => {
+                let (resp, events) = Response::sse(4);
+                cx.respond(resp);
+                let gone = self.flooded.clone();
+                tokio::spawn(async move {
+                    let event = lws::http::sse::Event::data("first").id("1").unwrap();
+                    if events.send(&event).await.is_ok() {
+                        events.closed().await;
+                        let _ = gone.send(usize::MAX);
+                    }
+                });
+            }
             "/flood" => {
                 let (tx, body) = Body::channel(2);
                 cx.respond(html(Response::new(200).with_body(body)));
@@ -411,6 +423,39 @@ fn partial_gunzip(raw: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&buf[..n]);
     }
     out
+}
+
+#[tokio::test]
+async fn an_event_stream_is_compressed_flushed_and_ends_with_its_client() {
+    let mut s = setup(Compression::on());
+    let mut tcp = tokio::net::TcpStream::connect(s.server.addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut tcp,
+        b"GET /app/events HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let mut raw = Vec::new();
+    while !partial_gunzip(&raw).ends_with(b"id: 1\ndata: first\n\n") {
+        let mut buf = [0u8; 4096];
+        let n = tokio::time::timeout(
+            IO_TIMEOUT,
+            tokio::io::AsyncReadExt::read(&mut tcp, &mut buf),
+        )
+        .await
+        .expect("the event arrives on its own, compressed")
+        .unwrap();
+        assert!(n > 0, "closed early: {:?}", String::from_utf8_lossy(&raw));
+        raw.extend_from_slice(&buf[..n]);
+    }
+    assert!(support::contains(&raw, b"content-encoding: gzip"));
+    // The client closes its side: the compressed event stream still counts as open-ended, so it ends.
+    tokio::io::AsyncWriteExt::shutdown(&mut tcp).await.unwrap();
+    let gone = tokio::time::timeout(IO_TIMEOUT, s.flooded.recv()).await;
+    assert_eq!(
+        gone.expect("the producer learns the client left"),
+        Some(usize::MAX)
+    );
 }
 
 #[tokio::test]

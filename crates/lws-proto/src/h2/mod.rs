@@ -540,6 +540,12 @@ impl H2Conn {
         }
     }
 
+    /// The last open stream ended at `now`: the idle timeout counts from here, not from the last input, so
+    /// a connection whose long poll was answered long after its request is not sent away at once.
+    pub fn restart_idle_timer(&mut self, now: Instant) {
+        self.last_input = self.last_input.max(now);
+    }
+
     /// Applies timeouts: an unacknowledged SETTINGS fails the connection; an idle one goes away.
     pub fn handle_timeout(&mut self, now: Instant) {
         if matches!(self.state, State::Failed(_)) {

@@ -1079,6 +1079,21 @@ fn graceful_goaway_finishes_open_streams() {
 }
 
 #[test]
+fn the_idle_timeout_counts_from_the_end_of_the_last_stream() {
+    let now = Instant::now();
+    let mut s = H2Conn::server(H2Config::default(), now);
+    let mut hello = PREFACE.to_vec();
+    hello.extend(raw(SETTINGS, 0, 0, &[]));
+    hello.extend(raw(SETTINGS, flags::ACK, 0, &[]));
+    s.handle_input(now, &hello);
+    let later = now + Duration::from_secs(300);
+    s.restart_idle_timer(later);
+    assert_eq!(s.poll_timeout(), Some(later + Duration::from_secs(30)));
+    s.handle_timeout(now + Duration::from_secs(31));
+    assert!(!s.is_closed());
+}
+
+#[test]
 fn idle_connection_goes_away_and_settings_ack_is_required() {
     let now = Instant::now();
     let mut s = H2Conn::server(H2Config::default(), now);

@@ -133,6 +133,10 @@ impl BodySource for Compressed {
             Ok(Step::End(d)) => Some(Ok(Frame::Data(Bytes::from(d)))),
         })
     }
+
+    fn open_ended(&self) -> bool {
+        self.inner.open_ended()
+    }
 }
 
 impl Drop for Compressed {

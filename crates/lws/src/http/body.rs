@@ -66,6 +66,14 @@ pub trait BodySource: Send + 'static {
     fn exact_len(&self) -> Option<u64> {
         None
     }
+
+    /// Whether the body is an open-ended stream that lasts as long as the client stays (Server-Sent
+    /// Events, long poll). An HTTP/1 client that closes its sending side during such a body is taken as
+    /// gone and the body is dropped at once, so its producer learns it (a half-closed HTTP/1 client of an
+    /// ordinary body still gets the whole answer). A wrapper of another source passes this on.
+    fn open_ended(&self) -> bool {
+        false
+    }
 }
 
 /// The body of a [`super::Response`]: empty, whole, a file, or frames from a [`BodySource`].

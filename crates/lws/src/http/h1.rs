@@ -92,6 +92,8 @@ struct Driver<S> {
 struct Sending {
     pump: Pump,
     status: u16,
+    /// The body lasts as long as the client stays (`BodySource::open_ended`): the client's EOF ends it.
+    open_ended: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
@@ -156,6 +158,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 biased;
                 r = std::future::poll_fn(|cx| poll_input(cx, io, conn)), if wants_input => match r {
                     Input::Read => {}
+                    Input::Eof if self.sending.as_ref().is_some_and(|s| s.open_ended) => {
+                        // An event stream's client closed its side: it is gone, and the producer must
+                        // learn so now rather than at a write failing long after.
+                        if let (Some(ex), Some(s)) = (self.ex.take(), self.sending.as_ref()) {
+                            ex.log(s.status, s.pump.sent());
+                        }
+                        return None;
+                    }
                     Input::Eof => self.conn.handle_eof(Instant::now()),
                     Input::Failed => return None,
                 },
@@ -327,9 +337,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         } else {
             out.body
         };
+        let open_ended = matches!(&body, OutBody::Source(s) if s.open_ended());
         self.sending = Some(Sending {
             pump: Pump::new(body),
             status: out.status,
+            open_ended,
         });
         true
     }

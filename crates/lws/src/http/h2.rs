@@ -516,6 +516,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
     /// Logs and forgets streams whose response is fully framed and whose stream the engine closed.
     fn finish_tasks(&mut self) {
+        let before = self.tasks.len();
         let conn = &self.conn;
         self.tasks.retain(|t| {
             let finished = matches!(
@@ -532,6 +533,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             }
             !finished
         });
+        if before > 0 && self.tasks.is_empty() {
+            // A long-lived stream (event stream, long poll) may have outlived the idle timeout: the
+            // connection is idle from now on, not since its last input.
+            self.conn.restart_idle_timer(Instant::now());
+        }
     }
 }
 

@@ -6,6 +6,9 @@ mod request;
 mod request_body;
 mod response;
 
+pub mod sse;
+pub mod sse_ring;
+
 pub(crate) mod date;
 pub(crate) mod dispatch;
 pub(crate) mod error_page;

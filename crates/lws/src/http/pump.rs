@@ -78,6 +78,11 @@ impl Pump {
         }
     }
 
+    /// Whether the body lasts as long as the client stays (see `BodySource::open_ended`).
+    pub(crate) fn open_ended(&self) -> bool {
+        matches!(&self.body, OutBody::Source(s) if s.open_ended())
+    }
+
     /// Data bytes produced so far.
     pub(crate) fn sent(&self) -> u64 {
         self.sent

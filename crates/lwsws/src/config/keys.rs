@@ -41,7 +41,6 @@ pub const VHOST_IGNORED: &[&str] = &[
     "client-tls13-ciphers",
     "dht",
     "fo-listen-queue",
-    "h2-half-closed-long-poll",
     "ignore-missing-cert",
     "quic-mtu",
     "quic-preferred-addresses",
@@ -412,6 +411,11 @@ impl Mapper<'_> {
                     vh.h2.enable_connect_protocol = Some(self.boolean(v, k)?)
                 }
                 "h2-idle-timeout" => vh.h2.idle_timeout = Some(self.u32(v, k, 1, 86_400)?),
+                // libwebsockets' opt-in is how lws-rs always behaves: a stream the client half-closed stays
+                // open for the answer as long as the handler keeps it, and no idle timer ends an open stream.
+                "h2-half-closed-long-poll" => {
+                    self.boolean(v, k)?;
+                }
                 "ws-pmd" => vh.pmd.enabled = Some(self.boolean(v, k)?),
                 "ws-pmd-server-max-window-bits" => {
                     vh.pmd.server_max_window_bits = Some(self.u32(v, k, 9, 15)? as u8)

@@ -530,6 +530,14 @@ mod tests {
     }
 
     #[test]
+    fn h2_half_closed_long_poll_is_accepted_as_always_on() {
+        let cfg = parse(&vhost(", \"h2-half-closed-long-poll\": \"1\"")).unwrap();
+        assert!(cfg.ignored.is_empty(), "{:?}", cfg.ignored);
+        let e = parse_err(&vhost(", \"h2-half-closed-long-poll\": \"maybe\""));
+        assert_eq!(e.key, "vhosts[0].h2-half-closed-long-poll");
+    }
+
+    #[test]
     fn duplicate_key() {
         let e = parse_err(&vhost(",\n \"port\": \"81\""));
         assert_eq!((e.line, e.column), (2, 2));
