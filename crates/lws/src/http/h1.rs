@@ -337,11 +337,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         } else {
             out.body
         };
-        let open_ended = matches!(&body, OutBody::Source(s) if s.open_ended());
+        let pump = Pump::new(body);
         self.sending = Some(Sending {
-            pump: Pump::new(body),
+            open_ended: pump.open_ended(),
+            pump,
             status: out.status,
-            open_ended,
         });
         true
     }
