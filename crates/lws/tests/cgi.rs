@@ -197,16 +197,56 @@ async fn redirects_absolute_and_local() {
         "moved.sh",
         "printf 'Status: 301 Moved\\nLocation: /new\\nContent-Type: text/plain\\n\\nmoved'",
     );
-    let s = serve(dir.path(), |c| c, 4);
+    script(
+        dir.path(),
+        "target.sh",
+        "printf 'Content-Type: text/plain\n\n%s %s %s' \"$REQUEST_METHOD\" \"$REQUEST_URI\" \"$HTTP_COOKIE\"",
+    );
+    script(
+        dir.path(),
+        "to-target.sh",
+        "printf 'Location: /cgi/target.sh?q=1\n\n'",
+    );
+    script(
+        dir.path(),
+        "to-file.sh",
+        "printf 'Location: /files/page.txt\n\n'",
+    );
+    script(dir.path(), "loop.sh", "printf 'Location: /cgi/loop.sh\n\n'");
+    script(
+        dir.path(),
+        "to-nowhere.sh",
+        "printf 'Location: /missing\n\n'",
+    );
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("page.txt"), "a file\n").unwrap();
+    let s = start(vec![Vhost::new("localhost")
+        .listen(any_port())
+        .mount(Mount::cgi("/cgi", Cgi::new(dir.path())))
+        .mount(Mount::files("/files", files.path()))]);
     let r = get(&s, "/cgi/abs.sh").await;
     assert_eq!(r.status, 302);
     assert_eq!(r.header("location"), Some("https://example.com/x"));
-    let r = get(&s, "/cgi/local.sh").await;
-    assert_eq!(
-        r.status, 302,
-        "a local redirect is answered as a 302 to the path"
-    );
-    assert_eq!(r.header("location"), Some("/elsewhere?q=1"));
+    // A local redirect is served by the server itself, as a GET with the request's other fields.
+    let mut c = Client::connect(s.addr).await;
+    c.send(
+        b"POST /cgi/to-target.sh HTTP/1.1\r\nHost: localhost\r\nCookie: k=v\r\n\
+          Content-Length: 4\r\n\r\nbody",
+    )
+    .await;
+    let r = c.read_response().await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("location").is_none());
+    assert_eq!(r.text(), "GET /cgi/target.sh?q=1 k=v");
+    let r = get(&s, "/cgi/to-file.sh").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "a file\n"));
+    let r = get(&s, "/cgi/to-nowhere.sh").await;
+    assert_eq!(r.status, 404);
+    let r = get(&s, "/cgi/loop.sh").await;
+    assert_eq!(r.status, 500, "a redirect loop ends");
+    // The connection is still usable after a local redirect.
+    let r = c.get("/cgi/to-file.sh").await;
+    assert_eq!(r.status, 200);
     let r = get(&s, "/cgi/moved.sh").await;
     assert_eq!(r.status, 301);
     assert_eq!(r.header("location"), Some("/new"));
@@ -608,4 +648,26 @@ async fn over_http2_a_crash_after_the_head_resets_the_stream() {
     c.write_all(&h2_get("/cgi/crash.sh")).await.unwrap();
     let (_, _, reset) = h2_response(&mut c).await;
     assert!(reset.is_some(), "a cut-off body must reset the stream");
+}
+
+#[tokio::test]
+async fn over_http2_a_local_redirect_is_served_on_the_stream() {
+    use support::h2::{get as h2_get, h2_open, h2_response};
+    let dir = tempfile::tempdir().unwrap();
+    script(
+        dir.path(),
+        "target.sh",
+        "printf 'Content-Type: text/plain\\n\\n%s' \"$REQUEST_URI\"",
+    );
+    script(
+        dir.path(),
+        "hop.sh",
+        "printf 'Location: /cgi/target.sh?via=hop\\n\\n'",
+    );
+    let s = serve(dir.path(), |c| c, 4);
+    let mut c = h2_open(s.addr).await;
+    c.write_all(&h2_get("/cgi/hop.sh")).await.unwrap();
+    let (data, _, reset) = h2_response(&mut c).await;
+    assert_eq!(reset, None);
+    assert_eq!(data, b"/cgi/target.sh?via=hop");
 }

@@ -95,6 +95,49 @@ impl RequestHead {
         }
     }
 
+    /// The head of an internal `GET` for `target` made on behalf of this request (a CGI local redirect, RFC
+    /// 3875 §6.2.2; a `HEAD` stays a `HEAD`): the same version and header fields except those that describe a
+    /// body, and no body.
+    pub fn redirected(&self, target: &str) -> RequestHead {
+        const BODY_FIELDS: [&str; 4] = [
+            "content-length",
+            "transfer-encoding",
+            "content-type",
+            "expect",
+        ];
+        let method_name: &[u8] = if self.method() == "HEAD" {
+            b"HEAD"
+        } else {
+            b"GET"
+        };
+        let mut buf = Vec::with_capacity(self.buf.len() + target.len());
+        buf.extend_from_slice(method_name);
+        let method = 0..buf.len();
+        buf.extend_from_slice(target.as_bytes());
+        let target = method.end..buf.len();
+        let mut headers = Vec::with_capacity(self.headers.len());
+        for (n, v) in self.headers() {
+            if BODY_FIELDS.iter().any(|b| n.eq_ignore_ascii_case(b)) {
+                continue;
+            }
+            let start = buf.len();
+            buf.extend_from_slice(n.as_bytes());
+            let mid = buf.len();
+            buf.extend_from_slice(v);
+            headers.push((start..mid, mid..buf.len()));
+        }
+        RequestHead {
+            buf: buf.into(),
+            method,
+            target,
+            version: self.version,
+            headers,
+            body: BodyKind::Empty,
+            keep_alive: self.keep_alive,
+            expect_continue: false,
+        }
+    }
+
     /// The method token, e.g. `GET`.
     pub fn method(&self) -> &str {
         self.text(&self.method)

@@ -517,3 +517,21 @@ fn a_half_closed_peer_is_not_read_again_while_its_answer_is_pending() {
     );
     assert!(h.conn.is_closed());
 }
+
+#[test]
+fn a_redirected_head_is_a_bodiless_get_with_the_other_fields() {
+    let mut s = Harness::new();
+    let ev = s.input(
+        b"POST /cgi/form?x=1 HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\
+          Content-Type: text/plain\r\nCookie: a=b\r\nExpect: 100-continue\r\n\r\nabc",
+    );
+    let head = request_of(&ev).redirected("/docs/page.html?y=2");
+    assert_eq!(head.method(), "GET");
+    assert_eq!(head.target(), "/docs/page.html?y=2");
+    assert_eq!(head.version(), Version::Http11);
+    assert_eq!(head.body_kind(), BodyKind::Empty);
+    assert!(!head.expects_continue());
+    let names: Vec<&str> = head.headers().map(|(n, _)| n).collect();
+    assert_eq!(names, ["Host", "Cookie"]);
+    assert_eq!(head.header_str("cookie"), Some("a=b"));
+}

@@ -175,8 +175,16 @@ fn respond(
         tracing::warn!(script = %name, "CGI head has no Content-Type and is no redirect: 502");
         return Response::error(502);
     }
-    // A local redirect (`Location: /path`, RFC 3875 6.2.2) is answered as a 302 to that path rather than
-    // served internally: see ARCHITECTURE.md, "CGI".
+    if let Some(path) = head
+        .location
+        .as_deref()
+        .filter(|l| redirect_only && is_local(l))
+    {
+        // A local redirect (RFC 3875 6.2.2): the server serves that path instead; the script's further
+        // output is not wanted.
+        keeper.finished();
+        return Response::local_redirect(path);
+    }
     let status = head.status.unwrap_or(if redirect_only { 302 } else { 200 });
     let mut resp = Response::new(status);
     if let Some(ty) = &head.content_type {
@@ -201,6 +209,12 @@ fn respond(
         at_eof: false,
         buf: vec![0; READ_PIECE],
     }))
+}
+
+/// A local-Location: an absolute path (with an optional query) on this server, not a URL or a
+/// network-path reference.
+fn is_local(location: &str) -> bool {
+    location.starts_with('/') && !location.starts_with("//")
 }
 
 /// The rest of the script's stdout, read only when polled, i.e. when the connection has room: a script

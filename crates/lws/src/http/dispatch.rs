@@ -71,7 +71,14 @@ pub(crate) struct Exchange {
     pub(crate) body_pipe: Option<BodyPipe>,
     /// Not written to the access log (the request head itself was unreadable).
     pub(crate) unlogged: bool,
+    /// Local redirects followed so far (a CGI's `Location: /path`).
+    redirects: u8,
+    /// The request the client sent, once a local redirect replaced `req`.
+    original: Option<Box<Request>>,
 }
+
+/// Local redirects one request may follow; a loop ends in 500.
+const MAX_LOCAL_REDIRECTS: u8 = 5;
 
 impl Drop for Exchange {
     fn drop(&mut self) {
@@ -122,7 +129,46 @@ impl Exchange {
             body_limit,
             body_pipe: None,
             unlogged: false,
+            redirects: 0,
+            original: None,
         }
+    }
+
+    /// Takes an awaited answer (from a [`super::Responder`] or a future); a local redirect is served here
+    /// instead of being sent.
+    pub(crate) fn take_answer(&mut self, r: Response) {
+        match r.local_redirect {
+            Some(path) => self.follow_local_redirect(&path),
+            None => self.reply = Reply::Ready(r),
+        }
+    }
+
+    /// Serves `path` on the same vhost as a bodiless `GET` with this request's other fields: the original
+    /// request's handler is done (its body, if any, was consumed or is discarded by the driver), and the
+    /// access log records the original request line with the final status.
+    fn follow_local_redirect(&mut self, path: &str) {
+        let next = self.req.redirected(path);
+        let Some(req) = next.filter(|_| self.redirects < MAX_LOCAL_REDIRECTS) else {
+            tracing::warn!(
+                "local redirect to {path:?} from {} refused (invalid, or more than {MAX_LOCAL_REDIRECTS})",
+                self.req.path()
+            );
+            return self.ready(Response::error(500));
+        };
+        if let Some((p, mut session)) = self.handler.take() {
+            p.inner.http_closed(session.as_mut());
+        }
+        let original = std::mem::replace(&mut self.req, req);
+        self.redirects += 1;
+        self.mount = None;
+        self.body_pipe = None;
+        self.body_limit = self.vhost.limits.max_body;
+        self.reply = Reply::Pending;
+        self.route();
+        // The redirected request has no body: a handler that answers at the end of one answers now.
+        self.body_complete(None);
+        // The access log keeps the request line the client sent.
+        self.original.get_or_insert(Box::new(original));
     }
 
     /// The answer in wire form once it is ready (compressed if the settings and the request allow it);
@@ -152,7 +198,7 @@ impl Exchange {
         if self.unlogged {
             return;
         }
-        let req = &self.req;
+        let req = self.original.as_deref().unwrap_or(&self.req);
         log.write(&LogEntry {
             peer: req.peer.map(|p| p.ip()),
             user: req.user.as_deref(),

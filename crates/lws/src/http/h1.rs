@@ -15,7 +15,6 @@ use tokio::sync::watch;
 use crate::conn::{write_timeout, Abort, ConnInfo, H2cUpgrade, Handoff, PortShared, Switched};
 use crate::vhost::{select_vhost, vhost_for_request};
 
-use super::ctx::Reply;
 use super::dispatch::{response_headers, root_target, Exchange, OutBody, Outgoing};
 use super::pump::{Next, Pump};
 use super::Request;
@@ -178,7 +177,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     deferred.as_mut().expect("guarded by has_deferred").poll_answer(cx)
                 }), if has_deferred => {
                     if let Some(ex) = self.ex.as_mut() {
-                        ex.reply = Reply::Ready(r);
+                        ex.take_answer(r);
                     }
                 }
                 next = std::future::poll_fn(|cx| {

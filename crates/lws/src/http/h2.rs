@@ -19,7 +19,6 @@ use crate::conn::{write_timeout, Abort, ConnInfo, H2Start, PortShared, SpawnTunn
 use crate::vhost::{select_vhost, vhost_for_request};
 use crate::ws::setup::WsSetup;
 
-use super::ctx::Reply;
 use super::dispatch::{response_headers, root_target, Exchange, OutBody, Outgoing};
 use super::pump::{Next, Pump};
 use super::{Request, Response};
@@ -342,7 +341,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     fn wake(&mut self, w: Wake) {
         match w {
             Wake::Progress => {}
-            Wake::Reply(i, r) => self.tasks[i].ex.reply = Reply::Ready(r),
+            Wake::Reply(i, r) => self.tasks[i].ex.take_answer(r),
             Wake::Next(i, next) => self.on_next(i, next),
             Wake::Consumed(i, n) => {
                 let id = self.tasks[i].id;

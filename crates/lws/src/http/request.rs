@@ -95,4 +95,22 @@ impl Request {
     pub fn head(&self) -> &RequestHead {
         &self.head
     }
+
+    /// An internal `GET` of `target` on behalf of this request (same connection facts and header fields,
+    /// no body), or `None` when `target` is not an origin-form path this server would accept.
+    pub(crate) fn redirected(&self, target: &str) -> Option<Request> {
+        if !target.starts_with('/') || target.starts_with("//") {
+            return None;
+        }
+        let parsed = Target::parse(target.as_bytes()).ok()?;
+        Some(Request {
+            head: self.head.redirected(target),
+            target: parsed,
+            mountpoint_len: 0,
+            peer: self.peer,
+            tls: self.tls,
+            vhost: self.vhost.clone(),
+            user: None,
+        })
+    }
 }

@@ -18,6 +18,8 @@ pub struct Response {
     /// A proxied upgrade's origin connection, joined to the client's once this `101` (or HTTP/2 `200`) is
     /// sent.
     pub(crate) tunnel: Option<Box<crate::proxy::OriginTunnel>>,
+    /// Serve this local path instead, as a `GET` on the same vhost (a CGI local redirect, RFC 3875 §6.2.2).
+    pub(crate) local_redirect: Option<Box<str>>,
 }
 
 impl Response {
@@ -28,7 +30,16 @@ impl Response {
             headers: Vec::new(),
             body: Body::empty(),
             tunnel: None,
+            local_redirect: None,
         }
+    }
+
+    /// An answer that is not sent: the server serves `path` (with its query) instead, as a `GET` on the same
+    /// vhost with the request's other header fields.
+    pub(crate) fn local_redirect(path: &str) -> Self {
+        let mut r = Response::new(302);
+        r.local_redirect = Some(path.into());
+        r
     }
 
     /// A `text/html; charset=utf-8` response.
