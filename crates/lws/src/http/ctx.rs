@@ -67,6 +67,23 @@ impl Reply {
     }
 }
 
+impl<'a> HttpCtx<'a> {
+    /// The view of one exchange's request and answer that a callback gets.
+    pub(crate) fn of(
+        request: &'a Request,
+        reply: &'a mut Reply,
+        body_limit: &'a mut u64,
+        pipe: &'a mut Option<BodyPipe>,
+    ) -> HttpCtx<'a> {
+        HttpCtx {
+            request,
+            reply,
+            body_limit,
+            pipe,
+        }
+    }
+}
+
 impl HttpCtx<'_> {
     /// The request being handled.
     pub fn request(&self) -> &Request {

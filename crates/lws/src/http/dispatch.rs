@@ -366,12 +366,12 @@ impl Exchange {
             return self.not_found();
         };
         let mut session = p.inner.new_session();
-        let mut cx = HttpCtx {
-            request: &self.req,
-            reply: &mut self.reply,
-            body_limit: &mut self.body_limit,
-            pipe: &mut self.body_pipe,
-        };
+        let mut cx = HttpCtx::of(
+            &self.req,
+            &mut self.reply,
+            &mut self.body_limit,
+            &mut self.body_pipe,
+        );
         p.inner.http(session.as_mut(), &mut cx);
         self.handler = Some((p, session));
     }
@@ -381,12 +381,12 @@ impl Exchange {
         let Some(mount) = m.proxy.clone() else {
             return self.not_found();
         };
-        let mut cx = HttpCtx {
-            request: &self.req,
-            reply: &mut self.reply,
-            body_limit: &mut self.body_limit,
-            pipe: &mut self.body_pipe,
-        };
+        let mut cx = HttpCtx::of(
+            &self.req,
+            &mut self.reply,
+            &mut self.body_limit,
+            &mut self.body_pipe,
+        );
         // An RFC 8441 extended CONNECT reaches routing only as a WebSocket (other CONNECTs are refused before).
         let upgrade = if cx.request.method() == "CONNECT" {
             Some(crate::proxy::Upgrade::H2)
@@ -420,12 +420,12 @@ impl Exchange {
         let Some(mount) = m.cgi.clone() else {
             return self.not_found();
         };
-        let mut cx = HttpCtx {
-            request: &self.req,
-            reply: &mut self.reply,
-            body_limit: &mut self.body_limit,
-            pipe: &mut self.body_pipe,
-        };
+        let mut cx = HttpCtx::of(
+            &self.req,
+            &mut self.reply,
+            &mut self.body_limit,
+            &mut self.body_pipe,
+        );
         cx.set_body_limit(mount.settings.max_body);
         let body = cx.take_body();
         self.reply =
@@ -464,12 +464,12 @@ impl Exchange {
             return;
         }
         if let Some((p, session)) = &mut self.handler {
-            let mut cx = HttpCtx {
-                request: &self.req,
-                reply: &mut self.reply,
-                body_limit: &mut self.body_limit,
-                pipe: &mut self.body_pipe,
-            };
+            let mut cx = HttpCtx::of(
+                &self.req,
+                &mut self.reply,
+                &mut self.body_limit,
+                &mut self.body_pipe,
+            );
             p.inner.http_body(session.as_mut(), &mut cx, chunk);
         }
     }
@@ -484,12 +484,12 @@ impl Exchange {
             return;
         }
         if let Some((p, session)) = &mut self.handler {
-            let mut cx = HttpCtx {
-                request: &self.req,
-                reply: &mut self.reply,
-                body_limit: &mut self.body_limit,
-                pipe: &mut self.body_pipe,
-            };
+            let mut cx = HttpCtx::of(
+                &self.req,
+                &mut self.reply,
+                &mut self.body_limit,
+                &mut self.body_pipe,
+            );
             p.inner.http_body_completion(session.as_mut(), &mut cx);
             if matches!(self.reply, Reply::Pending) {
                 tracing::error!(
