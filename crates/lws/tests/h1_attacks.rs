@@ -390,10 +390,45 @@ async fn options_asterisk_is_403() {
 }
 
 #[tokio::test]
-async fn overlong_method_is_400() {
-    let f = fixture();
+async fn overlong_method_is_400_or_a_close_where_h2c_is_accepted() {
     let raw = format!("{} / HTTP/1.1\r\nHost: localhost\r\n\r\n", "A".repeat(100));
-    status_then_close(&f, raw.as_bytes(), 400).await;
+    let h1_only = start(vec![Vhost::new("localhost")
+        .listen(any_port())
+        .alpn(&["http/1.1"])]);
+    let (resp, _) = flood(h1_only.addr, raw.as_bytes().to_vec()).await;
+    assert_eq!(resp.map(|r| r.status), Some(400));
+    // Where HTTP/2 prior knowledge is accepted too, bytes that are no request line the sniff knows are
+    // closed on without an HTTP/1 answer (an HTTP/2 client would read one as a broken frame).
+    let f = fixture();
+    let (resp, rest) = flood(f.addr(), raw.into_bytes()).await;
+    assert!(resp.is_none() && rest.is_empty(), "{resp:?} {rest:?}");
+}
+
+#[tokio::test]
+async fn a_protocol_name_that_is_not_http_is_400_not_505() {
+    let f = fixture();
+    for line in ["GET / FOO/1.1", "GET / http/1.1", "GET / HTTP/x.y"] {
+        let raw = format!("{line}\r\nHost: localhost\r\n\r\n");
+        status_then_close(&f, raw.as_bytes(), 400).await;
+    }
+}
+
+#[tokio::test]
+async fn garbage_or_a_broken_preface_on_an_h2c_port_is_closed_without_an_answer() {
+    let f = fixture();
+    for raw in [
+        &b"INVALID CONNECTION PREFACE\r\n\r\n"[..],
+        b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n",
+        b"\x00\x01\x02\x03 not http\r\n\r\n",
+    ] {
+        let (resp, rest) = flood(f.addr(), raw.to_vec()).await;
+        assert!(
+            resp.is_none() && rest.is_empty(),
+            "{}: {resp:?} {rest:?}",
+            String::from_utf8_lossy(raw)
+        );
+    }
+    assert_serves(f.addr(), "/index.html").await;
 }
 
 #[tokio::test]

@@ -424,10 +424,28 @@ fn oversize(buf: &[u8], cfg: &H1Config) -> H1Error {
     }
 }
 
+/// 505 is for a well-formed `HTTP/x.y` this server does not speak; a protocol name that is not `HTTP` (or a
+/// version that is not `DIGIT "." DIGIT`) makes the request line malformed: 400 (RFC 9112 §2.3, §3).
+fn version_error(buf: &[u8]) -> H1Error {
+    let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    let line = buf[..line_end]
+        .strip_suffix(b"\r")
+        .unwrap_or(&buf[..line_end]);
+    let version = line.rsplit(|&b| b == b' ').next().unwrap_or_default();
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            H1Error::UnsupportedVersion
+        }
+        _ => H1Error::MalformedHead,
+    }
+}
+
 fn map_httparse_error(e: httparse::Error, buf: &[u8], cfg: &H1Config) -> H1Error {
     match e {
         httparse::Error::TooManyHeaders => H1Error::TooManyHeaders,
-        httparse::Error::Version => H1Error::UnsupportedVersion,
+        httparse::Error::Version => version_error(buf),
         httparse::Error::Token => {
             let method_len = buf.iter().position(|&b| b == b' ').unwrap_or(buf.len());
             if method_len > cfg.max_method {

@@ -308,6 +308,12 @@ fn smuggling_shapes_are_rejected() {
         (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", H1Error::BadHost),
         (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", H1Error::UnsupportedVersion),
         (b"GET / HTTP/1.12\r\nHost: x\r\n\r\n", H1Error::MalformedHead),
+        // Not the protocol name HTTP: malformed (400), never "unsupported version" (505).
+        (b"GET / FOO/1.1\r\nHost: x\r\n\r\n", H1Error::MalformedHead),
+        (b"GET / http/1.1\r\nHost: x\r\n\r\n", H1Error::MalformedHead),
+        (b"GET / HTTPS/1.1\r\nHost: x\r\n\r\n", H1Error::MalformedHead),
+        (b"GET / HTTP/x.1\r\nHost: x\r\n\r\n", H1Error::MalformedHead),
+        (b"GET / HTTP/3.0\r\nHost: x\r\n\r\n", H1Error::UnsupportedVersion),
         (b"\x16\x03\x01\x00\x05hello", H1Error::MalformedHead),
     ];
     for (wire, want) in cases {

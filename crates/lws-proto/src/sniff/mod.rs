@@ -56,6 +56,11 @@ pub fn classify(first: &[u8]) -> Verdict {
     if let Some(v) = prefix_verdict(first, H2_PREFACE, Verdict::Http2) {
         return v;
     }
+    if first.starts_with(b"PRI ") {
+        // A preface gone wrong: `PRI` exists so that no HTTP/1 server takes it for a request (RFC 9113
+        // §3.4); it is an HTTP/2 client's, and an HTTP/1 answer would reach it as a broken frame.
+        return Verdict::Other;
+    }
     if let Some(v) = prefix_verdict(first, b"SSH-", Verdict::Ssh) {
         return v;
     }

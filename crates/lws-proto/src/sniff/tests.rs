@@ -41,8 +41,14 @@ fn the_h2_preface_is_decided_only_when_whole() {
         assert_eq!(classify(&H2_PREFACE[..n]), Verdict::NeedMore, "{n} bytes");
     }
     assert_eq!(classify(H2_PREFACE), Verdict::Http2);
-    // `PRI ` followed by something else is an (odd) HTTP/1 request line.
-    assert_eq!(classify(b"PRI /x HTTP/1.1\r\n"), Verdict::Http1);
+    // `PRI` is reserved for the preface (IANA method registry, RFC 9113 §3.4): a preface gone wrong is not
+    // HTTP/1, whatever follows.
+    assert_eq!(classify(b"PRI /x HTTP/1.1\r\n"), Verdict::Other);
+    assert_eq!(
+        classify(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n"),
+        Verdict::Other
+    );
+    assert_eq!(classify(b"PRI * HTTP/1.1\r\n"), Verdict::Other);
 }
 
 #[test]

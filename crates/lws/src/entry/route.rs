@@ -3,7 +3,7 @@
 //! sniff rules (SSH, TLS by SNI/ALPN, HTTP) in order; then what the port serves itself (TLS on TLS ports,
 //! HTTP/1 and HTTP/2 prior knowledge on plain ones, plain HTTP on TLS ports that redirect or allow it);
 //! then an `Any` rule or the libwebsockets fallback; then the port's old answer (HTTP/1, which refuses the
-//! bytes with 400, on plain ports; closing on TLS ports).
+//! bytes with 400, on plain ports without h2c; closing on TLS ports and on plain ports that take h2c).
 
 use std::time::Duration;
 
@@ -120,6 +120,10 @@ pub(crate) fn choose(port: &PortShared, sniffed: &Sniffed) -> Role {
             plain_on_tls: redirect,
         },
         (true, None) => Role::Close,
+        // Where HTTP/2 prior knowledge is accepted, bytes that are neither HTTP/1 nor the preface may be an
+        // HTTP/2 client's: an HTTP/1 400 would reach it as a broken frame, so close (RFC 9113 §3.4 lets the
+        // GOAWAY be left out).
+        (false, _) if port.h2c() && v == Verdict::Other => Role::Close,
         (false, _) => Role::Http1 {
             plain_on_tls: false,
         },
