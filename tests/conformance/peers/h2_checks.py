@@ -666,9 +666,11 @@ def check_ping_ack_not_answered(o):
     return "unsolicited PING ACK ignored; PING answered"
 
 
-def check_bad_preface(o):
+def _rejected_preface(o, first):
+    """The server must end the connection with GOAWAY PROTOCOL_ERROR or close it; never an HTTP/1 answer,
+    which an HTTP/2 client would read as a broken frame (RFC 9113 §3.4)."""
     c = conn(o, preface=False)
-    c.send(b"PRI * HTTP/2.0\r\n\r\nXY\r\n\r\n" + settings_frame())
+    c.send(first)
     c.until(lambda: c.goaway is not None or c.eof, "GOAWAY or close", allow_eof=True)
     if c.goaway is not None and c.goaway[1] != PROTOCOL_ERROR:
         raise Fail("GOAWAY %s, want PROTOCOL_ERROR" % err_name(c.goaway[1]))
@@ -679,7 +681,17 @@ def check_bad_preface(o):
     if c.goaway is not None:
         c.until(lambda: c.eof, "close after GOAWAY", allow_eof=True)
         return "GOAWAY PROTOCOL_ERROR, closed"
-    return "connection closed (%s)%s" % (c.eof_reason, " after %d bytes" % len(c.rbuf) if c.rbuf else "")
+    if c.rbuf:
+        raise Fail("closed after %d bytes that are not HTTP/2 frames: %r" % (len(c.rbuf), bytes(c.rbuf[:40])))
+    return "connection closed (%s) without an answer" % c.eof_reason
+
+
+def check_bad_preface(o):
+    return _rejected_preface(o, b"PRI * HTTP/2.0\r\n\r\nXY\r\n\r\n" + settings_frame())
+
+
+def check_garbage_preface(o):
+    return _rejected_preface(o, b"INVALID CONNECTION PREFACE\r\n\r\n")
 
 
 def check_first_frame_not_settings(o):
@@ -1107,6 +1119,24 @@ def _data_after_end_stream(c):
     return s
 
 
+def _data_after_client_reset(c):
+    """DATA on a stream we (the client) reset ourselves: the server must say STREAM_CLOSED (RFC 9113 §5.1)."""
+    s = _open_post(c)
+    c.send(rst_frame(s.sid, CANCEL) + data_frame(s.sid, b"text=a", end=True))
+    return s
+
+
+def check_headers_after_client_reset(o):
+    c = conn(o)
+    s = _open_post(c)
+    c.send(rst_frame(s.sid, CANCEL) + headers_frame(s.sid, c.enc.encode([("x-late", "1")]), end_stream=True))
+    c.until(lambda: s.reset is not None or c.goaway is not None, "STREAM_CLOSED", allow_eof=True)
+    got = s.reset if s.reset is not None else (c.goaway[1] if c.goaway else None)
+    if got != STREAM_CLOSED:
+        raise Fail("want RST_STREAM or GOAWAY STREAM_CLOSED; %s" % c.summary())
+    return ("RST_STREAM" if s.reset is not None else "GOAWAY") + " STREAM_CLOSED"
+
+
 def _open_post(c):
     """A POST whose body we have not sent yet: the stream is open at the server."""
     sid = c.new_sid()
@@ -1186,6 +1216,7 @@ STREAM_ERRORS = [
     ("content-length-more-than-data", _cl_mismatch(10, b"text=a"), PROTOCOL_ERROR),
     ("content-length-less-than-data", _cl_mismatch(2, b"text=a"), PROTOCOL_ERROR),
     ("data-after-end-stream", _data_after_end_stream, STREAM_CLOSED),
+    ("data-after-client-reset", _data_after_client_reset, STREAM_CLOSED),
     ("window-update-0-stream", _stream_wu_0, PROTOCOL_ERROR),
     ("stream-window-overflow", _stream_window_overflow, FLOW_CONTROL_ERROR),
     ("priority-self-dependency", _priority_self, PROTOCOL_ERROR),
@@ -1471,6 +1502,8 @@ CHECKS = [
     ("conn/ping", check_ping),
     ("conn/ping-ack-not-answered", check_ping_ack_not_answered),
     ("conn/bad-preface", check_bad_preface),
+    ("conn/garbage-instead-of-preface", check_garbage_preface),
+    ("conn/headers-after-client-reset", check_headers_after_client_reset),
     ("conn/first-frame-not-settings", check_first_frame_not_settings),
     ("conn/mid-connection-settings-acked", check_mid_connection_settings),
     ("req/get-root", check_get_root),

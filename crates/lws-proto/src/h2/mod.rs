@@ -1098,7 +1098,9 @@ impl H2Conn {
         ]));
         if let Some(i) = self.find(head.stream) {
             self.streams.swap_remove(i);
-            self.remember(head.stream, true);
+            // Reset by the peer: its later DATA or HEADERS on the stream are STREAM_CLOSED (RFC 9113 §5.1),
+            // not the in-flight frames that a reset of ours lets us ignore.
+            self.remember(head.stream, false);
             self.events.push_back(Event::Reset {
                 stream: head.stream,
                 reason,

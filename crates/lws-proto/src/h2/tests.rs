@@ -1314,3 +1314,33 @@ fn header_blocks_kept_alive_stay_intact() {
         assert_eq!(block.method(), Some("GET"));
     }
 }
+
+#[test]
+fn frames_on_a_stream_the_peer_reset_are_stream_closed() {
+    let mut p = Peer::new();
+    let b = p.block(&[(":method", "POST"), (":scheme", "http"), (":path", "/")]);
+    p.send(&raw(HEADERS, flags::END_HEADERS, 1, &b));
+    p.send(&raw(RST, 0, 1, &Reason::CANCEL.0.to_be_bytes()));
+    p.out();
+    // DATA after the peer's own RST_STREAM: a stream error, never silence (RFC 9113 §5.1, "closed").
+    p.send(&raw(DATA, 0, 1, b"late"));
+    assert_rst(&mut p, 1, Reason::STREAM_CLOSED);
+    // HEADERS on it: STREAM_CLOSED too (here a connection error, which RFC 9113 also allows).
+    let mut p = Peer::new();
+    p.send(&raw(HEADERS, flags::END_HEADERS, 3, &b));
+    p.send(&raw(RST, 0, 3, &Reason::CANCEL.0.to_be_bytes()));
+    p.out();
+    let trailers = p.block(&[("x-late", "1")]);
+    p.send(&raw(
+        HEADERS,
+        flags::END_HEADERS | flags::END_STREAM,
+        3,
+        &trailers,
+    ));
+    let frames = p.out();
+    assert!(
+        goaway_code(&frames) == Some(Reason::STREAM_CLOSED.0)
+            || rst_code(&frames, 3) == Some(Reason::STREAM_CLOSED.0),
+        "frames: {frames:?}"
+    );
+}
