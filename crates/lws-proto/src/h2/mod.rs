@@ -494,17 +494,21 @@ impl H2Conn {
         true
     }
 
-    /// Forgets finished streams. A server that ended its response before the request body ended asks the
-    /// client to stop sending it (RST_STREAM(NO_ERROR), RFC 9113 §8.1).
+    /// Forgets finished streams. A server that ended its response before the request ended lets the rest
+    /// of the request arrive for a short while, still checking it (a body that breaks its content-length, a
+    /// zero WINDOW_UPDATE: the stream errors RFC 9113 names, whatever the timing); once the peer has no window
+    /// left, or the time is up (`handle_timeout`), it asks the peer to stop (RST_STREAM(NO_ERROR), §8.1).
     fn sweep(&mut self, dst: &mut Vec<u8>) {
         let mut i = 0;
         while i < self.streams.len() {
             let s = &mut self.streams[i];
             if self.role == Role::Server && s.send_closed && !s.recv_closed {
-                frame::write_rst(dst, s.id, Reason::NO_ERROR.0);
-                s.recv_closed = true;
-                let id = s.id;
-                self.remember(id, true);
+                if s.recv_window > 0 {
+                    s.draining_since.get_or_insert(self.last_input);
+                } else {
+                    let id = s.id;
+                    self.stop_draining(dst, i, id);
+                }
             }
             if self.streams[i].is_done() {
                 let s = self.streams.swap_remove(i);
@@ -513,6 +517,14 @@ impl H2Conn {
                 i += 1;
             }
         }
+    }
+
+    /// Ends the wait for the rest of a request whose response is complete: RST_STREAM(NO_ERROR); frames
+    /// still in flight are then ignored.
+    fn stop_draining(&mut self, dst: &mut Vec<u8>, i: usize, id: u32) {
+        frame::write_rst(dst, id, Reason::NO_ERROR.0);
+        self.streams[i].recv_closed = true;
+        self.remember(id, true);
     }
 
     /// Notes a closed stream. Runs for every stream, so it only appends; the rare lookups (frames arriving
@@ -534,10 +546,13 @@ impl H2Conn {
             .map(|t| t + self.config.settings_timeout);
         let idle = (self.streams.is_empty() && !self.goaway_sent)
             .then(|| self.last_input + self.config.idle_timeout);
-        match (settings, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let drain = self
+            .streams
+            .iter()
+            .filter_map(|s| s.draining_since)
+            .min()
+            .map(|t| t + stream::DRAIN_TIME);
+        [settings, idle, drain].into_iter().flatten().min()
     }
 
     /// The last open stream ended at `now`: the idle timeout counts from here, not from the last input, so
@@ -559,6 +574,18 @@ impl H2Conn {
         if self.streams.is_empty() && now >= self.last_input + self.config.idle_timeout {
             self.go_away();
         }
+        let mut out = std::mem::take(&mut self.out);
+        for i in 0..self.streams.len() {
+            let s = &self.streams[i];
+            if !s.recv_closed
+                && s.draining_since
+                    .is_some_and(|t| now >= t + stream::DRAIN_TIME)
+            {
+                let id = s.id;
+                self.stop_draining(&mut out, i, id);
+            }
+        }
+        self.out = out;
     }
 
     // ----- input -----
@@ -740,6 +767,12 @@ impl H2Conn {
         }
         if end_stream {
             s.recv_closed = true;
+        }
+        if s.draining_since.is_some() {
+            // The response is complete: the rest of the request is checked and dropped, and its window is
+            // not given back, so the peer cannot keep sending.
+            self.release_conn(len as u32);
+            return Ok(());
         }
         let delivered = data.len();
         // Padding is consumed at once; the data itself when the application has it.
@@ -1024,7 +1057,9 @@ impl H2Conn {
                 return Err(FrameError::Stream(id, Reason::PROTOCOL_ERROR));
             }
             s.recv_closed = true;
-            self.events.push_back(Event::Trailers { stream: id, block });
+            if s.draining_since.is_none() {
+                self.events.push_back(Event::Trailers { stream: id, block });
+            }
             return Ok(());
         }
         let status = block.status().unwrap_or(0);

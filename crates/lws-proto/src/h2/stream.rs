@@ -39,7 +39,14 @@ pub(crate) struct Stream {
     pub(crate) awaiting_final: bool,
     /// Stream-level receive window is released only through `release_capacity`.
     pub(crate) manual: bool,
+    /// Since when our response is complete while the peer's request is not (server): its remaining frames
+    /// are still checked, and discarded, until it ends, runs out of window, or [`DRAIN_TIME`] passes.
+    pub(crate) draining_since: Option<std::time::Instant>,
 }
+
+/// How long a stream whose response is complete waits for the rest of its request before it is reset with
+/// NO_ERROR (RFC 9113 §8.1).
+pub(crate) const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Stream {
     pub(crate) fn new(id: u32, send_window: u32, recv_window: u32) -> Stream {
@@ -60,6 +67,7 @@ impl Stream {
             received: 0,
             awaiting_final: false,
             manual: false,
+            draining_since: None,
         }
     }
 

@@ -1344,3 +1344,59 @@ fn frames_on_a_stream_the_peer_reset_are_stream_closed() {
         "frames: {frames:?}"
     );
 }
+
+/// A POST on stream 1 declaring a 6-byte body, answered completely before any of the body arrives.
+fn answered_before_the_body(p: &mut Peer) {
+    let b = p.block(&[
+        (":method", "POST"),
+        (":scheme", "http"),
+        (":path", "/"),
+        ("content-length", "6"),
+    ]);
+    p.send(&raw(HEADERS, flags::END_HEADERS, 1, &b));
+    p.events();
+    p.server.send_response(1, 200, [], false).unwrap();
+    p.server
+        .send_data(1, Bytes::from_static(b"done"), true)
+        .unwrap();
+    let frames = p.out();
+    assert!(frames
+        .iter()
+        .any(|w| w.kind == DATA && w.flags & flags::END_STREAM != 0));
+    assert_eq!(rst_code(&frames, 1), None, "no early reset: {frames:?}");
+}
+
+#[test]
+fn a_request_answered_early_is_still_checked_whatever_the_timing() {
+    // The body breaks its content-length after the response went out: still PROTOCOL_ERROR (RFC 9113 §8.1.1).
+    let mut p = Peer::new();
+    answered_before_the_body(&mut p);
+    p.send(&raw(DATA, flags::END_STREAM, 1, b"too long"));
+    assert_rst(&mut p, 1, Reason::PROTOCOL_ERROR);
+    // A zero WINDOW_UPDATE on it: PROTOCOL_ERROR too (§6.9).
+    let mut p = Peer::new();
+    answered_before_the_body(&mut p);
+    p.send(&raw(WINDOW_UPDATE, 0, 1, &0u32.to_be_bytes()));
+    assert_rst(&mut p, 1, Reason::PROTOCOL_ERROR);
+    // A body that fits ends the stream quietly, and the application hears nothing more of it.
+    let mut p = Peer::new();
+    answered_before_the_body(&mut p);
+    p.send(&raw(DATA, flags::END_STREAM, 1, b"abcdef"));
+    let frames = p.out();
+    assert_eq!(rst_code(&frames, 1), None, "{frames:?}");
+    assert!(p.events().is_empty());
+}
+
+#[test]
+fn a_request_answered_early_is_stopped_after_the_drain_time() {
+    let mut p = Peer::new();
+    answered_before_the_body(&mut p);
+    let deadline = p.server.poll_timeout().expect("a drain deadline");
+    p.server.handle_timeout(deadline);
+    assert_eq!(rst_code(&p.out(), 1), Some(Reason::NO_ERROR.0));
+    // Frames still in flight after our reset are ignored.
+    p.send(&raw(DATA, flags::END_STREAM, 1, b"abcdef"));
+    let frames = p.out();
+    assert_eq!(rst_code(&frames, 1), None, "{frames:?}");
+    assert_eq!(goaway_code(&frames), None);
+}
