@@ -1146,6 +1146,30 @@ def _open_post(c):
     return s
 
 
+def _answered_then(c, offending):
+    """A GET with content-length 6 and its body still to come, which the server answers at once; only once
+    the answer is complete (END_STREAM seen) the offending frames follow: the stream error must not depend on
+    whether the response went out first."""
+    sid = c.new_sid()
+    s = c.stream(sid)
+    c.send(headers_frame(sid, c.enc.encode(c.req_headers("GET", "/", [("content-length", "6")])),
+                         end_stream=False))
+    c.until(lambda: s.ended or s.reset is not None, "the complete answer before the body")
+    if s.reset is not None:
+        raise Fail("reset (%s) before the body was sent" % err_name(s.reset))
+    s.ended = False  # expect_rst waits for the reset now
+    c.send(offending(sid))
+    return s
+
+
+def _cl_mismatch_after_response(c):
+    return _answered_then(c, lambda sid: data_frame(sid, b"too long for 6", end=True))
+
+
+def _wu_0_after_response(c):
+    return _answered_then(c, lambda sid: window_update(sid, 0))
+
+
 def _stream_wu_0(c):
     s = _open_post(c)
     c.send(window_update(s.sid, 0))
@@ -1217,6 +1241,8 @@ STREAM_ERRORS = [
     ("content-length-less-than-data", _cl_mismatch(2, b"text=a"), PROTOCOL_ERROR),
     ("data-after-end-stream", _data_after_end_stream, STREAM_CLOSED),
     ("data-after-client-reset", _data_after_client_reset, STREAM_CLOSED),
+    ("content-length-mismatch-after-response", _cl_mismatch_after_response, PROTOCOL_ERROR),
+    ("window-update-0-after-response", _wu_0_after_response, PROTOCOL_ERROR),
     ("window-update-0-stream", _stream_wu_0, PROTOCOL_ERROR),
     ("stream-window-overflow", _stream_window_overflow, FLOW_CONTROL_ERROR),
     ("priority-self-dependency", _priority_self, PROTOCOL_ERROR),
