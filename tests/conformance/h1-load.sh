@@ -189,6 +189,33 @@ if out="$("${RAW[@]}" 127.0.0.1 "$P2" GET:/ GET:/demo.css 2>&1)" &&
   pass demo-pipelining
 else fail demo-pipelining "$(tr '\n' ' ' <<<"$out")"; fi
 
+# raw_first_line PORT BYTES: what the server answers to BYTES (printf format) on a fresh connection: its first
+# line, or "closed" when it closes without a byte
+raw_first_line() {
+  python3 - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+got = b""
+while b"\r\n" not in got:
+    d = s.recv(4096)
+    if not d:
+        break
+    got += d
+print(got.split(b"\r\n")[0].decode("latin-1") if got else "closed")
+PY
+}
+# A protocol name that is not HTTP is a malformed request (400), never 505; a real HTTP/x.y we do not speak is
+# 505. Bytes that are neither HTTP/1 nor the h2 preface, on this port that takes h2c prior knowledge, get no
+# HTTP/1 answer (an HTTP/2 client would read it as a broken frame): the connection is closed.
+expect_eq demo-protocol-not-http-400 "$(raw_first_line "$P2" 'GET / FOO/1.1\r\nHost: x\r\n\r\n')" \
+  "HTTP/1.1 400 Bad Request"
+expect_eq demo-http-9.9-505 "$(raw_first_line "$P2" 'GET / HTTP/9.9\r\nHost: x\r\n\r\n')" \
+  "HTTP/1.1 505 HTTP Version Not Supported"
+expect_eq demo-garbage-closed-without-answer "$(raw_first_line "$P2" 'INVALID CONNECTION PREFACE\r\n\r\n')" closed
+expect_eq demo-broken-preface-closed-without-answer \
+  "$(raw_first_line "$P2" 'PRI * HTTP/2.0\r\n\r\nXY\r\n\r\n')" closed
+
 alive_check demo demo-alive
 lwsws_stop demo
 expect_eq demo-sigterm-exit-0 "$STOP_RC" 0
