@@ -327,7 +327,7 @@ fn quick(addr: SocketAddr) -> ReverseProxy {
 
 #[tokio::test]
 async fn an_unreachable_origin_is_503() {
-    let dead = support::free_port();
+    let (dead, _held) = support::refusing_port();
     let p = proxy_to(ReverseProxy::new(&url(dead, "/")).unwrap());
     assert_eq!(get(p.addr, "/mnt/x").await.status, 503);
     assert_eq!(get(p.addr, "/mnt/x").await.status, 503, "still serving");
@@ -557,7 +557,7 @@ async fn an_origin_that_answers_before_the_upload_ends_is_heard() {
 async fn a_dead_origin_is_skipped_and_the_others_take_turns() {
     let a = lws_origin();
     let b = lws_origin();
-    let dead = support::free_port();
+    let (dead, _held) = support::refusing_port();
     let p = proxy_to(
         ReverseProxy::new(&url(dead, "/app"))
             .unwrap()

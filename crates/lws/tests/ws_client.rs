@@ -13,7 +13,7 @@ use futures_sink::Sink;
 use lws::client::{self, ClientError, Message, WebSocket};
 use lws::ws::{ValidityPolicy, WsCtx, WsMessage};
 use lws::{Protocol, ProtocolHandle, Vhost};
-use support::{any_port, free_port, start, Server, IO_TIMEOUT};
+use support::{any_port, start, Server, IO_TIMEOUT};
 
 /// Echoes every message; "close-me" makes the server close with 4001 "bye now".
 struct Echo;
@@ -303,7 +303,7 @@ async fn pings_are_answered_while_reading() {
 
 #[tokio::test]
 async fn connect_errors() {
-    let closed = free_port();
+    let (closed, _held) = support::refusing_port();
     let r = client::ws(&format!("ws://{closed}/")).connect().await;
     assert!(matches!(r, Err(ClientError::Connect(_))), "{r:?}");
 
@@ -403,7 +403,7 @@ async fn raw_handshake_host_header_and_leftover_bytes() {
 
 #[tokio::test]
 async fn connect_with_retry_reports_after_concealing() {
-    let closed = free_port();
+    let (closed, _held) = support::refusing_port();
     let policy = client::RetryPolicy::new(vec![10, 20], 2);
     let started = std::time::Instant::now();
     let r = client::connect_with_retry(client::ws(&format!("ws://{closed}/")), policy).await;

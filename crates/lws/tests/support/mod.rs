@@ -65,6 +65,22 @@ pub(crate) fn free_port() -> SocketAddr {
     l.local_addr().expect("probe address")
 }
 
+/// A `127.0.0.1` address where connections are refused for as long as the returned socket lives: it is bound
+/// but not listening, so no other test (or process) can start listening there meanwhile, as it could on a port
+/// [`free_port`] only found free.
+pub(crate) fn refusing_port() -> (SocketAddr, socket2::Socket) {
+    let s =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let any: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
+    s.bind(&any.into()).expect("bind");
+    let addr = s
+        .local_addr()
+        .expect("bound address")
+        .as_socket()
+        .expect("an IP address");
+    (addr, s)
+}
+
 /// Builds and starts a context with these vhosts.
 pub(crate) fn start(vhosts: Vec<Vhost>) -> Server {
     start_with(
