@@ -178,7 +178,7 @@ fn respond(
     if let Some(path) = head
         .location
         .as_deref()
-        .filter(|l| redirect_only && is_local(l))
+        .filter(|l| redirect_only && Request::is_local_target(l))
     {
         // A local redirect (RFC 3875 6.2.2): the server serves that path instead; the script's further
         // output is not wanted.
@@ -209,12 +209,6 @@ fn respond(
         at_eof: false,
         buf: vec![0; READ_PIECE],
     }))
-}
-
-/// A local-Location: an absolute path (with an optional query) on this server, not a URL or a
-/// network-path reference.
-fn is_local(location: &str) -> bool {
-    location.starts_with('/') && !location.starts_with("//")
 }
 
 /// The rest of the script's stdout, read only when polled, i.e. when the connection has room: a script

@@ -160,9 +160,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                     Input::Eof if self.sending.as_ref().is_some_and(|s| s.open_ended) => {
                         // An event stream's client closed its side: it is gone, and the producer must
                         // learn so now rather than at a write failing long after.
-                        if let (Some(ex), Some(s)) = (self.ex.take(), self.sending.as_ref()) {
-                            ex.log(s.status, s.pump.sent());
-                        }
+                        self.finish_sending();
                         return None;
                     }
                     Input::Eof => self.conn.handle_eof(Instant::now()),

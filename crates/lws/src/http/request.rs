@@ -96,10 +96,16 @@ impl Request {
         &self.head
     }
 
+    /// Whether `target` is a path on this server (with an optional query): absolute, and not a URL or a
+    /// network-path reference (`//host/...`).
+    pub(crate) fn is_local_target(target: &str) -> bool {
+        target.starts_with('/') && !target.starts_with("//")
+    }
+
     /// An internal `GET` of `target` on behalf of this request (same connection facts and header fields,
     /// no body), or `None` when `target` is not an origin-form path this server would accept.
     pub(crate) fn redirected(&self, target: &str) -> Option<Request> {
-        if !target.starts_with('/') || target.starts_with("//") {
+        if !Request::is_local_target(target) {
             return None;
         }
         let parsed = Target::parse(target.as_bytes()).ok()?;
