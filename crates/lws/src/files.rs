@@ -15,7 +15,7 @@ use bytes::Bytes;
 use crate::compress::settings::compressible_type;
 use crate::file_cache;
 pub(crate) use crate::file_info::FileInfo;
-use lws_proto::coding::ContentCoding;
+use lws_proto::coding::{AcceptEncoding, ContentCoding};
 
 use lws_proto::http1::RequestHead;
 
@@ -132,8 +132,9 @@ pub(crate) struct FileMount<'a> {
     pub(crate) default_doc: &'a str,
     pub(crate) extra_mimetypes: &'a [(String, String)],
     pub(crate) cache_control: &'a Bytes,
-    /// Codings of precompressed siblings to look for, best first (empty: serve the file as it is).
-    pub(crate) siblings: &'a [ContentCoding],
+    /// The client's `Accept-Encoding` and the codings offered, for precompressed siblings (`None`: serve
+    /// the file as it is).
+    pub(crate) siblings: Option<(AcceptEncoding, &'a [ContentCoding])>,
 }
 
 /// Resolves `rel` (the canonical path below the mountpoint) and decides the response.
@@ -202,11 +203,12 @@ fn precompressed(
     rel: &str,
     file: &FileInfo,
 ) -> Option<(Source, Arc<FileInfo>, ContentCoding)> {
-    if mount.siblings.is_empty() || !file.content_type.as_deref().is_some_and(compressible_type) {
+    let (accept, offered) = mount.siblings?;
+    if !file.content_type.as_deref().is_some_and(compressible_type) {
         return None;
     }
     let key = cache_key(mount, rel);
-    mount.siblings.iter().find_map(|&coding| {
+    accept.ranked(offered).into_iter().find_map(|coding| {
         let (source, sibling) =
             open_cached(mount, &format!("{key}{}", coding.file_suffix())).ok()?;
         if sibling.mtime < file.mtime {

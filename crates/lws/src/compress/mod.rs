@@ -21,16 +21,18 @@ use lws_proto::coding::AcceptEncoding;
 use crate::http::outgoing::{OutBody, Outgoing};
 use crate::http::Request;
 
-/// The codings a file mount may look for as precompressed siblings of a file, best first; empty when
-/// compression is off or the request must get the file as it is (a `Range`, or no `Accept-Encoding`).
-pub(crate) fn sibling_codings(settings: &Compression, req: &Request) -> Vec<ContentCoding> {
+/// What a file mount needs to look for precompressed siblings of a file: the client's `Accept-Encoding`
+/// and the codings offered. `None` when compression is off or the request must get the file as it is (a
+/// `Range`, or no `Accept-Encoding`). Ranking waits until the file turns out to be of a compressible type.
+pub(crate) fn sibling_accept<'a>(
+    settings: &'a Compression,
+    req: &Request,
+) -> Option<(AcceptEncoding, &'a [ContentCoding])> {
     if !settings.is_enabled() || !settings.precompressed || req.header("range").is_some() {
-        return Vec::new();
+        return None;
     }
-    match req.head.header("accept-encoding") {
-        Some(v) => AcceptEncoding::parse(v).ranked(&settings.codings),
-        None => Vec::new(),
-    }
+    let accept = AcceptEncoding::parse(req.head.header("accept-encoding")?);
+    Some((accept, &settings.codings))
 }
 
 /// Compresses the response if the settings, the request and the response all allow it; marks it as varying

@@ -277,13 +277,13 @@ impl Exchange {
         let Some(origin) = &m.origin else {
             return self.not_found();
         };
-        let siblings = crate::compress::sibling_codings(&m.compression, &self.req);
+        let siblings = crate::compress::sibling_accept(&m.compression, &self.req);
         let fm = FileMount {
             origin,
             default_doc: &m.default_doc,
             extra_mimetypes: &m.mount.extra_mimetypes,
             cache_control: &m.cache_control,
-            siblings: &siblings,
+            siblings,
         };
         match files::resolve(&fm, self.req.mount_path(), &self.req.head) {
             FileOutcome::Serve(plan) => {
