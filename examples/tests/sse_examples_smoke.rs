@@ -111,7 +111,14 @@ async fn minimal_http_server_sse() {
         .await
         .expect("GET /");
     assert_eq!(page.status(), 200);
-    assert!(page.text().await.unwrap().contains("example.js"));
+    assert!(page.text().await.unwrap().contains("/page/events.js"));
+    // The page script all three SSE examples share, from its own mount.
+    let script = lws::client::http(&format!("http://127.0.0.1:{}/page/events.js", ex.port))
+        .send()
+        .await
+        .expect("GET /page/events.js");
+    assert_eq!(script.status(), 200);
+    assert!(script.text().await.unwrap().contains("new EventSource"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

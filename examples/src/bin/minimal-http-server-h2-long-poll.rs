@@ -17,7 +17,6 @@
 //!
 //!     curl -N --http2 --cacert tests/certs/localhost.cert.pem https://localhost:7681/poll
 
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
@@ -31,18 +30,6 @@ const ORIGIN: &str = concat!(
     "/mount-origin/minimal-http-server-h2-long-poll"
 );
 
-/// SELF-SIGNED TEST CERTIFICATE for `localhost` and 127.0.0.1: for trying things out only.
-const TEST_CERT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/certs/localhost.cert.pem"
-);
-
-/// The private key of the test certificate; it is published in the repository, so it protects nothing.
-const TEST_KEY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/certs/localhost.key.pem"
-);
-
 /// The HTTP/2 idle timeout of this example's connections, shorter than the default interval on purpose.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -54,12 +41,8 @@ struct Args {
     /// Milliseconds between the answers on a held stream.
     #[arg(long, default_value_t = 10_000)]
     interval_ms: u64,
-    /// PEM certificate chain (default: the self-signed test certificate).
-    #[arg(long, requires = "key")]
-    cert: Option<PathBuf>,
-    /// PEM private key of `--cert`.
-    #[arg(long, requires = "cert")]
-    key: Option<PathBuf>,
+    #[command(flatten)]
+    tls: lws_examples::TlsArgs,
 }
 
 /// The protocol behind `/poll`: holds the stream and answers on it every interval.
@@ -102,15 +85,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let (cert, key) = match (args.cert, args.key) {
-        (Some(cert), Some(key)) => (cert, key),
-        _ => {
-            println!(
-                "WARNING: using the SELF-SIGNED TEST CERTIFICATE {TEST_CERT}; its key is public"
-            );
-            (TEST_CERT.into(), TEST_KEY.into())
-        }
-    };
+    let (cert, key) = args.tls.cert_and_key();
     let h2 = H2Config {
         idle_timeout: IDLE_TIMEOUT,
         ..H2Config::default()
@@ -125,6 +100,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .strict_security_headers(true)
         .protocol(ProtocolHandle::new("long-poll", poll))
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"))
+        .mount(Mount::files("/page", lws_examples::SSE_PAGE))
         .mount(Mount::callback("/poll", "long-poll"));
     let context = Context::builder().vhost(vhost).build()?;
     for addr in context.local_addrs() {

@@ -91,6 +91,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .strict_security_headers(true)
         .protocol(ProtocolHandle::new("ring", Follow { ring }))
         .mount(Mount::files("/", ORIGIN).default_doc("index.html"))
+        .mount(Mount::files("/page", lws_examples::SSE_PAGE))
         .mount(Mount::callback("/sse", "ring"));
     let context = Context::builder().vhost(vhost).build()?;
     for addr in context.local_addrs() {

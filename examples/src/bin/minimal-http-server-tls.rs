@@ -13,8 +13,6 @@
 //!     curl -i --cacert tests/certs/localhost.cert.pem https://localhost:7681/
 //!     curl -i http://127.0.0.1:7681/            # plain HTTP on the TLS port is not served
 
-use std::path::PathBuf;
-
 use clap::Parser;
 use lws::{Context, Mount, Vhost};
 
@@ -23,28 +21,14 @@ const ORIGIN: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/mount-origin/minimal-http-server-tls"
 );
-/// SELF-SIGNED TEST CERTIFICATE for `localhost` and 127.0.0.1: for trying things out only.
-const TEST_CERT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/certs/localhost.cert.pem"
-);
-/// The private key of the test certificate; it is published in the repository, so it protects nothing.
-const TEST_KEY: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/certs/localhost.key.pem"
-);
 
 /// Serves the example's mount-origin directory over HTTPS.
 #[derive(Parser)]
 struct Args {
     #[command(flatten)]
     listen: lws_examples::ListenArgs,
-    /// PEM certificate chain (default: the self-signed test certificate).
-    #[arg(long, requires = "key")]
-    cert: Option<PathBuf>,
-    /// PEM private key of `--cert`.
-    #[arg(long, requires = "cert")]
-    key: Option<PathBuf>,
+    #[command(flatten)]
+    tls: lws_examples::TlsArgs,
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -52,15 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt::init();
     let args = Args::parse();
 
-    let (cert, key) = match (args.cert, args.key) {
-        (Some(cert), Some(key)) => (cert, key),
-        _ => {
-            println!(
-                "WARNING: using the SELF-SIGNED TEST CERTIFICATE {TEST_CERT}; its key is public"
-            );
-            (TEST_CERT.into(), TEST_KEY.into())
-        }
-    };
+    let (cert, key) = args.tls.cert_and_key();
     let vhost = Vhost::new("localhost")
         .listen(args.listen.addr())
         .tls(cert, key)

@@ -8,7 +8,7 @@ usage: sse_browser.py URL EXPECT_PROTO WANT_EVENTS PER_CONNECTION
 Prints one `PASS name` / `FAIL name: detail` line per check (the caller counts them); exit 0 unless the browser
 itself could not be driven.
 
-The page (examples/mount-origin/*/example.js) keeps every event it got in window.lwsEvents as {type, id, data}.
+The page (examples/mount-origin/sse-page/events.js) keeps every event it got in window.lwsEvents as {type, id, data}.
 With PER_CONNECTION > 0 the server ends each stream after that many events; Chromium reconnects by itself and
 sends Last-Event-ID, and the server continues after it: the ids the page saw are then consecutive from 0, across
 several connections, and each event's data names its id ("counter N").
