@@ -119,8 +119,8 @@ impl FileHeaders {
 /// Where the bytes of a file come from.
 #[derive(Debug)]
 pub(crate) enum Source {
-    /// Read from the open file as it is sent.
-    File(File),
+    /// Read from the open file as it is sent (shared with the cache for hot files).
+    File(Arc<File>),
     /// The whole (small) file, from the cache or just read.
     Memory(Bytes),
 }
@@ -236,8 +236,8 @@ fn cache_key<'a>(mount: &FileMount<'_>, rel: &'a str) -> Cow<'a, str> {
 fn open_cached(mount: &FileMount<'_>, rel: &str) -> Result<(Source, Arc<FileInfo>), FileOutcome> {
     let key = cache_key(mount, rel);
     let full = || mount.origin.path.join(&*key);
-    if let Some((body, info)) = file_cache::lookup(mount.origin.id, &key, full) {
-        return Ok((Source::Memory(body), info));
+    if let Some((content, info)) = file_cache::lookup(mount.origin.id, &key, full) {
+        return Ok((source_of(content), info));
     }
     let (file, meta) = locate(mount.origin, rel, mount.default_doc)?;
     let mtime = meta
@@ -247,15 +247,28 @@ fn open_cached(mount: &FileMount<'_>, rel: &str) -> Result<(Source, Arc<FileInfo
         .map(|d| d.as_secs());
     let content_type = crate::mime::content_type(&key, mount.extra_mimetypes).map(str::to_string);
     let info = Arc::new(FileInfo::new(meta.len(), mtime, content_type));
-    if meta.len() > file_cache::MAX_FILE {
-        return Ok((Source::File(file), info));
+    let content = if meta.len() > file_cache::MAX_FILE {
+        file_cache::Content::Open(Arc::new(file))
+    } else {
+        let mut body = vec![0u8; meta.len() as usize];
+        file.read_exact_at(&mut body, 0)
+            .map_err(|e| io_outcome(&e))?;
+        file_cache::Content::Memory(Bytes::from(body))
+    };
+    let at = file_cache::Location {
+        origin_id: mount.origin.id,
+        root: &mount.origin.path,
+        rel: &key,
+    };
+    file_cache::insert(&at, &meta, content.clone(), info.clone());
+    Ok((source_of(content), info))
+}
+
+fn source_of(content: file_cache::Content) -> Source {
+    match content {
+        file_cache::Content::Memory(b) => Source::Memory(b),
+        file_cache::Content::Open(f) => Source::File(f),
     }
-    let mut body = vec![0u8; meta.len() as usize];
-    file.read_exact_at(&mut body, 0)
-        .map_err(|e| io_outcome(&e))?;
-    let body = Bytes::from(body);
-    file_cache::insert(mount.origin.id, &key, &meta, body.clone(), info.clone());
-    Ok((Source::Memory(body), info))
 }
 
 /// Opens the regular file that `rel` names under the origin (the default document for directory URLs).

@@ -25,6 +25,7 @@ mod deadline;
 mod entry;
 mod file_cache;
 mod file_info;
+mod file_watch;
 mod files;
 mod h2_tunnel;
 mod listen;

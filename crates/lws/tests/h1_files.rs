@@ -530,3 +530,57 @@ async fn wait_for_line(log: &Path) -> String {
     }
     panic!("no access log line written to {}", log.display());
 }
+
+/// Hot files are served from the per-thread cache (small ones from memory, large ones from a kept
+/// descriptor); every kind of change on disk must still reach the very next request, on a kept-alive
+/// connection and a new one alike.
+#[tokio::test]
+async fn changes_to_hot_files_reach_the_next_request() {
+    let site = Site::new();
+    let www = site.www();
+    let big = |fill: u8| vec![fill; 200 * 1024];
+    std::fs::write(www.join("big.bin"), big(b'a')).unwrap();
+    std::fs::create_dir(www.join("dir")).unwrap();
+    std::fs::write(www.join("dir/f.txt"), "in dir").unwrap();
+    let s = serve(plain(&site));
+    let mut c = Client::connect(s.addr).await;
+    for _ in 0..2 {
+        assert_eq!(c.get("/style.css").await.text(), "body{}");
+        assert_eq!(c.get("/big.bin").await.body, big(b'a'));
+        assert_eq!(c.get("/dir/f.txt").await.text(), "in dir");
+    }
+
+    // Rewritten in place with the same size.
+    std::fs::write(www.join("style.css"), "p{x:1}").unwrap();
+    assert_eq!(c.get("/style.css").await.text(), "p{x:1}");
+    std::fs::write(www.join("big.bin"), big(b'b')).unwrap();
+    assert_eq!(c.get("/big.bin").await.body, big(b'b'));
+
+    // Replaced by a rename over it.
+    std::fs::write(site.path("new.css"), "q{y:2}").unwrap();
+    std::fs::rename(site.path("new.css"), www.join("style.css")).unwrap();
+    assert_eq!(get(&s, "/style.css").await.text(), "q{y:2}");
+    assert_eq!(c.get("/style.css").await.text(), "q{y:2}");
+
+    // A directory on the path renamed away, then back.
+    std::fs::rename(www.join("dir"), www.join("gone")).unwrap();
+    assert_eq!(c.get("/dir/f.txt").await.status, 404);
+    std::fs::rename(www.join("gone"), www.join("dir")).unwrap();
+    assert_eq!(c.get("/dir/f.txt").await.text(), "in dir");
+
+    // Removed.
+    std::fs::remove_file(www.join("big.bin")).unwrap();
+    assert_eq!(c.get("/big.bin").await.status, 404);
+
+    // A symlink swapped to another target.
+    std::fs::write(www.join("one.txt"), "one").unwrap();
+    std::fs::write(www.join("two.txt"), "two").unwrap();
+    std::os::unix::fs::symlink("one.txt", www.join("link.txt")).unwrap();
+    assert_eq!(c.get("/link.txt").await.text(), "one");
+    std::os::unix::fs::symlink("two.txt", www.join("tmp-link")).unwrap();
+    std::fs::rename(www.join("tmp-link"), www.join("link.txt")).unwrap();
+    assert_eq!(c.get("/link.txt").await.text(), "two");
+    // And the target it now names edited.
+    std::fs::write(www.join("two.txt"), "TWO").unwrap();
+    assert_eq!(c.get("/link.txt").await.text(), "TWO");
+}

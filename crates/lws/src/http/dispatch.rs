@@ -348,7 +348,7 @@ impl Exchange {
                                 Bytes::copy_from_slice(ct.as_bytes()),
                             )],
                             body: OutBody::File {
-                                file,
+                                file: std::sync::Arc::new(file),
                                 start: 0,
                                 len: meta.len(),
                             },

@@ -15,7 +15,11 @@ use super::body::{BodyError, BodySource, Frame, Trailers};
 pub(crate) enum OutBody {
     Empty,
     Full(Bytes),
-    File { file: File, start: u64, len: u64 },
+    File {
+        file: std::sync::Arc<File>,
+        start: u64,
+        len: u64,
+    },
     Source(Pin<Box<dyn BodySource>>),
 }
 
@@ -166,7 +170,7 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut f, &[7u8; 10]).unwrap();
         let mut p = Pump::new(OutBody::File {
-            file: f,
+            file: std::sync::Arc::new(f),
             start: 2,
             len: 7,
         });
