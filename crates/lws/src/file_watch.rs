@@ -5,20 +5,20 @@
 //! it: static content rarely changes, and starting over is simpler and safer than mapping events to entries.
 //! The kernel queues an event before the write or rename that caused it returns, and the event loop learns
 //! of it in the same `epoll_wait` as of any request sent after that change, so such a request never sees
-//! the old version. While a thread stays busy without waiting for I/O, the descriptor is also read directly
-//! at most once per [`DIRECT_CHECK`], which bounds how long a change can go unseen under load.
+//! the old version. A busy runtime still polls its reactor between tasks (tokio's `event_interval`); on top
+//! of that, the descriptor is read directly every [`DIRECT_CHECK`] lookups, which bounds how long a change
+//! can go unseen whatever the runtime does.
 
 use std::collections::HashSet;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
 
 use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
 use tokio::io::unix::AsyncFd;
 
-/// Longest time between two direct reads of the descriptor while the thread is busy.
-const DIRECT_CHECK: Duration = Duration::from_millis(1);
+/// Lookups between two direct reads of the descriptor.
+const DIRECT_CHECK: u32 = 256;
 
 /// Changes to a cached file itself.
 fn file_mask() -> WatchFlags {
@@ -41,7 +41,8 @@ pub(crate) struct Watcher {
     fd: AsyncFd<OwnedFd>,
     /// Directories already watched by this instance.
     dirs: HashSet<PathBuf>,
-    last_direct: Instant,
+    /// Lookups until the next direct read.
+    until_direct: u32,
 }
 
 impl std::fmt::Debug for Watcher {
@@ -65,7 +66,7 @@ impl Watcher {
         Some(Watcher {
             fd,
             dirs: HashSet::new(),
-            last_direct: Instant::now(),
+            until_direct: DIRECT_CHECK,
         })
     }
 
@@ -105,11 +106,11 @@ impl Watcher {
             Poll::Ready(_) => return false,
             Poll::Pending => {}
         }
-        let now = Instant::now();
-        if now.duration_since(self.last_direct) < DIRECT_CHECK {
+        self.until_direct -= 1;
+        if self.until_direct > 0 {
             return true;
         }
-        self.last_direct = now;
+        self.until_direct = DIRECT_CHECK;
         let mut buf = [0u8; 256];
         // Nothing to read is the one answer that means "unchanged"; an event or an error both do not.
         matches!(
@@ -135,10 +136,10 @@ mod tests {
         assert!(w.unchanged());
         // Writing another file in a watched directory is not a change of the cached file's path.
         std::fs::write(root.path().join("sub/other.log"), "more").unwrap();
-        w.last_direct = Instant::now() - DIRECT_CHECK * 2;
+        w.until_direct = 1;
         assert!(w.unchanged(), "other files' content is not watched");
         std::fs::write(&file, "two").unwrap();
-        w.last_direct = Instant::now() - DIRECT_CHECK * 2;
+        w.until_direct = 1;
         assert!(!w.unchanged(), "the cached file's write is seen");
     }
 
@@ -151,7 +152,7 @@ mod tests {
         let mut w = Watcher::new().unwrap();
         assert!(w.watch(root.path(), &file));
         std::fs::rename(root.path().join("a"), root.path().join("z")).unwrap();
-        w.last_direct = Instant::now() - DIRECT_CHECK * 2;
+        w.until_direct = 1;
         assert!(!w.unchanged());
     }
 
@@ -165,7 +166,7 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         // A yield lets the runtime poll its reactor, which records the inotify descriptor as readable.
         tokio::task::yield_now().await;
-        w.last_direct = Instant::now();
+        w.until_direct = DIRECT_CHECK;
         assert!(!w.unchanged());
     }
 

@@ -61,6 +61,8 @@ pub(crate) struct FileHeaders {
     pub(crate) coding: Option<ContentCoding>,
     /// The bytes are compressed on the way out: the validator is weak and ranges are not offered.
     pub(crate) transformed: bool,
+    /// The response depends on `Accept-Encoding` (the server compresses files like this one).
+    pub(crate) varies_by_encoding: bool,
 }
 
 impl FileHeaders {
@@ -71,7 +73,8 @@ impl FileHeaders {
             || is("last-modified")
             || is("cache-control")
             || (self.with_body && (is("content-type") || is("accept-ranges")))
-            || (self.coding.is_some() && (is("content-encoding") || is("vary")))
+            || (self.coding.is_some() && is("content-encoding"))
+            || (self.varies() && is("vary"))
     }
 
     /// The value of one header this emits (lowercase `name`), if it does.
@@ -83,6 +86,10 @@ impl FileHeaders {
             b"content-encoding" => self.coding.map(|c| c.token().as_bytes()),
             _ => None,
         }
+    }
+
+    fn varies(&self) -> bool {
+        self.coding.is_some() || self.varies_by_encoding
     }
 
     /// The file's content type and size, whether or not this response carries a body.
@@ -107,11 +114,13 @@ impl FileHeaders {
             }
             if let Some(c) = self.coding {
                 f("content-encoding", c.token().as_bytes());
-                f("vary", b"accept-encoding");
             }
             if !self.transformed {
                 f("accept-ranges", b"bytes");
             }
+        }
+        if self.varies() {
+            f("vary", b"accept-encoding");
         }
     }
 }
@@ -154,6 +163,7 @@ pub(crate) fn resolve(mount: &FileMount<'_>, rel: &str, head: &RequestHead) -> F
         with_body: false,
         coding,
         transformed: false,
+        varies_by_encoding: false,
     };
     let info = &file_headers.info;
     if not_modified(head, text(&info.etag), info.mtime) {

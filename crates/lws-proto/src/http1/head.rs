@@ -140,12 +140,23 @@ impl RequestHead {
 
     /// The method token, e.g. `GET`.
     pub fn method(&self) -> &str {
-        self.text(&self.method)
+        // The common methods without a UTF-8 check: several layers ask for the method of every request.
+        match &self.buf[self.method.clone()] {
+            b"GET" => "GET",
+            b"HEAD" => "HEAD",
+            b"POST" => "POST",
+            _ => self.text(&self.method),
+        }
     }
 
     /// The request target exactly as sent (not canonicalised; see `lws_proto::uri`).
     pub fn target(&self) -> &str {
         self.text(&self.target)
+    }
+
+    /// The request target's bytes exactly as sent.
+    pub fn target_bytes(&self) -> &[u8] {
+        &self.buf[self.target.clone()]
     }
 
     /// The protocol version.
@@ -236,6 +247,13 @@ impl<'a> Fields<'a> {
             .map(move |(_, v)| &self.buf[v.clone()])
     }
 
+    /// All lines as (name, value) bytes in the order received.
+    pub(crate) fn raw(self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        self.lines
+            .iter()
+            .map(move |(n, v)| (&self.buf[n.clone()], &self.buf[v.clone()]))
+    }
+
     /// All lines as (name, value) in the order received.
     pub(crate) fn all(self) -> impl Iterator<Item = (&'a str, &'a [u8])> + Clone + 'a {
         self.lines.iter().map(move |(n, v)| {
@@ -262,10 +280,12 @@ pub(crate) enum HeadParse {
 
 /// Parses a request head from `buf`, applying every limit of `cfg`.
 pub(crate) fn parse_head(buf: &[u8], cfg: &H1Config) -> Result<HeadParse, H1Error> {
-    let mut slots = [httparse::EMPTY_HEADER; 128];
+    // Uninitialised slots: filling 128 empty headers (4 KiB) on every request cost more than parsing a
+    // typical head.
+    let mut slots = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 128];
     let max_headers = cfg.max_headers.min(slots.len());
-    let mut req = httparse::Request::new(&mut slots[..max_headers]);
-    let status = match req.parse(buf) {
+    let mut req = httparse::Request::new(&mut []);
+    let status = match req.parse_with_uninit_headers(buf, &mut slots[..max_headers]) {
         Ok(s) => s,
         Err(e) => return Err(map_httparse_error(e, buf, cfg)),
     };
@@ -316,38 +336,77 @@ pub(crate) fn parse_head(buf: &[u8], cfg: &H1Config) -> Result<HeadParse, H1Erro
 
 /// Derives body framing, keep-alive and expectations from the header lines, rejecting smuggling shapes.
 fn finish_head(mut head: RequestHead) -> Result<RequestHead, H1Error> {
-    if head.version == Version::Http11 && head.headers_named("host").count() != 1 {
-        return Err(H1Error::BadHost);
-    }
-    if head.version == Version::Http10 && head.headers_named("host").count() > 1 {
-        return Err(H1Error::BadHost);
-    }
-    let te: Vec<&[u8]> = head.headers_named("transfer-encoding").collect();
-    let cl: Vec<&[u8]> = head.headers_named("content-length").collect();
-    head.body = match (te.is_empty(), cl.is_empty()) {
-        (false, false) => return Err(H1Error::ConflictingLength),
-        (false, true) => {
-            if head.version == Version::Http10 {
-                return Err(H1Error::BadTransferEncoding);
-            }
-            transfer_coding(&te)?
+    let (body, keep_alive, expect_continue) = {
+        let framing = Framing::of(&head);
+        let hosts_ok = match head.version {
+            Version::Http11 => framing.hosts == 1,
+            _ => framing.hosts <= 1,
+        };
+        if !hosts_ok {
+            return Err(H1Error::BadHost);
         }
-        (true, false) => BodyKind::Length(content_length(&cl)?),
-        (true, true) => BodyKind::Empty,
+        let body = match (framing.te.is_empty(), framing.cl.is_empty()) {
+            (false, false) => return Err(H1Error::ConflictingLength),
+            (false, true) => {
+                if head.version == Version::Http10 {
+                    return Err(H1Error::BadTransferEncoding);
+                }
+                transfer_coding(&framing.te)?
+            }
+            (true, false) => match content_length(&framing.cl)? {
+                0 => BodyKind::Empty,
+                n => BodyKind::Length(n),
+            },
+            (true, true) => BodyKind::Empty,
+        };
+        let connection_has = |token: &str| framing.connection.iter().any(|v| has_token(v, token));
+        let keep_alive = match head.version {
+            Version::Http11 => !connection_has("close"),
+            Version::Http10 => connection_has("keep-alive"),
+            Version::Http2 => true,
+        };
+        let expect_continue = head.version == Version::Http11
+            && framing
+                .expect
+                .is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"100-continue"));
+        (body, keep_alive, expect_continue)
     };
-    if head.body == BodyKind::Length(0) {
-        head.body = BodyKind::Empty;
-    }
-    head.keep_alive = match head.version {
-        Version::Http11 => !head.header_has_token("connection", "close"),
-        Version::Http10 => head.header_has_token("connection", "keep-alive"),
-        Version::Http2 => true,
-    };
-    head.expect_continue = head.version == Version::Http11
-        && head
-            .header("expect")
-            .is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"100-continue"));
+    head.body = body;
+    head.keep_alive = keep_alive;
+    head.expect_continue = expect_continue;
     Ok(head)
+}
+
+/// The header lines that decide a request's framing and connection handling, found in one pass.
+#[derive(Default)]
+struct Framing<'a> {
+    hosts: usize,
+    te: Vec<&'a [u8]>,
+    cl: Vec<&'a [u8]>,
+    connection: Vec<&'a [u8]>,
+    /// The first `Expect` line.
+    expect: Option<&'a [u8]>,
+}
+
+impl<'a> Framing<'a> {
+    fn of(head: &'a RequestHead) -> Framing<'a> {
+        let mut f = Framing::default();
+        for (name, value) in head.fields().raw() {
+            let is = |wanted: &str| name.eq_ignore_ascii_case(wanted.as_bytes());
+            if is("host") {
+                f.hosts += 1;
+            } else if is("content-length") {
+                f.cl.push(value);
+            } else if is("transfer-encoding") {
+                f.te.push(value);
+            } else if is("connection") {
+                f.connection.push(value);
+            } else if is("expect") && f.expect.is_none() {
+                f.expect = Some(value);
+            }
+        }
+        f
+    }
 }
 
 fn transfer_coding(values: &[&[u8]]) -> Result<BodyKind, H1Error> {

@@ -541,3 +541,20 @@ fn a_redirected_head_is_a_bodiless_get_with_the_other_fields() {
     assert_eq!(names, ["Host", "Cookie"]);
     assert_eq!(head.header_str("cookie"), Some("a=b"));
 }
+
+proptest::proptest! {
+    /// The word-at-a-time value check agrees with the rule it implements, at every length and position.
+    #[test]
+    fn header_values_are_refused_exactly_when_they_hold_cr_lf_or_nul(
+        value in proptest::collection::vec(proptest::prop_oneof![
+            proptest::num::u8::ANY,
+            proptest::strategy::Just(b'\r'),
+            proptest::strategy::Just(b'\n'),
+            proptest::strategy::Just(0u8),
+            proptest::strategy::Just(b'a'),
+        ], 0..40)
+    ) {
+        let expected = !value.iter().any(|&b| matches!(b, b'\r' | b'\n' | 0));
+        proptest::prop_assert_eq!(super::is_valid_header("x-test", &value), expected);
+    }
+}

@@ -58,7 +58,7 @@ pub(crate) fn apply(o: &mut Outgoing, req: &Request, settings: &Compression) {
         return;
     }
     if o.field(b"cache-control")
-        .is_some_and(|v| contains_token(v, b"no-transform"))
+        .is_some_and(|v| v.len() >= b"no-transform".len() && contains_token(v, b"no-transform"))
     {
         return;
     }
@@ -136,7 +136,16 @@ fn encode(_: &mut Outgoing, _: ContentCoding, _: Option<u32>) {}
 
 /// Adds `accept-encoding` to the response's `Vary` (or adds the field), unless it varies on everything.
 fn add_vary(o: &mut Outgoing) {
-    if o.file.as_ref().is_some_and(|f| f.coding.is_some()) {
+    let has_vary = || {
+        o.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("vary"))
+    };
+    if o.file.is_some() && !has_vary() {
+        // A file's own headers carry it: no field pushed (and allocated) per response.
+        if let Some(file) = &mut o.file {
+            file.varies_by_encoding = true;
+        }
         return;
     }
     match o

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use lws_proto::http1::{BodyKind, Event, H1Conn, H1Error, RequestHead, ResponseLength, Trailers};
 use lws_proto::uri::Target;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::conn::{write_timeout, Abort, ConnInfo, H2cUpgrade, Handoff, PortShared, Switched};
@@ -95,7 +95,7 @@ struct Sending {
     open_ended: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+impl<S: crate::transport::Transport> Driver<S> {
     /// Serves requests; returns what to run next when the connection switches protocol.
     async fn run(&mut self, mut shutdown: watch::Receiver<bool>) -> Option<Handoff> {
         let mut draining = *shutdown.borrow_and_update();
@@ -223,7 +223,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     fn on_request(&mut self, head: RequestHead) {
         let vhost = vhost_for_request(&self.port.vhosts, self.info.sni.as_deref(), &head).clone();
         let has_body = head.body_kind() != BodyKind::Empty;
-        let parsed = Target::parse_with_limit(head.target().as_bytes(), vhost.h1.max_head);
+        let parsed = Target::parse_with_limit(head.target_bytes(), vhost.h1.max_head);
         let refused = parsed.as_ref().err().map(|e| e.status());
         let req = Request {
             target: parsed.unwrap_or_else(|_| root_target()),
@@ -411,7 +411,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let r = write_timeout(&mut self.io, &self.out, self.io_timeout).await;
+        // A plain socket usually takes the whole response at once: no write future, no stall timer.
+        let taken = self
+            .io
+            .send_now()
+            .map_or(0, |s| s.send_now(&[std::io::IoSlice::new(&self.out)]));
+        let r = match self.out.get(taken..) {
+            Some(rest) if !rest.is_empty() => {
+                write_timeout(&mut self.io, rest, self.io_timeout).await
+            }
+            _ => Ok(()),
+        };
         // A keep-alive connection must not hold what its largest response (a compressed or chunked body, a
         // big head) grew the buffer to: most of its life is spent idle.
         let mut sent = 0;

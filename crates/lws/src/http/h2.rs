@@ -238,7 +238,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         protocol: Option<String>,
     ) {
         let vhost = vhost_for_request(&self.port.vhosts, self.info.sni.as_deref(), &head).clone();
-        let parsed = Target::parse_with_limit(head.target().as_bytes(), vhost.h1.max_head);
+        let parsed = Target::parse_with_limit(head.target_bytes(), vhost.h1.max_head);
         let websocket = protocol.as_deref() == Some("websocket");
         let refused = match &parsed {
             Err(e) => Some(e.status()),
