@@ -26,7 +26,8 @@ pub(crate) async fn write_timeout<S: AsyncWrite + Unpin>(
     .await;
     let result = match first {
         std::task::Poll::Ready(r) => r,
-        std::task::Poll::Pending => match tokio::time::timeout(limit, write).await {
+        // Boxed: the timer would otherwise take room in every connection's state, idle or not.
+        std::task::Poll::Pending => match Box::pin(tokio::time::timeout(limit, write)).await {
             Ok(r) => r,
             Err(_) => return Err(Abort),
         },

@@ -53,13 +53,13 @@ pub(crate) async fn serve<S>(
                 ..ConnInfo::plain(peer)
             };
             // The HTTP/1 phase runs in an allocation of its own (it is the largest of the roles' states).
-            Box::pin(serve_http1(io, initial, info, port, shutdown, &guard)).await;
+            boxed(serve_http1(io, initial, info, port, shutdown, &guard)).await;
         }
         Role::Http2 => {
             let start = Box::new(H2Start::Direct { initial });
             http2(io, ConnInfo::plain(peer), port, shutdown, start).await;
         }
-        Role::Tls => Box::pin(serve_tls(io, initial, peer, port, shutdown, &guard)).await,
+        Role::Tls => boxed(serve_tls(io, initial, peer, port, shutdown, &guard)).await,
         Role::Raw(protocol) => {
             let conn = raw_conn(
                 Box::new(io),
@@ -76,6 +76,16 @@ pub(crate) async fn serve<S>(
         }
         Role::Close => {}
     }
+}
+
+/// A role's future in an allocation of its own. Boxing outside the entry's `async` body matters: a
+/// `Box::pin(role(..))` written inside it kept a slot for the unboxed future in the connection task's state
+/// (2.3 KiB per connection, measured with `size_of_val`), although the future only passes through.
+fn boxed<'a, F>(f: F) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>
+where
+    F: Future<Output = ()> + Send + 'a,
+{
+    Box::pin(f)
 }
 
 /// The future serving a raw connection, made outside the entry's `async` body so that only it (a pointer)

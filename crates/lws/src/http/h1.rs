@@ -77,7 +77,8 @@ struct Driver<S> {
     out: Vec<u8>,
     info: ConnInfo,
     port: Arc<PortShared>,
-    ex: Option<Exchange>,
+    /// The request in flight, boxed: an idle keep-alive connection holds a pointer, not an exchange.
+    ex: Option<Box<Exchange>>,
     io_timeout: Duration,
     /// A protocol switch accepted for the current request, started once its 101 is written.
     handoff: Option<Handoff>,
@@ -269,7 +270,7 @@ impl<S: crate::transport::Transport> Driver<S> {
             self.conn.set_body_limit(ex.body_limit);
             self.conn.accept_body(Instant::now());
         }
-        self.ex = Some(ex);
+        self.ex = Some(Box::new(ex));
     }
 
     fn on_error(&mut self, e: H1Error) {
@@ -293,7 +294,7 @@ impl<S: crate::transport::Transport> Driver<S> {
                 };
                 let mut ex = Exchange::refused(req, vhost, status);
                 ex.unlogged = true;
-                self.ex = Some(ex);
+                self.ex = Some(Box::new(ex));
             }
         }
     }
@@ -400,7 +401,7 @@ impl<S: crate::transport::Transport> Driver<S> {
         let mut w = self.conn.start_response(o.status, length);
         let server = self.port.server.server_string.as_bytes();
         let fallback = &self.port.vhosts[0];
-        response_headers(o, self.ex.as_ref(), fallback, server, |n, v| {
+        response_headers(o, self.ex.as_deref(), fallback, server, |n, v| {
             w.header(n, v);
         });
         w.finish();
