@@ -26,6 +26,38 @@ pub(crate) fn with_read_buf<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
     })
 }
 
+/// Output buffers kept per thread for connections between responses.
+const OUT_POOL_LEN: usize = 64;
+/// Largest output buffer worth keeping: a small response's head and body.
+pub(crate) const OUT_POOL_CAPACITY: usize = 4 * 1024;
+
+thread_local! {
+    // Output buffers of connections that went idle: the next response on any of the thread's connections
+    // frames into one of these, so an idle keep-alive connection owns no output buffer and a busy one
+    // allocates none.
+    static OUT_POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty output buffer, from the thread's pool when it has one.
+pub(crate) fn take_out_buf() -> Vec<u8> {
+    OUT_POOL.with(|p| p.borrow_mut().pop()).unwrap_or_default()
+}
+
+/// Returns an output buffer to the thread's pool (dropped if it holds no allocation, an oversized one, or
+/// the pool is full).
+pub(crate) fn give_out_buf(mut buf: Vec<u8>) {
+    if buf.capacity() == 0 || buf.capacity() > OUT_POOL_CAPACITY {
+        return;
+    }
+    buf.clear();
+    OUT_POOL.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() < OUT_POOL_LEN {
+            p.push(buf);
+        }
+    });
+}
+
 /// Starts an output buffer over once everything in it was written (`sent` bytes), releasing a capacity above
 /// `keep`: a connection does not hold on to what one burst grew its buffer to.
 pub(crate) fn reuse_written(out: &mut Vec<u8>, sent: &mut usize, keep: usize) {

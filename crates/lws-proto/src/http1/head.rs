@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::{H1Config, H1Error};
 
@@ -274,12 +274,40 @@ pub(crate) fn has_token(value: &[u8], token: &str) -> bool {
 pub(crate) enum HeadParse {
     /// More bytes are needed.
     Partial,
-    /// A complete head of this many bytes.
-    Complete(RequestHead, usize),
+    /// A complete head, taken off the buffer.
+    Complete(RequestHead),
 }
 
-/// Parses a request head from `buf`, applying every limit of `cfg`.
-pub(crate) fn parse_head(buf: &[u8], cfg: &H1Config) -> Result<HeadParse, H1Error> {
+/// Parses a request head from the front of `rx`, applying every limit of `cfg`. A complete head is taken
+/// off `rx` without a copy: the request keeps the bytes it arrived in.
+pub(crate) fn parse_head(rx: &mut BytesMut, cfg: &H1Config) -> Result<HeadParse, H1Error> {
+    let Some(lines) = head_lines(rx, cfg)? else {
+        return Ok(HeadParse::Partial);
+    };
+    let head = RequestHead {
+        buf: rx.split_to(lines.len).freeze(),
+        method: lines.method,
+        target: lines.target,
+        version: lines.version,
+        headers: lines.headers,
+        body: BodyKind::Empty,
+        keep_alive: false,
+        expect_continue: false,
+    };
+    finish_head(head).map(HeadParse::Complete)
+}
+
+/// Where the parts of a complete head lie in the buffer it was parsed from.
+struct HeadLines {
+    len: usize,
+    method: Range<usize>,
+    target: Range<usize>,
+    version: Version,
+    headers: Vec<(Range<usize>, Range<usize>)>,
+}
+
+/// Finds a complete head at the front of `buf` (`None`: more bytes are needed).
+fn head_lines(buf: &[u8], cfg: &H1Config) -> Result<Option<HeadLines>, H1Error> {
     // Uninitialised slots: filling 128 empty headers (4 KiB) on every request cost more than parsing a
     // typical head.
     let mut slots = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 128];
@@ -292,7 +320,7 @@ pub(crate) fn parse_head(buf: &[u8], cfg: &H1Config) -> Result<HeadParse, H1Erro
     let len = match status {
         httparse::Status::Partial => {
             check_partial(buf, cfg)?;
-            return Ok(HeadParse::Partial);
+            return Ok(None);
         }
         httparse::Status::Complete(len) => len,
     };
@@ -315,23 +343,17 @@ pub(crate) fn parse_head(buf: &[u8], cfg: &H1Config) -> Result<HeadParse, H1Erro
         Some(1) => Version::Http11,
         _ => return Err(H1Error::UnsupportedVersion),
     };
-    let method_r = range(method.as_bytes());
-    let target_r = range(target.as_bytes());
     let mut headers = Vec::with_capacity(req.headers.len());
     for h in req.headers.iter() {
         headers.push((range(h.name.as_bytes()), range(h.value)));
     }
-    let head = RequestHead {
-        buf: Bytes::copy_from_slice(&buf[..len]),
-        method: method_r,
-        target: target_r,
+    Ok(Some(HeadLines {
+        len,
+        method: range(method.as_bytes()),
+        target: range(target.as_bytes()),
         version,
         headers,
-        body: BodyKind::Empty,
-        keep_alive: false,
-        expect_continue: false,
-    };
-    finish_head(head).map(|h| HeadParse::Complete(h, len))
+    }))
 }
 
 /// Derives body framing, keep-alive and expectations from the header lines, rejecting smuggling shapes.

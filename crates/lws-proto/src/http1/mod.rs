@@ -453,6 +453,37 @@ impl H1Conn {
         }
     }
 
+    /// Gives up what an idle connection's buffers hold (the receive buffer's spare room and the event
+    /// queue), so that a keep-alive connection waiting for its next request keeps no buffer of its own, and
+    /// returns the transmit buffer's allocation for the caller to reuse (on another connection, say).
+    pub fn release_idle_buffers(&mut self) -> Vec<u8> {
+        if self.rx.is_empty() && self.rx.capacity() > 0 {
+            self.rx = BytesMut::new();
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+        if self.tx.is_empty() {
+            std::mem::take(&mut self.tx)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Whether the engine would take an allocation to frame the next response into ([`H1Conn::lend_tx`]).
+    pub fn wants_tx(&self) -> bool {
+        self.tx.capacity() == 0
+    }
+
+    /// Lends the engine an allocation to frame the next response into (see
+    /// [`H1Conn::release_idle_buffers`]); ignored if it has one.
+    pub fn lend_tx(&mut self, mut buf: Vec<u8>) {
+        if self.wants_tx() {
+            buf.clear();
+            self.tx = buf;
+        }
+    }
+
     /// Whether output is waiting for [`H1Conn::poll_transmit`].
     pub fn has_transmit(&self) -> bool {
         !self.tx.is_empty()
@@ -525,14 +556,13 @@ impl H1Conn {
     }
 
     fn read_head(&mut self, now: Instant) -> bool {
-        match head::parse_head(&self.rx, &self.cfg) {
+        match head::parse_head(&mut self.rx, &self.cfg) {
             Err(e) => {
                 self.fail(e);
                 false
             }
             Ok(HeadParse::Partial) => false,
-            Ok(HeadParse::Complete(head, len)) => {
-                let _ = self.rx.split_to(len);
+            Ok(HeadParse::Complete(head)) => {
                 self.requests += 1;
                 self.keep_alive = head.keep_alive();
                 self.http10 = head.version() == Version::Http10;

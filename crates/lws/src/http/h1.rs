@@ -23,9 +23,6 @@ use super::Request;
 const FILE_PIECE: usize = 256 * 1024;
 /// Body pieces at least this large go to the socket at once rather than through the engine's buffer.
 const DIRECT_WRITE: usize = 64 * 1024;
-/// Output buffer capacity kept between writes: a small response's head and body (the common case) reuse
-/// it; anything larger is released once written.
-const KEEP_OUT_CAPACITY: usize = 4 * 1024;
 /// Read size per socket read.
 const READ_SIZE: usize = 16 * 1024;
 
@@ -61,6 +58,8 @@ where
         crate::file_cache::new_batch();
         driver.conn.handle_input(Instant::now(), &initial);
     }
+    // The engine copied what it needs; the sniffed bytes' allocation must not live as long as the connection.
+    drop(initial);
     let handoff = driver.run(shutdown).await?;
     let leftover = driver.conn.take_remaining();
     Some(Switched {
@@ -81,7 +80,7 @@ struct Driver<S> {
     ex: Option<Box<Exchange>>,
     io_timeout: Duration,
     /// A protocol switch accepted for the current request, started once its 101 is written.
-    handoff: Option<Handoff>,
+    handoff: Option<Box<Handoff>>,
     /// HTTP/2 over cleartext (prior knowledge, `Upgrade: h2c`) is enabled.
     h2c: bool,
     /// The response whose head went out and whose body is on its way.
@@ -117,7 +116,7 @@ impl<S: crate::transport::Transport> Driver<S> {
                 return None;
             }
             if self.conn.is_upgraded() {
-                return self.handoff.take();
+                return self.handoff.take().map(|h| *h);
             }
             if progress {
                 // Finishing a response lets the engine parse a pipelined request already buffered (or fail
@@ -127,6 +126,7 @@ impl<S: crate::transport::Transport> Driver<S> {
             if self.conn.is_closed() || (draining && self.conn.is_idle()) {
                 break;
             }
+            self.release_if_idle();
             // A handler reading the body at its own pace holds the connection's reading (and the body
             // timeout, which measures the peer, not the handler) while its pipe is full.
             let pipe_full = self
@@ -197,7 +197,7 @@ impl<S: crate::transport::Transport> Driver<S> {
                 else => break,
             }
         }
-        self.close().await;
+        Box::pin(self.close()).await;
         None
     }
 
@@ -243,7 +243,7 @@ impl<S: crate::transport::Transport> Driver<S> {
             {
                 match crate::ws::upgrade::prepare(&req, &vhost, false) {
                     Ok((switch, setup)) => {
-                        self.handoff = Some(Handoff::Ws(setup));
+                        self.handoff = Some(Box::new(Handoff::Ws(setup)));
                         Exchange::answered(req, vhost, switch)
                     }
                     Err(refusal) => Exchange::answered(req, vhost, *refusal),
@@ -259,7 +259,10 @@ impl<S: crate::transport::Transport> Driver<S> {
                         tunnel: None,
                     };
                     let head = req.head.clone();
-                    self.handoff = Some(Handoff::H2(Box::new(H2cUpgrade { head, settings })));
+                    self.handoff = Some(Box::new(Handoff::H2(Box::new(H2cUpgrade {
+                        head,
+                        settings,
+                    }))));
                     Exchange::answered(req, vhost, switch)
                 }
                 None => Exchange::start(req, vhost, self.info.plain_on_tls),
@@ -326,7 +329,7 @@ impl<S: crate::transport::Transport> Driver<S> {
         };
         if let Some(tunnel) = out.tunnel.take().filter(|_| out.status == 101) {
             // A proxied WebSocket: after this 101 the connection is joined to the origin's.
-            self.handoff = Some(Handoff::Proxy(tunnel));
+            self.handoff = Some(Box::new(Handoff::Proxy(tunnel)));
         }
         self.write_head(&out);
         let body = if self.conn.body_suppressed() {
@@ -350,7 +353,7 @@ impl<S: crate::transport::Transport> Driver<S> {
             Next::Data(d) if d.len() >= DIRECT_WRITE && self.conn.body_remaining().is_some() => {
                 // Large pieces of a body of known length skip the engine's buffer: one copy less.
                 self.flush().await?;
-                write_timeout(&mut self.io, &d, self.io_timeout).await?;
+                Box::pin(write_timeout(&mut self.io, &d, self.io_timeout)).await?;
                 self.conn.body_sent_externally(d.len() as u64);
             }
             Next::Data(d) => {
@@ -392,7 +395,20 @@ impl<S: crate::transport::Transport> Driver<S> {
         }
     }
 
+    /// Between requests a keep-alive connection hands its buffers to the thread's pool: most of its life is
+    /// spent waiting, and the next response on any connection of the thread frames into them.
+    fn release_if_idle(&mut self) {
+        if self.ex.is_none() && self.sending.is_none() && self.out.is_empty() && self.conn.is_idle()
+        {
+            crate::transport::give_out_buf(self.conn.release_idle_buffers());
+            crate::transport::give_out_buf(std::mem::take(&mut self.out));
+        }
+    }
+
     fn write_head(&mut self, o: &Outgoing) {
+        if self.conn.wants_tx() {
+            self.conn.lend_tx(crate::transport::take_out_buf());
+        }
         let length = match o.body.known_len() {
             Some(0) if matches!(o.body, OutBody::Empty) => ResponseLength::Empty,
             Some(n) => ResponseLength::Known(n),
@@ -418,15 +434,20 @@ impl<S: crate::transport::Transport> Driver<S> {
             .send_now()
             .map_or(0, |s| s.send_now(&[std::io::IoSlice::new(&self.out)]));
         let r = match self.out.get(taken..) {
+            // Boxed: the waiting write is rare, and inline it would take room in every connection's state.
             Some(rest) if !rest.is_empty() => {
-                write_timeout(&mut self.io, rest, self.io_timeout).await
+                Box::pin(write_timeout(&mut self.io, rest, self.io_timeout)).await
             }
             _ => Ok(()),
         };
         // A keep-alive connection must not hold what its largest response (a compressed or chunked body, a
         // big head) grew the buffer to: most of its life is spent idle.
         let mut sent = 0;
-        crate::transport::reuse_written(&mut self.out, &mut sent, KEEP_OUT_CAPACITY);
+        crate::transport::reuse_written(
+            &mut self.out,
+            &mut sent,
+            crate::transport::OUT_POOL_CAPACITY,
+        );
         r
     }
 
