@@ -13,6 +13,16 @@ pub(crate) struct FileInfo {
     pub(crate) etag: Bytes,
     pub(crate) last_modified: Option<Bytes>,
     pub(crate) content_type: Option<Bytes>,
+    /// The file's own HTTP/1 header lines, framed on first use ([`crate::files::FileHeaders::h1_block`]).
+    pub(crate) h1_lines: std::sync::OnceLock<FileLines>,
+}
+
+/// A file's header lines as HTTP/1 sends them with the whole file, for one `Cache-Control` and `Vary`.
+#[derive(Debug)]
+pub(crate) struct FileLines {
+    pub(crate) cache_control: Bytes,
+    pub(crate) varies: bool,
+    pub(crate) block: lws_proto::http1::HeaderBlock,
 }
 
 impl FileInfo {
@@ -35,6 +45,7 @@ impl FileInfo {
                 httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)).into()
             }),
             content_type,
+            h1_lines: std::sync::OnceLock::new(),
         }
     }
 }

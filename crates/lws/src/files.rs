@@ -92,6 +92,25 @@ impl FileHeaders {
         self.coding.is_some() || self.varies_by_encoding
     }
 
+    /// This response's file fields as one HTTP/1 block, framed once per file version and shared by its
+    /// responses: for the common response (the whole file as it is); `None` otherwise.
+    pub(crate) fn h1_block(&self) -> Option<&lws_proto::http1::HeaderBlock> {
+        if !self.with_body || self.transformed || self.coding.is_some() {
+            return None;
+        }
+        let lines = self.info.h1_lines.get_or_init(|| {
+            let mut block = lws_proto::http1::HeaderBlockBuilder::default();
+            self.for_each(|n, v| block.push(n, v));
+            crate::file_info::FileLines {
+                cache_control: self.cache_control.clone(),
+                varies: self.varies(),
+                block: block.finish(),
+            }
+        });
+        (lines.cache_control == self.cache_control && lines.varies == self.varies())
+            .then_some(&lines.block)
+    }
+
     /// The file's content type and size, whether or not this response carries a body.
     pub(crate) fn representation(&self) -> (Option<&[u8]>, u64) {
         (self.info.content_type.as_deref(), self.info.size)

@@ -28,7 +28,9 @@ pub use config::{H1Config, MAX_HEAD_LIMIT};
 pub use error::H1Error;
 pub use head::{BodyKind, RequestHead, Version};
 pub(crate) use response::TCHAR;
-pub use response::{is_valid_header, reason, ResponseLength, ResponseWriter};
+pub use response::{
+    is_valid_header, reason, HeaderBlock, HeaderBlockBuilder, ResponseLength, ResponseWriter,
+};
 
 use chunked::{Chunk, ChunkedDecoder};
 use head::HeadParse;

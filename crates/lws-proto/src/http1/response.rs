@@ -85,6 +85,12 @@ impl<'a> ResponseWriter<'a> {
         self
     }
 
+    /// Adds header lines validated and framed once ([`HeaderBlock`]), as one copy.
+    pub fn block(&mut self, block: &HeaderBlock) -> &mut Self {
+        self.out.extend_from_slice(&block.0);
+        self
+    }
+
     /// Number of header lines refused as invalid so far.
     pub fn skipped(&self) -> usize {
         self.skipped
@@ -161,6 +167,44 @@ pub fn is_valid_header(name: &str, value: &[u8]) -> bool {
 
 fn valid_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| TCHAR[b as usize])
+}
+
+/// Header lines checked and framed once, for fields a server sends unchanged on many responses (a cached
+/// file's validators and type): writing them is one copy. Lines that break the rules of
+/// [`ResponseWriter::header`] are left out, as they would be there.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderBlock(bytes::Bytes);
+
+impl HeaderBlock {
+    /// Frames `fields` (name, value) in order.
+    pub fn new<'a>(fields: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> HeaderBlock {
+        let mut b = HeaderBlockBuilder::default();
+        for (name, value) in fields {
+            b.push(name, value);
+        }
+        b.finish()
+    }
+}
+
+/// Builds a [`HeaderBlock`] one field at a time (for fields that come from a callback).
+#[derive(Debug, Default)]
+pub struct HeaderBlockBuilder(Vec<u8>);
+
+impl HeaderBlockBuilder {
+    /// Adds one field, left out if [`ResponseWriter::header`] would leave it out.
+    pub fn push(&mut self, name: &str, value: &[u8]) {
+        if is_valid_header(name, value) {
+            self.0.extend_from_slice(name.as_bytes());
+            self.0.extend_from_slice(b": ");
+            self.0.extend_from_slice(value);
+            self.0.extend_from_slice(b"\r\n");
+        }
+    }
+
+    /// The block of the fields pushed so far.
+    pub fn finish(self) -> HeaderBlock {
+        HeaderBlock(self.0.into())
+    }
 }
 
 /// RFC 9110 `tchar`, as a table: header names are checked on every response (and every HTTP/2 field).

@@ -558,3 +558,37 @@ proptest::proptest! {
         proptest::prop_assert_eq!(super::is_valid_header("x-test", &value), expected);
     }
 }
+
+#[test]
+fn a_header_block_writes_what_header_lines_would() {
+    let fields: [(&str, &[u8]); 3] = [
+        ("etag", b"\"1\""),
+        ("bad name", b"x"),
+        ("x-split", b"a\r\nb"),
+    ];
+    let mut by_lines = Vec::new();
+    let mut by_block = Vec::new();
+    {
+        let mut w = ResponseWriter::new(
+            &mut by_lines,
+            200,
+            response::Framing::Length(0),
+            response::ConnectionHeader::None,
+        );
+        for (n, v) in fields {
+            w.header(n, v);
+        }
+    }
+    {
+        let mut w = ResponseWriter::new(
+            &mut by_block,
+            200,
+            response::Framing::Length(0),
+            response::ConnectionHeader::None,
+        );
+        w.block(&HeaderBlock::new(fields));
+    }
+    assert_eq!(by_lines, by_block);
+    assert!(String::from_utf8_lossy(&by_block).contains("etag: \"1\"\r\n"));
+    assert!(!String::from_utf8_lossy(&by_block).contains("x-split"));
+}

@@ -18,15 +18,33 @@ use super::{BodyPipe, HttpCtx, Request, Response, Trailers};
 use crate::access_log::LogEntry;
 use lws_proto::uri::Target;
 
-/// Calls `f` with every header of a response besides its framing, in sending order: `date`, `server`, the
+/// Where a response's header fields go: HPACK fields, or HTTP/1 lines that may take a file's fields as one
+/// framed block.
+pub(crate) trait HeaderSink {
+    fn field(&mut self, name: &str, value: &[u8]);
+
+    /// A file's own fields, one by one unless the sink has a faster way.
+    fn file(&mut self, file: &files::FileHeaders) {
+        file.for_each(|n, v| self.field(n, v));
+    }
+}
+
+impl<F: FnMut(&str, &[u8])> HeaderSink for F {
+    fn field(&mut self, name: &str, value: &[u8]) {
+        self(name, value)
+    }
+}
+
+/// Gives `sink` every header of a response besides its framing, in sending order: `date`, `server`, the
 /// response's own, then the mount's and the vhost's configured headers unless the response set them.
 pub(crate) fn response_headers(
     o: &Outgoing,
     ex: Option<&Exchange>,
     fallback: &VhostInner,
     server: &[u8],
-    mut f: impl FnMut(&str, &[u8]),
+    sink: &mut impl HeaderSink,
 ) {
+    let mut f = |n: &str, v: &[u8]| sink.field(n, v);
     let (vhost, mount_headers): (&VhostInner, &[(String, Vec<u8>)]) = match ex {
         Some(ex) => (
             &ex.vhost,
@@ -42,8 +60,9 @@ pub(crate) fn response_headers(
         f(n, v);
     }
     if let Some(file) = &o.file {
-        file.for_each(&mut f);
+        sink.file(file);
     }
+    let mut f = |n: &str, v: &[u8]| sink.field(n, v);
     let from_file = |name: &str| o.file.as_ref().is_some_and(|f| f.emits(name));
     let in_response =
         |name: &str| from_file(name) || o.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));

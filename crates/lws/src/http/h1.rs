@@ -417,9 +417,7 @@ impl<S: crate::transport::Transport> Driver<S> {
         let mut w = self.conn.start_response(o.status, length);
         let server = self.port.server.server_string.as_bytes();
         let fallback = &self.port.vhosts[0];
-        response_headers(o, self.ex.as_deref(), fallback, server, |n, v| {
-            w.header(n, v);
-        });
+        response_headers(o, self.ex.as_deref(), fallback, server, &mut Lines(&mut w));
         w.finish();
     }
 
@@ -476,6 +474,24 @@ impl<S: crate::transport::Transport> Driver<S> {
                 std::task::Poll::Ready(())
             });
             let _ = tokio::time::timeout(Duration::from_secs(2), linger).await;
+        }
+    }
+}
+
+/// Header fields as HTTP/1 lines; a cached file's own fields go as the block framed once for it.
+struct Lines<'a, 'w>(&'a mut lws_proto::http1::ResponseWriter<'w>);
+
+impl super::dispatch::HeaderSink for Lines<'_, '_> {
+    fn field(&mut self, name: &str, value: &[u8]) {
+        self.0.header(name, value);
+    }
+
+    fn file(&mut self, file: &crate::files::FileHeaders) {
+        match file.h1_block() {
+            Some(block) => {
+                self.0.block(block);
+            }
+            None => file.for_each(|n, v| self.field(n, v)),
         }
     }
 }

@@ -458,7 +458,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let mut push = |n: &str, v: &[u8]| fields.push(n.as_bytes(), v);
         let server = self.port.server.server_string.as_bytes();
         let fallback = &self.port.vhosts[0];
-        response_headers(o, Some(&self.tasks[i].ex), fallback, server, &mut push);
+        response_headers(o, Some(&self.tasks[i].ex), fallback, server, &mut &mut push);
         if let Some(n) = length {
             if !o
                 .headers
