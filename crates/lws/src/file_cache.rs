@@ -12,13 +12,15 @@
 //! confined open, which refuses anything outside the origin.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::fs::{File, Metadata};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
+// Keys are paths of files that exist under an origin (inserted only after a successful open), so a client
+// cannot fill a bucket; a fast hash is enough.
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::file_watch::Watcher;
 
@@ -199,7 +201,7 @@ pub(crate) fn insert(
             checked: BATCH.with(Cell::get),
         };
         if c.origin(at.origin_id).is_none() {
-            c.origins.push((at.origin_id, HashMap::new()));
+            c.origins.push((at.origin_id, HashMap::default()));
         }
         let old = c
             .origin(at.origin_id)

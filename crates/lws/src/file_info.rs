@@ -13,6 +13,8 @@ pub(crate) struct FileInfo {
     pub(crate) etag: Bytes,
     pub(crate) last_modified: Option<Bytes>,
     pub(crate) content_type: Option<Bytes>,
+    /// The content type is one this server compresses (decided once per file version, not per response).
+    pub(crate) compressible: bool,
     /// The file's own HTTP/1 header lines, framed on first use ([`crate::files::FileHeaders::h1_block`]).
     pub(crate) h1_lines: std::sync::OnceLock<FileLines>,
 }
@@ -44,6 +46,9 @@ impl FileInfo {
             last_modified: mtime.map(|s| {
                 httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(s)).into()
             }),
+            compressible: content_type
+                .as_deref()
+                .is_some_and(crate::compress::settings::compressible_type),
             content_type,
             h1_lines: std::sync::OnceLock::new(),
         }

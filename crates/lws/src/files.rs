@@ -12,7 +12,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 
-use crate::compress::settings::compressible_type;
 use crate::file_cache;
 pub(crate) use crate::file_info::FileInfo;
 use lws_proto::coding::{AcceptEncoding, ContentCoding};
@@ -109,6 +108,11 @@ impl FileHeaders {
         });
         (lines.cache_control == self.cache_control && lines.varies == self.varies())
             .then_some(&lines.block)
+    }
+
+    /// Whether this response's content type (a body's) is one the server compresses.
+    pub(crate) fn compressible_body(&self) -> bool {
+        self.with_body && self.info.compressible
     }
 
     /// The file's content type and size, whether or not this response carries a body.
@@ -233,7 +237,7 @@ fn precompressed(
     file: &FileInfo,
 ) -> Option<(Source, Arc<FileInfo>, ContentCoding)> {
     let (accept, offered) = mount.siblings?;
-    if !file.content_type.as_deref().is_some_and(compressible_type) {
+    if !file.compressible {
         return None;
     }
     let key = cache_key(mount, rel);

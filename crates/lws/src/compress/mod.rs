@@ -50,7 +50,12 @@ pub(crate) fn apply(o: &mut Outgoing, req: &Request, settings: &Compression) {
     if matches!(o.status, 100..=199 | 204 | 206 | 304) {
         return;
     }
-    if !o.field(b"content-type").is_some_and(compressible_type) {
+    let compressible = match (o.own_field(b"content-type"), &o.file) {
+        (Some(ct), _) => compressible_type(ct),
+        (None, Some(file)) => file.compressible_body(),
+        (None, None) => false,
+    };
+    if !compressible {
         return;
     }
     if o.field(b"content-encoding").is_some() {

@@ -3,21 +3,42 @@
 use std::cell::RefCell;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lws_proto::http1::HeaderBlock;
+
+/// The current second's date, as text and as an HTTP/1 header line.
+#[derive(Default)]
+struct Dated {
+    secs: u64,
+    text: String,
+    line: HeaderBlock,
+}
+
 thread_local! {
-    static CACHE: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+    static CACHE: RefCell<Dated> = RefCell::new(Dated::default());
+}
+
+/// Calls `f` with the current date, formatted at most once per second per thread.
+fn with_dated<R>(f: impl FnOnce(&Dated) -> R) -> R {
+    let secs = unix_secs();
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.secs != secs || c.text.is_empty() {
+            c.secs = secs;
+            c.text = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs));
+            c.line = HeaderBlock::new([("date", c.text.as_bytes())]);
+        }
+        f(&c)
+    })
 }
 
 /// Calls `f` with the current IMF-fixdate (e.g. `Sun, 06 Nov 1994 08:49:37 GMT`).
 pub(crate) fn with_http_date<R>(f: impl FnOnce(&str) -> R) -> R {
-    let secs = unix_secs();
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.0 != secs || c.1.is_empty() {
-            c.0 = secs;
-            c.1 = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(secs));
-        }
-        f(&c.1)
-    })
+    with_dated(|d| f(&d.text))
+}
+
+/// Calls `f` with the `date` header line of the current second, framed once per second.
+pub(crate) fn with_date_line<R>(f: impl FnOnce(&HeaderBlock) -> R) -> R {
+    with_dated(|d| f(&d.line))
 }
 
 /// Whole seconds since the epoch. Every response asks, and only the second matters, so Linux reads the coarse

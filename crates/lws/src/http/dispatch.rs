@@ -23,6 +23,11 @@ use lws_proto::uri::Target;
 pub(crate) trait HeaderSink {
     fn field(&mut self, name: &str, value: &[u8]);
 
+    /// The `date` field of the current second.
+    fn date(&mut self) {
+        super::date::with_http_date(|d| self.field("date", d.as_bytes()));
+    }
+
     /// A file's own fields, one by one unless the sink has a faster way.
     fn file(&mut self, file: &files::FileHeaders) {
         file.for_each(|n, v| self.field(n, v));
@@ -44,7 +49,6 @@ pub(crate) fn response_headers(
     server: &[u8],
     sink: &mut impl HeaderSink,
 ) {
-    let mut f = |n: &str, v: &[u8]| sink.field(n, v);
     let (vhost, mount_headers): (&VhostInner, &[(String, Vec<u8>)]) = match ex {
         Some(ex) => (
             &ex.vhost,
@@ -54,10 +58,10 @@ pub(crate) fn response_headers(
         ),
         None => (fallback, &[]),
     };
-    super::date::with_http_date(|d| f("date", d.as_bytes()));
-    f("server", server);
+    sink.date();
+    sink.field("server", server);
     for (n, v) in &o.headers {
-        f(n, v);
+        sink.field(n, v);
     }
     if let Some(file) = &o.file {
         sink.file(file);

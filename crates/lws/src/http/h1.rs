@@ -486,6 +486,12 @@ impl super::dispatch::HeaderSink for Lines<'_, '_> {
         self.0.header(name, value);
     }
 
+    fn date(&mut self) {
+        super::date::with_date_line(|line| {
+            self.0.block(line);
+        });
+    }
+
     fn file(&mut self, file: &crate::files::FileHeaders) {
         match file.h1_block() {
             Some(block) => {

@@ -59,14 +59,18 @@ impl Outgoing {
 
     /// A header's value (lowercase `name`), from the response's own headers or its file's.
     pub(crate) fn field(&self, name: &[u8]) -> Option<&[u8]> {
-        match self
-            .headers
-            .iter()
-            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
-        {
-            Some((_, v)) => Some(v),
+        match self.own_field(name) {
+            Some(v) => Some(v),
             None => self.file.as_ref()?.field(name),
         }
+    }
+
+    /// A header's value from the response's own headers (not its file's).
+    pub(crate) fn own_field(&self, name: &[u8]) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+            .map(|(_, v)| &v[..])
     }
 
     pub(crate) fn with_header(mut self, name: &'static str, value: impl Into<Vec<u8>>) -> Self {
