@@ -187,7 +187,7 @@ mod tests {
             .collect();
         std::io::Write::write_all(&mut f, &data).unwrap();
         let mut c = gzip_of(OutBody::File {
-            file: f,
+            file: std::sync::Arc::new(f),
             start: 0,
             len: data.len() as u64,
         });

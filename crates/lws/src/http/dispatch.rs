@@ -289,7 +289,11 @@ impl Exchange {
             FileOutcome::Serve(plan) => {
                 let (start, len) = (plan.start, plan.len);
                 let body = match plan.source {
-                    files::Source::File(file) => OutBody::File { file, start, len },
+                    files::Source::File(file) => OutBody::File {
+                        file: Arc::new(file),
+                        start,
+                        len,
+                    },
                     files::Source::Memory(b) if start == 0 && len == b.len() as u64 => {
                         OutBody::Full(b)
                     }
@@ -348,7 +352,7 @@ impl Exchange {
                                 Bytes::copy_from_slice(ct.as_bytes()),
                             )],
                             body: OutBody::File {
-                                file,
+                                file: Arc::new(file),
                                 start: 0,
                                 len: meta.len(),
                             },

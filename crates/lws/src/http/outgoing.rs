@@ -33,7 +33,7 @@ impl Outgoing {
             BodyKind::File(path) => {
                 match File::open(&path).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
                     Ok((file, len)) => OutBody::File {
-                        file,
+                        file: std::sync::Arc::new(file),
                         start: 0,
                         len,
                     },

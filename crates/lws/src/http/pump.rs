@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
@@ -15,7 +16,13 @@ use super::body::{BodyError, BodySource, Frame, Trailers};
 pub(crate) enum OutBody {
     Empty,
     Full(Bytes),
-    File { file: File, start: u64, len: u64 },
+    /// `len` bytes of `file` from `start`. Shared, so that one open file can serve many responses: reads
+    /// (`pread`, `sendfile`) give their own offset and never move the file's position.
+    File {
+        file: Arc<File>,
+        start: u64,
+        len: u64,
+    },
     Source(Pin<Box<dyn BodySource>>),
 }
 
@@ -166,7 +173,7 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut f, &[7u8; 10]).unwrap();
         let mut p = Pump::new(OutBody::File {
-            file: f,
+            file: Arc::new(f),
             start: 2,
             len: 7,
         });
