@@ -66,8 +66,8 @@ pub(crate) trait SendNow {
 }
 
 /// A socket the kernel can copy a file range into (`sendfile(2)`): a file body then costs no read into a
-/// buffer and no copy out of it.
-pub(crate) trait SendFile {
+/// buffer and no copy out of it. `Sync` because a driver holds it across the waits of one send.
+pub(crate) trait SendFile: Sync {
     /// Waits until the socket is writable, then sends up to `len` bytes of `file` from `offset` and says how
     /// many went. `Ok(0)` for a `len` above 0 means the file ended before `offset + len` (it shrank).
     fn poll_send_file(

@@ -9,12 +9,16 @@ use std::time::{Duration, Instant};
 
 use lws_proto::http1::{BodyKind, Event, H1Conn, H1Error, RequestHead, ResponseLength, Trailers};
 use lws_proto::uri::Target;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::conn::{write_timeout, Abort, ConnInfo, H2cUpgrade, Handoff, PortShared, Switched};
+use crate::conn::{
+    stall_limit, write_timeout, Abort, ConnInfo, H2cUpgrade, Handoff, PortShared, Switched,
+};
+use crate::transport::Transport;
 use crate::vhost::{select_vhost, vhost_for_request};
 
+use super::body::BodyError;
 use super::dispatch::{response_headers, root_target, Exchange, OutBody, Outgoing};
 use super::pump::{Next, Pump};
 use super::Request;
@@ -23,6 +27,9 @@ use super::Request;
 const FILE_PIECE: usize = 256 * 1024;
 /// Body pieces at least this large go to the socket at once rather than through the engine's buffer.
 const DIRECT_WRITE: usize = 64 * 1024;
+/// Most file bytes handed to one `sendfile` call: the call copies inside the kernel and returns only when
+/// done or the socket is full, so this bounds how long one connection holds the thread.
+const SENDFILE_CHUNK: usize = 1024 * 1024;
 /// Output buffer capacity kept between writes: a small response's head and body (the common case) reuse
 /// it; anything larger is released once written.
 const KEEP_OUT_CAPACITY: usize = 4 * 1024;
@@ -41,7 +48,7 @@ pub(crate) async fn serve<S>(
     shutdown: watch::Receiver<bool>,
 ) -> Option<Switched<S>>
 where
-    S: crate::transport::Transport,
+    S: Transport,
 {
     let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
     let h2c = !info.tls && port.h2c();
@@ -93,9 +100,11 @@ struct Sending {
     status: u16,
     /// The body lasts as long as the client stays (`BodySource::open_ended`): the client's EOF ends it.
     open_ended: bool,
+    /// The body is a file the socket takes with `sendfile` (see [`Driver::send_file`]).
+    zero_copy: bool,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+impl<S: Transport> Driver<S> {
     /// Serves requests; returns what to run next when the connection switches protocol.
     async fn run(&mut self, mut shutdown: watch::Receiver<bool>) -> Option<Handoff> {
         let mut draining = *shutdown.borrow_and_update();
@@ -304,6 +313,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         let started = self.sending.is_none() && self.start_ready();
         let mut progress = started;
         while let Some(s) = self.sending.as_mut() {
+            if s.zero_copy {
+                s.zero_copy = false;
+                progress = true;
+                self.send_file().await?;
+            }
+            let Some(s) = self.sending.as_mut() else {
+                break;
+            };
             let next =
                 std::future::poll_fn(|cx| Poll::Ready(s.pump.poll_next(FILE_PIECE, cx))).await;
             let Poll::Ready(next) = next else {
@@ -334,13 +351,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         } else {
             out.body
         };
+        // Small files go with the head in one write (one packet, a copy of under 64 KiB); larger ones the
+        // kernel sends from the page cache. A file here is the raw bytes: a compressed one is a source.
+        let zero_copy = matches!(&body, OutBody::File { len, .. }
+                if *len >= DIRECT_WRITE as u64 && self.conn.body_remaining() == Some(*len))
+            && self.io.send_file().is_some();
         let pump = Pump::new(body);
         self.sending = Some(Sending {
             open_ended: pump.open_ended(),
             pump,
             status: out.status,
+            zero_copy,
         });
         true
+    }
+
+    /// Sends the file body of the response being sent with `sendfile`, after its head: the bytes go from the
+    /// page cache to the socket without being read into (and copied out of) a buffer here. Each call waits
+    /// for the socket with the same stall limit as a write. Afterwards the pump ends the body as usual (its
+    /// count makes the access log's byte count).
+    async fn send_file(&mut self) -> Result<(), Abort> {
+        self.flush().await?;
+        loop {
+            let (Some(s), Some(to)) = (self.sending.as_mut(), self.io.send_file()) else {
+                return Ok(());
+            };
+            let pump = &mut s.pump;
+            let step = std::future::poll_fn(|cx| pump.poll_send_file(cx, SENDFILE_CHUNK, to));
+            match stall_limit(step, self.io_timeout).await {
+                Some(None) => return Ok(()),
+                Some(Some(Ok(0))) => {
+                    // The file shrank while being sent: the client must not take what it got for all.
+                    let e = BodyError::new("the file ended before its length");
+                    return self.on_next(Next::Abort(e)).await;
+                }
+                Some(Some(Ok(n))) => self.conn.body_sent_externally(n as u64),
+                // The client left (EPIPE, ECONNRESET) or stopped reading: end the connection quietly, as a
+                // failed write does.
+                Some(Some(Err(_))) | None => return Err(Abort),
+            }
+        }
     }
 
     /// Puts the next piece of the body being sent on the wire.
