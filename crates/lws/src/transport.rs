@@ -77,6 +77,11 @@ pub(crate) trait SendFile: Sync {
         offset: u64,
         len: usize,
     ) -> Poll<io::Result<usize>>;
+
+    /// Asks the kernel to report the socket writable only while fewer than `bytes` of what was queued have
+    /// not yet left (`TCP_NOTSENT_LOWAT`), so that one call does not queue a whole file past what the peer's
+    /// window takes. Best effort: sockets without the option ignore it.
+    fn limit_unsent(&self, bytes: u32);
 }
 
 /// Plain sockets: readiness tracked by tokio, writes possible without a task context.
@@ -120,6 +125,11 @@ macro_rules! plain_socket {
                         r => return Poll::Ready(r),
                     }
                 }
+            }
+
+            fn limit_unsent(&self, bytes: u32) {
+                // A unix socket has no TCP options; it refuses this one, which is fine.
+                let _ = socket2::SockRef::from(self).set_tcp_notsent_lowat(bytes);
             }
         }
 
