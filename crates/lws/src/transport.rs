@@ -82,6 +82,11 @@ pub(crate) trait SendFile: Sync {
     /// not yet left (`TCP_NOTSENT_LOWAT`), so that one call does not queue a whole file past what the peer's
     /// window takes. Best effort: sockets without the option ignore it.
     fn limit_unsent(&self, bytes: u32);
+
+    /// Writes what the socket takes of `head` right now, telling the kernel that more follows (`MSG_MORE`),
+    /// so the head leaves with the first file bytes instead of in a packet of its own; 0 when it would block
+    /// or failed (a failure shows again on the next write).
+    fn send_head(&self, head: &[u8]) -> usize;
 }
 
 /// Plain sockets: readiness tracked by tokio, writes possible without a task context.
@@ -125,6 +130,13 @@ macro_rules! plain_socket {
                         r => return Poll::Ready(r),
                     }
                 }
+            }
+
+            fn send_head(&self, head: &[u8]) -> usize {
+                self.try_io(Interest::WRITABLE, || {
+                    socket2::SockRef::from(self).send_with_flags(head, libc::MSG_MORE)
+                })
+                .unwrap_or(0)
             }
 
             fn limit_unsent(&self, bytes: u32) {

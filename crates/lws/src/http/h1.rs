@@ -23,7 +23,8 @@ use super::dispatch::{response_headers, root_target, Exchange, OutBody, Outgoing
 use super::pump::{Next, Pump};
 use super::Request;
 
-/// Most bytes taken from a body at a time (file bodies are read in pieces of this size).
+/// Most bytes taken from a body at a time (file bodies that do not go by `sendfile` are read in pieces of
+/// this size).
 const FILE_PIECE: usize = 256 * 1024;
 /// Body pieces at least this large go to the socket at once rather than through the engine's buffer.
 const DIRECT_WRITE: usize = 64 * 1024;
@@ -379,13 +380,23 @@ impl<S: Transport> Driver<S> {
     /// for the socket with the same stall limit as a write. Afterwards the pump ends the body as usual (its
     /// count makes the access log's byte count).
     async fn send_file(&mut self) -> Result<(), Abort> {
-        self.flush().await?;
-        if !self.unsent_limited {
-            self.unsent_limited = true;
-            if let Some(to) = self.io.send_file() {
+        if let Some(to) = self.io.send_file() {
+            if !self.unsent_limited {
+                self.unsent_limited = true;
                 to.limit_unsent(SENDFILE_UNSENT);
             }
+            // The head waits in the kernel for the file's first bytes: one packet fewer per response.
+            self.conn.poll_transmit(&mut self.out);
+            let n = to.send_head(&self.out);
+            if n == self.out.len() {
+                let mut sent = 0;
+                crate::transport::reuse_written(&mut self.out, &mut sent, KEEP_OUT_CAPACITY);
+            } else {
+                self.out.drain(..n);
+            }
         }
+        // What the socket did not take at once (rarely anything) goes the usual way.
+        self.flush().await?;
         loop {
             let (Some(s), Some(to)) = (self.sending.as_mut(), self.io.send_file()) else {
                 return Ok(());
