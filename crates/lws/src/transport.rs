@@ -1,8 +1,10 @@
-//! The byte streams connections run on (TCP, unix sockets, TLS over either), with the two things the
+//! The byte streams connections run on (TCP, unix sockets, TLS over either), with the three things the
 //! drivers need beyond reading and writing.
 
 use std::cell::RefCell;
+use std::fs::File;
 use std::io::{self, IoSlice};
+use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, Interest};
 use tokio::net::{TcpStream, UnixStream};
@@ -79,6 +81,12 @@ pub(crate) trait Transport: AsyncRead + AsyncWrite + Unpin {
     fn send_now(&self) -> Option<&dyn SendNow> {
         None
     }
+
+    /// The socket itself when the kernel can send a file to it without the bytes passing through user space
+    /// (plain sockets; TLS must encrypt them here, and these machines have no kernel TLS).
+    fn send_file(&self) -> Option<&dyn SendFile> {
+        None
+    }
 }
 
 /// A socket that takes bytes at once when it can, without waiting: a WebSocket server then writes a message
@@ -87,6 +95,30 @@ pub(crate) trait SendNow {
     /// Writes what the socket takes right now and says how much; 0 when it would block or failed (a failure
     /// shows again on the next write).
     fn send_now(&self, bufs: &[IoSlice<'_>]) -> usize;
+}
+
+/// A socket the kernel can copy a file range into (`sendfile(2)`): a file body then costs no read into a
+/// buffer and no copy out of it. `Sync` because a driver holds it across the waits of one send.
+pub(crate) trait SendFile: Sync {
+    /// Waits until the socket is writable, then sends up to `len` bytes of `file` from `offset` and says how
+    /// many went. `Ok(0)` for a `len` above 0 means the file ended before `offset + len` (it shrank).
+    fn poll_send_file(
+        &self,
+        cx: &mut Context<'_>,
+        file: &File,
+        offset: u64,
+        len: usize,
+    ) -> Poll<io::Result<usize>>;
+
+    /// Asks the kernel to report the socket writable only while fewer than `bytes` of what was queued have
+    /// not yet left (`TCP_NOTSENT_LOWAT`), so that one call does not queue a whole file past what the peer's
+    /// window takes. Best effort: sockets without the option ignore it.
+    fn limit_unsent(&self, bytes: u32);
+
+    /// Writes what the socket takes of `head` right now, telling the kernel that more follows (`MSG_MORE`),
+    /// so the head leaves with the first file bytes instead of in a packet of its own; 0 when it would block
+    /// or failed (a failure shows again on the next write).
+    fn send_head(&self, head: &[u8]) -> usize;
 }
 
 /// Plain sockets: readiness tracked by tokio, writes possible without a task context.
@@ -101,6 +133,47 @@ macro_rules! plain_socket {
 
             fn send_now(&self) -> Option<&dyn SendNow> {
                 Some(self)
+            }
+
+            fn send_file(&self) -> Option<&dyn SendFile> {
+                Some(self)
+            }
+        }
+
+        impl SendFile for $t {
+            fn poll_send_file(
+                &self,
+                cx: &mut Context<'_>,
+                file: &File,
+                offset: u64,
+                len: usize,
+            ) -> Poll<io::Result<usize>> {
+                loop {
+                    std::task::ready!(self.poll_write_ready(cx))?;
+                    // The offset is passed in, so the file's own position is neither used nor moved: an
+                    // open file shared by several responses needs no lock.
+                    let mut at = offset;
+                    match self.try_io(Interest::WRITABLE, || {
+                        rustix::fs::sendfile(self, file, Some(&mut at), len)
+                            .map_err(io::Error::from)
+                    }) {
+                        // The readiness was stale (tokio has cleared it): wait for the next one.
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                        r => return Poll::Ready(r),
+                    }
+                }
+            }
+
+            fn send_head(&self, head: &[u8]) -> usize {
+                self.try_io(Interest::WRITABLE, || {
+                    socket2::SockRef::from(self).send_with_flags(head, libc::MSG_MORE)
+                })
+                .unwrap_or(0)
+            }
+
+            fn limit_unsent(&self, bytes: u32) {
+                // A unix socket has no TCP options; it refuses this one, which is fine.
+                let _ = socket2::SockRef::from(self).set_tcp_notsent_lowat(bytes);
             }
         }
 
@@ -125,7 +198,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Transport for Box<tokio_rustls::server::
 
 #[cfg(test)]
 mod tests {
-    use super::with_read_buf;
+    use super::{with_read_buf, SendFile};
 
     #[test]
     fn nested_read_buffer_use_gets_its_own_buffer() {
@@ -137,5 +210,53 @@ mod tests {
             });
             assert_eq!(outer[0], 1, "the nested call wrote into the outer buffer");
         });
+    }
+
+    /// Sends `len` bytes of `file` from `offset` through `socket`'s sendfile, as the HTTP/1 driver does.
+    async fn send_all(
+        socket: &tokio::net::TcpStream,
+        file: &std::fs::File,
+        offset: u64,
+        len: u64,
+    ) -> u64 {
+        let mut sent = 0;
+        while sent < len {
+            let want = (len - sent) as usize;
+            let n = std::future::poll_fn(|cx| socket.poll_send_file(cx, file, offset + sent, want))
+                .await
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            sent += n as u64;
+        }
+        sent
+    }
+
+    #[tokio::test]
+    async fn a_file_range_goes_through_sendfile_and_stops_where_the_file_ends() {
+        use tokio::io::AsyncReadExt;
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 7) as u8)
+            .collect();
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, &data).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = tokio::net::TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let (mut client, (server, _)) = (client.unwrap(), accepted.unwrap());
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            client.read_to_end(&mut got).await.unwrap();
+            got
+        });
+        // A range in the middle, then a range running past the end: only what the file has is sent.
+        assert_eq!(send_all(&server, &file, 1000, 200_000).await, 200_000);
+        assert_eq!(send_all(&server, &file, 250_000, 100_000).await, 50_000);
+        drop(server);
+        let got = reader.await.unwrap();
+        assert_eq!(got.len(), 250_000);
+        assert!(got[..200_000] == data[1000..201_000]);
+        assert!(got[200_000..] == data[250_000..]);
     }
 }

@@ -25,4 +25,4 @@ pub(crate) use port::PortShared;
 pub(crate) use remote::ConnShared;
 #[cfg(feature = "tls")]
 pub(crate) use rewind::Rewind;
-pub(crate) use write::{write_timeout, Abort};
+pub(crate) use write::{stall_limit, write_timeout, Abort};

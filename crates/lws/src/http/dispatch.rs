@@ -371,7 +371,7 @@ impl Exchange {
                                 Bytes::copy_from_slice(ct.as_bytes()),
                             )],
                             body: OutBody::File {
-                                file: std::sync::Arc::new(file),
+                                file: Arc::new(file),
                                 start: 0,
                                 len: meta.len(),
                             },

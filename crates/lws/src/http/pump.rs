@@ -5,18 +5,22 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Bytes, BytesMut};
 
 use super::body::{BodyError, BodySource, Frame, Trailers};
+use crate::transport::SendFile;
 
 /// A response body in wire form.
 pub(crate) enum OutBody {
     Empty,
     Full(Bytes),
+    /// `len` bytes of `file` from `start`. Shared, so that one open file can serve many responses: reads
+    /// (`pread`, `sendfile`) give their own offset and never move the file's position.
     File {
-        file: std::sync::Arc<File>,
+        file: Arc<File>,
         start: u64,
         len: u64,
     },
@@ -90,6 +94,33 @@ impl Pump {
     /// Data bytes produced so far.
     pub(crate) fn sent(&self) -> u64 {
         self.sent
+    }
+
+    /// Sends up to `max` bytes of a file body straight from the file to the socket (`to`, its sendfile),
+    /// instead of handing them out as [`Next::Data`]: `None` when the body is not a file or none of it is
+    /// left, `Some(Ok(0))` when the file ended before its announced length. What goes is counted as sent;
+    /// [`Pump::poll_next`] then ends (or aborts) the body as for a file read piece by piece.
+    pub(crate) fn poll_send_file(
+        &mut self,
+        cx: &mut Context<'_>,
+        max: usize,
+        to: &dyn SendFile,
+    ) -> Poll<Option<std::io::Result<usize>>> {
+        let OutBody::File { file, start, len } = &mut self.body else {
+            return Poll::Ready(None);
+        };
+        if self.done || *len == 0 {
+            return Poll::Ready(None);
+        }
+        let want = (*len).min(max.max(1) as u64) as usize;
+        let r = std::task::ready!(to.poll_send_file(cx, file, *start, want));
+        if let Ok(n) = r {
+            // The kernel sends at most `want`, so `len` cannot underflow nor `sent` pass the declared length.
+            *start += n as u64;
+            *len -= n as u64;
+            self.sent += n as u64;
+        }
+        Poll::Ready(Some(r))
     }
 
     /// The next frame, at most `room` data bytes when the body can be cut (files); whole pieces otherwise.
@@ -170,7 +201,7 @@ mod tests {
         let mut f = tempfile::tempfile().unwrap();
         std::io::Write::write_all(&mut f, &[7u8; 10]).unwrap();
         let mut p = Pump::new(OutBody::File {
-            file: std::sync::Arc::new(f),
+            file: Arc::new(f),
             start: 2,
             len: 7,
         });
