@@ -128,7 +128,7 @@ impl ContextBuilder {
                     let socket = listen::bind(&actual, true, defer).map_err(bind_err)?;
                     listeners.push(BoundListener {
                         socket,
-                        port: port.clone(),
+                        port: Arc::new(port.for_thread()),
                         thread,
                     });
                 }

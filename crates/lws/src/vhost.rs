@@ -319,10 +319,10 @@ impl Vhost {
 }
 
 /// A mount resolved at build time: origin canonicalised, protocol looked up, header values prepared.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ResolvedMount {
     pub(crate) mount: Mount,
-    pub(crate) origin: Option<crate::files::OriginDir>,
+    pub(crate) origin: Option<Arc<crate::files::OriginDir>>,
     pub(crate) protocol: Option<ProtocolHandle>,
     /// The running proxy of a proxy mount (its origins' health, its pools' identity).
     pub(crate) proxy: Option<Arc<crate::proxy::ProxyMount>>,
@@ -335,7 +335,7 @@ pub(crate) struct ResolvedMount {
 }
 
 /// A vhost as the running server sees it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct VhostInner {
     pub(crate) name: Arc<str>,
     pub(crate) mounts: Vec<ResolvedMount>,
@@ -348,7 +348,7 @@ pub(crate) struct VhostInner {
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) allow_http_on_https: bool,
     pub(crate) error_document_404: Option<String>,
-    pub(crate) access_log: Option<AccessLog>,
+    pub(crate) access_log: Option<Arc<AccessLog>>,
     pub(crate) limits: HttpLimits,
     pub(crate) h1: H1Config,
     pub(crate) h2: H2Config,
@@ -370,6 +370,18 @@ pub(crate) struct VhostInner {
 }
 
 impl VhostInner {
+    /// This vhost for another service thread: what requests clone (the vhost itself, its name, mount header
+    /// values) gets reference counts of its own there, so that no request shares an atomic with another
+    /// thread's; what must be shared (protocols and their members, origins, logs, CGI slots) stays shared.
+    pub(crate) fn for_thread(self: &Arc<Self>) -> Arc<VhostInner> {
+        let mut v = (**self).clone();
+        v.name = Arc::from(&*self.name);
+        for m in &mut v.mounts {
+            m.cache_control = bytes::Bytes::copy_from_slice(&m.cache_control);
+        }
+        Arc::new(v)
+    }
+
     /// The member list of a protocol on this vhost.
     pub(crate) fn members(&self, protocol: &str) -> Arc<crate::conn::Members> {
         match self.members.get(protocol) {
@@ -456,7 +468,7 @@ impl VhostInner {
             redirect_http: v.redirect_http,
             allow_http_on_https: v.allow_http_on_https,
             error_document_404: v.error_document_404,
-            access_log,
+            access_log: access_log.map(Arc::new),
             limits,
             h1,
             h2: v.h2,
@@ -545,7 +557,7 @@ fn resolve_mount(
         cache_control: m.cache.header_value().into(),
         compression,
         mount: m,
-        origin,
+        origin: origin.map(Arc::new),
         protocol,
         proxy,
         cgi,

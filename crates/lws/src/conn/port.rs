@@ -23,6 +23,17 @@ impl std::fmt::Debug for PortShared {
 }
 
 impl PortShared {
+    /// The same port for another service thread, with vhosts of its own (see `VhostInner::for_thread`) and
+    /// the same TLS configuration (so session resumption works whichever thread a client lands on).
+    pub(crate) fn for_thread(&self) -> PortShared {
+        PortShared {
+            vhosts: self.vhosts.iter().map(VhostInner::for_thread).collect(),
+            server: self.server.clone(),
+            #[cfg(feature = "tls")]
+            tls: self.tls.clone(),
+        }
+    }
+
     /// The vhost whose settings decide for the whole port (libwebsockets: the first one on it).
     pub(crate) fn first(&self) -> &Arc<VhostInner> {
         &self.vhosts[0]
