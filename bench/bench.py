@@ -1764,6 +1764,20 @@ def scale_summary(records, servers, tests, med, meta):
                 if far:
                     verdict = ("yes" if min(far) >= 0.85 else "no") + f" (min {min(far):.2f}×)"
             out.append(f"| {s} | {label} | " + " | ".join(cells) + f" | {verdict} |")
+    rounds = sorted({r["round"] for r in records if r["test"] in stests})
+    if len(rounds) > 1:
+        out += ["", "req/CPU-s per round (" + ", ".join(f"{SCALE_TESTS[t]:,}" for t in stests)
+                + " connections; a shared machine moves single runs by tens of %):", ""]
+        for s in have:
+            per = []
+            for rnd in rounds:
+                vals = []
+                for t in stests:
+                    rr = [r for r in records if r["test"] == t and r["server"] == s and r["round"] == rnd]
+                    vals.append("FAIL" if rr and rr[0].get("error") else
+                                fmt_num(rr[0].get("req_per_cpu_s")) if rr else "–")
+                per.append(f"r{rnd} " + " / ".join(vals))
+            out.append(f"- {s}: " + "; ".join(per))
     errs = [r for r in records if r["test"] in stests and (r.get("err_read") or r.get("err_write")
                                                               or r.get("err_timeout") or r.get("err_connect"))]
     if errs:
