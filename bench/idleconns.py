@@ -39,6 +39,7 @@ import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ next to the harness for the import below
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from h1idle import read_response  # noqa: E402
 
