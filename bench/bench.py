@@ -47,6 +47,9 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 #         generators), which serves the same docroot
 #   gz  : HTTP/1.1 cleartext with response compression on at level 6 (gzip; brotli and zstd where the server has
 #         them), serving {www}/100k.html; its own process, fresh for each idle memory test (restarted before it)
+#   ih1 / ih2c / itls : the idle connection tests (idle_h1, idle_h2c, idle_h1tls, idle_h2tls): HTTP/1.1, h2c with
+#         prior knowledge, and TLS with ALPN h2 and http/1.1 (ports may be shared), serving {www}/1k.txt, keep-alive
+#         idle timeouts of a minute or more; their own process, restarted before each of these tests
 # cmd placeholders: {port_<role>} {port_backend} {port_origin} {www} {cert} {key} {run} {bench}
 # ---------------------------------------------------------------------------
 ANCHORS = [
@@ -103,6 +106,16 @@ ANCHORS += [
          cmd="nginx -c {run}/nginx-gz.conf -e {run}/nginx-gz-error.log"),
     dict(name="h2o", roles={"gz": 8095}, conf="h2o-gz.conf.in", cmd="h2o -c {run}/h2o-gz.conf"),
 ]
+# Idle connection anchors (idle_h1, idle_h2c, idle_h1tls, idle_h2tls): nginx and h2o configured like the anchors of
+# the other tests (nginx.conf.in, h2o.conf.in) on ports of their own, so that they can be restarted before every idle
+# test; h2o's idle timeouts raised from 10 to 65 s like nginx's keepalive_timeout. Roles ih1 (HTTP/1.1), ih2c (h2c,
+# prior knowledge), itls (TLS, ALPN h2 and http/1.1).
+ANCHORS += [
+    dict(name="nginx", roles={"ih1": 8086, "ih2c": 8087, "itls": 8446}, conf="nginx-idle.conf.in",
+         cmd="nginx -c {run}/nginx-idle.conf -e {run}/nginx-idle-error.log"),
+    dict(name="h2o", roles={"ih1": 8096, "ih2c": 8096, "itls": 8456}, conf="h2o-idle.conf.in",
+         cmd="h2o -c {run}/h2o-idle.conf"),
+]
 ORIGIN = dict(name="origin", roles={"origin": 7800}, conf="nginx-origin.conf.in",
               cmd="nginx -c {run}/nginx-origin.conf -e {run}/nginx-origin-error.log")
 
@@ -142,6 +155,23 @@ TESTS.update({
     "br_100k": ("gz", "HTTP/1.1 keep-alive GET of a 100 KiB HTML file, Accept-Encoding: br, wrk -t1 -c16"),
     "zstd_100k": ("gz", "HTTP/1.1 keep-alive GET of a 100 KiB HTML file, Accept-Encoding: zstd, wrk -t1 -c16"),
 })
+# Idle connections of four kinds (opt-in): idleconns.py --proto (one GET of /1k.txt each, then idle)
+IDLE_CONN_TESTS = {"idle_h1": ("ih1", "h1"), "idle_h2c": ("ih2c", "h2c"), "idle_h1tls": ("itls", "h1tls"),
+                   "idle_h2tls": ("itls", "h2tls")}
+TESTS.update({
+    "idle_h1": ("ih1", "idle HTTP/1.1 keep-alive connections after one GET of /1k.txt each: server RSS delta per "
+                       "connection"),
+    "idle_h2c": ("ih2c", "idle HTTP/2 cleartext (prior knowledge) connections after one request of /1k.txt each: "
+                         "server RSS delta per connection"),
+    "idle_h1tls": ("itls", "idle HTTP/1.1 over TLS (ALPN http/1.1) connections after one GET of /1k.txt each: "
+                           "server RSS delta per connection"),
+    "idle_h2tls": ("itls", "idle HTTP/2 over TLS (ALPN h2) connections after one request of /1k.txt each: server "
+                           "RSS delta per connection"),
+})
+# Throughput as concurrency grows (opt-in): h1_1k with wrk -t1 -cN
+SCALE_TESTS = {"h1_1k_c10": 10, "h1_1k_c100": 100, "h1_1k_c1000": 1000, "h1_1k_c10000": 10000}
+TESTS.update({t: ("h1", f"HTTP/1.1 keep-alive GET 1 KiB file, wrk -t1 -c{n} --timeout 10s") for t, n in
+              SCALE_TESTS.items()})
 # ws_idle / ws_pmd_idle first on their role: servers are fresh at the start of a round
 TEST_ORDER = list(TESTS)
 # run only when asked for (--tests): not in the default list
@@ -151,10 +181,11 @@ HPROXY_ROLES = {"hp1", "hph2c", "hptls"}
 GZ_CODING = {"gzip_100k": "gzip", "br_100k": "br", "zstd_100k": "zstd"}
 H1_IDLE_TESTS = {"h1_idle": "", "h1_idle_gz": "gzip"}
 GZ_TESTS = set(GZ_CODING) | set(H1_IDLE_TESTS)
-OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo", "proxy_idle", "proxy_bulk", "proxy_pingpong"} | HPROXY_TESTS | GZ_TESTS
-IDLE_TESTS = {"ws_idle", "ws_pmd_idle", "proxy_idle"} | set(H1_IDLE_TESTS)
+OPT_IN_TESTS = {"ws_pmd_idle", "ws_pmd_echo", "proxy_idle", "proxy_bulk", "proxy_pingpong"} | HPROXY_TESTS | GZ_TESTS \
+    | set(IDLE_CONN_TESTS) | set(SCALE_TESTS)
+IDLE_TESTS = {"ws_idle", "ws_pmd_idle", "proxy_idle"} | set(H1_IDLE_TESTS) | set(IDLE_CONN_TESTS)
 # restarted right before each run, so that every idle memory figure starts from a fresh process
-RESTART_TESTS = set(H1_IDLE_TESTS)
+RESTART_TESTS = set(H1_IDLE_TESTS) | set(IDLE_CONN_TESTS)
 PROXY_TESTS = {"proxy_idle", "proxy_bulk", "proxy_pingpong"}
 
 UNITS = {"ws_idle": "KiB/conn", "h1_1k": "req/s", "h1_1m": "MiB/s", "h2_tls": "req/s",
@@ -164,6 +195,8 @@ UNITS = {"ws_idle": "KiB/conn", "h1_1k": "req/s", "h1_1m": "MiB/s", "h2_tls": "r
 UNITS.update({t: "req/s" for t in HPROXY_TESTS})
 UNITS.update({t: "req/s" for t in GZ_CODING})
 UNITS.update({t: "KiB/conn" for t in H1_IDLE_TESTS})
+UNITS.update({t: "KiB/conn" for t in IDLE_CONN_TESTS})
+UNITS.update({t: "req/s" for t in SCALE_TESTS})
 LOWER_IS_BETTER = IDLE_TESTS
 
 
@@ -187,7 +220,7 @@ def loadavg():
         return f.read().split()[:3]
 
 
-ROLES = ("h1", "tls", "h2c", "ws", "wspmd", "proxy", "hp1", "hph2c", "hptls", "gz")
+ROLES = ("h1", "tls", "h2c", "ws", "wspmd", "proxy", "hp1", "hph2c", "hptls", "gz", "ih1", "ih2c", "itls")
 
 
 def parse_sut(spec):
@@ -302,6 +335,8 @@ class Instance:
                    "@P_HP1@": str(self.roles.get("hp1", 0)), "@P_HPH2C@": str(self.roles.get("hph2c", 0)),
                    "@P_HPTLS@": str(self.roles.get("hptls", 0)), "@P_ORIGIN@": str(self.args.origin_port),
                    "@ORIGIN_WORKERS@": str(self.args.origin_workers), "@P_GZ@": str(self.roles.get("gz", 0)),
+                   "@P_IH1@": str(self.roles.get("ih1", 0)), "@P_IH2C@": str(self.roles.get("ih2c", 0)),
+                   "@P_ITLS@": str(self.roles.get("itls", 0)),
                    # NGINX_WORKERS>1 (bench/run.sh --threads2): real worker processes need the master process
                    "@WORKERS@": str(nginx_workers()), "@MASTER@": "on" if nginx_workers() > 1 else "off"}
             for k, v in rep.items():
@@ -1081,6 +1116,115 @@ def t_h1_idle(inst, args, test):
     return res
 
 
+def t_idle_conns(inst, args, test):
+    """idle_h1 / idle_h2c / idle_h1tls / idle_h2tls (the server was restarted right before): idleconns.py --proto
+    warms the server up (2 x 64 connections with one request each, closed), the server's RSS is read (rss0), then it
+    opens --idle-conns connections, 64 at a time, each with one GET of /1k.txt (HTTP/1.1, or HTTP/2 on stream 1,
+    over TCP or TLS with ALPN) read to its end and checked (200, 1024 body bytes, the ALPN asked for); 1.5 s later
+    the RSS is read again (rss1) with every connection idle, then the client checks that none was closed.
+    Figure: (rss1 - rss0) / connections. rss_pre (before the warm-up) is kept too."""
+    role, proto = IDLE_CONN_TESTS[test]
+    n = args.idle_conns
+    argv = [sys.executable, os.path.join(BENCH, "idleconns.py"), "--port", str(inst.roles[role]), "--proto", proto,
+            "--path", "/1k.txt", "--expect-bytes", "1024", "--conns", str(n), "--parallel", "64", "--warmup", "2"]
+    res = {"proto": proto, "cmd": " ".join(argv[1:])}
+    rss_pre = rss_kib(inst.pid)
+    c = ProxyClient(argv, args)
+    end = None
+    try:
+        warm = c.expect("WARM", 120)
+        if not warm:
+            res["error"] = "idleconns: no WARM: " + c.stderr_tail()
+            return res
+        wj = json.loads(warm[5:])
+        if wj.get("errors"):
+            res["error"] = f"idleconns warm-up: {wj['errors']} errors, first: {wj.get('first_error')}"
+            return res
+        time.sleep(0.5)
+        rss0, pss0 = rss_kib(inst.pid), pss_kib(inst.pid)
+        c.go()
+        ready = c.expect("READY", 900)
+        if not ready:
+            res["error"] = "idleconns: no READY: " + c.stderr_tail()
+            return res
+        time.sleep(1.5)
+        rss1, pss1 = rss_kib(inst.pid), pss_kib(inst.pid)
+        c.go()
+        end = c.expect("END", 120)
+    finally:
+        c.finish()
+    opened, errors = int(ready.split()[1]), int(ready.split()[2])
+    j = json.loads(end[4:]) if end else {}
+    res.update(kib_per_conn=(rss1 - rss0) / max(opened, 1), pss_kib_per_conn=(pss1 - pss0) / max(opened, 1),
+               kib_per_conn_cold=(rss1 - rss_pre) / max(opened, 1), rss_pre_kib=rss_pre, rss0_kib=rss0,
+               rss1_kib=rss1, open=opened, open_s=j.get("open_s"), alpn=j.get("alpn"), warm=wj,
+               bytes_sent_while_idle=j.get("bytes_sent_while_idle"),
+               errors=errors + j.get("closed_during_hold", 0), closed_during_hold=j.get("closed_during_hold"))
+    if opened < n * 0.99:
+        res["error"] = f"only {opened}/{n} connections opened ({j.get('first_error')})"
+    elif not end:
+        res["error"] = "idleconns: no END: " + c.stderr_tail()
+    elif j.get("closed_during_hold", 0) > n * 0.01:
+        res["error"] = f"{j['closed_during_hold']} connections closed by the server while idle"
+    return res
+
+
+def t_wrk_scale(inst, args, test):
+    """h1_1k_c10 ... h1_1k_c10000: wrk -t1 -cN on /1k.txt (the h1_1k client with N connections; --timeout 10s so
+    that slow answers at 10,000 connections are kept in the latency histogram instead of counted as timeouts).
+    wrk's descriptor limit is raised to N + 100 (20,000 per process here). The server's CPU (process tree,
+    utime+stime ticks and schedstat ns) is read right before and right after wrk: requests per server CPU-second,
+    connection set-up included."""
+    n = SCALE_TESTS[test]
+    url = f"http://127.0.0.1:{inst.roles['h1']}/1k.txt"
+    d = args.duration
+    argv = ["wrk", "-t1", f"-c{n}", f"-d{d}s", "--timeout", "10s", "-s", os.path.join(BENCH, "wrk-report.lua"),
+            url]
+    res = {"conns": n, "cmd": " ".join(argv)}
+    need = n + 100
+
+    def raise_nofile():
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft < need:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard) if hard != resource.RLIM_INFINITY
+                                                        else need, hard))
+
+    full = ["taskset", "-c", args.client_cpu] + argv
+    pids0 = proc_tree(inst.pid)
+    s0, m0 = tree_cpu(pids0), busy_ticks()
+    c0, w0 = _child_cpu(), time.time()
+    try:
+        r = subprocess.run(full, capture_output=True, text=True, timeout=d + 60, preexec_fn=raise_nofile)
+    except subprocess.TimeoutExpired:
+        res["error"] = f"timeout after {d + 60}s"
+        return res
+    w1, c1 = time.time(), _child_cpu()
+    s1, m1 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid)))), busy_ticks()
+    el = max(w1 - w0, 1e-6)
+    cpu_s, sched_s, cli_s = (s1[0] - s0[0]) / CLK, (s1[1] - s0[1]) / 1e9, c1 - c0
+    res.update(window_s=round(el, 3), server_cpu_s=round(cpu_s, 3), server_sched_s=round(sched_s, 4),
+               server_cpu_pct=round(100.0 * cpu_s / el, 1), client_cpu_pct=round(100.0 * cli_s / el, 1),
+               other_cpu_pct=round(100.0 * (((m1 - m0) - (s1[0] - s0[0])) / CLK - cli_s) / el, 1))
+    m = re.search(r"^JSON (\{.*\})$", r.stdout, re.M)
+    if not m:
+        res["error"] = "no wrk JSON: " + r.stdout[-500:] + r.stderr[-500:]
+        return res
+    j = json.loads(m.group(1))
+    done = j["requests"]
+    res.update(req_s=done / (j["duration_us"] / 1e6), requests=done, p50_us=j["p50_us"], p99_us=j["p99_us"],
+               mib_s=j["bytes"] / (j["duration_us"] / 1e6) / 1048576,
+               err_connect=j["err_connect"], err_read=j["err_read"], err_write=j["err_write"],
+               err_timeout=j["err_timeout"], non2xx=j["non2xx"],
+               errors=j["err_connect"] + j["err_read"] + j["err_write"] + j["err_timeout"] + j["non2xx"])
+    if j["err_connect"] > n * 0.01:
+        res["error"] = f"wrk: {j['err_connect']} of {n} connections failed to connect"
+    if cpu_s > 0:
+        res["req_per_cpu_s"] = done / cpu_s
+    if sched_s > 0:
+        res["per_cpu_s_sched"] = done / sched_s
+    return res
+
+
 def run_test(test, inst, args):
     if test == "h1_1k":
         r = t_wrk(inst, args, "/1k.txt", 64)
@@ -1130,6 +1274,12 @@ def run_test(test, inst, args):
     elif test in H1_IDLE_TESTS:
         r = t_h1_idle(inst, args, test)
         val = r.get("kib_per_conn")
+    elif test in IDLE_CONN_TESTS:
+        r = t_idle_conns(inst, args, test)
+        val = r.get("kib_per_conn")
+    elif test in SCALE_TESTS:
+        r = t_wrk_scale(inst, args, test)
+        val = r.get("req_s")
     else:
         raise ValueError(test)
     r["value"] = val
@@ -1178,7 +1328,7 @@ def summarize(records, servers, tests, baseline, meta):
 
     def base_of(test):
         return proxy_base if test in PROXY_TESTS else hproxy_base if test in HPROXY_TESTS \
-            else gz_base if test in GZ_TESTS else baseline
+            else gz_base if test in GZ_TESTS | set(IDLE_CONN_TESTS) else baseline
 
     lines = []
     only_proxy = set(tests) <= PROXY_TESTS
@@ -1221,7 +1371,7 @@ def summarize(records, servers, tests, baseline, meta):
         if any_val:
             lines.append(f"| {t} | {UNITS[t]} | " + " | ".join(cells) + " |")
     # latency rows
-    for t in ("ws_echo_32", "ws_echo_16k", "ws_pmd_echo", "h1_1k", "ws_connect", "proxy_pingpong",
+    for t in ("ws_echo_32", "ws_echo_16k", "ws_pmd_echo", "h1_1k", *SCALE_TESTS, "ws_connect", "proxy_pingpong",
               *[t for t in TEST_ORDER if t in HPROXY_TESTS]):
         if t not in tests:
             continue
@@ -1301,6 +1451,8 @@ def summarize(records, servers, tests, baseline, meta):
     lines += proxy_summary(records, servers, tests, med)
     lines += hproxy_summary(records, servers, tests, med, meta)
     lines += gz_summary(records, servers, tests, med, meta)
+    lines += idle_conn_summary(records, servers, tests, med, meta)
+    lines += scale_summary(records, servers, tests, med, meta)
     stalls = [r for r in records if r["test"] not in IDLE_TESTS and not r.get("error")
               and (r.get("server_cpu_pct") or 0) < 50 and (r.get("client_cpu_pct") or 0) < 50
               and r.get("load1", 99) < 2.5]
@@ -1529,6 +1681,117 @@ def gz_summary(records, servers, tests, med, meta):
     return out
 
 
+def idle_conn_summary(records, servers, tests, med, meta):
+    """idle_h1 / idle_h2c / idle_h1tls / idle_h2tls: KiB per idle connection of every kind side by side, each with
+    its ratio to the idle baseline server (--gz-baseline, nginx by default), then the detail of each run."""
+    itests = [t for t in IDLE_CONN_TESTS if t in tests]
+    if not itests:
+        return []
+    base = meta.get("gz_baseline", "nginx")
+    have = [s for s in servers if any(med(t, s)[0] is not None for t in itests)]
+    if not have:
+        return []
+    out = ["", f"Idle connections ({meta.get('idle_conns')} per run, each after one request of /1k.txt read to its "
+           "end; fresh server per run; server RSS delta per connection in KiB from after a warm-up of 2 x 64 "
+           f"one-request connections to all connections idle, medians; in brackets ÷ {base}; lower is better):", "",
+           "| server | " + " | ".join(itests) + " |", "|" + "---|" * (len(itests) + 1)]
+    for s in have:
+        cells = []
+        for t in itests:
+            v = med(t, s)[0]
+            b = med(t, base)[0]
+            cells.append("FAIL" if v is None and any(r["test"] == t and r["server"] == s for r in records)
+                         else "–" if v is None
+                         else f"{v:.2f}" + (f" ({v / b:.2f}×)" if b and s != base else ""))
+        out.append(f"| {s} | " + " | ".join(cells) + " |")
+    out += ["", "Idle connections in detail (medians): KiB/conn by RSS and by PSS, cold = from before the warm-up; "
+            "RSS before / after the warm-up / with every connection idle (KiB); seconds to open them (64 at a time, "
+            "python client on the load CPU); protocol as negotiated:", "",
+            "| server | test | KiB/conn | PSS KiB/conn | cold KiB/conn | RSS KiB before / warm / idle | opened in s | "
+            "negotiated |", "|" + "---|" * 8]
+    for s in have:
+        for t in itests:
+            v = med(t, s)[0]
+            if v is None:
+                continue
+            rr = [r for r in records if r["test"] == t and r["server"] == s and not r.get("error")]
+            alpn = ", ".join(f"{k} ×{n}" for k, n in sorted((rr[0].get("alpn") or {}).items())) if rr else ""
+            out.append(f"| {s} | {t} | {v:.2f} | {med(t, s, 'pss_kib_per_conn')[0]:.2f} | "
+                       f"{med(t, s, 'kib_per_conn_cold')[0]:.2f} | {fmt_num(med(t, s, 'rss_pre_kib')[0])} / "
+                       f"{fmt_num(med(t, s, 'rss0_kib')[0])} / {fmt_num(med(t, s, 'rss1_kib')[0])} | "
+                       f"{fmt_num(med(t, s, 'open_s')[0])} | {alpn} |")
+    return out
+
+
+def scale_summary(records, servers, tests, med, meta):
+    """h1_1k_c10 ... h1_1k_c10000: per server, req/s, req per server CPU-second and p99 at every concurrency, each
+    with its ratio to the same server's figure at 100 connections (the issue's target: within 15 % from 100 to
+    10,000 connections)."""
+    stests = [t for t in SCALE_TESTS if t in tests]
+    if not stests:
+        return []
+    have = [s for s in servers if any(med(t, s)[0] is not None for t in stests)]
+    if not have:
+        return []
+    ref = "h1_1k_c100"
+    out = ["", "Throughput as concurrency grows (h1_1k with wrk -t1 -cN, medians; in brackets ÷ the same server's figure "
+           "at 100 connections; last column: do c1000 and c10000 stay within 15 % of c100? For req/s and "
+           "req/CPU-s higher is better, for p99 lower):", "",
+           "| server | figure | " + " | ".join(f"{SCALE_TESTS[t]:,} conns" for t in stests) + " | within 15 % |",
+           "|" + "---|" * (len(stests) + 3)]
+    figures = [("req/s", "value", False), ("req/CPU-s", "req_per_cpu_s", False), ("p99 ms", "p99_us", True),
+               ("server CPU %", "server_cpu_pct", None)]
+    for s in have:
+        for label, key, lower in figures:
+            vals = {t: med(t, s, key)[0] for t in stests}
+            r = vals.get(ref)
+            cells = []
+            for t in stests:
+                v = vals[t]
+                if v is None:
+                    cells.append("FAIL" if any(x["test"] == t and x["server"] == s for x in records) else "–")
+                    continue
+                if key == "p99_us":
+                    c = f"{v / 1000:.2f}"
+                else:
+                    c = fmt_num(v)
+                if r and t != ref and lower is not None:
+                    c += f" ({v / r:.2f}×)"
+                cells.append(c)
+            verdict = ""
+            if lower is False and r:
+                far = [vals[t] / r for t in ("h1_1k_c1000", "h1_1k_c10000") if t in stests and vals[t]]
+                if far:
+                    verdict = ("yes" if min(far) >= 0.85 else "no") + f" (min {min(far):.2f}×)"
+            out.append(f"| {s} | {label} | " + " | ".join(cells) + f" | {verdict} |")
+    rounds = sorted({r["round"] for r in records if r["test"] in stests})
+    if len(rounds) > 1:
+        out += ["", "req/CPU-s per round (" + ", ".join(f"{SCALE_TESTS[t]:,}" for t in stests)
+                + " connections; a shared machine moves single runs by tens of %):", ""]
+        for s in have:
+            per = []
+            for rnd in rounds:
+                vals = []
+                for t in stests:
+                    rr = [r for r in records if r["test"] == t and r["server"] == s and r["round"] == rnd]
+                    vals.append("FAIL" if rr and rr[0].get("error") else
+                                fmt_num(rr[0].get("req_per_cpu_s")) if rr else "–")
+                per.append(f"r{rnd} " + " / ".join(vals))
+            out.append(f"- {s}: " + "; ".join(per))
+    errs = [r for r in records if r["test"] in stests and (r.get("err_read") or r.get("err_write")
+                                                              or r.get("err_timeout") or r.get("err_connect"))]
+    if errs:
+        out += ["", "wrk socket errors in these runs (connect / read / write / timeout):", ""]
+        out += [f"- round {r['round']} {r['test']} {r['server']}: {r.get('err_connect')} / {r.get('err_read')} / "
+                f"{r.get('err_write')} / {r.get('err_timeout')}" for r in errs]
+    noisy = [r for r in records if r["test"] in stests and (r.get("other_cpu_pct") or 0) > 20]
+    if noisy:
+        out += ["", "Noisy runs (other processes used > 20 % of a core during the run; kept in the medians):", ""]
+        out += [f"- round {r['round']} {r['test']} {r['server']}: other {r['other_cpu_pct']:.0f} %, "
+                f"server {r.get('server_cpu_pct')} %" for r in noisy]
+    return out
+
+
 def versions(args):
     def sh(c):
         try:
@@ -1594,7 +1857,8 @@ def main():
                     help="hproxy_* tests: start every proxy at the start of a round and keep it for the whole round "
                          "(default: each proxy runs alone, started before each of its runs and stopped after it)")
     ap.add_argument("--gz-baseline", default="nginx",
-                    help="ratio column of the compression tests (gzip_100k, br_100k, zstd_100k, h1_idle*)")
+                    help="ratio column of the compression tests (gzip_100k, br_100k, zstd_100k, h1_idle*) and of the "
+                         "idle connection tests (idle_h1, idle_h2c, idle_h1tls, idle_h2tls)")
     ap.add_argument("--h1-idle-conns", type=int, default=2000,
                     help="idle keep-alive connections of h1_idle / h1_idle_gz (one GET of 100 KiB each)")
     ap.add_argument("--server-cpu", default="0")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# usage: bench/run.sh [--threads2 | --proxy | --http-proxy | --compression] [bench.py args...]
+# usage: bench/run.sh [--threads2 | --proxy | --http-proxy | --compression | --scale] [bench.py args...]
 #   Builds lwsws (release) from this repo, then runs the side-by-side harness (run-all.sh) with lwsws as the
 #   server under test "lws-rs" next to the anchors.
 #   default:    lwsws --threads 1 vs all anchors (each one thread), server pinned to CPU 0, load on CPU 1,
@@ -24,6 +24,14 @@
 #               per connection): lwsws (lwsws-compress-sut.sh, port LWSRS_PORT+8, "compression-level": "6") vs
 #               nginx (gzip + brotli filter module) and h2o (gzip + br), all at level 6, each its own process;
 #               2 rounds by default, ratios to nginx.
+#   --scale:    memory per idle connection and throughput as concurrency grows: idle_h1,idle_h2c,idle_h1tls,
+#               idle_h2tls (--idle-conns, default 10,000, connections of each kind held idle after one request of
+#               /1k.txt each, HTTP/1.1 or h2 over TCP or TLS: server RSS per connection; lwsws through
+#               lwsws-idle-sut.sh, ports LWSRS_PORT+20 cleartext and +21 TLS, keep-alive and h2 idle timeouts 65 s;
+#               nginx and h2o as own processes, ports 8086/8087/8446 and 8096/8456, restarted before each run) and
+#               h1_1k_c10,h1_1k_c100,h1_1k_c1000,h1_1k_c10000 (wrk -t1 -cN on /1k.txt: req/s, p99, requests per
+#               server CPU-second, each as a ratio to the same server at 100 connections) for lwsws, nginx, h2o and
+#               hyper (h1_1k_c* only); 1 round, ratios to nginx, results labelled scale.
 #   Extra args go to bench.py (later ones win), e.g. --rounds 1 --duration 2, or --tests h1_1k.
 #   Env: LWSWS (use this binary, skip the cargo build), NO_INSTALL=1 / NO_BUILD=1 (see run-all.sh),
 #        BENCH_OUT (results dir, default ./bench-results), LWSRS_PORT (default 7781).
@@ -43,6 +51,9 @@ elif [ "${1:-}" = "--http-proxy" ]; then
   shift
 elif [ "${1:-}" = "--compression" ]; then
   mode=compression
+  shift
+elif [ "${1:-}" = "--scale" ]; then
+  mode=scale
   shift
 fi
 
@@ -66,13 +77,18 @@ HPROXY_SUT="name=lws-rs;hp1=$((PORT + 6));hph2c=$((PORT + 6));hptls=$((PORT + 7)
 # started only when one is selected)
 GZ_SUT="name=lws-rs;gz=$((PORT + 8));cmd=$HERE/lwsws-compress-sut.sh $LWSWS {port_gz} {www} 6 1"
 GZ_TESTS=h1_idle,h1_idle_gz,gzip_100k,br_100k,zstd_100k
+# lwsws for the idle connection tests (roles ih1, ih2c, itls: idle_h1, idle_h2c, idle_h1tls, idle_h2tls; started only
+# when one is selected, restarted before each): lwsws-sut.sh's two vhosts with 65 s keep-alive and h2 idle timeouts
+IDLE_SUT="name=lws-rs;ih1=$((PORT + 20));ih2c=$((PORT + 20));itls=$((PORT + 21));cmd=$HERE/lwsws-idle-sut.sh $LWSWS {port_ih1} {port_itls} {www} {cert} {key} 1"
+MAIN_SUT="name=lws-rs;h1=$PORT;h2c=$PORT;tls=$((PORT + 1));ws=$PORT;ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_h1} {port_tls} {www} {cert} {key} 1"
+SCALE_TESTS=idle_h1,idle_h2c,idle_h1tls,idle_h2tls,h1_1k_c10,h1_1k_c100,h1_1k_c1000,h1_1k_c10000
 HPROXY_TESTS=hproxy_h1_1k,hproxy_h1_1m,hproxy_h2c_1k,hproxy_h2c_1m,hproxy_h2_1k,hproxy_h2_1m
 
 if [ "$mode" = threads1 ]; then
   exec "$HERE/run-all.sh" \
-    --sut "name=lws-rs;h1=$PORT;h2c=$PORT;tls=$((PORT + 1));ws=$PORT;ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_h1} {port_tls} {www} {cert} {key} 1" \
+    --sut "$MAIN_SUT" \
     --sut "name=lws-rs;wspmd=$((PORT + 2));ws_path=/echo;ws_proto=lws-echo;cmd=$HERE/lwsws-sut.sh $LWSWS {port_wspmd} $((PORT + 3)) {www} {cert} {key} 1" \
-    --sut "$PROXY_SUT" --sut "$HPROXY_SUT" --sut "$GZ_SUT" \
+    --sut "$PROXY_SUT" --sut "$HPROXY_SUT" --sut "$GZ_SUT" --sut "$IDLE_SUT" \
     --tests "${BENCH_TESTS:-h1_1k,h1_1m,h2_tls,h2c,ws_echo_32,ws_echo_16k,ws_connect,ws_idle}" "$@"
 elif [ "$mode" = proxy ]; then
   exec "$HERE/run-all.sh" --sut "$PROXY_SUT" --sut "$PROXY_SUT_COPY" \
@@ -84,6 +100,9 @@ elif [ "$mode" = http-proxy ]; then
 elif [ "$mode" = compression ]; then
   exec "$HERE/run-all.sh" --sut "$GZ_SUT" --tests "$GZ_TESTS" --only lws-rs,nginx,h2o --rounds 2 \
     --label compression "$@"
+elif [ "$mode" = scale ]; then
+  exec "$HERE/run-all.sh" --sut "$MAIN_SUT" --sut "$IDLE_SUT" --tests "$SCALE_TESTS" --only lws-rs,nginx,h2o,hyper \
+    --rounds 1 --baseline nginx --gz-baseline nginx --label scale "$@"
 else
   export NGINX_WORKERS=2
   exec "$HERE/run-all.sh" \
