@@ -423,6 +423,30 @@ impl H2Conn {
         self.events.pop_front()
     }
 
+    /// Gives up what an idle connection's buffers hold (an empty carry-over buffer, the decoded-header
+    /// arena, scratch space and the event queue), so that an HTTP/2 connection with no stream open keeps
+    /// little besides its HPACK tables; returns the transmit buffer's allocation for the caller to reuse.
+    pub fn release_idle_buffers(&mut self) -> Vec<u8> {
+        if self.rbuf.is_empty() {
+            self.rbuf = Vec::new();
+        }
+        if self.events.is_empty() {
+            self.events = VecDeque::new();
+        }
+        self.block_arena = bytes::BytesMut::new();
+        self.hpack_buf = Vec::new();
+        self.list_buf = Vec::new();
+        self.scratch_fields = FieldList::new();
+        if self.streams.is_empty() {
+            self.streams = Vec::new();
+        }
+        if self.out.is_empty() {
+            std::mem::take(&mut self.out)
+        } else {
+            Vec::new()
+        }
+    }
+
     /// Appends to `dst` the frames ready to send: control frames and header blocks first, then DATA as the
     /// windows allow (at most about 256 KiB per call; call again while it appends).
     pub fn poll_transmit(&mut self, dst: &mut Vec<u8>) {

@@ -12,7 +12,7 @@ use lws_proto::h2::{Event, FieldList, H2Conn, HeaderBlock, Reason};
 use lws_proto::http1::{BodyKind, RequestHead};
 use lws_proto::uri::Target;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::conn::{write_timeout, Abort, ConnInfo, H2Start, PortShared, SpawnTunnel};
@@ -64,7 +64,7 @@ pub(crate) async fn serve<S>(
         port,
         tasks: Vec::new(),
         shutdown: shutdown.clone(),
-        out: Vec::with_capacity(16 * 1024),
+        out: Vec::new(),
         head_fields: FieldList::new(),
         spawn_tunnel,
         ready: Vec::new(),
@@ -138,7 +138,6 @@ enum Wake {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     async fn run(&mut self, mut shutdown: watch::Receiver<bool>) {
-        let mut rbuf = vec![0u8; READ_SIZE];
         let mut draining = *shutdown.borrow_and_update();
         if draining {
             self.conn.go_away();
@@ -158,15 +157,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.conn.is_closed() {
                 break;
             }
+            self.release_if_idle();
             crate::deadline::arm_earlier(timer.as_mut(), &mut armed, self.conn.poll_timeout());
             let wants_input = self.conn.wants_input();
             tokio::select! {
-                r = self.io.read(&mut rbuf), if wants_input => match r {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => {
+                r = std::future::poll_fn(|cx| poll_read_copy(cx, &mut self.io)), if wants_input => match r {
+                    Some(data) => {
                         crate::file_cache::new_batch();
-                        self.conn.handle_input(Instant::now(), &rbuf[..n]);
+                        self.conn.handle_input(Instant::now(), &data);
                     }
+                    None => return,
                 },
                 () = std::future::poll_fn(|cx| {
                     poll_tasks(&mut self.tasks, &mut self.conn, cx, &mut self.ready)
@@ -472,6 +472,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     }
 
     /// Tops up response bodies and writes what the engine frames, until nothing more can go out now.
+    /// With no stream open, the connection hands its buffers back (the engine's to nobody, the output
+    /// buffer to the thread's pool): an idle HTTP/2 connection keeps its HPACK tables and little else.
+    fn release_if_idle(&mut self) {
+        if self.tasks.is_empty() && self.out.is_empty() && self.conn.active_streams() == 0 {
+            crate::transport::give_out_buf(self.conn.release_idle_buffers());
+            crate::transport::give_out_buf(std::mem::take(&mut self.out));
+            self.tasks = Vec::new();
+            self.ready = Vec::new();
+            self.head_fields = FieldList::new();
+        }
+    }
+
     async fn transmit(&mut self) -> Result<(), Abort> {
         loop {
             std::future::poll_fn(|cx| {
@@ -611,6 +623,20 @@ fn poll_tasks(
     } else {
         Poll::Ready(())
     }
+}
+
+/// Reads once through the thread's read buffer and copies out what arrived (`None`: the peer left or the
+/// read failed). The copy lives only until the engine has taken it, so no connection keeps a read buffer.
+fn poll_read_copy<S: AsyncRead + Unpin>(cx: &mut Context<'_>, io: &mut S) -> Poll<Option<Vec<u8>>> {
+    crate::transport::with_read_buf(|buf| {
+        let mut rb = tokio::io::ReadBuf::new(&mut buf[..READ_SIZE]);
+        match std::pin::Pin::new(io).poll_read(cx, &mut rb) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(_)) => Poll::Ready(None),
+            Poll::Ready(Ok(())) if rb.filled().is_empty() => Poll::Ready(None),
+            Poll::Ready(Ok(())) => Poll::Ready(Some(rb.filled().to_vec())),
+        }
+    })
 }
 
 #[cfg(test)]
