@@ -1008,6 +1008,32 @@ def check_coding(port, path, coding, original):
     return seen
 
 
+def wrk_with_server_cpu(inst, full, timeout, res, preexec_fn=None):
+    """Runs the wrk command line `full` while reading the server's CPU (its process tree, utime+stime and
+    schedstat), the client's and the machine's; records the window and the CPU shares in `res` and returns
+    wrk-report.lua's JSON, or None with res["error"] set."""
+    pids0 = proc_tree(inst.pid)
+    s0, m0 = tree_cpu(pids0), busy_ticks()
+    c0, w0 = _child_cpu(), time.time()
+    try:
+        r = subprocess.run(full, capture_output=True, text=True, timeout=timeout, preexec_fn=preexec_fn)
+    except subprocess.TimeoutExpired:
+        res["error"] = f"timeout after {timeout}s"
+        return None
+    w1, c1 = time.time(), _child_cpu()
+    s1, m1 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid)))), busy_ticks()
+    el = max(w1 - w0, 1e-6)
+    cpu_s, sched_s, cli_s = (s1[0] - s0[0]) / CLK, (s1[1] - s0[1]) / 1e9, c1 - c0
+    res.update(window_s=round(el, 3), server_cpu_s=round(cpu_s, 3), server_sched_s=round(sched_s, 4),
+               server_cpu_pct=round(100.0 * cpu_s / el, 1), client_cpu_pct=round(100.0 * cli_s / el, 1),
+               other_cpu_pct=round(100.0 * (((m1 - m0) - (s1[0] - s0[0])) / CLK - cli_s) / el, 1))
+    m = re.search(r"^JSON (\{.*\})$", r.stdout, re.M)
+    if not m:
+        res["error"] = "no wrk JSON: " + r.stdout[-500:] + r.stderr[-500:]
+        return None
+    return json.loads(m.group(1))
+
+
 def t_compress(inst, args, test):
     """gzip_100k / br_100k / zstd_100k: check once that the server answers the coding (decoded and compared with the
     file), then wrk -t1 -c16 with that Accept-Encoding for --duration seconds. The server's CPU (process tree,
@@ -1023,26 +1049,9 @@ def t_compress(inst, args, test):
         return res
     full = ["taskset", "-c", args.client_cpu] + argv
     d = args.duration
-    pids0 = proc_tree(inst.pid)
-    s0, m0 = tree_cpu(pids0), busy_ticks()
-    c0, w0 = _child_cpu(), time.time()
-    try:
-        r = subprocess.run(full, capture_output=True, text=True, timeout=d + 30)
-    except subprocess.TimeoutExpired:
-        res["error"] = f"timeout after {d + 30}s"
+    j = wrk_with_server_cpu(inst, full, d + 30, res)
+    if j is None:
         return res
-    w1, c1 = time.time(), _child_cpu()
-    s1, m1 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid)))), busy_ticks()
-    el = max(w1 - w0, 1e-6)
-    cpu_s, sched_s, cli_s = (s1[0] - s0[0]) / CLK, (s1[1] - s0[1]) / 1e9, c1 - c0
-    res.update(window_s=round(el, 3), server_cpu_s=round(cpu_s, 3), server_sched_s=round(sched_s, 4),
-               server_cpu_pct=round(100.0 * cpu_s / el, 1), client_cpu_pct=round(100.0 * cli_s / el, 1),
-               other_cpu_pct=round(100.0 * (((m1 - m0) - (s1[0] - s0[0])) / CLK - cli_s) / el, 1))
-    m = re.search(r"^JSON (\{.*\})$", r.stdout, re.M)
-    if not m:
-        res["error"] = "no wrk JSON: " + r.stdout[-500:] + r.stderr[-500:]
-        return res
-    j = json.loads(m.group(1))
     done = j["requests"]
     res.update(req_s=done / (j["duration_us"] / 1e6), requests=done, p50_us=j["p50_us"], p99_us=j["p99_us"],
                bytes_per_req=round(j["bytes"] / max(done, 1)),
@@ -1051,10 +1060,10 @@ def t_compress(inst, args, test):
     if done and res["bytes_per_req"] > seen["wire_bytes"] * 1.1 + 1024:
         res["error"] = (f"responses during the run average {res['bytes_per_req']} bytes, the checked {coding} "
                         f"response was {seen['wire_bytes']}: not compressed?")
-    if cpu_s > 0:
-        res["req_per_cpu_s"] = done / cpu_s
-    if sched_s > 0:
-        res["per_cpu_s_sched"] = done / sched_s
+    if res["server_cpu_s"] > 0:
+        res["req_per_cpu_s"] = done / res["server_cpu_s"]
+    if res["server_sched_s"] > 0:
+        res["per_cpu_s_sched"] = done / res["server_sched_s"]
     return res
 
 
@@ -1190,26 +1199,9 @@ def t_wrk_scale(inst, args, test):
                                                         else need, hard))
 
     full = ["taskset", "-c", args.client_cpu] + argv
-    pids0 = proc_tree(inst.pid)
-    s0, m0 = tree_cpu(pids0), busy_ticks()
-    c0, w0 = _child_cpu(), time.time()
-    try:
-        r = subprocess.run(full, capture_output=True, text=True, timeout=d + 60, preexec_fn=raise_nofile)
-    except subprocess.TimeoutExpired:
-        res["error"] = f"timeout after {d + 60}s"
+    j = wrk_with_server_cpu(inst, full, d + 60, res, preexec_fn=raise_nofile)
+    if j is None:
         return res
-    w1, c1 = time.time(), _child_cpu()
-    s1, m1 = tree_cpu(sorted(set(pids0) | set(proc_tree(inst.pid)))), busy_ticks()
-    el = max(w1 - w0, 1e-6)
-    cpu_s, sched_s, cli_s = (s1[0] - s0[0]) / CLK, (s1[1] - s0[1]) / 1e9, c1 - c0
-    res.update(window_s=round(el, 3), server_cpu_s=round(cpu_s, 3), server_sched_s=round(sched_s, 4),
-               server_cpu_pct=round(100.0 * cpu_s / el, 1), client_cpu_pct=round(100.0 * cli_s / el, 1),
-               other_cpu_pct=round(100.0 * (((m1 - m0) - (s1[0] - s0[0])) / CLK - cli_s) / el, 1))
-    m = re.search(r"^JSON (\{.*\})$", r.stdout, re.M)
-    if not m:
-        res["error"] = "no wrk JSON: " + r.stdout[-500:] + r.stderr[-500:]
-        return res
-    j = json.loads(m.group(1))
     done = j["requests"]
     res.update(req_s=done / (j["duration_us"] / 1e6), requests=done, p50_us=j["p50_us"], p99_us=j["p99_us"],
                mib_s=j["bytes"] / (j["duration_us"] / 1e6) / 1048576,
@@ -1218,10 +1210,10 @@ def t_wrk_scale(inst, args, test):
                errors=j["err_connect"] + j["err_read"] + j["err_write"] + j["err_timeout"] + j["non2xx"])
     if j["err_connect"] > n * 0.01:
         res["error"] = f"wrk: {j['err_connect']} of {n} connections failed to connect"
-    if cpu_s > 0:
-        res["req_per_cpu_s"] = done / cpu_s
-    if sched_s > 0:
-        res["per_cpu_s_sched"] = done / sched_s
+    if res["server_cpu_s"] > 0:
+        res["req_per_cpu_s"] = done / res["server_cpu_s"]
+    if res["server_sched_s"] > 0:
+        res["per_cpu_s_sched"] = done / res["server_sched_s"]
     return res
 
 
