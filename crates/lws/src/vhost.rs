@@ -161,7 +161,7 @@ impl Vhost {
 
     /// Adds a rule (checked in the order added) that sends connections whose first bytes match to a raw
     /// protocol: SSH, TLS by SNI or ALPN, HTTP, anything else, or silence. Read from the first vhost of a
-    /// port. See [`SniffMatch`] for the order rules and the port's own HTTP/TLS are checked in.
+    /// port. See [`SniffMatch`](crate::SniffMatch) for the order rules and the port's own HTTP/TLS are checked in.
     pub fn sniff_rule(mut self, rule: SniffRule) -> Self {
         self.accept.rules.push(rule);
         self
