@@ -73,15 +73,9 @@ impl<'a> ResponseWriter<'a> {
 
     /// Adds one header line.
     pub fn header(&mut self, name: &str, value: &[u8]) -> &mut Self {
-        if !is_valid_header(name, value) {
+        if !push_line(self.out, name, value) {
             self.skipped += 1;
-            return self;
         }
-        self.out.reserve(name.len() + value.len() + 4);
-        self.out.extend_from_slice(name.as_bytes());
-        self.out.extend_from_slice(b": ");
-        self.out.extend_from_slice(value);
-        self.out.extend_from_slice(b"\r\n");
         self
     }
 
@@ -148,14 +142,22 @@ pub(crate) fn write_chunk(out: &mut Vec<u8>, data: &[u8]) {
 pub(crate) fn write_last_chunk(out: &mut Vec<u8>, trailers: &[(&str, &[u8])]) {
     out.extend_from_slice(b"0\r\n");
     for (name, value) in trailers {
-        if is_valid_header(name, value) {
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value);
-            out.extend_from_slice(b"\r\n");
-        }
+        push_line(out, name, value);
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Appends `name: value` as one field line if it may be sent ([`is_valid_header`]); says whether it was.
+fn push_line(out: &mut Vec<u8>, name: &str, value: &[u8]) -> bool {
+    if !is_valid_header(name, value) {
+        return false;
+    }
+    out.reserve(name.len() + value.len() + 4);
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value);
+    out.extend_from_slice(b"\r\n");
+    true
 }
 
 /// Whether a header line may be sent: the name is an RFC 9110 token and the value holds no CR, LF or NUL.
@@ -193,12 +195,7 @@ pub struct HeaderBlockBuilder(Vec<u8>);
 impl HeaderBlockBuilder {
     /// Adds one field, left out if [`ResponseWriter::header`] would leave it out.
     pub fn push(&mut self, name: &str, value: &[u8]) {
-        if is_valid_header(name, value) {
-            self.0.extend_from_slice(name.as_bytes());
-            self.0.extend_from_slice(b": ");
-            self.0.extend_from_slice(value);
-            self.0.extend_from_slice(b"\r\n");
-        }
+        push_line(&mut self.0, name, value);
     }
 
     /// The block of the fields pushed so far.
