@@ -115,9 +115,10 @@ impl FileHeaders {
         self.with_body && self.info.compressible
     }
 
-    /// The file's content type and size, whether or not this response carries a body.
-    pub(crate) fn representation(&self) -> (Option<&[u8]>, u64) {
-        (self.info.content_type.as_deref(), self.info.size)
+    /// Whether the file's content type is one the server compresses, and its size, whether or not this
+    /// response carries a body.
+    pub(crate) fn representation(&self) -> (bool, u64) {
+        (self.info.compressible, self.info.size)
     }
 
     /// Calls `f` with each header, in sending order.
