@@ -28,6 +28,23 @@ pub(crate) fn with_read_buf<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
     })
 }
 
+/// Reads once into this thread's read buffer (at most `max` bytes) and hands what arrived to `take`, which is
+/// done with it when it returns: the way every connection driver reads, so none keeps a read buffer of its
+/// own. `Ok(None)` at the end of the stream.
+pub(crate) fn poll_read_through<S: AsyncRead + Unpin, R>(
+    cx: &mut Context<'_>,
+    io: &mut S,
+    max: usize,
+    take: impl FnOnce(&[u8]) -> R,
+) -> Poll<io::Result<Option<R>>> {
+    with_read_buf(|buf| {
+        let mut rb = tokio::io::ReadBuf::new(&mut buf[..max]);
+        std::task::ready!(std::pin::Pin::new(io).poll_read(cx, &mut rb))?;
+        let data = rb.filled();
+        Poll::Ready(Ok((!data.is_empty()).then(|| take(data))))
+    })
+}
+
 /// Output buffers kept per thread for connections between responses.
 const OUT_POOL_LEN: usize = 64;
 /// Largest output buffer worth keeping: a small response's head and body.

@@ -1,12 +1,11 @@
 //! Reading a new connection's first bytes until [`lws_proto::sniff::classify`] can tell what it speaks.
 
-use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use lws_proto::sniff::{Verdict, MAX_SNIFF};
-use tokio::io::{AsyncRead, ReadBuf};
+use tokio::io::AsyncRead;
 
 /// The first bytes of a connection and what they are.
 #[derive(Debug)]
@@ -66,19 +65,13 @@ fn poll_sniff<S: AsyncRead + Unpin>(
     until: &impl Fn(&[u8]) -> Verdict,
 ) -> Poll<(Verdict, SniffEnd)> {
     loop {
-        let read = crate::transport::with_read_buf(|buf| {
-            let room = MAX_SNIFF - got.len();
-            let n = room.min(buf.len());
-            let mut rb = ReadBuf::new(&mut buf[..n]);
-            Pin::new(&mut *io).poll_read(cx, &mut rb).map_ok(|()| {
-                got.extend_from_slice(rb.filled());
-                rb.filled().len()
-            })
-        });
+        let room = MAX_SNIFF - got.len();
+        let read =
+            crate::transport::poll_read_through(cx, &mut *io, room, |d| got.extend_from_slice(d));
         match std::task::ready!(read) {
             Err(_) => return Poll::Ready((Verdict::NeedMore, SniffEnd::Failed)),
-            Ok(0) => return Poll::Ready((until(got), SniffEnd::Eof)),
-            Ok(_) => {}
+            Ok(None) => return Poll::Ready((until(got), SniffEnd::Eof)),
+            Ok(Some(())) => {}
         }
         let verdict = until(got);
         if verdict != Verdict::NeedMore {

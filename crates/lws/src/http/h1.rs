@@ -2,7 +2,6 @@
 //! its requests and writing what it frames.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -393,16 +392,7 @@ impl<S: Transport> Driver<S> {
             // The head waits in the kernel for the file's first bytes: one packet fewer per response.
             self.conn.poll_transmit(&mut self.out);
             let n = to.send_head(&self.out);
-            if n == self.out.len() {
-                let mut sent = 0;
-                crate::transport::reuse_written(
-                    &mut self.out,
-                    &mut sent,
-                    crate::transport::OUT_POOL_CAPACITY,
-                );
-            } else {
-                self.out.drain(..n);
-            }
+            self.out.drain(..n);
         }
         // What the socket did not take at once (rarely anything) goes the usual way.
         self.flush().await?;
@@ -503,14 +493,11 @@ impl<S: Transport> Driver<S> {
 
     async fn flush(&mut self) -> Result<(), Abort> {
         self.conn.poll_transmit(&mut self.out);
-        if self.out.is_empty() {
-            return Ok(());
-        }
         // A plain socket usually takes the whole response at once: no write future, no stall timer.
-        let taken = self
-            .io
-            .send_now()
-            .map_or(0, |s| s.send_now(&[std::io::IoSlice::new(&self.out)]));
+        let taken = match self.io.send_now() {
+            Some(s) if !self.out.is_empty() => s.send_now(&[std::io::IoSlice::new(&self.out)]),
+            _ => 0,
+        };
         let r = match self.out.get(taken..) {
             // Boxed: the waiting write is rare, and inline it would take room in every connection's state.
             Some(rest) if !rest.is_empty() => {
@@ -540,15 +527,10 @@ impl<S: Transport> Driver<S> {
             // would be part of every connection task's state.
             let linger = std::future::poll_fn(|cx| {
                 while budget > 0 {
-                    let read = crate::transport::with_read_buf(|buf| {
-                        let mut rb = tokio::io::ReadBuf::new(&mut buf[..4096]);
-                        Pin::new(&mut *io)
-                            .poll_read(cx, &mut rb)
-                            .map_ok(|()| rb.filled().len())
-                    });
+                    let read = crate::transport::poll_read_through(cx, &mut *io, 4096, <[u8]>::len);
                     match std::task::ready!(read) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => budget = budget.saturating_sub(n),
+                        Ok(Some(n)) => budget = budget.saturating_sub(n),
+                        Ok(None) | Err(_) => break,
                     }
                 }
                 std::task::Poll::Ready(())
@@ -596,22 +578,14 @@ fn poll_input<S: AsyncRead + Unpin>(
     io: &mut S,
     conn: &mut H1Conn,
 ) -> std::task::Poll<Input> {
-    crate::transport::with_read_buf(|buf| {
-        let mut rb = tokio::io::ReadBuf::new(&mut buf[..READ_SIZE]);
-        match Pin::new(io).poll_read(cx, &mut rb) {
-            std::task::Poll::Pending => std::task::Poll::Pending,
-            std::task::Poll::Ready(Err(_)) => std::task::Poll::Ready(Input::Failed),
-            std::task::Poll::Ready(Ok(())) => {
-                let data = rb.filled();
-                std::task::Poll::Ready(if data.is_empty() {
-                    Input::Eof
-                } else {
-                    crate::file_cache::new_batch();
-                    conn.handle_input(Instant::now(), data);
-                    Input::Read
-                })
-            }
-        }
+    let read = crate::transport::poll_read_through(cx, io, READ_SIZE, |data| {
+        crate::file_cache::new_batch();
+        conn.handle_input(Instant::now(), data);
+    });
+    std::task::Poll::Ready(match std::task::ready!(read) {
+        Ok(Some(())) => Input::Read,
+        Ok(None) => Input::Eof,
+        Err(_) => Input::Failed,
     })
 }
 

@@ -471,7 +471,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    /// Tops up response bodies and writes what the engine frames, until nothing more can go out now.
     /// With no stream open, the connection hands its buffers back (the engine's to nobody, the output
     /// buffer to the thread's pool): an idle HTTP/2 connection keeps its HPACK tables and little else.
     fn release_if_idle(&mut self) {
@@ -484,6 +483,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
+    /// Tops up response bodies and writes what the engine frames, until nothing more can go out now.
     async fn transmit(&mut self) -> Result<(), Abort> {
         loop {
             std::future::poll_fn(|cx| {
@@ -628,15 +628,7 @@ fn poll_tasks(
 /// Reads once through the thread's read buffer and copies out what arrived (`None`: the peer left or the
 /// read failed). The copy lives only until the engine has taken it, so no connection keeps a read buffer.
 fn poll_read_copy<S: AsyncRead + Unpin>(cx: &mut Context<'_>, io: &mut S) -> Poll<Option<Vec<u8>>> {
-    crate::transport::with_read_buf(|buf| {
-        let mut rb = tokio::io::ReadBuf::new(&mut buf[..READ_SIZE]);
-        match std::pin::Pin::new(io).poll_read(cx, &mut rb) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Err(_)) => Poll::Ready(None),
-            Poll::Ready(Ok(())) if rb.filled().is_empty() => Poll::Ready(None),
-            Poll::Ready(Ok(())) => Poll::Ready(Some(rb.filled().to_vec())),
-        }
-    })
+    crate::transport::poll_read_through(cx, io, READ_SIZE, <[u8]>::to_vec).map(|r| r.ok().flatten())
 }
 
 #[cfg(test)]
