@@ -231,15 +231,14 @@ mod tests {
         }
     }
 
-    /// Without a tokio reactor there is no watcher: hits are checked with `statx`, once per batch.
-    #[test]
-    fn unwatched_hit_only_while_metadata_is_unchanged() {
+    /// A directory holding `a.txt` ("one"), cached in origin `origin_id`.
+    fn cached_one(origin_id: u64) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("a.txt");
         std::fs::write(&f, "one").unwrap();
         let meta = std::fs::metadata(&f).unwrap();
         let at = Location {
-            origin_id: 7,
+            origin_id,
             root: dir.path(),
             rel: "a.txt",
         };
@@ -249,6 +248,13 @@ mod tests {
             Content::Memory(Bytes::from_static(b"one")),
             info(),
         );
+        (dir, f)
+    }
+
+    /// Without a tokio reactor there is no watcher: hits are checked with `statx`, once per batch.
+    #[test]
+    fn unwatched_hit_only_while_metadata_is_unchanged() {
+        let (dir, f) = cached_one(7);
         assert_eq!(
             memory(lookup(7, "a.txt", || f.clone())),
             Some(Bytes::from_static(b"one"))
@@ -277,21 +283,7 @@ mod tests {
     /// within one batch.
     #[tokio::test]
     async fn watched_entries_are_dropped_on_change() {
-        let dir = tempfile::tempdir().unwrap();
-        let f = dir.path().join("a.txt");
-        std::fs::write(&f, "one").unwrap();
-        let meta = std::fs::metadata(&f).unwrap();
-        let at = Location {
-            origin_id: 9,
-            root: dir.path(),
-            rel: "a.txt",
-        };
-        insert(
-            &at,
-            &meta,
-            Content::Memory(Bytes::from_static(b"one")),
-            info(),
-        );
+        let (_dir, f) = cached_one(9);
         new_batch();
         let unreachable = || PathBuf::from("/nonexistent/never/stat'ed");
         assert!(

@@ -587,8 +587,7 @@ async fn over_http2_get_and_post() {
 
 #[tokio::test]
 async fn over_tls_with_basic_auth_the_script_sees_https_and_the_user() {
-    use rustls::pki_types::ServerName;
-    use support::tls::{cert_path, client_config};
+    use support::tls::cert_path;
     let dir = tempfile::tempdir().unwrap();
     script(
         dir.path(),
@@ -606,13 +605,7 @@ async fn over_tls_with_basic_auth_the_script_sees_https_and_the_user() {
         .mount(
             Mount::cgi("/cgi", Cgi::new(dir.path())).basic_auth(&passwords),
         )]);
-    let tcp = tokio::net::TcpStream::connect(s.addr).await.unwrap();
-    let name = ServerName::try_from("localhost".to_string()).unwrap();
-    let tls = tokio_rustls::TlsConnector::from(client_config())
-        .connect(name, tcp)
-        .await
-        .expect("handshake");
-    let mut c = Client::new(tls);
+    let mut c = support::tls::connect(s.addr, "localhost").await;
     // "user:secret"
     c.send(b"GET /cgi/env.sh HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic dXNlcjpzZWNyZXQ=\r\n\r\n")
         .await;

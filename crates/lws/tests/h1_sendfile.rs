@@ -7,12 +7,10 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use lws::{Mount, Vhost};
-use rustls::pki_types::ServerName;
-use support::tls::{cert_path, client_config};
+use support::tls::cert_path;
 use support::{any_port, start, Client, Server};
 use tempfile::TempDir;
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_rustls::TlsConnector;
 
 /// Larger than any one `sendfile` call and than the socket buffers, so a response takes several calls.
 const BIG: usize = 3 * 1024 * 1024;
@@ -236,16 +234,7 @@ async fn tls_serves_a_large_file_byte_exact() {
             cert_path("localhost.key.pem"),
         )
         .mount(Mount::files("/", site.root()))]);
-    let tcp = TcpStream::connect(s.addr).await.expect("connect");
-    let name = ServerName::try_from("localhost").expect("server name");
-    let tls = tokio::time::timeout(
-        support::IO_TIMEOUT,
-        TlsConnector::from(client_config()).connect(name, tcp),
-    )
-    .await
-    .expect("handshake timed out")
-    .expect("handshake failed");
-    let mut c = Client::new(tls);
+    let mut c = support::tls::connect(s.addr, "localhost").await;
     let want = pattern(BIG);
     for _ in 0..2 {
         let r = c.get("/big.bin").await;

@@ -4,13 +4,12 @@
 mod support;
 
 use lws::{Mount, Vhost};
-use rustls::pki_types::{CertificateDer, ServerName};
-use support::tls::{cert_der, cert_path, client_config};
+use rustls::pki_types::CertificateDer;
+use support::tls::{cert_der, cert_path};
 use support::{any_port, free_port, start, Client, Server};
 use tempfile::TempDir;
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
-use tokio_rustls::TlsConnector;
 
 fn tls_vhost(name: &str, listen: std::net::SocketAddr, dir: &TempDir) -> Vhost {
     let origin = dir.path().join(name);
@@ -26,16 +25,7 @@ fn tls_vhost(name: &str, listen: std::net::SocketAddr, dir: &TempDir) -> Vhost {
 }
 
 async fn tls_connect(s: &Server, sni: &str) -> Client<TlsStream<TcpStream>> {
-    let tcp = TcpStream::connect(s.addr).await.expect("connect");
-    let name = ServerName::try_from(sni.to_string()).expect("server name");
-    let tls = tokio::time::timeout(
-        support::IO_TIMEOUT,
-        TlsConnector::from(client_config()).connect(name, tcp),
-    )
-    .await
-    .expect("handshake timed out")
-    .expect("handshake failed");
-    Client::new(tls)
+    support::tls::connect(s.addr, sni).await
 }
 
 fn presented_cert(c: &Client<TlsStream<TcpStream>>) -> CertificateDer<'static> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use lws::raw::{RawCtx, RawProtocol};
 use lws::{HttpLimits, Mount, ProtocolHandle, SniffMatch, SniffRule, Vhost};
 use support::tls::{cert_path, client_config};
-use support::{any_port, assert_serves, start, Client, Hello, IO_TIMEOUT};
+use support::{any_port, assert_serves, start, Hello, IO_TIMEOUT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -174,16 +174,7 @@ fn tls_vhost() -> Vhost {
 }
 
 async fn https_get(addr: std::net::SocketAddr, sni: &str) -> support::Resp {
-    let tcp = TcpStream::connect(addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from(sni.to_string()).unwrap();
-    let tls = tokio::time::timeout(
-        IO_TIMEOUT,
-        tokio_rustls::TlsConnector::from(client_config()).connect(name, tcp),
-    )
-    .await
-    .expect("handshake timed out")
-    .expect("handshake failed");
-    Client::new(tls).get("/tls").await
+    support::tls::connect(addr, sni).await.get("/tls").await
 }
 
 #[tokio::test]

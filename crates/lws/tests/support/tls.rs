@@ -96,3 +96,21 @@ pub(crate) fn client_config() -> Arc<ClientConfig> {
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Arc::new(config)
 }
+
+/// A TLS connection to `addr` naming `sni`, trusting the repository's test certificates, wrapped in the
+/// tests' HTTP/1 client; the handshake is bounded like every other step.
+pub(crate) async fn connect(
+    addr: std::net::SocketAddr,
+    sni: &str,
+) -> super::Client<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let name = ServerName::try_from(sni.to_string()).expect("server name");
+    let tls = tokio::time::timeout(
+        super::IO_TIMEOUT,
+        tokio_rustls::TlsConnector::from(client_config()).connect(name, tcp),
+    )
+    .await
+    .expect("handshake timed out")
+    .expect("handshake failed");
+    super::Client::new(tls)
+}
