@@ -350,7 +350,8 @@ pub(crate) struct VhostInner {
     pub(crate) error_document_404: Option<String>,
     pub(crate) access_log: Option<Arc<AccessLog>>,
     pub(crate) limits: HttpLimits,
-    pub(crate) h1: H1Config,
+    /// Shared by the vhost's HTTP/1 connections on one service thread.
+    pub(crate) h1: Arc<H1Config>,
     pub(crate) h2: H2Config,
     /// Every protocol attached to the vhost, in order (the first serves unnamed upgrades by default).
     pub(crate) protocols: Vec<ProtocolHandle>,
@@ -376,6 +377,7 @@ impl VhostInner {
     pub(crate) fn for_thread(self: &Arc<Self>) -> Arc<VhostInner> {
         let mut v = (**self).clone();
         v.name = Arc::from(&*self.name);
+        v.h1 = Arc::new((*self.h1).clone());
         for m in &mut v.mounts {
             m.cache_control = bytes::Bytes::copy_from_slice(&m.cache_control);
         }
@@ -470,7 +472,7 @@ impl VhostInner {
             error_document_404: v.error_document_404,
             access_log: access_log.map(Arc::new),
             limits,
-            h1,
+            h1: Arc::new(h1),
             h2: v.h2,
         })
     }

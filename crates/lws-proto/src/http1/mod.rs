@@ -20,6 +20,7 @@ mod head;
 mod response;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -91,7 +92,9 @@ enum Writing {
 /// One HTTP/1.1 server connection's protocol state.
 #[derive(Debug)]
 pub struct H1Conn {
-    cfg: H1Config,
+    /// Shared: every connection of a vhost has the same limits, and an idle connection should not carry a
+    /// copy of them.
+    cfg: Arc<H1Config>,
     rx: BytesMut,
     tx: Vec<u8>,
     reading: Reading,
@@ -125,9 +128,12 @@ pub struct H1Conn {
 pub const DEFAULT_BODY_LIMIT: u64 = 1024 * 1024;
 
 impl H1Conn {
-    /// A fresh server connection accepted at `now`.
-    pub fn new(mut cfg: H1Config, now: Instant) -> Self {
-        cfg.max_head = cfg.max_head.min(MAX_HEAD_LIMIT);
+    /// A fresh server connection accepted at `now`, with limits that may be shared by many connections.
+    pub fn new(cfg: impl Into<Arc<H1Config>>, now: Instant) -> Self {
+        let mut cfg = cfg.into();
+        if cfg.max_head > MAX_HEAD_LIMIT {
+            Arc::make_mut(&mut cfg).max_head = MAX_HEAD_LIMIT;
+        }
         H1Conn {
             cfg,
             rx: BytesMut::with_capacity(1024),

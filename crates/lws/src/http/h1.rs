@@ -2,6 +2,7 @@
 //! its requests and writing what it frames.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
@@ -40,23 +41,30 @@ const READ_SIZE: usize = 16 * 1024;
 
 /// Serves HTTP/1.x on `io` until the peer leaves, an error ends it, or shutdown drains it; `initial` are
 /// bytes the connection entry read while finding out what the peer speaks. When the connection switches
-/// protocol, returns the socket, the bytes already read past the last request, and what comes next: the
-/// connection entry starts it.
-pub(crate) async fn serve<S>(
+/// protocol, `then` gets the socket, the bytes already read past the last request, and what comes next, and
+/// returns the future (if any) that serves the rest of the connection in place.
+///
+/// The driver is built before the future, and what follows runs inside it: an `async fn` would keep its
+/// arguments in the future's state beside the driver made from them, and a caller awaiting this future
+/// would keep a second copy of its state (an awaited future moves into the awaiting one), both for the
+/// whole life of the connection.
+pub(crate) fn serve<S, N>(
     io: S,
     initial: bytes::Bytes,
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-) -> Option<Switched<S>>
+    then: impl FnOnce(Switched<S>) -> Option<N>,
+) -> impl Future<Output = ()>
 where
     S: Transport,
+    N: Future<Output = ()>,
 {
     let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
     let h2c = !info.tls && port.h2c();
     let mut driver = Driver {
         h2c,
-        conn: H1Conn::new(first.h1.clone(), Instant::now()),
+        conn: H1Conn::new(Arc::clone(&first.h1), Instant::now()),
         io_timeout: first.limits.io_timeout,
         io,
         out: Vec::new(),
@@ -73,14 +81,21 @@ where
     }
     // The engine copied what it needs; the sniffed bytes' allocation must not live as long as the connection.
     drop(initial);
-    let handoff = driver.run(shutdown).await?;
-    let leftover = driver.conn.take_remaining();
-    Some(Switched {
-        io: driver.io,
-        leftover,
-        handoff,
-        info: driver.info,
-    })
+    async move {
+        let Some(handoff) = driver.run(shutdown).await else {
+            return;
+        };
+        let leftover = driver.conn.take_remaining();
+        let switched = Switched {
+            io: driver.io,
+            leftover,
+            handoff,
+            info: driver.info,
+        };
+        if let Some(next) = then(switched) {
+            next.await;
+        }
+    }
 }
 
 struct Driver<S> {
@@ -151,71 +166,124 @@ impl<S: Transport> Driver<S> {
                 .as_ref()
                 .and_then(|ex| ex.pipe())
                 .is_some_and(|p| !p.has_room());
-            let deadline = self.conn.poll_timeout().filter(|_| !pipe_full);
-            let wants_input = self.conn.wants_input() && !pipe_full;
-            let (mut deferred, pipe) = match self.ex.as_mut() {
-                Some(ex) => (
-                    Some(&mut ex.reply).filter(|r| r.is_awaited()),
-                    ex.body_pipe.as_ref().filter(|_| pipe_full),
-                ),
-                None => (None, None),
+            let waits = Waits {
+                input: self.conn.wants_input() && !pipe_full,
+                pipe_full,
+                shutdown: !draining,
+                deadline: self.conn.poll_timeout().filter(|_| !pipe_full),
             };
-            let has_deferred = deferred.is_some();
-            let mut sending = self.sending.as_mut();
-            let is_sending = sending.is_some();
-            let (io, conn) = (&mut self.io, &mut self.conn);
-            // In this order, and the timer armed only when it is polled: a request already waiting is served
-            // without the head timer ever being registered (arming a timer earlier than the runtime's next
-            // wake-up costs that wake-up a write to its eventfd).
-            let timed_out = std::future::poll_fn(|cx| {
-                crate::deadline::arm_earlier(timer.as_mut(), &mut armed, deadline);
-                timer.as_mut().poll(cx)
+            let woke = std::future::poll_fn(|cx| {
+                self.poll_wake(
+                    cx,
+                    waits,
+                    timer.as_mut(),
+                    &mut armed,
+                    shutdown_signal.as_mut(),
+                )
             });
-            tokio::select! {
-                biased;
-                r = std::future::poll_fn(|cx| poll_input(cx, io, conn)), if wants_input => match r {
-                    Input::Read => {}
-                    Input::Eof if self.sending.as_ref().is_some_and(|s| s.open_ended) => {
-                        // An event stream's client closed its side: it is gone, and the producer must
-                        // learn so now rather than at a write failing long after.
-                        self.finish_sending();
-                        return None;
-                    }
-                    Input::Eof => self.conn.handle_eof(Instant::now()),
-                    Input::Failed => return None,
-                },
-                () = std::future::poll_fn(|cx| pipe.expect("guarded by pipe_full").poll_room(cx)),
-                    if pipe_full =>
-                {
-                    self.conn.restart_body_timer(Instant::now());
+            // The wake is taken apart within this statement: held across the body's write below, it
+            // would take room in every connection's state.
+            let next = match woke.await {
+                Wake::Next(next) => next,
+                Wake::Input(Input::Read) => continue,
+                Wake::Input(Input::Eof) if self.sending.as_ref().is_some_and(|s| s.open_ended) => {
+                    // An event stream's client closed its side: it is gone, and the producer must learn
+                    // so now rather than at a write failing long after.
+                    self.finish_sending();
+                    return None;
                 }
-                r = std::future::poll_fn(|cx| {
-                    deferred.as_mut().expect("guarded by has_deferred").poll_answer(cx)
-                }), if has_deferred => {
+                Wake::Input(Input::Eof) => {
+                    self.conn.handle_eof(Instant::now());
+                    continue;
+                }
+                Wake::Input(Input::Failed) => return None,
+                Wake::PipeRoom => {
+                    self.conn.restart_body_timer(Instant::now());
+                    continue;
+                }
+                Wake::Answer(r) => {
                     if let Some(ex) = self.ex.as_mut() {
                         ex.take_answer(r);
                     }
+                    continue;
                 }
-                next = std::future::poll_fn(|cx| {
-                    sending.as_mut().expect("guarded by is_sending").pump.poll_next(FILE_PIECE, cx)
-                }), if is_sending => {
-                    if self.on_next(next).await.is_err() {
-                        return None;
-                    }
-                }
-                _ = &mut shutdown_signal, if !draining => {
+                Wake::Shutdown => {
                     draining = true;
                     self.conn.close_after_response();
+                    continue;
                 }
-                _ = timed_out, if deadline.is_some() => {
+                Wake::Timeout => {
                     armed = None;
                     self.conn.handle_timeout(Instant::now());
+                    continue;
                 }
-                else => break,
+                Wake::Nothing => break,
+            };
+            if let Some(wait) = self.on_next(next) {
+                if wait.await.is_err() {
+                    return None;
+                }
             }
         }
         Box::pin(self.close()).await;
         None
+    }
+
+    /// Polls everything a connection between steps waits for, in order of precedence: its input, room in a
+    /// full request body pipe, a deferred answer, the next piece of the body being sent, shutdown, and the
+    /// engine's next deadline. One hand-written poll rather than `select!`: the state it keeps is a few
+    /// references, and it lives in every idle connection.
+    fn poll_wake(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        waits: Waits,
+        mut timer: std::pin::Pin<&mut tokio::time::Sleep>,
+        armed: &mut Option<Instant>,
+        shutdown: std::pin::Pin<&mut impl Future>,
+    ) -> Poll<Wake> {
+        if waits.input {
+            if let Poll::Ready(r) = poll_input(cx, &mut self.io, &mut self.conn) {
+                return Poll::Ready(Wake::Input(r));
+            }
+        }
+        let pipe = self.ex.as_ref().and_then(|ex| ex.pipe());
+        if let Some(pipe) = pipe.filter(|_| waits.pipe_full) {
+            if pipe.poll_room(cx).is_ready() {
+                return Poll::Ready(Wake::PipeRoom);
+            }
+        }
+        let reply = self.ex.as_mut().map(|ex| &mut ex.reply);
+        if let Some(reply) = reply.filter(|r| r.is_awaited()) {
+            if let Poll::Ready(r) = reply.poll_answer(cx) {
+                return Poll::Ready(Wake::Answer(r));
+            }
+        }
+        let mut waiting = waits.input || waits.pipe_full;
+        if let Some(s) = self.sending.as_mut() {
+            waiting = true;
+            if let Poll::Ready(next) = s.pump.poll_next(FILE_PIECE, cx) {
+                return Poll::Ready(Wake::Next(next));
+            }
+        }
+        if waits.shutdown && shutdown.poll(cx).is_ready() {
+            return Poll::Ready(Wake::Shutdown);
+        }
+        // Armed only when polled: a request already waiting is served without the head timer ever being
+        // registered (arming a timer earlier than the runtime's next wake-up costs that wake-up a write to
+        // its eventfd).
+        if waits.deadline.is_some() {
+            crate::deadline::arm_earlier(timer.as_mut(), armed, waits.deadline);
+            if timer.poll(cx).is_ready() {
+                return Poll::Ready(Wake::Timeout);
+            }
+            waiting = true;
+        }
+        let awaited = self.ex.as_ref().is_some_and(|ex| ex.reply.is_awaited());
+        if waiting || awaited || waits.shutdown {
+            Poll::Pending
+        } else {
+            Poll::Ready(Wake::Nothing)
+        }
     }
 
     /// Hands engine events to routing and handlers.
@@ -340,7 +408,9 @@ impl<S: Transport> Driver<S> {
                 break;
             };
             progress = true;
-            self.on_next(next).await?;
+            if let Some(wait) = self.on_next(next) {
+                wait.await?;
+            }
         }
         Ok(progress)
     }
@@ -407,7 +477,7 @@ impl<S: Transport> Driver<S> {
                 Some(Some(Ok(0))) => {
                     // The file shrank while being sent: the client must not take what it got for all.
                     let e = BodyError::new("the file ended before its length");
-                    return self.on_next(Next::Abort(e)).await;
+                    return self.finish_next(SlowNext::Abort(e)).await;
                 }
                 Some(Some(Ok(n))) => self.conn.body_sent_externally(n as u64),
                 // The client left (EPIPE, ECONNRESET) or stopped reading: end the connection quietly, as a
@@ -417,21 +487,28 @@ impl<S: Transport> Driver<S> {
         }
     }
 
-    /// Puts the next piece of the body being sent on the wire.
-    async fn on_next(&mut self, next: Next) -> Result<(), Abort> {
+    /// Puts the next piece of the body being sent on the wire; returns the wait for the socket when it takes
+    /// one. Boxed: waiting is the rare case, and inline its state would take room in every connection's
+    /// future for its whole life.
+    fn on_next(
+        &mut self,
+        next: Next,
+    ) -> Option<Pin<Box<impl Future<Output = Result<(), Abort>> + '_>>> {
+        let slow = self.take_next(next)?;
+        Some(Box::pin(self.finish_next(slow)))
+    }
+
+    /// Does what the next piece of the body needs without waiting; returns what is left that must wait for
+    /// the socket.
+    fn take_next(&mut self, next: Next) -> Option<SlowNext> {
         match next {
             Next::Data(d) if d.len() >= DIRECT_WRITE && self.conn.body_remaining().is_some() => {
-                // Large pieces of a body of known length skip the engine's buffer: one copy less.
-                self.flush().await?;
-                Box::pin(write_timeout(&mut self.io, &d, self.io_timeout)).await?;
-                self.conn.body_sent_externally(d.len() as u64);
+                Some(SlowNext::Direct(d))
             }
             Next::Data(d) => {
                 self.conn.send_data(&d);
                 self.conn.poll_transmit(&mut self.out);
-                if self.out.len() >= DIRECT_WRITE {
-                    self.flush().await?;
-                }
+                (self.out.len() >= DIRECT_WRITE).then_some(SlowNext::Flush)
             }
             Next::Trailers(t) => {
                 let fields: Vec<(&str, &[u8])> =
@@ -439,22 +516,38 @@ impl<S: Transport> Driver<S> {
                 self.conn
                     .finish_response_with_trailers(Instant::now(), &fields);
                 self.finish_sending();
+                None
             }
             Next::End => {
                 self.conn.finish_response(Instant::now());
                 self.finish_sending();
+                None
             }
-            Next::Abort(e) => {
+            Next::Abort(e) => Some(SlowNext::Abort(e)),
+        }
+    }
+
+    /// The part of [`Driver::on_next`] that waits for the socket.
+    async fn finish_next(&mut self, slow: SlowNext) -> Result<(), Abort> {
+        match slow {
+            SlowNext::Direct(d) => {
+                // Large pieces of a body of known length skip the engine's buffer: one copy less.
+                self.flush().await?;
+                write_timeout(&mut self.io, &d, self.io_timeout).await?;
+                self.conn.body_sent_externally(d.len() as u64);
+                Ok(())
+            }
+            SlowNext::Flush => self.flush().await,
+            SlowNext::Abort(e) => {
                 // Closing without the rest of the body (or the last chunk) is how HTTP/1.1 says "failed".
                 tracing::debug!(peer = ?self.info.peer, "response {e}");
                 let _ = self.flush().await;
                 if let Some(ex) = self.ex.take() {
                     ex.log(self.sending.as_ref().map_or(500, |s| s.status), 0);
                 }
-                return Err(Abort);
+                Err(Abort)
             }
         }
-        Ok(())
     }
 
     /// The response is complete: log it and let the next request in.
@@ -562,6 +655,41 @@ impl super::dispatch::HeaderSink for Lines<'_, '_> {
             None => file.for_each(|n, v| self.field(n, v)),
         }
     }
+}
+
+/// What is left of a body piece once [`Driver::take_next`] did what needs no waiting.
+enum SlowNext {
+    /// A large piece to write straight from its own buffer, after what the engine holds.
+    Direct(bytes::Bytes),
+    /// The engine's buffer grew large enough to be written before the body goes on.
+    Flush,
+    /// The body failed: what is buffered goes out, then the connection closes.
+    Abort(BodyError),
+}
+
+/// What a waiting connection may be woken by besides its own state (see [`Driver::poll_wake`]).
+#[derive(Clone, Copy)]
+struct Waits {
+    /// The engine takes input and no full body pipe holds it back.
+    input: bool,
+    /// A handler reading the request body at its own pace has not made room in its pipe.
+    pipe_full: bool,
+    /// Shutdown has not been seen yet.
+    shutdown: bool,
+    /// The engine's next deadline, unless a full pipe pauses it.
+    deadline: Option<Instant>,
+}
+
+/// What woke a waiting connection.
+enum Wake {
+    Input(Input),
+    PipeRoom,
+    Answer(super::Response),
+    Next(Next),
+    Shutdown,
+    Timeout,
+    /// Nothing is left to wait for.
+    Nothing,
 }
 
 /// What one read of the connection did.
