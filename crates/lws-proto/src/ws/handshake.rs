@@ -172,12 +172,14 @@ fn offers(head: &RequestHead, key: String) -> UpgradeRequest {
     }
 }
 
-/// `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2).
+/// `Sec-WebSocket-Accept` for a key: base64(SHA-1(key + GUID)) (RFC 6455 §4.2.2). The `sha1` crate uses the
+/// CPU's SHA instructions where it has them: a tenth of the instructions per handshake of a portable SHA-1.
 pub fn accept_key(key: &str) -> String {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY);
+    use sha1::Digest;
+    let mut ctx = sha1::Sha1::new();
     ctx.update(key.as_bytes());
     ctx.update(GUID.as_bytes());
-    BASE64.encode(ctx.finish().as_ref())
+    BASE64.encode(ctx.finalize())
 }
 
 /// A client `Sec-WebSocket-Key` from 16 random bytes (the caller supplies them from a CSPRNG).

@@ -55,17 +55,6 @@ impl ConnGuard {
         }
     }
 
-    /// Another guard for the same connection, for a phase that outlives the task holding this one (the
-    /// counts never drop to zero in between).
-    pub(crate) fn handoff(&self) -> ConnGuard {
-        if let Some(ip) = self.ip {
-            if let Ok(mut map) = self.server.per_ip.lock() {
-                *map.entry(ip).or_insert(0) += 1;
-            }
-        }
-        ConnGuard::new(&self.server, self.ip)
-    }
-
     /// Admits a connection from `ip` unless that address already has `ip-limit-wsi` connections.
     pub(crate) fn admit(server: &Arc<ServerShared>, ip: IpAddr) -> Option<ConnGuard> {
         let Some(limit) = server.ip_limit else {

@@ -27,7 +27,9 @@ use crate::ProtocolHandle;
 use route::{Need, Role};
 
 /// Serves one accepted connection with the role its port and first bytes call for. `guard` counts it as
-/// live until it ends (a WebSocket it turns into takes a guard of its own).
+/// live until it ends. What a connection switches to (a WebSocket, HTTP/2 after `Upgrade: h2c`, a proxied
+/// WebSocket, HTTP/2 after a TLS handshake) runs here in place, after the state of the phase before it (kept
+/// in an allocation of its own) has been freed: no task is spawned for it.
 ///
 /// Not an `async fn`: that would keep a second copy of its arguments in the connection task's state.
 #[allow(clippy::manual_async_fn)]
@@ -41,6 +43,8 @@ pub(crate) fn serve<S>(
 where
     S: RawIo,
 {
+    // Taken by a raw connection, which keeps it; every other role runs within this task, which keeps it.
+    let mut guard = Some(guard);
     async move {
         let (role, initial) = match route::need(&port) {
             Need::Nothing(role) => (role, Bytes::new()),
@@ -51,48 +55,80 @@ where
                 (role, sniffed.bytes)
             }
         };
-        match role {
-            Role::Http1 { plain_on_tls } => {
-                let info = ConnInfo {
-                    plain_on_tls,
-                    ..ConnInfo::plain(peer)
-                };
-                // The HTTP/1 phase runs in an allocation of its own (it is the largest of the roles' states).
-                boxed(serve_http1(io, initial, info, port, shutdown, &guard)).await;
+        let first = start(role, io, initial, peer, port, shutdown, &mut guard);
+        // A phase before a switch runs in an allocation of its own, freed at the end of this statement,
+        // before what follows it starts.
+        let next = match first {
+            Start::Then(first) => first.await,
+            Start::Next(next) => Some(next),
+            Start::Raw(serving) => {
+                serving.await;
+                None
             }
-            Role::Http2 => {
-                let start = Box::new(H2Start::Direct { initial });
-                http2(io, ConnInfo::plain(peer), port, shutdown, start).await;
-            }
-            Role::Tls => boxed(serve_tls(io, initial, peer, port, shutdown, &guard)).await,
-            Role::Raw(protocol) => {
-                let conn = raw_conn(
-                    Box::new(io),
-                    initial,
-                    peer,
-                    &port,
-                    &protocol,
-                    shutdown,
-                    guard,
-                );
-                if let Some(serving) = start_raw(*protocol, conn) {
-                    serving.await;
-                }
-            }
-            Role::Close => {}
+            Start::Nothing => None,
+        };
+        if let Some(next) = next {
+            next.await;
         }
     }
 }
 
-/// A role's future in an allocation of its own. Boxing outside the entry's `async` body matters: a
-/// `Box::pin(role(..))` written inside it kept a slot for the unboxed future in the connection task's state
-/// (2.3 KiB per connection, measured with `size_of_val`), although the future only passes through.
-fn boxed<'a, F>(f: F) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>
-where
-    F: Future<Output = ()> + Send + 'a,
-{
-    Box::pin(f)
+/// How a connection's role starts.
+enum Start {
+    /// A phase that may switch to another (HTTP/1.x, TLS).
+    Then(Pin<Box<dyn Future<Output = Option<Phase>> + Send>>),
+    /// A phase that does not switch (HTTP/2).
+    Next(Phase),
+    /// A raw connection, which holds the connection's guard itself.
+    Raw(crate::raw::Serving),
+    Nothing,
 }
+
+/// Makes the future of the role chosen for a connection. A function of its own: the values it builds from
+/// take no room in the connection task's state.
+fn start<S: RawIo>(
+    role: Role,
+    io: S,
+    initial: Bytes,
+    peer: Option<SocketAddr>,
+    port: Arc<PortShared>,
+    shutdown: watch::Receiver<bool>,
+    guard: &mut Option<ConnGuard>,
+) -> Start {
+    match role {
+        Role::Http1 { plain_on_tls } => {
+            let info = ConnInfo {
+                plain_on_tls,
+                ..ConnInfo::plain(peer)
+            };
+            Start::Then(Box::pin(serve_http1(io, initial, info, port, shutdown)))
+        }
+        Role::Http2 => {
+            let start = Box::new(H2Start::Direct { initial });
+            Start::Next(http2(io, ConnInfo::plain(peer), port, shutdown, start))
+        }
+        Role::Tls => Start::Then(Box::pin(serve_tls(io, initial, peer, port, shutdown))),
+        Role::Raw(protocol) => {
+            let Some(guard) = guard.take() else {
+                return Start::Nothing;
+            };
+            let conn = raw_conn(
+                Box::new(io),
+                initial,
+                peer,
+                &port,
+                &protocol,
+                shutdown,
+                guard,
+            );
+            start_raw(*protocol, conn).map_or(Start::Nothing, Start::Raw)
+        }
+        Role::Close => Start::Nothing,
+    }
+}
+
+/// The phase a connection switches to, to be run in place by the entry.
+type Phase = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The future serving a raw connection, made outside the entry's `async` body so that only it (a pointer)
 /// takes room in the connection task.
@@ -124,6 +160,8 @@ fn raw_conn(
     }
 }
 
+/// TLS, then HTTP/2 or HTTP/1.x by ALPN; returns the phase that follows, which the entry runs once this
+/// state (the handshake's, and the HTTP/1 driver's when it ran here) is freed.
 #[cfg(feature = "tls")]
 async fn serve_tls<S>(
     io: S,
@@ -131,13 +169,11 @@ async fn serve_tls<S>(
     peer: Option<SocketAddr>,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-    guard: &ConnGuard,
-) where
+) -> Option<Phase>
+where
     S: Transport + Send + 'static,
 {
-    let Some(acceptor) = port.tls.clone() else {
-        return;
-    };
+    let acceptor = port.tls.clone()?;
     // The handshake runs in its own allocation, and the session is boxed: TLS state is large and must
     // size neither plain connections' tasks nor this one's for its whole life.
     let handshake = Box::pin(tls::handshake(
@@ -146,9 +182,7 @@ async fn serve_tls<S>(
         port.server.handshake_timeout,
         peer,
     ));
-    let Some(tls) = handshake.await else {
-        return;
-    };
+    let tls = handshake.await?;
     let sni = tls.get_ref().1.server_name().map(str::to_string);
     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
     let info = ConnInfo {
@@ -161,9 +195,9 @@ async fn serve_tls<S>(
         let start = Box::new(H2Start::Direct {
             initial: Bytes::new(),
         });
-        return http2(tls, info, port, shutdown, start).await;
+        return Some(http2(tls, info, port, shutdown, start));
     }
-    serve_http1(tls, Bytes::new(), info, port, shutdown, guard).await;
+    serve_http1(tls, Bytes::new(), info, port, shutdown).await
 }
 
 #[cfg(not(feature = "tls"))]
@@ -173,42 +207,36 @@ async fn serve_tls<S>(
     _peer: Option<SocketAddr>,
     _port: Arc<PortShared>,
     _shutdown: watch::Receiver<bool>,
-    _guard: &ConnGuard,
-) {
+) -> Option<Phase> {
+    None
 }
 
-/// HTTP/1.x, then whatever the connection switches to. Not an `async fn`: its arguments would stay in the
-/// future's state beside the HTTP/1 future made from them.
-fn serve_http1<'g, S>(
+/// HTTP/1.x; returns what the connection switches to, if it does. Not an `async fn`: its arguments would stay
+/// in the future's state beside the HTTP/1 future made from them.
+fn serve_http1<S>(
     io: S,
     initial: Bytes,
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-    guard: &'g ConnGuard,
-) -> impl Future<Output = ()> + Send + 'g
+) -> impl Future<Output = Option<Phase>> + Send
 where
     S: Transport + Send + 'static,
 {
     let next_shutdown = shutdown.clone();
     let next_port = port.clone();
-    // Callers box this future: a WebSocket the connection turns into runs as a task of its own, so the
-    // HTTP/1 state is freed when it starts; HTTP/2 after `Upgrade: h2c` runs in an allocation of its own.
     crate::http::h1::serve(io, initial, info, port, shutdown, move |switched| {
-        switch(switched, next_port, next_shutdown, guard)
+        switch(switched, next_port, next_shutdown)
     })
 }
 
-/// Starts the phase after HTTP/1.x, outside any `async` body so that the parts it is made from take no room
-/// in the connection task's state. A WebSocket runs as a task of its own, with its own guard: this task (and
-/// its allocation, sized for the HTTP/1.x phase's bookkeeping) then ends, and the WebSocket's state lives in
-/// the new task's allocation. HTTP/2 is returned, in an allocation of its own, to be run in place.
+/// The phase after HTTP/1.x, each in an allocation of its own, made outside any `async` body so that the
+/// parts it is made from take no room in the connection task's state.
 fn switch<S>(
     switched: crate::conn::Switched<S>,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-    guard: &ConnGuard,
-) -> Option<Pin<Box<impl Future<Output = ()>>>>
+) -> Phase
 where
     S: Transport + Send + 'static,
 {
@@ -219,35 +247,28 @@ where
         info,
     } = switched;
     match handoff {
-        Handoff::Ws(setup) => {
-            let ws =
-                crate::ws::driver::serve_keeping(io, leftover, setup, shutdown, guard.handoff());
-            tokio::spawn(ws);
-            None
-        }
-        Handoff::Proxy(tunnel) => {
-            let joined = crate::proxy::join(io, leftover, *tunnel, shutdown, guard.handoff());
-            tokio::spawn(joined);
-            None
-        }
+        Handoff::Ws(setup) => Box::pin(crate::ws::driver::serve_in_place(
+            io, leftover, setup, shutdown,
+        )),
+        Handoff::Proxy(tunnel) => Box::pin(crate::proxy::join(io, leftover, *tunnel, shutdown)),
         Handoff::H2(upgrade) => {
             let start = Box::new(H2Start::Upgrade {
                 upgrade: *upgrade,
                 leftover,
             });
-            Some(http2(io, info, port, shutdown, start))
+            http2(io, info, port, shutdown, start)
         }
     }
 }
 
 /// The HTTP/2 role's future in an allocation of its own, with the entry's way to start RFC 8441 WebSockets.
-fn http2<S: Transport>(
+fn http2<S: Transport + Send + 'static>(
     io: S,
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
     start: Box<H2Start>,
-) -> Pin<Box<impl Future<Output = ()>>> {
+) -> Phase {
     Box::pin(crate::http::h2::serve(
         io,
         info,
@@ -278,8 +299,8 @@ mod tests {
     }
 
     /// Idle connections must stay small: every task is allocated at the size of its largest state, so
-    /// the HTTP driver and TLS sessions live in allocations of their own, and a WebSocket in a task of its
-    /// own whose allocation is little more than the driver's state.
+    /// the HTTP driver, TLS sessions and what a connection switches to live in allocations of their own,
+    /// and a WebSocket's is little more than its driver's state.
     #[tokio::test]
     async fn connection_task_state_stays_small() {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -298,9 +319,9 @@ mod tests {
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let guard = crate::conn::ConnGuard::new(&port.server, None);
         let conn = super::serve(stream, None, port.clone(), rx.clone(), guard);
-        // With the runtime's task header the task stays within three cache lines (tokio aligns tasks to
-        // 128 bytes), one less than with a copy of the arguments kept beside them.
-        assert!(size(&conn) <= 296, "connection task: {} bytes", size(&conn));
+        // With the runtime's task header and trailer the task stays within three cache lines (tokio aligns
+        // tasks to 128 bytes), one less than with a copy of the arguments kept beside them.
+        assert!(size(&conn) <= 280, "connection task: {} bytes", size(&conn));
         drop(conn);
         // The HTTP/1 state an idle keep-alive connection keeps (its own allocation): with the task and the
         // socket's registration, the 2 KiB per idle connection that the benchmark measures.
@@ -313,16 +334,8 @@ mod tests {
             tls: None,
         });
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let guard = crate::conn::ConnGuard::new(&port.server, None);
         let info = crate::conn::ConnInfo::plain(None);
-        let http = super::serve_http1(
-            stream,
-            bytes::Bytes::new(),
-            info,
-            port.clone(),
-            rx.clone(),
-            &guard,
-        );
+        let http = super::serve_http1(stream, bytes::Bytes::new(), info, port.clone(), rx.clone());
         assert!(size(&http) <= 1024, "HTTP/1 state: {} bytes", size(&http));
         drop(http);
 
@@ -351,8 +364,7 @@ mod tests {
             members: Default::default(),
         };
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let guard = crate::conn::ConnGuard::new(&port.server, None);
-        let ws = crate::ws::driver::serve_keeping(stream, bytes::Bytes::new(), setup, rx, guard);
-        assert!(size(&ws) <= 768, "WebSocket task: {} bytes", size(&ws));
+        let ws = crate::ws::driver::serve_in_place(stream, bytes::Bytes::new(), setup, rx);
+        assert!(size(&ws) <= 768, "WebSocket state: {} bytes", size(&ws));
     }
 }

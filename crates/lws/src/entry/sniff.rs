@@ -33,27 +33,33 @@ pub(crate) enum SniffEnd {
 /// Reads until the bytes decide (`until` says when they do), the peer closes, or `wait` passes. Most
 /// connections decide on their first read, which is then copied out of the thread's read buffer once; only
 /// a connection whose first read has to wait gets the timer (in an allocation of its own).
-pub(crate) async fn sniff<S: AsyncRead + Unpin>(
-    io: &mut S,
+///
+/// Not an `async fn`, which would keep a second copy of its arguments in every connection task's state.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn sniff<'a, S: AsyncRead + Unpin>(
+    io: &'a mut S,
     wait: Duration,
-    until: impl Fn(&[u8]) -> Verdict,
-) -> Sniffed {
-    let mut got: Vec<u8> = Vec::new();
-    let first = std::future::poll_fn(|cx| Poll::Ready(poll_sniff(cx, io, &mut got, &until))).await;
-    let (verdict, end) = match first {
-        Poll::Ready(r) => r,
-        Poll::Pending => {
-            let read = std::future::poll_fn(|cx| poll_sniff(cx, io, &mut got, &until));
-            match Box::pin(tokio::time::timeout(wait, read)).await {
-                Ok(r) => r,
-                Err(_) => (Verdict::NeedMore, SniffEnd::Silent),
+    until: impl Fn(&[u8]) -> Verdict + 'a,
+) -> impl std::future::Future<Output = Sniffed> + 'a {
+    async move {
+        let mut got: Vec<u8> = Vec::new();
+        let first =
+            std::future::poll_fn(|cx| Poll::Ready(poll_sniff(cx, io, &mut got, &until))).await;
+        let (verdict, end) = match first {
+            Poll::Ready(r) => r,
+            Poll::Pending => {
+                let read = std::future::poll_fn(|cx| poll_sniff(cx, io, &mut got, &until));
+                match Box::pin(tokio::time::timeout(wait, read)).await {
+                    Ok(r) => r,
+                    Err(_) => (Verdict::NeedMore, SniffEnd::Silent),
+                }
             }
+        };
+        Sniffed {
+            verdict,
+            bytes: got.into(),
+            end,
         }
-    };
-    Sniffed {
-        verdict,
-        bytes: got.into(),
-        end,
     }
 }
 

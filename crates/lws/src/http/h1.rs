@@ -42,23 +42,20 @@ const READ_SIZE: usize = 16 * 1024;
 /// Serves HTTP/1.x on `io` until the peer leaves, an error ends it, or shutdown drains it; `initial` are
 /// bytes the connection entry read while finding out what the peer speaks. When the connection switches
 /// protocol, `then` gets the socket, the bytes already read past the last request, and what comes next, and
-/// returns the future (if any) that serves the rest of the connection in place.
+/// makes what this future returns (the caller runs it once this state is freed).
 ///
-/// The driver is built before the future, and what follows runs inside it: an `async fn` would keep its
-/// arguments in the future's state beside the driver made from them, and a caller awaiting this future
-/// would keep a second copy of its state (an awaited future moves into the awaiting one), both for the
-/// whole life of the connection.
+/// The driver is built before the future: an `async fn` would keep its arguments in the future's state
+/// beside the driver made from them, for the whole life of the connection.
 pub(crate) fn serve<S, N>(
     io: S,
     initial: bytes::Bytes,
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-    then: impl FnOnce(Switched<S>) -> Option<N>,
-) -> impl Future<Output = ()>
+    then: impl FnOnce(Switched<S>) -> N,
+) -> impl Future<Output = Option<N>>
 where
     S: Transport,
-    N: Future<Output = ()>,
 {
     let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
     let h2c = !info.tls && port.h2c();
@@ -82,19 +79,14 @@ where
     // The engine copied what it needs; the sniffed bytes' allocation must not live as long as the connection.
     drop(initial);
     async move {
-        let Some(handoff) = driver.run(shutdown).await else {
-            return;
-        };
+        let handoff = driver.run(shutdown).await?;
         let leftover = driver.conn.take_remaining();
-        let switched = Switched {
+        Some(then(Switched {
             io: driver.io,
             leftover,
             handoff,
             info: driver.info,
-        };
-        if let Some(next) = then(switched) {
-            next.await;
-        }
+        }))
     }
 }
 

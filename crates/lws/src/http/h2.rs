@@ -446,7 +446,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
     fn join_origin(&mut self, id: u32, origin: crate::proxy::OriginTunnel) -> Tunnel {
         let (ours, theirs) = tokio::io::duplex(TUNNEL_PIPE);
         self.conn.set_manual_release(id);
-        let joined = crate::proxy::join(theirs, Bytes::new(), origin, self.shutdown.clone(), ());
+        let joined = crate::proxy::join(theirs, Bytes::new(), origin, self.shutdown.clone());
         tokio::spawn(joined);
         Tunnel::new(ours)
     }

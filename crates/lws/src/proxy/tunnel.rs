@@ -20,13 +20,12 @@ impl std::fmt::Debug for OriginTunnel {
 }
 
 /// Joins `client` (with `client_leftover`, bytes it sent behind its upgrade request) to the origin until
-/// one side closes or the server shuts down. `keep` (the connection's guard) lives as long as the tunnel.
-pub(crate) async fn join<C, K>(
+/// one side closes or the server shuts down.
+pub(crate) async fn join<C>(
     mut client: C,
     client_leftover: Bytes,
     tunnel: OriginTunnel,
     mut shutdown: watch::Receiver<bool>,
-    keep: K,
 ) where
     C: AsyncRead + AsyncWrite + Unpin,
 {
@@ -62,5 +61,4 @@ pub(crate) async fn join<C, K>(
         }
         _ = shutdown.wait_for(|down| *down) => {}
     }
-    drop(keep);
 }

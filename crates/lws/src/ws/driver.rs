@@ -48,32 +48,45 @@ pub(crate) fn serve<S>(
 where
     S: Transport,
 {
-    serve_keeping(io, leftover, setup, shutdown, ())
+    drive(io, leftover, setup, shutdown, |close| close)
 }
 
-/// [`serve`], holding `keep` (the connection's admission guard) until the connection is over, so that the
-/// WebSocket can run as a task of its own.
-pub(crate) fn serve_keeping<S, K>(
+/// [`serve`] as the rest of an accepted connection's life, run in the connection's own task.
+pub(crate) fn serve_in_place<S>(
     io: S,
     leftover: Bytes,
     setup: WsSetup,
     shutdown: watch::Receiver<bool>,
-    keep: K,
-) -> impl Future<Output = CloseInfo>
+) -> impl Future<Output = ()>
 where
     S: Transport,
 {
-    let mut driver = Driver::new(io, leftover, setup, shutdown, keep);
+    drive(io, leftover, setup, shutdown, drop)
+}
+
+/// The connection's future, whose output `done` makes from how it ended (a caller awaiting a future that
+/// maps the output would keep a second copy of this one's state).
+fn drive<S, T>(
+    io: S,
+    leftover: Bytes,
+    setup: WsSetup,
+    shutdown: watch::Receiver<bool>,
+    done: fn(CloseInfo) -> T,
+) -> impl Future<Output = T>
+where
+    S: Transport,
+{
+    let mut driver = Driver::new(io, leftover, setup, shutdown);
     // The driver is only borrowed below: moving it into a local would give the future two copies of it.
     async move {
         let timer = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(timer);
-        std::future::poll_fn(|cx| driver.poll(cx, timer.as_mut())).await
+        done(std::future::poll_fn(|cx| driver.poll(cx, timer.as_mut())).await)
     }
 }
 
 /// One connection's state between polls.
-struct Driver<S, K> {
+struct Driver<S> {
     io: S,
     conn: WsConn,
     /// Bytes taken from the engine; `out[sent..]` is not written yet.
@@ -101,7 +114,6 @@ struct Driver<S, K> {
     timer_unpolled: bool,
     /// The connection is over: `closed` was called and the write side is being shut down.
     over: bool,
-    _keep: K,
 }
 
 /// What the socket did in one turn.
@@ -141,14 +153,8 @@ macro_rules! cx {
     };
 }
 
-impl<S: Transport, K> Driver<S, K> {
-    fn new(
-        io: S,
-        leftover: Bytes,
-        setup: WsSetup,
-        mut shutdown: watch::Receiver<bool>,
-        keep: K,
-    ) -> Self {
+impl<S: Transport> Driver<S> {
+    fn new(io: S, leftover: Bytes, setup: WsSetup, mut shutdown: watch::Receiver<bool>) -> Self {
         let WsSetup {
             role,
             protocol,
@@ -188,7 +194,6 @@ impl<S: Transport, K> Driver<S, K> {
             draining,
             timer_unpolled: false,
             over: false,
-            _keep: keep,
         };
         d.protocol.established(d.session.as_mut(), &mut cx!(d));
         if !leftover.is_empty() {
@@ -474,7 +479,7 @@ impl<S: Transport, K> Driver<S, K> {
     }
 }
 
-impl<S, K> Drop for Driver<S, K> {
+impl<S> Drop for Driver<S> {
     fn drop(&mut self) {
         // A task dropped before its connection was over (runtime teardown) must not stay a member.
         if !self.over {
