@@ -49,8 +49,15 @@ impl FieldList {
     }
 }
 
+/// Room a list takes at its first field: a typical head's fields, in one allocation rather than a chain of
+/// reallocations (lists are released while a connection is idle).
+const FIRST_ROOM: usize = 512;
+
 /// Appends a length-prefixed name and value to a flattened list.
 pub(crate) fn push_raw(buf: &mut Vec<u8>, name: &[u8], value: &[u8]) {
+    if buf.capacity() == 0 {
+        buf.reserve(FIRST_ROOM);
+    }
     buf.extend_from_slice(&(name.len() as u32).to_le_bytes());
     buf.extend_from_slice(name);
     buf.extend_from_slice(&(value.len() as u32).to_le_bytes());

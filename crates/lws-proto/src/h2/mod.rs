@@ -179,6 +179,17 @@ const BLOCK_ARENA: usize = 4096;
 /// Bytes of DATA one `poll_transmit` call frames at most.
 const TRANSMIT_BUDGET: usize = 256 * 1024;
 
+/// Room the output buffer takes when it starts again after [`H2Conn::release_idle_buffers`]: a head and a
+/// small body, in one allocation rather than a chain of reallocations as frames are appended.
+const OUT_START: usize = 4 * 1024;
+
+/// Gives a buffer released while idle (no capacity) room for `n` bytes at once.
+fn reserve_released(buf: &mut Vec<u8>, n: usize) {
+    if buf.capacity() == 0 {
+        buf.reserve(n);
+    }
+}
+
 /// One HTTP/2 connection; see the module documentation.
 #[derive(Debug)]
 pub struct H2Conn {
@@ -434,6 +445,7 @@ impl H2Conn {
             self.events = VecDeque::new();
         }
         self.block_arena = bytes::BytesMut::new();
+        self.encoder.release_index();
         self.hpack_buf = Vec::new();
         self.list_buf = Vec::new();
         self.scratch_fields = FieldList::new();
@@ -1522,6 +1534,7 @@ impl H2Conn {
             s.send_closed = true;
         }
         let max = self.remote.max_frame_size as usize;
+        reserve_released(&mut self.out, OUT_START);
         frame::write_headers(&mut self.out, id, block, end_stream, max);
     }
 
@@ -1568,6 +1581,7 @@ impl H2Conn {
         {
             // Fits the windows and one frame with nothing queued before it (a typical small response): framed
             // at once, behind its HEADERS, instead of queued and taken apart again.
+            reserve_released(&mut self.out, OUT_START);
             frame::write_data(&mut self.out, s.id, &data, end_stream);
             s.send_window -= len;
             s.send_closed = end_stream;

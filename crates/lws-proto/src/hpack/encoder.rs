@@ -93,18 +93,18 @@ impl EncoderOptions {
 /// Exact matches in the static or dynamic table become one indexed byte (two past index 126); dynamic
 /// lookups go through two small two-way caches from a hash of the name, and of the name and value, to the
 /// newest entries with them, checked against the table's bytes, so encoding a field allocates nothing and
-/// costs two hashes and at most four comparisons. The encoder's fixed state is about 5 KiB besides the table.
+/// costs two hashes and at most four comparisons. The caches (1 KiB) are made at the first field and may be
+/// dropped while the connection is idle ([`Encoder::release_index`]).
 #[derive(Debug, Clone)]
 pub struct Encoder {
     table: DynTable,
     options: EncoderOptions,
     /// The smallest and the latest table size set since the last block, to signal at the next one.
     pending: Option<(usize, usize)>,
-    /// Hash of name and value -> stamps of entries with them.
-    fields: Cache,
-    /// Hash of name -> stamps of entries with that name.
-    names: Cache,
-    /// Volatile fields sent once without indexing: the low bits of their hash, in their bucket.
+    /// How the table's entries are found; made at the first field and dropped by [`Encoder::release_index`].
+    index: Option<Box<Index>>,
+    /// Volatile fields sent once without indexing: the low bits of their hash, in their bucket. Kept when
+    /// the index goes: forgetting it would send a repeated volatile field (the date) as a literal again.
     seen: Box<[u32; BUCKETS]>,
     /// Bumped whenever the next block could come out differently for the same fields: a table insert, a
     /// size change, or a literal that may be indexed when seen again.
@@ -125,8 +125,7 @@ impl Encoder {
             table: DynTable::new(DEFAULT_TABLE_SIZE),
             options,
             pending: None,
-            fields: Cache::new(),
-            names: Cache::new(),
+            index: None,
             seen: Box::new([0; BUCKETS]),
             generation: 0,
         };
@@ -222,6 +221,12 @@ impl Encoder {
         self.generation
     }
 
+    /// Drops the index that finds the table's entries (1 KiB); the next field rebuilds it from the table,
+    /// which is all the state the peer shares. For a connection going idle.
+    pub fn release_index(&mut self) {
+        self.index = None;
+    }
+
     fn field(&mut self, name: &[u8], value: &[u8], never_indexed: bool, dst: &mut Vec<u8>) {
         let indexing = self.options.indexing;
         let sensitive = never_indexed || (indexing == Indexing::Default && is_sensitive(name));
@@ -232,10 +237,12 @@ impl Encoder {
         }
         let name_hash = hash(0, name);
         let field_hash = hash(name_hash, value);
+        let table = &self.table;
+        let ix = self.index.get_or_insert_with(|| Index::of(table));
         if !sensitive && indexing != Indexing::Never {
-            let hit = self
+            let hit = ix
                 .fields
-                .find(field_hash, &self.table, |n, v| n == name && v == value);
+                .find(field_hash, table, |n, v| n == name && v == value);
             if let Some(pos) = hit {
                 integer::encode(62 + pos, 7, 0x80, dst);
                 return;
@@ -243,16 +250,16 @@ impl Encoder {
         }
         let name_index = match in_static {
             Some(Match::Exact(i) | Match::Name(i)) => i,
-            None => self
+            None => ix
                 .names
-                .find(name_hash, &self.table, |n, _| n == name)
+                .find(name_hash, table, |n, _| n == name)
                 .map_or(0, |pos| 62 + pos),
         };
         let index = match indexing {
             Indexing::Always => !sensitive,
             Indexing::Never => false,
             Indexing::Default => {
-                !sensitive && entry_size(name, value) <= self.table.max_size() / 4 && {
+                !sensitive && entry_size(name, value) <= table.max_size() / 4 && {
                     // A volatile field is indexed only when the same value comes again.
                     let tag = field_hash as u32;
                     let bucket = bucket(field_hash);
@@ -278,8 +285,9 @@ impl Encoder {
         if index {
             let stamp = self.table.next_stamp();
             if self.table.insert(name, value) {
-                self.fields.insert(field_hash, stamp, &self.table);
-                self.names.insert(name_hash, stamp, &self.table);
+                if let Some(ix) = self.index.as_mut() {
+                    ix.note(name_hash, field_hash, stamp, &self.table);
+                }
             }
         }
     }
@@ -350,17 +358,52 @@ fn is_volatile(name: &[u8]) -> bool {
     )
 }
 
+/// The encoder's lookup of its table's entries, in one allocation.
+#[derive(Debug, Clone)]
+struct Index {
+    /// Hash of name and value -> stamps of entries with them.
+    fields: Cache,
+    /// Hash of name -> stamps of entries with that name.
+    names: Cache,
+}
+
+impl Index {
+    /// An index of the entries `table` holds.
+    fn of(table: &DynTable) -> Box<Index> {
+        let mut ix = Box::new(Index {
+            fields: Cache::new(),
+            names: Cache::new(),
+        });
+        let next = table.next_stamp();
+        // Oldest first, as they were inserted, so that a bucket keeps its newest entries.
+        for pos in (0..table.len()).rev() {
+            if let Some((name, value)) = table.get(pos) {
+                let name_hash = hash(0, name);
+                let stamp = next.wrapping_sub(pos as u32 + 1);
+                ix.note(name_hash, hash(name_hash, value), stamp, table);
+            }
+        }
+        ix
+    }
+
+    /// Records the entry stamped `stamp`, just inserted into `table`.
+    fn note(&mut self, name_hash: u64, field_hash: u64, stamp: u32, table: &DynTable) {
+        self.fields.insert(field_hash, stamp, table);
+        self.names.insert(name_hash, stamp, table);
+    }
+}
+
 /// A two-way set associative cache from a hash to the stamps of the newest table entries with that hash.
 /// Stale stamps are harmless: every hit is checked against the entry's bytes.
 #[derive(Debug, Clone)]
 struct Cache {
-    stamps: Box<[[u32; 2]; BUCKETS]>,
+    stamps: [[u32; 2]; BUCKETS],
 }
 
 impl Cache {
     fn new() -> Self {
         Cache {
-            stamps: Box::new([[0; 2]; BUCKETS]),
+            stamps: [[0; 2]; BUCKETS],
         }
     }
 

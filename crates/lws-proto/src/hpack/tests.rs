@@ -414,6 +414,44 @@ fn repeated_response_fields_become_one_byte_each() {
     }
 }
 
+/// An idle connection drops the encoder's index; what the table holds is still found afterwards, in step with
+/// the peer's decoder, and new entries keep being indexed and found.
+#[test]
+fn the_index_rebuilt_after_release_finds_every_entry() {
+    let mut e = Encoder::new();
+    let mut d = Decoder::default();
+    let mut blocks = vec![encode(&mut e, &RESPONSE), encode(&mut e, &RESPONSE)];
+    e.release_index();
+    let third = encode(&mut e, &RESPONSE);
+    assert_eq!(
+        third.len(),
+        RESPONSE.len(),
+        "every field indexed: {third:02x?}"
+    );
+    blocks.push(third);
+    e.release_index();
+    let extra = [("x-request", "one"), ("x-request", "two")];
+    blocks.push(encode(&mut e, &extra));
+    e.release_index();
+    let again = encode(&mut e, &extra);
+    assert_eq!(
+        again.len(),
+        2,
+        "both entries found by name and value: {again:02x?}"
+    );
+    blocks.push(again);
+    let expected = [
+        owned(&RESPONSE),
+        owned(&RESPONSE),
+        owned(&RESPONSE),
+        owned(&extra),
+        owned(&extra),
+    ];
+    for (block, want) in blocks.iter().zip(expected) {
+        assert_eq!(decode(&mut d, block, 65536).unwrap(), want);
+    }
+}
+
 #[test]
 fn unique_volatile_values_do_not_evict_stable_fields() {
     let mut e = Encoder::new();

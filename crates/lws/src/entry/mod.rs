@@ -104,7 +104,7 @@ fn start<S: RawIo>(
             Start::Then(Box::pin(serve_http1(io, initial, info, port, shutdown)))
         }
         Role::Http2 => {
-            let start = Box::new(H2Start::Direct { initial });
+            let start = H2Start::Direct { initial };
             Start::Next(http2(io, ConnInfo::plain(peer), port, shutdown, start))
         }
         Role::Tls => Start::Then(Box::pin(serve_tls(io, initial, peer, port, shutdown))),
@@ -192,9 +192,9 @@ where
         plain_on_tls: false,
     };
     if h2 {
-        let start = Box::new(H2Start::Direct {
+        let start = H2Start::Direct {
             initial: Bytes::new(),
-        });
+        };
         return Some(http2(tls, info, port, shutdown, start));
     }
     serve_http1(tls, Bytes::new(), info, port, shutdown).await
@@ -252,10 +252,10 @@ where
         )),
         Handoff::Proxy(tunnel) => Box::pin(crate::proxy::join(io, leftover, *tunnel, shutdown)),
         Handoff::H2(upgrade) => {
-            let start = Box::new(H2Start::Upgrade {
+            let start = H2Start::Upgrade {
                 upgrade: *upgrade,
                 leftover,
-            });
+            };
             http2(io, info, port, shutdown, start)
         }
     }
@@ -267,7 +267,7 @@ fn http2<S: Transport + Send + 'static>(
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-    start: Box<H2Start>,
+    start: H2Start,
 ) -> Phase {
     Box::pin(crate::http::h2::serve(
         io,

@@ -31,51 +31,27 @@ const LOW_WATER: usize = 64 * 1024;
 const FILE_PIECE: usize = 64 * 1024;
 
 /// Serves HTTP/2 on `io` until the connection ends.
-pub(crate) async fn serve<S>(
+///
+/// The driver is built before the future: an `async fn` would keep its arguments in the future's state
+/// beside the driver made from them, for the whole life of the connection.
+pub(crate) fn serve<S>(
     io: S,
     info: ConnInfo,
     port: Arc<PortShared>,
     shutdown: watch::Receiver<bool>,
-    start: Box<H2Start>,
+    start: H2Start,
     spawn_tunnel: SpawnTunnel,
-) where
+) -> impl std::future::Future<Output = ()>
+where
     S: crate::transport::Transport,
 {
-    let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
-    let now = Instant::now();
-    let config = first.h2.clone();
-    let (conn, initial, upgraded) = match *start {
-        H2Start::Direct { initial } => (H2Conn::server(config, now), initial, None),
-        H2Start::Upgrade { upgrade, leftover } => {
-            match H2Conn::server_upgraded(config, now, &upgrade.settings) {
-                Ok(c) => (c, leftover, Some(upgrade.head)),
-                Err(e) => {
-                    tracing::debug!(peer = ?info.peer, "h2c upgrade: {e}");
-                    return;
-                }
-            }
+    let mut driver = Driver::start(io, info, port, &shutdown, start, spawn_tunnel);
+    // Only borrowed below: moving the driver into a local would give the future two copies of it.
+    async move {
+        if let Some(d) = driver.as_mut() {
+            d.run(shutdown).await;
         }
-    };
-    let mut d = Driver {
-        io,
-        conn,
-        io_timeout: first.limits.io_timeout,
-        info,
-        port,
-        tasks: Vec::new(),
-        shutdown: shutdown.clone(),
-        out: Vec::new(),
-        head_fields: FieldList::new(),
-        spawn_tunnel,
-        ready: Vec::new(),
-    };
-    if let Some(head) = upgraded {
-        d.start_exchange(1, head, true, None);
     }
-    if !initial.is_empty() {
-        d.conn.handle_input(Instant::now(), &initial);
-    }
-    d.run(shutdown).await;
 }
 
 /// One stream's request and the state of its response.
@@ -137,6 +113,53 @@ enum Wake {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    /// The driver for a connection that starts as `start` says; `None` when an `Upgrade: h2c` request's
+    /// settings are malformed.
+    fn start(
+        io: S,
+        info: ConnInfo,
+        port: Arc<PortShared>,
+        shutdown: &watch::Receiver<bool>,
+        start: H2Start,
+        spawn_tunnel: SpawnTunnel,
+    ) -> Option<Self> {
+        let first = select_vhost(&port.vhosts, info.sni.as_deref()).clone();
+        let now = Instant::now();
+        let config = first.h2.clone();
+        let (conn, initial, upgraded) = match start {
+            H2Start::Direct { initial } => (H2Conn::server(config, now), initial, None),
+            H2Start::Upgrade { upgrade, leftover } => {
+                match H2Conn::server_upgraded(config, now, &upgrade.settings) {
+                    Ok(c) => (c, leftover, Some(upgrade.head)),
+                    Err(e) => {
+                        tracing::debug!(peer = ?info.peer, "h2c upgrade: {e}");
+                        return None;
+                    }
+                }
+            }
+        };
+        let mut d = Driver {
+            io,
+            conn,
+            io_timeout: first.limits.io_timeout,
+            info,
+            port,
+            tasks: Vec::new(),
+            shutdown: shutdown.clone(),
+            out: Vec::new(),
+            head_fields: FieldList::new(),
+            spawn_tunnel,
+            ready: Vec::new(),
+        };
+        if let Some(head) = upgraded {
+            d.start_exchange(1, head, true, None);
+        }
+        if !initial.is_empty() {
+            d.conn.handle_input(Instant::now(), &initial);
+        }
+        Some(d)
+    }
+
     async fn run(&mut self, mut shutdown: watch::Receiver<bool>) {
         let mut draining = *shutdown.borrow_and_update();
         if draining {
@@ -495,7 +518,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             if self.out.is_empty() {
                 return Ok(());
             }
-            let r = write_timeout(&mut self.io, &self.out, self.io_timeout).await;
+            // The socket usually takes a whole batch at once: no timer and no write future then. What waits
+            // for the peer goes through a boxed timed write, which would otherwise take room in every
+            // connection's state.
+            let mut written = 0;
+            let now = std::future::poll_fn(|cx| {
+                Poll::Ready(write_now(cx, &mut self.io, &self.out, &mut written))
+            })
+            .await;
+            let r = match now {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    let rest = &self.out[written..];
+                    Box::pin(write_timeout(&mut self.io, rest, self.io_timeout)).await
+                }
+                Err(()) => Err(Abort),
+            };
             self.out.clear();
             r?;
         }
@@ -622,6 +660,29 @@ fn poll_tasks(
         Poll::Pending
     } else {
         Poll::Ready(())
+    }
+}
+
+/// Writes `out` from `written` on as far as the socket takes it without waiting, then flushes; whether
+/// everything went out (`Err` when the socket failed).
+fn write_now<S: AsyncWrite + Unpin>(
+    cx: &mut Context<'_>,
+    io: &mut S,
+    out: &[u8],
+    written: &mut usize,
+) -> Result<bool, ()> {
+    let mut io = std::pin::Pin::new(io);
+    while *written < out.len() {
+        match io.as_mut().poll_write(cx, &out[*written..]) {
+            Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Err(()),
+            Poll::Ready(Ok(n)) => *written += n,
+            Poll::Pending => return Ok(false),
+        }
+    }
+    match io.poll_flush(cx) {
+        Poll::Ready(Ok(())) => Ok(true),
+        Poll::Ready(Err(_)) => Err(()),
+        Poll::Pending => Ok(false),
     }
 }
 
