@@ -292,7 +292,7 @@ impl Vhost {
     /// What this vhost accepts and how it compresses when permessage-deflate is negotiated: windows,
     /// context takeover, level, minimum size, and the [`ContextPool`](crate::ws::ContextPool)
     /// that bounds the memory of compressors kept between messages (default [`PmdConfig::default`]: 32 KiB
-    /// windows, context takeover, level 1, the process-wide pool).
+    /// windows, context takeover, level 1, the default pool of each service thread).
     pub fn permessage_deflate_config(mut self, config: PmdConfig) -> Self {
         self.pmd = config;
         self

@@ -386,7 +386,7 @@ fn pmd_config(c: &crate::config::PmdConf) -> lws::ws::PmdConfig {
         level: c.level.unwrap_or(d.level),
         pool: c
             .pool
-            .map_or(d.pool.clone(), |n| lws::ws::ContextPool::new(n as usize)),
+            .map_or(d.pool.clone(), |n| lws::ws::ContextPool::per_thread(n as usize)),
         ..d
     }
 }

@@ -31,6 +31,7 @@ use super::{MessageCodec, WsError};
 
 mod state;
 
+use state::PoolStates;
 use state::{Checkout, DeflateKey, History};
 pub use state::{ContextPool, DEFAULT_POOL_LIMIT};
 
@@ -107,15 +108,15 @@ pub struct PmdConfig {
     /// Messages shorter than this are sent uncompressed (see [`PermessageDeflate::should_compress`]):
     /// below it the deflate block overhead and the CPU cost outweigh any saving. Default 16 bytes.
     pub min_size: usize,
-    /// Where connections keep their compressor and inflater between messages; default the process-wide
-    /// [`ContextPool::global`]. With a pool of limit 0 every message is compressed on its own and inflated
-    /// by a per-thread inflater.
+    /// Where connections keep their compressor and inflater between messages; default
+    /// [`DEFAULT_POOL_LIMIT`] of each per thread ([`ContextPool::default`]). With a pool of limit 0 every
+    /// message is compressed on its own and inflated by a per-thread inflater.
     pub pool: ContextPool,
 }
 
 impl Default for PmdConfig {
     /// Context takeover both ways, 32 KiB windows, level 1, compress messages of 16 bytes or more, the
-    /// process-wide compressor pool.
+    /// default per-thread compressor pools.
     fn default() -> Self {
         Self {
             server_no_context_takeover: false,
@@ -124,7 +125,7 @@ impl Default for PmdConfig {
             client_max_window_bits: MAX_WINDOW_BITS,
             level: 1,
             min_size: 16,
-            pool: ContextPool::global(),
+            pool: ContextPool::default(),
         }
     }
 }
@@ -288,7 +289,7 @@ impl std::error::Error for PmdNegotiationError {}
 /// [`ContextPool`] while there is room, the peer's window in a buffer that grows with what the peer sent,
 /// up to its window size. Nothing is allocated before the first compressed message.
 pub struct PermessageDeflate {
-    pool: ContextPool,
+    pool: PoolStates,
     /// This codec's id in `pool`, and the pool entries it last had.
     owner: u64,
     deflate_slot: Option<usize>,
@@ -335,7 +336,7 @@ impl PermessageDeflate {
         // bytes of its window.
         let history_bits = own_window(peer_bits);
         Self {
-            pool: config.pool.clone(),
+            pool: config.pool.for_this_thread(),
             owner: ContextPool::new_owner(),
             deflate_slot: None,
             inflate_slot: None,

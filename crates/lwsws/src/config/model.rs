@@ -313,7 +313,7 @@ pub struct PmdConf {
     /// `ws-pmd-level`: zlib level 0..9 of our compressor (default 1).
     pub level: Option<u32>,
     /// `ws-pmd-pool`: how many compressors, and inflaters, are kept with their connection between messages,
-    /// in a pool of this vhost's own (default: the process-wide pool of 64).
+    /// per service thread, in pools of this vhost's own (default: the default pools, 64 per thread).
     pub pool: Option<u32>,
 }
 

@@ -32,9 +32,9 @@ use std::time::{Duration, Instant};
 
 use flate2::{Compress, Compression, Decompress};
 
-/// How many compressors, and how many inflaters, the process-wide pool keeps with their connections by
-/// default: at about 310 KiB per compressor (32 KiB window) and 50 KiB per inflater, 64 of each are about
-/// 23 MiB at most, whatever the number of connections.
+/// How many compressors, and how many inflaters, a pool keeps with their connections by default (the default
+/// pool: this many per thread): at about 310 KiB per compressor (32 KiB window) and 50 KiB per inflater, 64 of
+/// each are about 23 MiB at most per service thread, whatever the number of connections.
 pub const DEFAULT_POOL_LIMIT: usize = 64;
 
 /// How long a kept state must have gone unused before another connection may take it over. Shorter would
@@ -99,11 +99,23 @@ impl Kept for Decompress {
 /// states is bounded by the limit, not by the number of connections. Limit 0 keeps nothing: every message
 /// is compressed on its own, like `server_no_context_takeover`, and every inflater is primed.
 ///
-/// Cloning is cheap (one `Arc`); [`ContextPool::global`] is the process-wide pool that
-/// [`PmdConfig::default`](super::PmdConfig) uses.
+/// A pool is shared by every thread ([`ContextPool::new`], [`ContextPool::global`]) or is one pool per thread
+/// ([`ContextPool::per_thread`], and the default, which [`PmdConfig::default`](super::PmdConfig) uses): with
+/// a pool per thread, connections on different service threads never take the same lock or touch the same
+/// cache lines per message, and the bound is the limit times the number of threads. Cloning is cheap.
 #[derive(Clone)]
 pub struct ContextPool {
-    shared: Arc<Mutex<Shared>>,
+    scope: Scope,
+}
+
+/// Who shares a pool's states.
+#[derive(Clone)]
+enum Scope {
+    /// Every thread, behind one lock.
+    Process(Arc<Mutex<Shared>>),
+    /// Each thread has a pool of its own with this limit (made at its first use there), so that threads
+    /// never take each other's lock or cache lines per message. `family` tells such pools apart.
+    PerThread { family: u64, limit: usize },
 }
 
 pub(super) struct Shared {
@@ -134,6 +146,14 @@ static NEXT_OWNER: AtomicU64 = AtomicU64::new(1);
 
 static GLOBAL: LazyLock<ContextPool> = LazyLock::new(|| ContextPool::new(DEFAULT_POOL_LIMIT));
 
+/// Families of per-thread pools; 0 is the default one.
+static NEXT_FAMILY: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    // This thread's pool of each per-thread family it has used (a handful at most: one per configured pool).
+    static THREAD_POOLS: RefCell<Vec<(u64, Arc<Mutex<Shared>>)>> = const { RefCell::new(Vec::new()) };
+}
+
 /// A state checked out of a pool for one message.
 pub(super) struct Checkout<S> {
     pub(super) state: S,
@@ -163,35 +183,65 @@ impl Kind for Decompress {
 }
 
 impl ContextPool {
-    /// A pool of its own that keeps at most `limit` compressors and `limit` inflaters.
+    /// A pool of its own, shared by every thread, that keeps at most `limit` compressors and `limit`
+    /// inflaters.
     pub fn new(limit: usize) -> Self {
         Self {
-            shared: Arc::new(Mutex::new(Shared {
-                limit,
-                deflate: Slots {
-                    entries: Vec::new(),
-                },
-                inflate: Slots {
-                    entries: Vec::new(),
-                },
-            })),
+            scope: Scope::Process(Shared::new(limit)),
         }
     }
 
-    /// The process-wide pool ([`DEFAULT_POOL_LIMIT`] unless changed with [`set_limit`](Self::set_limit)).
+    /// The process-wide pool shared by every thread ([`DEFAULT_POOL_LIMIT`] unless changed with
+    /// [`set_limit`](Self::set_limit)).
     pub fn global() -> Self {
         GLOBAL.clone()
     }
 
+    /// A pool per thread, each keeping at most `limit` compressors and `limit` inflaters for the
+    /// connections of its thread: no lock or cache line shared between threads per message, at the price of
+    /// a bound that grows with the number of threads. [`limit`](Self::limit), [`set_limit`](Self::set_limit)
+    /// and [`kept`](Self::kept) apply to the calling thread's pool.
+    pub fn per_thread(limit: usize) -> Self {
+        Self {
+            scope: Scope::PerThread {
+                family: NEXT_FAMILY.fetch_add(1, Ordering::Relaxed),
+                limit,
+            },
+        }
+    }
+
+    /// The states a connection on this thread uses: the pool's own when shared by every thread, else this
+    /// thread's. A codec resolves its pool once, when its connection starts.
+    pub(super) fn for_this_thread(&self) -> PoolStates {
+        PoolStates(self.shared())
+    }
+
+    /// The states this pool means on the calling thread.
+    fn shared(&self) -> Arc<Mutex<Shared>> {
+        match &self.scope {
+            Scope::Process(shared) => shared.clone(),
+            Scope::PerThread { family, limit } => THREAD_POOLS.with(|pools| {
+                let mut pools = pools.borrow_mut();
+                if let Some((_, shared)) = pools.iter().find(|(f, _)| f == family) {
+                    return shared.clone();
+                }
+                let shared = Shared::new(*limit);
+                pools.push((*family, shared.clone()));
+                shared
+            }),
+        }
+    }
+
     /// How many states of each kind this pool keeps at most.
     pub fn limit(&self) -> usize {
-        self.lock().limit
+        lock(&self.shared()).limit
     }
 
     /// Change the limit. Lowering it frees the kept compressors beyond the new limit as their connections
     /// next use them, and kept inflaters beyond it as their connections close; free ones go at once.
     pub fn set_limit(&self, limit: usize) {
-        let mut shared = self.lock();
+        let shared = self.shared();
+        let mut shared = lock(&shared);
         shared.limit = limit;
         shared.deflate.trim(limit);
         shared.inflate.trim(limit);
@@ -199,7 +249,8 @@ impl ContextPool {
 
     /// How many (compressors, inflaters) the pool holds now, with a connection or free for the next one.
     pub fn kept(&self) -> (usize, usize) {
-        let shared = self.lock();
+        let shared = self.shared();
+        let shared = lock(&shared);
         (shared.deflate.kept(), shared.inflate.kept())
     }
 
@@ -207,7 +258,13 @@ impl ContextPool {
     pub(super) fn new_owner() -> u64 {
         NEXT_OWNER.fetch_add(1, Ordering::Relaxed)
     }
+}
 
+/// The states of a pool that the connections of one thread use (see [`ContextPool::for_this_thread`]).
+#[derive(Clone)]
+pub(super) struct PoolStates(Arc<Mutex<Shared>>);
+
+impl PoolStates {
     /// The state for `owner`'s next message: its own with its context when it still has it, else a free,
     /// new or taken-over one (emptied), or `None` when every kept state is busy or recently used. `slot`
     /// remembers which entry is the owner's.
@@ -288,9 +345,7 @@ impl ContextPool {
     }
 
     fn lock(&self) -> MutexGuard<'_, Shared> {
-        // Every update under the lock completes before the lock is released, so a panic elsewhere leaves the
-        // entries usable.
-        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.0)
     }
 }
 
@@ -352,9 +407,43 @@ impl<S: Kept> Slots<S> {
     }
 }
 
+impl Default for ContextPool {
+    /// The default pool: [`DEFAULT_POOL_LIMIT`] states of each kind per thread, one family for every
+    /// configuration that does not name a pool of its own.
+    fn default() -> Self {
+        Self {
+            scope: Scope::PerThread {
+                family: 0,
+                limit: DEFAULT_POOL_LIMIT,
+            },
+        }
+    }
+}
+
+impl Shared {
+    fn new(limit: usize) -> Arc<Mutex<Shared>> {
+        Arc::new(Mutex::new(Shared {
+            limit,
+            deflate: Slots {
+                entries: Vec::new(),
+            },
+            inflate: Slots {
+                entries: Vec::new(),
+            },
+        }))
+    }
+}
+
+/// Locks a pool's states. Every update under the lock completes before the lock is released, so a panic
+/// elsewhere leaves the entries usable.
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl fmt::Debug for ContextPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shared = self.lock();
+        let shared = self.shared();
+        let shared = lock(&shared);
         f.debug_struct("ContextPool")
             .field("limit", &shared.limit)
             .field("compressors", &shared.deflate.entries.len())
@@ -515,9 +604,39 @@ mod tests {
         }
     }
 
+    /// Each thread's connections have their own states under a per-thread pool, each up to the limit: no
+    /// thread takes another's lock, or finds its states full because of another's connections.
+    #[test]
+    fn per_thread_pools_keep_each_threads_states_apart() {
+        let config = ContextPool::per_thread(1);
+        let fill = |config: &ContextPool| {
+            let pool = config.for_this_thread();
+            let owner = ContextPool::new_owner();
+            let mut slot = None;
+            let got = pool.acquire::<Compress>(owner, &mut slot, key()).unwrap();
+            pool.release(owner, slot.unwrap(), got.state);
+            let other = ContextPool::new_owner();
+            let full = pool.acquire::<Compress>(other, &mut None, key()).is_none();
+            (config.kept(), full)
+        };
+        assert_eq!(fill(&config), ((1, 0), true));
+        let elsewhere = std::thread::scope(|s| s.spawn(|| (config.kept(), fill(&config))).join());
+        assert_eq!(elsewhere.unwrap(), ((0, 0), ((1, 0), true)));
+        assert_eq!(config.kept(), (1, 0), "this thread's state stays with it");
+        let shared = ContextPool::new(1);
+        fill(&shared);
+        let elsewhere = std::thread::scope(|s| s.spawn(|| shared.kept()).join());
+        assert_eq!(
+            elsewhere.unwrap(),
+            (1, 0),
+            "a pool for every thread is one set of states"
+        );
+    }
+
     #[test]
     fn pool_keeps_context_until_limit() {
-        let pool = ContextPool::new(2);
+        let config = ContextPool::new(2);
+        let pool = config.for_this_thread();
         let (a, b, c) = (
             ContextPool::new_owner(),
             ContextPool::new_owner(),
@@ -534,37 +653,39 @@ mod tests {
         pool.release(b, slot_b.unwrap(), other.state);
         // Both kept compressors were used just now: the third connection gets none.
         assert!(pool.acquire::<Compress>(c, &mut slot_c, key()).is_none());
-        assert_eq!(pool.kept().0, 2);
+        assert_eq!(config.kept().0, 2);
         // A closed connection's compressor goes to the next one, without context.
         pool.forget::<Compress>(a, slot_a);
         let reused = pool.acquire::<Compress>(c, &mut slot_c, key()).unwrap();
         assert!(!reused.context);
         assert_eq!(slot_c, slot_a);
         pool.release(c, slot_c.unwrap(), reused.state);
-        assert_eq!(pool.kept().0, 2);
+        assert_eq!(config.kept().0, 2);
     }
 
     #[test]
     fn kept_inflaters_stay_with_their_connection() {
-        let pool = ContextPool::new(1);
+        let config = ContextPool::new(1);
+        let pool = config.for_this_thread();
         let (a, b) = (ContextPool::new_owner(), ContextPool::new_owner());
         let (mut slot_a, mut slot_b) = (None, None);
         let inflater = pool.acquire::<Decompress>(a, &mut slot_a, ()).unwrap();
         pool.release(a, slot_a.unwrap(), inflater.state);
         // However long a's inflater goes unused, b does not get it: it holds a's only copy of the window.
         assert!(pool.acquire::<Decompress>(b, &mut slot_b, ()).is_none());
-        pool.set_limit(0);
+        config.set_limit(0);
         let again = pool.acquire::<Decompress>(a, &mut slot_a, ()).unwrap();
         assert!(again.context);
         pool.release(a, slot_a.unwrap(), again.state);
-        assert_eq!(pool.kept(), (0, 1));
+        assert_eq!(config.kept(), (0, 1));
         pool.forget::<Decompress>(a, slot_a);
-        assert_eq!(pool.kept(), (0, 0));
+        assert_eq!(config.kept(), (0, 0));
     }
 
     #[test]
     fn lowering_the_limit_frees_compressors() {
-        let pool = ContextPool::new(2);
+        let config = ContextPool::new(2);
+        let pool = config.for_this_thread();
         let (a, b) = (ContextPool::new_owner(), ContextPool::new_owner());
         let (mut slot_a, mut slot_b) = (None, None);
         let state_a = pool
@@ -576,12 +697,12 @@ mod tests {
             .acquire::<Compress>(b, &mut slot_b, key())
             .unwrap()
             .state;
-        pool.set_limit(1);
+        config.set_limit(1);
         pool.release(b, slot_b.unwrap(), state_b);
-        assert_eq!(pool.kept().0, 1);
-        pool.set_limit(0);
+        assert_eq!(config.kept().0, 1);
+        config.set_limit(0);
         pool.forget::<Compress>(a, slot_a);
-        assert_eq!(pool.kept().0, 0);
+        assert_eq!(config.kept().0, 0);
         assert!(pool.acquire::<Compress>(a, &mut slot_a, key()).is_none());
     }
 }
