@@ -110,7 +110,12 @@ impl<S: Transport> TlsStream<S> {
             if self.records.peer_closed() {
                 return Poll::Ready(Err(io::ErrorKind::UnexpectedEof.into()));
             }
-            ready!(self.poll_fill(cx, &mut ReadBuf::new(&mut []), Want::Handshake))?;
+            let filled = ready!(self.poll_fill(cx, &mut ReadBuf::new(&mut []), Want::Handshake));
+            if filled.is_err() {
+                // The alert saying why, when rustls queued one; the handshake ends either way.
+                let _ = self.poll_send(cx);
+            }
+            filled?;
         }
     }
 
@@ -200,7 +205,7 @@ impl<S: Transport> TlsStream<S> {
 
     /// Hands the pending output (an alert, after reading) to the socket if it takes it now, without waiting
     /// and without taking over the writer's wake-up; what it does not take goes with the next write or flush.
-    fn send_now(&mut self) {
+    fn send_output_now(&mut self) {
         if self.records.pending_out().is_empty() {
             return;
         }
@@ -290,7 +295,7 @@ impl<S: Transport> AsyncRead for TlsStream<S> {
         }
         let before = buf.filled().len();
         let filled = this.poll_fill(cx, buf, Want::Data);
-        this.send_now();
+        this.send_output_now();
         match filled {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Ok(())) => {

@@ -192,11 +192,17 @@ impl Records {
         Ok((discard, step))
     }
 
-    /// After rustls failed the connection, the alert it queued for the peer (if any) goes into the output,
-    /// so that the peer learns why.
+    /// After rustls failed the connection, what it still queued for the peer goes into the output: the
+    /// alert saying why, behind the handshake records that came before it. Only while something is queued:
+    /// a call with nothing queued would process `input` again, and fail on the same record again.
     fn take_alert(&mut self, input: &mut [u8]) {
-        let status = self.conn.process_tls_records(input);
-        if let Ok(ConnectionState::EncodeTlsData(mut encode)) = status.state {
+        let mut at = 0;
+        while self.conn.wants_write() {
+            let status = self.conn.process_tls_records(&mut input[at..]);
+            at += status.discard;
+            let Ok(ConnectionState::EncodeTlsData(mut encode)) = status.state else {
+                return;
+            };
             encode_into(take_out(&mut self.out, &mut self.out_at), &mut encode);
         }
     }

@@ -467,3 +467,18 @@ async fn an_idle_connection_keeps_no_buffer() {
     assert_eq!(server.carry.capacity(), 0);
     assert_eq!(server.records.buffer_capacity(), 0);
 }
+
+#[tokio::test]
+async fn a_failed_handshake_tells_the_client_why() {
+    let (server, tcp) = tcp_pair(|s| s).await;
+    let client = client_config(&[&rustls::version::TLS13], &["spdy/3"]);
+    let name = ServerName::try_from("localhost").unwrap();
+    let connect = tokio_rustls::TlsConnector::from(Arc::new(client)).connect(name, tcp);
+    let serve = accept(server_config(&["http/1.1"]), server, bytes::Bytes::new());
+    let (client, accepted) = tokio::time::timeout(STEP, async { tokio::join!(connect, serve) })
+        .await
+        .unwrap();
+    assert_eq!(accepted.err().unwrap().kind(), io::ErrorKind::InvalidData);
+    let e = client.err().unwrap().to_string();
+    assert!(e.contains("NoApplicationProtocol"), "{e}");
+}
