@@ -144,7 +144,9 @@ impl<S: Transport> TlsStream<S> {
     ) -> Poll<io::Result<()>> {
         let start = to.filled().len();
         loop {
-            let (used, ended) = self.records.absorb(w.pending(), to, start, &Then::Read)?;
+            let (used, ended) = self
+                .records
+                .absorb(w.pending(), to, start, &mut Then::Read)?;
             w.consume(used);
             let met = match want {
                 Want::Data => to.filled().len() > start || self.records.has_plain(),
@@ -217,17 +219,41 @@ impl<S: Transport> TlsStream<S> {
 
     /// Runs a round of record processing for writing, over the ciphertext held back from reading (rustls
     /// may have to process it first; what it decrypts waits for the reader).
-    fn encrypt(&mut self, then: &Then<'_>) -> io::Result<usize> {
+    fn run_for_write(&mut self, then: &mut Then<'_>) -> io::Result<Ended> {
         let mut none = ReadBuf::new(&mut []);
         let (used, ended) = self.records.absorb(&mut self.carry, &mut none, 0, then)?;
         self.carry.drain(..used);
         if self.carry.is_empty() {
             self.carry = Vec::new();
         }
-        Ok(match ended {
-            Ended::Encrypted(n) => n,
-            _ => 0,
-        })
+        Ok(ended)
+    }
+
+    /// Encrypts up to `limit` bytes of `bufs` into the thread's space and writes them from there, as far as
+    /// the socket takes them at once; only the rest is copied into the output queue. Behind output already
+    /// queued, all of it is.
+    fn poll_encrypt_through(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+        limit: usize,
+        space: &mut [u8],
+    ) -> io::Result<usize> {
+        let ended = self.run_for_write(&mut Then::Encrypt { bufs, limit, space })?;
+        let Ended::Encrypted { taken, written } = ended else {
+            return Ok(0);
+        };
+        let mut sent = 0;
+        while self.records.pending_out().is_empty() && sent < written {
+            match Pin::new(&mut self.io).poll_write(cx, &space[sent..written]) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => sent += n,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => break,
+            }
+        }
+        self.records.queue(&space[sent..written]);
+        Ok(taken)
     }
 
     /// Whether a write of `len` bytes may be encrypted now: the output queue is empty, or has room for it
@@ -260,12 +286,9 @@ impl<S: Transport> TlsStream<S> {
         }
         // At least a full record's worth (or all of `bufs`), by `has_room`.
         let limit = len.min(OUT_LIMIT - self.records.pending_out().len());
-        let taken = self.encrypt(&Then::Encrypt { bufs, limit })?;
-        // Sent at once when the socket takes it; otherwise the next write or a flush sends it.
-        if let Poll::Ready(Err(e)) = self.poll_send(cx) {
-            return Poll::Ready(Err(e));
-        }
-        Poll::Ready(Ok(taken))
+        Poll::Ready(with_scratch(|space| {
+            self.poll_encrypt_through(cx, bufs, limit, space)
+        }))
     }
 }
 
@@ -348,7 +371,7 @@ impl<S: Transport> AsyncWrite for TlsStream<S> {
         if !this.closing {
             this.closing = true;
             // A connection that already failed has nothing to say any more.
-            let _ = this.encrypt(&Then::CloseNotify);
+            let _ = this.run_for_write(&mut Then::CloseNotify);
         }
         ready!(this.poll_send(cx))?;
         match ready!(Pin::new(&mut this.io).poll_shutdown(cx)) {

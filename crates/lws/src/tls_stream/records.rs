@@ -12,10 +12,6 @@ use tokio::io::ReadBuf;
 /// Largest plaintext one record carries (RFC 8446 §5.1, RFC 5246 §6.2.1).
 pub(super) const MAX_PLAINTEXT: usize = 16 * 1024;
 
-/// Room planned per record around its plaintext: the 5-byte header, TLS 1.2's 8-byte explicit nonce (TLS
-/// 1.3's content type byte is smaller) and the 16-byte AEAD tag. rustls says when it needs more.
-const RECORD_OVERHEAD: usize = 5 + 8 + 16;
-
 /// What every AEAD suite of the ring provider adds to a record's plaintext at least (its 16-byte tag): a
 /// record whose payload is `n` bytes long decrypts to at most `n - 16` bytes.
 const MIN_EXPANSION: usize = 16;
@@ -24,10 +20,11 @@ const MIN_EXPANSION: usize = 16;
 pub(super) enum Then<'a> {
     /// Reading: stop when more ciphertext from the peer is needed.
     Read,
-    /// Writing: encrypt up to `limit` bytes of `bufs` once application data may be sent.
+    /// Writing: encrypt up to `limit` bytes of `bufs` into `space` once application data may be sent.
     Encrypt {
         bufs: &'a [IoSlice<'a>],
         limit: usize,
+        space: &'a mut [u8],
     },
     /// Closing: queue a close_notify alert.
     CloseNotify,
@@ -38,8 +35,9 @@ pub(super) enum Then<'a> {
 pub(super) enum Ended {
     /// Nothing more to do without more ciphertext from the peer, or the reader's buffer is full.
     NeedInput,
-    /// This many plaintext bytes were encrypted into the output.
-    Encrypted(usize),
+    /// `taken` plaintext bytes were encrypted into the first `written` bytes of the space (`Then::Encrypt`),
+    /// or close_notify was queued in the output (`Then::CloseNotify`, both 0).
+    Encrypted { taken: usize, written: usize },
     /// The peer sent close_notify: it sends nothing more.
     PeerClosed,
 }
@@ -103,7 +101,7 @@ impl Records {
         input: &mut [u8],
         to: &mut ReadBuf<'_>,
         start: usize,
-        then: &Then<'_>,
+        then: &mut Then<'_>,
     ) -> io::Result<(usize, Ended)> {
         let mut used = 0;
         loop {
@@ -124,7 +122,7 @@ impl Records {
         &mut self,
         input: &mut [u8],
         to: &mut ReadBuf<'_>,
-        then: &Then<'_>,
+        then: &mut Then<'_>,
     ) -> io::Result<(usize, Step)> {
         let status = self.conn.process_tls_records(input);
         let mut discard = status.discard;
@@ -169,23 +167,28 @@ impl Records {
                 self.peer_closed = true;
                 match then {
                     Then::Read => Step::End(Ended::PeerClosed),
-                    Then::CloseNotify => Step::End(Ended::Encrypted(0)),
+                    Then::CloseNotify => Step::End(Ended::Encrypted {
+                        taken: 0,
+                        written: 0,
+                    }),
                     Then::Encrypt { .. } => return Err(io::ErrorKind::BrokenPipe.into()),
                 }
             }
-            ConnectionState::WriteTraffic(mut traffic) => {
-                let out = take_out(&mut self.out, &mut self.out_at);
-                Step::End(match *then {
-                    Then::Read => Ended::NeedInput,
-                    Then::Encrypt { bufs, limit } => {
-                        Ended::Encrypted(encrypt_into(out, &mut traffic, bufs, limit)?)
+            ConnectionState::WriteTraffic(mut traffic) => Step::End(match then {
+                Then::Read => Ended::NeedInput,
+                Then::Encrypt { bufs, limit, space } => {
+                    let (taken, written) = encrypt_into(space, &mut traffic, bufs, *limit)?;
+                    Ended::Encrypted { taken, written }
+                }
+                Then::CloseNotify => {
+                    let out = take_out(&mut self.out, &mut self.out_at);
+                    close_notify_into(out, &mut traffic)?;
+                    Ended::Encrypted {
+                        taken: 0,
+                        written: 0,
                     }
-                    Then::CloseNotify => {
-                        close_notify_into(out, &mut traffic)?;
-                        Ended::Encrypted(0)
-                    }
-                })
-            }
+                }
+            }),
             // Early data is never accepted (the configuration allows none); later rustls states are unknown.
             _ => return Err(tls_error("unexpected TLS connection state")),
         };
@@ -219,6 +222,13 @@ impl Records {
         if self.out_at >= self.out.len() {
             self.out_at = 0;
             crate::transport::give_out_buf(std::mem::take(&mut self.out));
+        }
+    }
+
+    /// Queues encrypted bytes behind the pending output (in a buffer from the thread's pool).
+    pub(super) fn queue(&mut self, encrypted: &[u8]) {
+        if !encrypted.is_empty() {
+            take_out(&mut self.out, &mut self.out_at).extend_from_slice(encrypted);
         }
     }
 
@@ -306,47 +316,39 @@ fn encode_into(out: &mut Vec<u8>, encode: &mut EncodeTlsData<'_, ServerConnectio
     }
 }
 
-/// Encrypts up to `limit` bytes of `bufs` (records of at most 16 KiB of plaintext each) onto the output and
-/// says how many. Bytes spread over several slices are first gathered behind the room the records take, in
-/// the output buffer itself, so that they make one record instead of one per slice.
+/// Encrypts up to `limit` bytes of `bufs` (records of at most 16 KiB of plaintext each) into `space`, and
+/// says how many plaintext bytes that took and how many bytes of `space` it wrote: as many as fit. Bytes
+/// spread over several slices are first gathered at the end of `space`, so that they make one record instead
+/// of one per slice. `space` is initialised memory kept by the thread, so nothing is zero-filled per write.
 fn encrypt_into(
-    out: &mut Vec<u8>,
+    space: &mut [u8],
     traffic: &mut WriteTraffic<'_, ServerConnectionData>,
     bufs: &[IoSlice<'_>],
     limit: usize,
-) -> io::Result<usize> {
-    let take = limit.min(bufs.iter().map(|b| b.len()).sum());
-    let single = bufs
-        .iter()
-        .find(|b| !b.is_empty())
-        .filter(|b| b.len() >= take);
-    let start = out.len();
-    let mut room = take + take.div_ceil(MAX_PLAINTEXT).max(1) * RECORD_OVERHEAD;
+) -> io::Result<(usize, usize)> {
+    let mut take = limit.min(bufs.iter().map(|b| b.len()).sum());
     loop {
-        let encrypted = match single {
-            Some(data) => {
-                out.resize(start + room, 0);
-                traffic.encrypt(&data[..take], &mut out[start..])
-            }
+        let single = bufs
+            .iter()
+            .find(|b| !b.is_empty())
+            .filter(|b| b.len() >= take);
+        let (encrypted, room) = match single {
+            Some(data) => (traffic.encrypt(&data[..take], space), space.len()),
             None => {
-                out.resize(start + room + take, 0);
-                let (records, plain) = out[start..].split_at_mut(room);
+                take = take.min(space.len() / 2);
+                let (records, plain) = space.split_at_mut(space.len() - take);
                 gather(bufs, plain);
-                traffic.encrypt(plain, records)
+                let room = records.len();
+                (traffic.encrypt(plain, records), room)
             }
         };
         match encrypted {
-            Ok(n) => {
-                out.truncate(start + n);
-                return Ok(take);
+            Ok(written) => return Ok((take, written)),
+            // Fewer bytes, then: what rustls queued ahead of them (a key update) is small.
+            Err(EncryptError::InsufficientSize(s)) if take > s.required_size - room => {
+                take -= s.required_size - room;
             }
-            Err(EncryptError::InsufficientSize(s)) if s.required_size > room => {
-                room = s.required_size;
-            }
-            Err(e) => {
-                out.truncate(start);
-                return Err(io::Error::other(e));
-            }
+            Err(e) => return Err(io::Error::other(e)),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The per-thread space where TLS connections read and decrypt ciphertext: no connection keeps a read
-//! buffer of its own, only the few bytes of a record that had not fully arrived.
+//! The per-thread space where TLS connections read and decrypt ciphertext, and encrypt what they write: no
+//! connection keeps a buffer of its own for either, only the few bytes of a record that had not fully
+//! arrived, and output the socket did not take at once.
 
 use std::cell::RefCell;
 
@@ -13,7 +14,8 @@ pub(super) const CARRY_LIMIT: usize = 64 * 1024;
 /// takes the header and tag of its last record instead of leaving them for another read.
 pub(super) const READ_SLACK: usize = 512;
 
-/// The space: what a connection held back, and a read of a full record's worth behind it.
+/// The space: what a connection held back, and a read of a full record's worth behind it; the most a write
+/// encrypts at once (64 KiB) fits too.
 const SCRATCH_LEN: usize = CARRY_LIMIT + MAX_PLAINTEXT + READ_SLACK;
 
 thread_local! {
