@@ -1,8 +1,8 @@
 //! The server side of a TLS connection, on rustls's unbuffered API: ciphertext is read into a per-thread
-//! space and decrypted there, plaintext goes straight to the reader's buffer, and encrypted output waits in
-//! a buffer from the thread's output pool only until the socket takes it. An idle connection so owns no read
-//! buffer and no write buffer, where rustls's buffered connection keeps a read buffer (4 KiB or more) for its
-//! whole life.
+//! space and decrypted there, plaintext goes straight to the reader's buffer, and output is encrypted in that
+//! space and written from it; only what the socket does not take at once waits, in a buffer from the thread's
+//! output pool. An idle connection so owns no read buffer and no write buffer, where rustls's buffered
+//! connection keeps a read buffer (4 KiB or more) for its whole life.
 
 mod records;
 mod scratch;
