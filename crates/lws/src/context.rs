@@ -164,8 +164,7 @@ fn port_shared(
     #[cfg(feature = "tls")]
     {
         let tls = if vhosts.iter().any(|v| v.tls.is_some()) {
-            let config = crate::tls::server_config(&vhosts)?;
-            Some(tokio_rustls::TlsAcceptor::from(config))
+            Some(crate::tls::server_config(&vhosts)?)
         } else {
             None
         };

@@ -35,6 +35,8 @@ mod open_beneath;
 mod protocol;
 #[cfg(feature = "tls")]
 mod tls;
+#[cfg(feature = "tls")]
+mod tls_stream;
 mod transport;
 mod vhost;
 

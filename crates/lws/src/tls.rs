@@ -1,6 +1,7 @@
 //! TLS for server ports: one rustls configuration per listening address, choosing the certificate (and so
 //! the vhost) by SNI among the vhosts sharing that address.
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -88,8 +89,22 @@ impl fmt::Debug for SniResolver {
     }
 }
 
+thread_local! {
+    // The name the client hello being handled on this thread asked for, left by the resolver for the
+    // handshake that is polling (see `take_offered_sni`).
+    static OFFERED_SNI: Cell<Option<String>> = const { Cell::new(None) };
+}
+
+/// The name (SNI) the last client hello resolved on this thread asked for, taken. rustls's unbuffered server
+/// connection does not tell it, and the resolver runs inside the handshake's poll: the handshake takes it
+/// before that poll ends, so no other connection's hello comes in between.
+pub(crate) fn take_offered_sni() -> Option<String> {
+    OFFERED_SNI.take()
+}
+
 impl ResolvesServerCert for SniResolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        OFFERED_SNI.set(hello.server_name().map(str::to_owned));
         let name = hello.server_name().unwrap_or("");
         let idx = crate::vhost::select_name(self.certs.iter().map(|c| &*c.0), name);
         self.certs.get(idx).map(|c| c.1.clone())

@@ -208,11 +208,6 @@ plain_socket!(UnixStream);
 /// The in-memory pipe between an HTTP/2 stream and the WebSocket it carries (RFC 8441).
 impl Transport for tokio::io::DuplexStream {}
 
-/// TLS decrypts from its own buffer: a short read says nothing about the socket. Boxed because a TLS
-/// session is large and most connections are not TLS.
-#[cfg(feature = "tls")]
-impl<S: AsyncRead + AsyncWrite + Unpin> Transport for Box<tokio_rustls::server::TlsStream<S>> {}
-
 #[cfg(test)]
 mod tests {
     use super::{with_read_buf, SendFile};

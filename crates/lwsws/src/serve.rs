@@ -384,9 +384,9 @@ fn pmd_config(c: &crate::config::PmdConf) -> lws::ws::PmdConfig {
             .client_no_context_takeover
             .unwrap_or(d.client_no_context_takeover),
         level: c.level.unwrap_or(d.level),
-        pool: c
-            .pool
-            .map_or(d.pool.clone(), |n| lws::ws::ContextPool::per_thread(n as usize)),
+        pool: c.pool.map_or(d.pool.clone(), |n| {
+            lws::ws::ContextPool::per_thread(n as usize)
+        }),
         ..d
     }
 }

@@ -1,7 +1,7 @@
 //! What every connection shares, whatever role serves it: the facts routing needs ([`ConnInfo`]), the
 //! admission guard and per-IP count ([`ConnGuard`]), the state of the port it arrived on ([`PortShared`]),
-//! writes with a stall timeout ([`write_timeout`]), the bytes read while sniffing ([`Rewind`]) and what a role
-//! hands over when the connection switches protocol ([`Handoff`]).
+//! writes with a stall timeout ([`write_timeout`]) and what a role hands over when the connection switches
+//! protocol ([`Handoff`]).
 //!
 //! This is the bottom layer of the server side: roles (HTTP/1, HTTP/2, WebSocket, raw) and the connection
 //! entry import it; it imports none of them.
@@ -12,8 +12,6 @@ mod info;
 mod members;
 mod port;
 mod remote;
-#[cfg(feature = "tls")]
-mod rewind;
 mod write;
 
 pub(crate) use guard::{ConnGuard, ServerShared};
@@ -23,6 +21,4 @@ pub(crate) use members::Members;
 pub use members::ValidityPolicy;
 pub(crate) use port::PortShared;
 pub(crate) use remote::ConnShared;
-#[cfg(feature = "tls")]
-pub(crate) use rewind::Rewind;
 pub(crate) use write::{stall_limit, write_timeout, Abort};

@@ -10,7 +10,7 @@ pub(crate) struct PortShared {
     pub(crate) vhosts: Vec<Arc<VhostInner>>,
     pub(crate) server: Arc<ServerShared>,
     #[cfg(feature = "tls")]
-    pub(crate) tls: Option<tokio_rustls::TlsAcceptor>,
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl std::fmt::Debug for PortShared {

@@ -173,18 +173,18 @@ async fn serve_tls<S>(
 where
     S: Transport + Send + 'static,
 {
-    let acceptor = port.tls.clone()?;
+    let config = port.tls.clone()?;
     // The handshake runs in its own allocation, and the session is boxed: TLS state is large and must
     // size neither plain connections' tasks nor this one's for its whole life.
     let handshake = Box::pin(tls::handshake(
-        acceptor,
-        crate::conn::Rewind::new(initial, io),
+        config,
+        io,
+        initial,
         port.server.handshake_timeout,
         peer,
     ));
-    let tls = handshake.await?;
-    let sni = tls.get_ref().1.server_name().map(str::to_string);
-    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+    let crate::tls_stream::Accepted { stream: tls, sni } = handshake.await?;
+    let h2 = tls.alpn_protocol() == Some(b"h2");
     let info = ConnInfo {
         peer,
         tls: true,

@@ -182,6 +182,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         &self.io
     }
 
+    /// The underlying stream, to act on it directly.
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
     /// Writes all bytes; fails the test on error or stall.
     pub(crate) async fn send(&mut self, data: &[u8]) {
         self.try_send(data).await.expect("write failed");

@@ -79,6 +79,13 @@ impl ServerCertVerifier for Pinned {
 }
 
 pub(crate) fn client_config() -> Arc<ClientConfig> {
+    client_config_for(rustls::DEFAULT_VERSIONS)
+}
+
+/// [`client_config`] speaking only the given protocol versions.
+pub(crate) fn client_config_for(
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<ClientConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(Pinned {
         certs: ["localhost", "a.example", "b.example"]
@@ -88,7 +95,7 @@ pub(crate) fn client_config() -> Arc<ClientConfig> {
         provider: provider.clone(),
     });
     let mut config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .expect("protocol versions")
         .dangerous()
         .with_custom_certificate_verifier(verifier)
@@ -103,11 +110,20 @@ pub(crate) async fn connect(
     addr: std::net::SocketAddr,
     sni: &str,
 ) -> super::Client<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    connect_with(addr, sni, client_config()).await
+}
+
+/// [`connect`] with a client configuration of the test's own.
+pub(crate) async fn connect_with(
+    addr: std::net::SocketAddr,
+    sni: &str,
+    config: Arc<ClientConfig>,
+) -> super::Client<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
     let tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let name = ServerName::try_from(sni.to_string()).expect("server name");
     let tls = tokio::time::timeout(
         super::IO_TIMEOUT,
-        tokio_rustls::TlsConnector::from(client_config()).connect(name, tcp),
+        tokio_rustls::TlsConnector::from(config).connect(name, tcp),
     )
     .await
     .expect("handshake timed out")
