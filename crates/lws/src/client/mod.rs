@@ -56,6 +56,8 @@ mod retry;
 mod socket;
 #[cfg(feature = "tls")]
 mod tls;
+#[cfg(test)]
+pub(crate) use tls::any_cert_for_tests;
 pub(crate) mod transport;
 mod upgrade;
 mod url;

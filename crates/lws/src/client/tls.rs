@@ -246,6 +246,12 @@ impl ServerCertVerifier for TrustedCerts {
     handshake_signature_checks!();
 }
 
+/// The verifier of [`Trust::AnyForTests`], for the crate's own TLS tests.
+#[cfg(test)]
+pub(crate) fn any_cert_for_tests(provider: Arc<CryptoProvider>) -> Arc<dyn ServerCertVerifier> {
+    Arc::new(DangerousAcceptAnyServerCertForTests { provider })
+}
+
 /// DANGER: accepts any server certificate — any issuer, any name, expired — so anyone on the path can
 /// impersonate the server. The handshake signatures are still checked, so the peer does hold the key of the
 /// certificate it showed; that proves nothing about who it is. Only reachable through

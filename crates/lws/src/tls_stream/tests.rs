@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::ServerName;
+use rustls::ClientConfig;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -35,48 +34,6 @@ fn server_config(alpn: &[&str]) -> Arc<rustls::ServerConfig> {
     crate::tls::server_config(&[inner]).unwrap()
 }
 
-/// Accepts whatever certificate the server shows (the test certificates are self-signed CAs, which WebPKI
-/// refuses as end entities) but checks the handshake signatures.
-#[derive(Debug)]
-struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AnyCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        let algs = &self.0.signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 fn client_config(
     versions: &[&'static rustls::SupportedProtocolVersion],
     alpn: &[&str],
@@ -86,7 +43,7 @@ fn client_config(
         .with_protocol_versions(versions)
         .unwrap()
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyCert(provider)))
+        .with_custom_certificate_verifier(crate::client::any_cert_for_tests(provider))
         .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|a| a.as_bytes().to_vec()).collect();
     config
@@ -166,6 +123,28 @@ async fn pair(client: ClientConfig) -> (Box<TlsStream<TcpStream>>, Client) {
 }
 
 /// Reads `n` bytes in reads of at most 16 KiB, as the HTTP drivers do.
+/// Sends `data` from the client to the server, then back, each side reading while the other writes.
+async fn both_ways<A, B>(server: &mut A, client: &mut B, data: &[u8])
+where
+    A: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut server_rx, mut server_tx) = tokio::io::split(server);
+    let (mut client_rx, mut client_tx) = tokio::io::split(client);
+    let up = async {
+        client_tx.write_all(data).await.unwrap();
+        client_tx.flush().await.unwrap();
+    };
+    let (_, got) = tokio::join!(up, read_n(&mut server_rx, data.len()));
+    assert!(got == data, "client to server");
+    let down = async {
+        server_tx.write_all(data).await.unwrap();
+        server_tx.flush().await.unwrap();
+    };
+    let (_, got) = tokio::join!(down, read_n(&mut client_rx, data.len()));
+    assert!(got == data, "server to client");
+}
+
 async fn read_n<R: AsyncRead + Unpin>(r: &mut R, n: usize) -> Vec<u8> {
     let mut got = Vec::with_capacity(n);
     let mut buf = vec![0u8; 16 * 1024];
@@ -256,18 +235,7 @@ async fn many_small_writes_each_way() {
 async fn a_megabyte_each_way() {
     let (mut server, mut client) = pair(tls13()).await;
     let data = pattern(1 << 20);
-    let up = async {
-        client.write_all(&data).await.unwrap();
-        client.flush().await.unwrap();
-    };
-    let (_, got) = tokio::join!(up, read_n(&mut server, data.len()));
-    assert!(got == data);
-    let down = async {
-        server.write_all(&data).await.unwrap();
-        server.flush().await.unwrap();
-    };
-    let (_, got) = tokio::join!(down, read_n(&mut client, data.len()));
-    assert!(got == data);
+    both_ways(&mut server, &mut client, &data).await;
 }
 
 #[tokio::test]
@@ -413,18 +381,7 @@ async fn a_tls12_only_client_works() {
         Some(rustls::ProtocolVersion::TLSv1_2)
     );
     let data = pattern(100_000);
-    let up = async {
-        client.write_all(&data).await.unwrap();
-        client.flush().await.unwrap();
-    };
-    let (_, got) = tokio::join!(up, read_n(&mut server, data.len()));
-    assert!(got == data);
-    let down = async {
-        server.write_all(&data).await.unwrap();
-        server.flush().await.unwrap();
-    };
-    let (_, got) = tokio::join!(down, read_n(&mut client, data.len()));
-    assert!(got == data);
+    both_ways(&mut server, &mut client, &data).await;
     client.shutdown().await.unwrap();
     let mut buf = [0u8; 16];
     assert_eq!(server.read(&mut buf).await.unwrap(), 0);
