@@ -296,22 +296,36 @@ fn take_out<'a>(out: &'a mut Vec<u8>, out_at: &mut usize) -> &'a mut Vec<u8> {
 
 /// Appends a handshake (or alert) record that rustls prepared.
 fn encode_into(out: &mut Vec<u8>, encode: &mut EncodeTlsData<'_, ServerConnectionData>) {
+    let needs = |e: &EncodeError| match e {
+        EncodeError::InsufficientSize(s) => Some(s.required_size),
+        _ => None,
+    };
+    let _ = append_sized(out, 1024, |room| encode.encode(room), needs);
+}
+
+/// Appends what `write` puts into room at the end of `out`, starting with `room` bytes and growing it to
+/// what `needs` says an error asked for; on any other error `out` is left as it was.
+fn append_sized<E>(
+    out: &mut Vec<u8>,
+    mut room: usize,
+    mut write: impl FnMut(&mut [u8]) -> Result<usize, E>,
+    needs: impl Fn(&E) -> Option<usize>,
+) -> Result<(), E> {
     let start = out.len();
-    let mut room = 1024;
     loop {
         out.resize(start + room, 0);
-        match encode.encode(&mut out[start..]) {
+        match write(&mut out[start..]) {
             Ok(n) => {
                 out.truncate(start + n);
-                return;
+                return Ok(());
             }
-            Err(EncodeError::InsufficientSize(s)) if s.required_size > room => {
-                room = s.required_size;
-            }
-            Err(_) => {
-                out.truncate(start);
-                return;
-            }
+            Err(e) => match needs(&e).filter(|&need| need > room) {
+                Some(need) => room = need,
+                None => {
+                    out.truncate(start);
+                    return Err(e);
+                }
+            },
         }
     }
 }
@@ -371,24 +385,11 @@ fn close_notify_into(
     out: &mut Vec<u8>,
     traffic: &mut WriteTraffic<'_, ServerConnectionData>,
 ) -> io::Result<()> {
-    let start = out.len();
-    let mut room = 64;
-    loop {
-        out.resize(start + room, 0);
-        match traffic.queue_close_notify(&mut out[start..]) {
-            Ok(n) => {
-                out.truncate(start + n);
-                return Ok(());
-            }
-            Err(EncryptError::InsufficientSize(s)) if s.required_size > room => {
-                room = s.required_size;
-            }
-            Err(e) => {
-                out.truncate(start);
-                return Err(io::Error::other(e));
-            }
-        }
-    }
+    let needs = |e: &EncryptError| match e {
+        EncryptError::InsufficientSize(s) => Some(s.required_size),
+        _ => None,
+    };
+    append_sized(out, 64, |room| traffic.queue_close_notify(room), needs).map_err(io::Error::other)
 }
 
 /// A TLS failure as an I/O error: the peer sent something that is not valid TLS for this connection.
