@@ -22,9 +22,19 @@ thread_local! {
 /// reads the message where it arrived), so a nested call, should a callback ever read a socket itself, gets a
 /// buffer of its own instead of a panic.
 pub(crate) fn with_read_buf<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
-    READ_BUF.with(|buf| match buf.try_borrow_mut() {
+    with_thread_buf(&READ_BUF, READ_BUF_SIZE, f)
+}
+
+/// Runs `f` with the per-thread buffer `key` (`len` bytes), or with a buffer of its own when the thread's is
+/// already borrowed further up the stack: a nested use gets room instead of a panic.
+pub(crate) fn with_thread_buf<R>(
+    key: &'static std::thread::LocalKey<RefCell<Box<[u8]>>>,
+    len: usize,
+    f: impl FnOnce(&mut [u8]) -> R,
+) -> R {
+    key.with(|buf| match buf.try_borrow_mut() {
         Ok(mut buf) => f(&mut buf),
-        Err(_) => f(&mut vec![0u8; READ_BUF_SIZE]),
+        Err(_) => f(&mut vec![0u8; len]),
     })
 }
 

@@ -26,10 +26,7 @@ thread_local! {
 
 /// Runs `f` with the thread's ciphertext space, or a space of its own should a call ever nest.
 pub(super) fn with_scratch<R>(f: impl FnOnce(&mut [u8]) -> R) -> R {
-    SCRATCH.with(|s| match s.try_borrow_mut() {
-        Ok(mut s) => f(&mut s),
-        Err(_) => f(&mut vec![0u8; SCRATCH_LEN]),
-    })
+    crate::transport::with_thread_buf(&SCRATCH, SCRATCH_LEN, f)
 }
 
 /// The ciphertext of one poll: `space[start..end]` is what is not processed yet.
