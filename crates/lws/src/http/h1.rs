@@ -244,13 +244,15 @@ impl<S: Transport> Driver<S> {
                 return Poll::Ready(Wake::PipeRoom);
             }
         }
+        // Something is still to come while any of these is waited for; with none, the connection is done.
+        let mut waiting = waits.input || waits.pipe_full || waits.shutdown;
         let reply = self.ex.as_mut().map(|ex| &mut ex.reply);
         if let Some(reply) = reply.filter(|r| r.is_awaited()) {
+            waiting = true;
             if let Poll::Ready(r) = reply.poll_answer(cx) {
                 return Poll::Ready(Wake::Answer(r));
             }
         }
-        let mut waiting = waits.input || waits.pipe_full;
         if let Some(s) = self.sending.as_mut() {
             waiting = true;
             if let Poll::Ready(next) = s.pump.poll_next(FILE_PIECE, cx) {
@@ -270,8 +272,7 @@ impl<S: Transport> Driver<S> {
             }
             waiting = true;
         }
-        let awaited = self.ex.as_ref().is_some_and(|ex| ex.reply.is_awaited());
-        if waiting || awaited || waits.shutdown {
+        if waiting {
             Poll::Pending
         } else {
             Poll::Ready(Wake::Nothing)
